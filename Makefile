@@ -1,0 +1,71 @@
+# One way to run everything. `make demo` and `make test` set up what they need first.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
+        bench-deploy bench-failover proto proto-check lint clean
+
+help:
+	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
+	@echo "make test    every test: unit, integration (etcd, gRPC), e2e (testbed, Docker)"
+	@echo "make bench   the benchmarks behind PRODUCT.md's promises"
+	@echo "make lint    ruff, mypy, import contracts"
+	@echo "make proto   regenerate dockyard.v1 from proto/*.proto"
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then deploy/install-deps.sh; \
+	 else echo "not root: skipping apt packages (etcd-server, docker.io, ...)"; fi
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+test: deps venv
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+unit: venv
+	$(BIN)/python -m pytest -q tests/unit $(PYTEST_ARGS)
+
+integration: deps venv
+	$(BIN)/python -m pytest -q tests/integration $(PYTEST_ARGS)
+
+e2e: deps venv
+	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
+
+demo: deps venv
+	$(BIN)/python -m deploy.demo
+
+demo-down: venv
+	$(BIN)/dockyard dev-cluster down
+
+bench: bench-scheduler bench-deploy bench-failover
+
+bench-scheduler: venv
+	$(BIN)/python -m scheduler.bench
+
+bench-deploy: deps venv
+	$(BIN)/python -m deploy.bench.deploy
+
+bench-failover: deps venv
+	$(BIN)/python -m deploy.bench.failover
+
+proto: venv
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto \
+	    proto/dockyard/v1/specs.proto proto/dockyard/v1/objects.proto
+	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto \
+	    --grpc_python_out=proto proto/dockyard/v1/control.proto proto/dockyard/v1/dispatcher.proto
+
+lint: venv
+	$(BIN)/ruff check .
+	$(BIN)/mypy controlplane agent scheduler deploy
+	$(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results

@@ -1,0 +1,135 @@
+"""`dockyard agent`: flags, host facts, and the process's life (start, SIGTERM, exit)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import re
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any
+
+from dockyard.v1 import objects_pb2, specs_pb2
+
+_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
+
+
+def parse_memory(text: str) -> int:
+    """'8G', '512M', '1.5GiB' or a byte count, to bytes."""
+    m = _SIZE.match(text)
+    if not m:
+        raise ValueError(f"bad memory size {text!r} (try 8G or 512M)")
+    scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[m.group(2).lower()]
+    return int(float(m.group(1)) * scale)
+
+
+def host_memory() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def guess_address(join: str) -> str:
+    """The local address that routes to the control plane (no packet is sent)."""
+    host, _, port = join.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect((host, int(port or 7070)))
+            return str(s.getsockname()[0])
+        except OSError:
+            return "127.0.0.1"
+
+
+def add_agent_arguments(p: argparse.ArgumentParser) -> None:
+    env = os.environ.get
+    p.add_argument("--join", default=env("DOCKYARD_JOIN", ""), required=not env("DOCKYARD_JOIN"),
+                   help="control plane HOST:PORT[,HOST:PORT...] to dial")
+    p.add_argument("--token", default=env("DOCKYARD_TOKEN", ""),
+                   help="join token (`dockyard server` writes it to DATA_DIR/join-token)")
+    p.add_argument("--name", default=env("DOCKYARD_NODE_NAME", socket.gethostname()),
+                   help="node name (default: the hostname)")
+    p.add_argument("--labels", default=env("DOCKYARD_LABELS", ""), help="k=v,k=v node labels")
+    p.add_argument("--docker", default=env("DOCKER_HOST", "unix:///var/run/docker.sock"),
+                   help="Docker Engine URL")
+    p.add_argument("--cpus", type=float, help="schedulable CPUs (default: the host's)")
+    p.add_argument("--memory", help="schedulable memory, e.g. 8G (default: the host's)")
+    p.add_argument("--address", help="address other hosts reach this node at")
+    p.add_argument("--container-subnet", default="", help="this node's container subnet")
+    p.add_argument("--state-dir", default=env("DOCKYARD_AGENT_DIR", "/var/lib/dockyard-agent"),
+                   help="where delivered secrets and configs are kept")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+
+
+def _labels(text: str) -> dict[str, str]:
+    out = {}
+    for item in filter(None, (s.strip() for s in text.split(","))):
+        k, sep, v = item.partition("=")
+        if not sep or not k:
+            raise ValueError(f"bad label {item!r} (want key=value)")
+        out[k] = v
+    return out
+
+
+def describe_node(args: Any, *, engine_version: str) -> objects_pb2.NodeDescription:
+    cpus = args.cpus if args.cpus else float(os.cpu_count() or 1)
+    memory = parse_memory(args.memory) if args.memory else host_memory()
+    first_join = args.join.split(",")[0]
+    return objects_pb2.NodeDescription(
+        name=args.name,
+        address=args.address or guess_address(first_join),
+        capacity=specs_pb2.Resources(cpu_millis=int(cpus * 1000), memory_bytes=memory),
+        labels=_labels(args.labels),
+        engine_version=engine_version,
+        container_subnet=args.container_subnet,
+    )
+
+
+async def _main(args: Any) -> int:
+    from agent.driver import DockerDriver
+    from agent.runner import Runner
+    from agent.session import JoinRefused, Session, StatusBatch
+
+    driver = await asyncio.to_thread(DockerDriver, args.docker)
+    desc = describe_node(args, engine_version=driver.version)
+    batch = StatusBatch()
+    runner = Runner(driver=driver, node=desc.name, state_dir=Path(args.state_dir) / desc.name,
+                    report=batch.add)
+    await runner.adopt()
+    session = Session(addresses=args.join.split(","), token=args.token, description=desc,
+                      runner=runner, batch=batch)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(runner.run()), asyncio.create_task(session.run_forever())]
+    stopper = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    for t in [stopper, *tasks]:
+        t.cancel()
+    await asyncio.gather(stopper, *tasks, return_exceptions=True)
+    for t in done:
+        if t is not stopper and not t.cancelled() and isinstance(t.exception(), JoinRefused):
+            raise t.exception()  # type: ignore[misc]
+    logging.getLogger("dockyard.agent").info("stopped; containers keep running")
+    return 0
+
+
+def run_agent(args: Any) -> int:
+    from agent.driver import DriverError
+    from agent.session import JoinRefused
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return asyncio.run(_main(args))
+    except (JoinRefused, DriverError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1

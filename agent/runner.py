@@ -1,0 +1,233 @@
+"""The runner: keeps this node's containers in line with its assignments.
+
+Assignments arrive from the session; container events arrive from the engine. Either
+marks a task dirty; one worker per task then inspects, asks `steps.next_action`, acts,
+and reports the resulting status. Engine calls block, so they run in threads.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from agent.containers import create_kwargs, stop_timeout_s
+from agent.driver import ContainerInfo, Driver, DriverError
+from agent.status import status_from
+from agent.steps import Action, Observed, backoff_s, next_action
+from dockyard.v1 import dispatcher_pb2, objects_pb2
+
+log = logging.getLogger("dockyard.agent")
+
+Report = Callable[[str, objects_pb2.TaskStatus], None]
+_RESYNC_S = 10.0
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _observed(info: ContainerInfo | None) -> Observed:
+    if info is None:
+        return Observed()
+    running = info.status in ("running", "restarting", "paused")
+    exited = info.status in ("exited", "dead")
+    return Observed(exists=True, running=running, exited=exited, exit_code=info.exit_code)
+
+
+class Runner:
+    def __init__(self, *, driver: Driver, node: str, state_dir: Path, report: Report) -> None:
+        self._driver = driver
+        self._node = node
+        self._files_dir = state_dir / "files"
+        self._report = report
+        self.assignments: dict[str, objects_pb2.Task] = {}
+        self._containers: dict[str, str] = {}  # task id -> container id
+        self._by_container: dict[str, str] = {}
+        self._reported: dict[str, objects_pb2.TaskStatus] = {}
+        self._restarts: dict[str, int] = {}
+        self._files: dict[str, str] = {}
+        self._dirty: set[str] = set()
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self._wake = asyncio.Event()
+        self._complete_seen = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def adopt(self) -> None:
+        """Find the containers this node's agent made before, without touching them."""
+        owned = await asyncio.to_thread(self._driver.owned, self._node)
+        for tid, info in owned.items():
+            self._track(tid, info.id)
+        log.info("re-adopted %d containers", len(owned))
+
+    def _track(self, task_id: str, container_id: str) -> None:
+        self._containers[task_id] = container_id
+        self._by_container[container_id] = task_id
+
+    def resend_all(self) -> None:
+        """After a new session, report every task's status again."""
+        self._reported.clear()
+        self._mark(set(self.assignments) | set(self._containers))
+
+    def assign(self, msg: dispatcher_pb2.SessionMessage) -> None:
+        for key, data in msg.files.items():
+            self._files[key] = self._write_file(key, data)
+        touched: set[str] = set()
+        if msg.complete:
+            self._complete_seen = True
+            touched |= set(self.assignments) | set(self._containers)
+            self.assignments = {}
+        for a in msg.assignments:
+            tid = a.task.meta.id
+            touched.add(tid)
+            if a.action == dispatcher_pb2.Assignment.REMOVE:
+                self.assignments.pop(tid, None)
+            else:
+                self.assignments[tid] = a.task
+        self._mark(touched)
+
+    def _write_file(self, key: str, data: bytes) -> str:
+        path = self._files_dir / key
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        tmp.replace(path)
+        return str(path)
+
+    def on_engine_event(self, container_id: str, action: str) -> None:
+        """Called from the engine's event thread."""
+        tid = self._by_container.get(container_id)
+        if tid is not None and self._loop is not None:
+            self._loop.call_soon_threadsafe(self._mark, {tid})
+
+    def _mark(self, task_ids: set[str]) -> None:
+        self._dirty |= task_ids
+        self._wake.set()
+
+    async def run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        stop = threading.Event()
+        events = asyncio.create_task(
+            asyncio.to_thread(self._driver.events, stop, self.on_engine_event)
+        )
+        try:
+            while True:
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=_RESYNC_S)
+                except TimeoutError:
+                    self._dirty |= set(self.assignments) | set(self._containers)
+                self._wake.clear()
+                for tid in list(self._dirty):
+                    worker = self._workers.get(tid)
+                    if worker is not None and not worker.done():
+                        continue  # it stays dirty; picked up when the worker ends
+                    self._dirty.discard(tid)
+                    self._workers[tid] = asyncio.create_task(self._converge_and_repeat(tid))
+        finally:
+            stop.set()
+            events.cancel()
+
+    async def _converge_and_repeat(self, tid: str) -> None:
+        try:
+            await self._converge(tid)
+        except Exception as exc:  # never let one task stop the others
+            log.exception("task %s: %s", tid, exc)
+        finally:
+            if tid in self._dirty:
+                self._wake.set()
+
+    async def _converge(self, tid: str) -> None:
+        task = self.assignments.get(tid)
+        if task is None and not self._complete_seen:
+            return  # until the first complete set, an unknown container is left alone
+        cid = self._containers.get(tid)
+        info = await asyncio.to_thread(self._driver.inspect, cid) if cid else None
+        if cid and info is None:
+            self._forget_container(tid)
+        desired = task.desired_state if task is not None else None
+        restarts = self._restarts.get(tid, 0)
+        spec = task.spec if task is not None else objects_pb2.Task().spec
+        action = next_action(desired=desired, observed=_observed(info), spec=spec,
+                             restarts=restarts)
+        message = ""
+        try:
+            info = await self._act(action, tid, task, info)
+        except DriverError as exc:
+            message = str(exc)
+            log.warning("task %s: %s", tid, message)
+        if task is None:
+            if action in (Action.REMOVE, Action.NOTHING) and tid not in self._containers:
+                self._reported.pop(tid, None)
+            return
+        removed = desired in (objects_pb2.DESIRED_REMOVE,) and tid not in self._containers
+        stopped = desired == objects_pb2.DESIRED_SHUTDOWN and (info is None or info.status != "running")
+        prev = self._reported.get(tid, objects_pb2.TaskStatus())
+        if info is None and not removed and action != Action.CREATE and not message:
+            message = ""
+        status = status_from(
+            info, previous=prev, restarts=self._restarts.get(tid, 0), now_ms=_now_ms(),
+            message=message, removed=removed or stopped,
+        )
+        if action == Action.RESTART and not message and info is not None:
+            status.message = ""
+        if status != prev:
+            self._reported[tid] = status
+            self._report(tid, status)
+
+    async def _act(
+        self,
+        action: Action,
+        tid: str,
+        task: objects_pb2.Task | None,
+        info: ContainerInfo | None,
+    ) -> ContainerInfo | None:
+        d = self._driver
+        if action == Action.NOTHING:
+            return info
+        if action == Action.REMOVE:
+            if info is not None:
+                grace = stop_timeout_s(task.spec) if task is not None else 10
+                if info.status == "running":
+                    await asyncio.to_thread(d.stop, info.id, grace)
+                await asyncio.to_thread(d.remove, info.id)
+            self._forget_container(tid)
+            return None
+        assert task is not None
+        if action == Action.STOP:
+            assert info is not None
+            await asyncio.to_thread(d.stop, info.id, stop_timeout_s(task.spec))
+        elif action == Action.CREATE:
+            self._report(tid, objects_pb2.TaskStatus(state=objects_pb2.PREPARING,
+                                                     timestamp_ms=_now_ms()))
+            kwargs = create_kwargs(task, node=self._node, secret_paths=self._files)
+            cid = await asyncio.to_thread(d.prepare, kwargs)
+            self._track(tid, cid)
+            if task.desired_state == objects_pb2.DESIRED_RUNNING:
+                await asyncio.to_thread(d.start, cid)
+            info = await asyncio.to_thread(d.inspect, cid)
+            return info
+        elif action == Action.START:
+            assert info is not None
+            await asyncio.to_thread(d.start, info.id)
+        elif action == Action.RESTART:
+            assert info is not None
+            n = self._restarts.get(tid, 0)
+            delay = backoff_s(n, task.spec.restart_policy)
+            await asyncio.sleep(delay)
+            if self.assignments.get(tid) is not task:
+                return info  # reassigned meanwhile: decide again
+            self._restarts[tid] = n + 1
+            await asyncio.to_thread(d.start, info.id)
+        cid = self._containers.get(tid) or (info.id if info else "")
+        return await asyncio.to_thread(d.inspect, cid) if cid else None
+
+    def _forget_container(self, tid: str) -> None:
+        cid = self._containers.pop(tid, None)
+        if cid:
+            self._by_container.pop(cid, None)

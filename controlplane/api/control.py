@@ -1,0 +1,219 @@
+"""The Control API the CLI calls: apply, get, list, describe, delete, scale, watch."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TypeVar
+
+import grpc
+
+from controlplane.admission import admit
+from controlplane.desired import app_hash, diff_services
+from controlplane.events import event_entry
+from controlplane.store import keys, typed
+from controlplane.store.codec import decode, encode
+from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
+from scheduler.dag import start_waves
+
+_APPLY_ATTEMPTS = 5
+T = TypeVar("T")
+
+
+class ControlService(control_pb2_grpc.ControlServicer):
+    """Serves the CLI. Reads go to etcd directly, so they see every committed write."""
+
+    def __init__(self, store: EtcdStore, *, on_change: Callable[[], None]) -> None:
+        self._store = store
+        self._on_change = on_change
+
+    async def Apply(
+        self, request: control_pb2.ApplyRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ApplyResponse:
+        spec = request.spec
+        nodes = await self._guard(context, typed.list_nodes(self._store))
+        problem = admit(spec, nodes)
+        if problem:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        for _ in range(_APPLY_ATTEMPTS):
+            result = await self._guard(context, self._apply_once(spec))
+            if result is not None:
+                self._on_change()
+                return result
+        await context.abort(
+            grpc.StatusCode.ABORTED, f"app {spec.name!r} kept changing under the apply; retry"
+        )
+        raise AssertionError("unreachable")
+
+    async def _apply_once(self, spec: specs_pb2.AppSpec) -> control_pb2.ApplyResponse | None:
+        now = typed.now_ms()
+        old_app = await typed.read_app(self._store, spec.name)
+        stored = {s.spec.name: s for s in await typed.list_services(self._store, spec.name)}
+        diffs = diff_services(app=spec.name, stored=stored, spec=spec, now_ms=now)
+        app = objects_pb2.App(spec=spec, spec_hash=app_hash(spec))
+        app.meta.id = spec.name
+        app.meta.created_ms = old_app.meta.created_ms if old_app else now
+        app.meta.updated_ms = now
+        changes = [control_pb2.ServiceChange(service=d.name, action=d.action) for d in diffs]
+        response = control_pb2.ApplyResponse(app=app, changes=changes)
+        if old_app is not None and old_app.spec_hash == app.spec_hash:
+            response.app.CopyFrom(old_app)
+            return response
+        commit = Commit()
+        commit.expect[keys.app_key(spec.name)] = old_app.meta.version if old_app else 0
+        for name, svc in stored.items():
+            commit.expect[keys.service_key(spec.name, name)] = svc.meta.version
+        commit.puts[keys.app_key(spec.name)] = encode(app)
+        for d in diffs:
+            if d.service is not None:
+                commit.puts[keys.service_key(spec.name, d.name)] = encode(d.service)
+            elif d.action == "removed":
+                commit.deletes.append(keys.service_key(spec.name, d.name))
+        summary = ", ".join(f"{c.service} {c.action}" for c in changes) or "no services"
+        key, value = event_entry(
+            app=spec.name, kind="app", obj=spec.name, message=f"applied: {summary}", now_ms=now
+        )
+        commit.puts[key] = value
+        if not await self._store.commit(commit):
+            return None
+        return response
+
+    async def GetApp(
+        self, request: control_pb2.GetAppRequest, context: grpc.aio.ServicerContext
+    ) -> objects_pb2.App:
+        app = await self._guard(context, typed.read_app(self._store, request.name))
+        if app is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no app named {request.name!r}")
+        return app
+
+    async def ListApps(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListAppsResponse:
+        apps = await self._guard(context, typed.list_apps(self._store))
+        if request.app:
+            apps = [a for a in apps if a.meta.id == request.app]
+        services = await self._guard(context, typed.list_services(self._store, request.app))
+        return control_pb2.ListAppsResponse(apps=apps, services=services)
+
+    async def ListServices(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListServicesResponse:
+        services = await self._guard(context, typed.list_services(self._store, request.app))
+        return control_pb2.ListServicesResponse(services=services)
+
+    async def ListTasks(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListTasksResponse:
+        tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
+        return control_pb2.ListTasksResponse(tasks=tasks)
+
+    async def ListNodes(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListNodesResponse:
+        nodes = await self._guard(context, typed.list_nodes(self._store))
+        return control_pb2.ListNodesResponse(nodes=nodes)
+
+    async def DescribeApp(
+        self, request: control_pb2.GetAppRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.AppDescription:
+        app = await self.GetApp(request, context)
+        name = request.name
+        services = await self._guard(context, typed.list_services(self._store, name))
+        tasks = await self._guard(context, typed.list_tasks(self._store, name))
+        events = await self._guard(context, typed.list_events(self._store, name))
+        waves = start_waves(
+            {s.name: [d.service for d in s.depends_on] for s in app.spec.services}
+        )
+        return control_pb2.AppDescription(
+            app=app,
+            services=services,
+            tasks=tasks,
+            events=events,
+            waves=[control_pb2.Wave(services=w) for w in waves],
+        )
+
+    async def DeleteApp(
+        self, request: control_pb2.DeleteAppRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.DeleteAppResponse:
+        name = request.name
+        app = await self._guard(context, typed.read_app(self._store, name))
+        if app is None:
+            return control_pb2.DeleteAppResponse(deleted=False)
+        services = await self._guard(context, typed.list_services(self._store, name))
+        commit = Commit()
+        commit.expect[keys.app_key(name)] = app.meta.version
+        commit.deletes.append(keys.app_key(name))
+        commit.deletes += [keys.service_key(name, s.spec.name) for s in services]
+        key, value = event_entry(
+            app=name, kind="app", obj=name, message="deleted", now_ms=typed.now_ms()
+        )
+        commit.puts[key] = value
+        ok = await self._guard(context, self._store.commit(commit))
+        if not ok:
+            await context.abort(grpc.StatusCode.ABORTED, f"app {name!r} changed; retry")
+        self._on_change()
+        return control_pb2.DeleteAppResponse(deleted=True)
+
+    async def Scale(
+        self, request: control_pb2.ScaleRequest, context: grpc.aio.ServicerContext
+    ) -> objects_pb2.Service:
+        if request.replicas < 0:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "replicas must be >= 0")
+        key = keys.service_key(request.app, request.service)
+        for _ in range(_APPLY_ATTEMPTS):
+            entry = await self._guard(context, self._store.get(key))
+            if entry is None:
+                await context.abort(
+                    grpc.StatusCode.NOT_FOUND,
+                    f"no service {request.service!r} in app {request.app!r}",
+                )
+            svc = decode(objects_pb2.Service, entry.value)
+            svc.spec.replicas = request.replicas
+            svc.meta.updated_ms = typed.now_ms()
+            ev_key, ev_value = event_entry(
+                app=request.app,
+                kind="service",
+                obj=svc.meta.id,
+                message=f"scaled to {request.replicas}",
+                now_ms=svc.meta.updated_ms,
+            )
+            commit = Commit(expect={key: entry.mod_revision}, puts={key: encode(svc)})
+            commit.puts[ev_key] = ev_value
+            if await self._guard(context, self._store.commit(commit)):
+                self._on_change()
+                return svc
+        await context.abort(grpc.StatusCode.ABORTED, "service kept changing; retry")
+        raise AssertionError("unreachable")
+
+    async def SetAvailability(
+        self, request: control_pb2.SetAvailabilityRequest, context: grpc.aio.ServicerContext
+    ) -> objects_pb2.Node:
+        key = keys.node_key(request.node)
+        for _ in range(_APPLY_ATTEMPTS):
+            entry = await self._guard(context, self._store.get(key))
+            if entry is None:
+                await context.abort(grpc.StatusCode.NOT_FOUND, f"no node named {request.node!r}")
+            node = decode(objects_pb2.Node, entry.value)
+            node.availability = request.availability
+            commit = Commit(expect={key: entry.mod_revision}, puts={key: encode(node)})
+            if await self._guard(context, self._store.commit(commit)):
+                self._on_change()
+                return node
+        await context.abort(grpc.StatusCode.ABORTED, "node kept changing; retry")
+        raise AssertionError("unreachable")
+
+    async def Watch(
+        self, request: control_pb2.WatchRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[objects_pb2.Event]:
+        prefix = keys.events_prefix(request.app) if request.app else keys.EVENTS
+        _, revision = await self._guard(context, self._store.get_prefix(keys.cluster_key("")))
+        async for change in self._store.watch_prefix(prefix, start_revision=revision + 1):
+            if change.value is not None:
+                yield decode(objects_pb2.Event, change.value)
+
+    async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
+        try:
+            return await awaitable
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise AssertionError("unreachable") from None

@@ -1,0 +1,161 @@
+"""One function per CLI subcommand. Each returns an exit code or raises CliError."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from controlplane.cli import render
+from controlplane.cli.client import CliError, call, control_stub
+from controlplane.spec import LoadedApp, SpecError, load_app, render_app
+from dockyard.v1 import control_pb2, objects_pb2
+
+
+def load_compose(path: str) -> LoadedApp:
+    """Read and validate a Compose file; paths in it are relative to its folder."""
+    file = Path(path)
+    try:
+        text = file.read_text()
+    except FileNotFoundError:
+        raise CliError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"{path}: cannot read: {exc}") from None
+    base = file.resolve().parent
+
+    def read_file(rel: str) -> bytes:
+        target = base / rel
+        try:
+            return target.read_bytes()
+        except OSError as exc:
+            raise SpecError(f"cannot read {rel}: {exc.strerror}") from None
+
+    try:
+        return load_app(text, read_file=read_file, default_name=base.name)
+    except SpecError as exc:
+        raise CliError(f"{path}: {exc}") from None
+
+
+def _warn(loaded: LoadedApp) -> None:
+    for w in loaded.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def cmd_config(args: Any) -> int:
+    loaded = load_compose(args.file)
+    _warn(loaded)
+    print(render_app(loaded.spec), end="")
+    return 0
+
+
+def cmd_apply(args: Any) -> int:
+    loaded = load_compose(args.file)
+    _warn(loaded)
+    stub = control_stub(args.server)
+    resp = call(args.server, stub.Apply, control_pb2.ApplyRequest(spec=loaded.spec))
+    if args.output == "json" or args.output == "yaml":
+        rows = {"app": resp.app.meta.id,
+                "changes": [{"service": c.service, "action": c.action} for c in resp.changes]}
+        print(render.dump(rows, args.output))
+    else:
+        for c in resp.changes:
+            print(f"{resp.app.meta.id}/{c.service} {c.action}")
+    if args.wait:
+        from controlplane.cli.wait import wait_for_app
+
+        return wait_for_app(stub, args.server, resp.app.meta.id, timeout_s=args.timeout)
+    return 0
+
+
+def cmd_get(args: Any) -> int:
+    stub = control_stub(args.server)
+    req = control_pb2.ListRequest(app=args.app or "")
+    rows: list[render.Row]
+    if args.kind in ("apps", "app"):
+        r = call(args.server, stub.ListApps, req)
+        rows = [render.app_row(a, r.services) for a in r.apps]
+        kind = "apps"
+    elif args.kind in ("services", "service", "svc"):
+        rows = [render.service_row(s) for s in call(args.server, stub.ListServices, req).services]
+        kind = "services"
+    elif args.kind in ("tasks", "task"):
+        tasks = call(args.server, stub.ListTasks, req).tasks
+        rows = [render.task_row(t) for t in sorted(tasks, key=lambda t: (t.app, t.service, t.slot))]
+        kind = "tasks"
+    else:
+        nodes = call(args.server, stub.ListNodes, req).nodes
+        alloc = render.allocated_by_node(call(args.server, stub.ListTasks, req).tasks)
+        rows = [render.node_row(n, alloc.get(n.meta.id, (0, 0))) for n in nodes]
+        kind = "nodes"
+    if args.output == "table":
+        print(render.table(kind, rows))
+    else:
+        print(render.dump(rows, args.output))
+    return 0
+
+
+def cmd_describe(args: Any) -> int:
+    stub = control_stub(args.server)
+    d = call(args.server, stub.DescribeApp, control_pb2.GetAppRequest(name=args.name))
+    if args.output != "table":
+        out = {
+            "app": d.app.meta.id,
+            "waves": [list(w.services) for w in d.waves],
+            "services": [render.service_row(s) for s in d.services],
+            "tasks": [render.task_row(t) for t in d.tasks],
+            "events": [{"timestamp_ms": e.timestamp_ms, "object": e.object,
+                        "message": e.message} for e in d.events],
+        }
+        print(render.dump(out, args.output))
+        return 0
+    print(f"App:      {d.app.meta.id}")
+    print(f"Strategy: {render.strategy_name(d.app.spec.strategy)}")
+    print("Start order:")
+    for i, w in enumerate(d.waves, 1):
+        print(f"  wave {i}: {', '.join(w.services)}")
+    print("Services:")
+    by_svc: dict[str, list[objects_pb2.Task]] = {}
+    for t in d.tasks:
+        by_svc.setdefault(t.service, []).append(t)
+    for s in d.services:
+        wait = f"  {s.status.waiting_on}" if s.status.waiting_on else ""
+        print(f"  {s.spec.name}: {s.status.running}/{s.spec.replicas} running, "
+              f"{s.status.healthy} healthy{wait}")
+        for t in sorted(by_svc.get(s.spec.name, []), key=lambda t: t.slot):
+            row = render.task_row(t)
+            msg = f"  {row['message']}" if row["message"] else ""
+            health = f" ({row['health']})" if row["health"] not in ("", "none") else ""
+            print(f"    {s.spec.name}.{t.slot} {t.meta.id} on {t.node or '-'}: "
+                  f"{row['state']}{health}{msg}")
+    print("Events:")
+    for e in d.events[-20:]:
+        print(f"  {render.ago(e.timestamp_ms):>8}  {e.object}: {e.message}")
+    return 0
+
+
+def cmd_delete(args: Any) -> int:
+    stub = control_stub(args.server)
+    r = call(args.server, stub.DeleteApp, control_pb2.DeleteAppRequest(name=args.name))
+    print(f"app {args.name} deleted" if r.deleted else f"app {args.name} not found; nothing to do")
+    return 0
+
+
+def cmd_scale(args: Any) -> int:
+    target, _, count = args.target.partition("=")
+    app, _, service = target.partition("/")
+    if not (app and service and count.isdigit()):
+        raise CliError(f"expected APP/SERVICE=N, got {args.target!r}")
+    stub = control_stub(args.server)
+    svc = call(args.server, stub.Scale,
+               control_pb2.ScaleRequest(app=app, service=service, replicas=int(count)))
+    print(f"{svc.app}/{svc.spec.name} scaled to {svc.spec.replicas}")
+    return 0
+
+
+def cmd_node(args: Any) -> int:
+    avail = objects_pb2.DRAIN if args.action == "drain" else objects_pb2.ACTIVE
+    stub = control_stub(args.server)
+    node = call(args.server, stub.SetAvailability,
+                control_pb2.SetAvailabilityRequest(node=args.name, availability=avail))
+    print(f"node {node.meta.id} {'drained' if avail == objects_pb2.DRAIN else 'active'}")
+    return 0

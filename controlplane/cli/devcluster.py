@@ -1,0 +1,60 @@
+"""`dockyard dev-cluster up|down|status`: the local multi-host testbed (run as root)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from typing import Any
+
+from controlplane.cli.client import CliError
+
+
+def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    up = sub.add_parser("up", help="build or repair the testbed (idempotent)")
+    up.add_argument("--nodes", type=int, default=3, help="number of hosts (default 3)")
+    up.add_argument("--node-cpus", type=float, help="CPUs each agent offers")
+    up.add_argument("--node-memory", help="memory each agent offers, e.g. 4G")
+    up.add_argument("--labels", action="append", default=[],
+                    help="labels for host i as i:k=v,k=v (repeatable)")
+    down = sub.add_parser("down", help="remove exactly what up made")
+    del down
+    status = sub.add_parser("status", help="addresses, hosts and pids")
+    status.add_argument("-o", "--output", choices=("table", "json"), default="table")
+
+
+def run_devcluster(args: Any) -> int:
+    if os.geteuid() != 0:
+        raise CliError("dev-cluster needs root (network namespaces and Docker Engines)")
+    from deploy import testbed
+
+    try:
+        if args.action == "up":
+            st = testbed.up(nodes=args.nodes, node_cpus=args.node_cpus,
+                            node_memory=args.node_memory, labels=args.labels)
+            _print_status(st.to_json(), "table")
+            print(f"\nexport DOCKYARD_SERVER={st.server}")
+            return 0
+        if args.action == "down":
+            testbed.down()
+            return 0
+        st_opt = testbed.status()
+        if st_opt is None:
+            raise CliError("no testbed is up (dockyard dev-cluster up)")
+        _print_status(st_opt.to_json(), args.output)
+        return 0
+    except testbed.TestbedError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _print_status(data: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    print(f"server    {data['server']}")
+    print(f"registry  {data['registry']}")
+    print(f"image     {data.get('image', '')}")
+    for h in data["hosts"]:
+        print(f"host {h['name']}: netns {h['netns']}, address {h['address']}, "
+              f"docker unix://{h['docker_socket']}, agent pid {h['agent_pid']}")

@@ -1,0 +1,194 @@
+"""`dockyard`: parse the command line, run one subcommand, turn failures into one line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from controlplane.cli.client import CliError
+from controlplane.config import ServerConfig, env_default, server_address
+
+OUTPUTS = ("table", "json", "yaml")
+
+DESCRIPTION = """\
+Dockyard runs multi-container apps from Compose files across a pool of Docker hosts:
+it keeps the desired state in etcd, packs containers onto hosts, starts them in
+dependency order gated on health, and moves them when a host dies.
+"""
+
+EPILOG = """\
+examples:
+  dockyard server                         control plane with an embedded etcd
+  dockyard agent --join HOST:7070 --token T
+  dockyard apply -f compose.yaml --wait   store the app, follow it until healthy
+  dockyard get tasks -o json
+  dockyard describe app amp               placement, what waits on what, events
+  dockyard scale amp/web=4
+  dockyard dev-cluster up --nodes 3       a local multi-host testbed (root)
+
+The server address comes from --server, else DOCKYARD_SERVER, else 127.0.0.1:7070.
+"""
+
+
+def _server_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--server", help="control plane HOST:PORT (env DOCKYARD_SERVER)")
+
+
+def _output_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-o", "--output", choices=OUTPUTS, default="table", help="output format")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dockyard", description=DESCRIPTION, epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("server", help="run the control plane")
+    p.add_argument("--listen", default=env_default("LISTEN", "0.0.0.0:7070"),
+                   help="gRPC address for the CLI and agents (default 0.0.0.0:7070)")
+    p.add_argument("--http-listen", default=env_default("HTTP_LISTEN", "0.0.0.0:7080"),
+                   help="HTTP address for /healthz and /metrics (default 0.0.0.0:7080)")
+    p.add_argument("--data-dir", default=env_default("DATA_DIR", "/var/lib/dockyard"),
+                   help="where the embedded etcd and the join token live")
+    p.add_argument("--etcd", default=env_default("ETCD", ""),
+                   help="external etcd URL[,URL...]; without it an embedded etcd starts")
+    p.add_argument("--etcd-port", type=int, default=int(env_default("ETCD_PORT", "2379")),
+                   help="client port of the embedded etcd (peer port is the next one)")
+    p.add_argument("--join-token", default=env_default("JOIN_TOKEN", ""),
+                   help="join token agents must present (default: generated once, kept)")
+    p.add_argument("--node-grace", type=float, default=float(env_default("NODE_GRACE", "4")),
+                   help="seconds without heartbeat before a node is down (default 4)")
+    p.add_argument("--heartbeat", type=float, default=float(env_default("HEARTBEAT", "1")),
+                   help="heartbeat period agents are told to use, in seconds (default 1)")
+    p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+
+    p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
+    from agent.cli import add_agent_arguments
+
+    add_agent_arguments(p)
+
+    p = sub.add_parser("config", help="print the normalized app from a Compose file")
+    p.add_argument("-f", "--file", required=True, help="Compose file")
+
+    p = sub.add_parser("apply", help="store an app's desired state (all or nothing)")
+    p.add_argument("-f", "--file", required=True, help="Compose file")
+    p.add_argument("--wait", action="store_true", help="follow progress until all healthy")
+    p.add_argument("--timeout", type=float, default=300.0, help="--wait gives up after (s)")
+    _server_flag(p)
+    _output_flag(p)
+
+    p = sub.add_parser("get", help="list nodes, apps, services or tasks")
+    p.add_argument("kind", choices=("nodes", "apps", "services", "tasks",
+                                    "node", "app", "service", "task", "svc"))
+    p.add_argument("--app", help="only this app")
+    _server_flag(p)
+    _output_flag(p)
+
+    p = sub.add_parser("describe", help="placement, waiting-on and failure reasons, events")
+    p.add_argument("what", choices=("app",))
+    p.add_argument("name")
+    _server_flag(p)
+    _output_flag(p)
+
+    p = sub.add_parser("delete", help="delete an app; it stops in reverse dependency order")
+    p.add_argument("what", choices=("app",))
+    p.add_argument("name")
+    _server_flag(p)
+
+    p = sub.add_parser("scale", help="set a service's replicas: APP/SERVICE=N")
+    p.add_argument("target", metavar="APP/SERVICE=N")
+    _server_flag(p)
+
+    p = sub.add_parser("node", help="drain or activate a node")
+    p.add_argument("action", choices=("drain", "activate"))
+    p.add_argument("name")
+    _server_flag(p)
+
+    p = sub.add_parser("dev-cluster", help="a local multi-host testbed in network namespaces")
+    from controlplane.cli.devcluster import add_devcluster_arguments
+
+    add_devcluster_arguments(p)
+    return parser
+
+
+def _run_server(args: Any) -> int:
+    from controlplane.server import ServerError, run_server
+
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    config = ServerConfig(
+        listen=args.listen,
+        http_listen=args.http_listen,
+        data_dir=Path(args.data_dir),
+        etcd=tuple(u for u in args.etcd.split(",") if u),
+        etcd_client_port=args.etcd_port,
+        join_token=args.join_token,
+        node_grace_s=args.node_grace,
+        heartbeat_s=args.heartbeat,
+    )
+    try:
+        asyncio.run(run_server(config))
+    except ServerError as exc:
+        raise CliError(str(exc)) from None
+    return 0
+
+
+def dispatch(args: Any) -> int:
+    from controlplane.cli import commands
+
+    if args.command == "server":
+        return _run_server(args)
+    if args.command == "agent":
+        from agent.cli import run_agent
+
+        return run_agent(args)
+    if args.command == "dev-cluster":
+        from controlplane.cli.devcluster import run_devcluster
+
+        return run_devcluster(args)
+    if hasattr(args, "server"):
+        args.server = server_address(args.server)
+    handlers = {
+        "config": commands.cmd_config,
+        "apply": commands.cmd_apply,
+        "get": commands.cmd_get,
+        "describe": commands.cmd_describe,
+        "delete": commands.cmd_delete,
+        "scale": commands.cmd_scale,
+        "node": commands.cmd_node,
+    }
+    return handlers[args.command](args)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    try:
+        return dispatch(args)
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # the last line of defence: one line, never a traceback
+        if os.environ.get("DOCKYARD_DEBUG"):
+            raise
+        print(f"error: internal: {type(exc).__name__}: {exc} (DOCKYARD_DEBUG=1 shows more)",
+              file=sys.stderr)
+        return 1

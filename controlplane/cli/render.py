@@ -1,0 +1,181 @@
+"""How objects look to a user: rows for tables, and plain dicts for -o json/yaml. Pure.
+
+JSON and YAML carry the same fields as the table, with exact numbers (bytes,
+milliseconds) instead of rounded ones, so scripts never parse a table.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from dockyard.v1 import objects_pb2, specs_pb2
+
+Row = dict[str, Any]
+
+
+def _enum(enum_type: Any, value: int, *, strip: str = "") -> str:
+    name: str = enum_type.Name(value)
+    name = name.removeprefix(strip).lower()
+    return "" if name.endswith("unspecified") else name
+
+
+def size(n: int) -> str:
+    for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
+        if n >= scale:
+            v = n / scale
+            return f"{v:.1f}{unit}" if v < 10 and v != int(v) else f"{int(round(v))}{unit}"
+    return f"{n}B"
+
+
+def cpus(millis: int) -> str:
+    return f"{millis / 1000:g}"
+
+
+def ago(ms: int, *, now_ms: int | None = None) -> str:
+    if not ms:
+        return "-"
+    now = now_ms if now_ms is not None else int(time.time() * 1000)
+    s = max(0, (now - ms) // 1000)
+    if s < 120:
+        return f"{s}s ago"
+    if s < 7200:
+        return f"{s // 60}m ago"
+    return f"{s // 3600}h ago"
+
+
+def task_state(task: objects_pb2.Task) -> str:
+    if task.status.state:
+        return _enum(objects_pb2.TaskState, task.status.state)
+    return "assigned" if task.node else "pending"
+
+
+def task_row(task: objects_pb2.Task) -> Row:
+    st = task.status
+    return {
+        "id": task.meta.id,
+        "app": task.app,
+        "service": task.service,
+        "slot": task.slot,
+        "node": task.node,
+        "desired": _enum(objects_pb2.DesiredState, task.desired_state, strip="DESIRED_"),
+        "state": task_state(task),
+        "health": _enum(objects_pb2.Health, st.health, strip="HEALTH_"),
+        "container_id": st.container_id,
+        "exit_code": st.exit_code,
+        "restarts": st.restarts,
+        "started_ms": st.started_ms,
+        "healthy_ms": st.healthy_ms,
+        "message": st.message or task.unplaced_reason,
+    }
+
+
+def allocated_by_node(tasks: Iterable[objects_pb2.Task]) -> dict[str, tuple[int, int]]:
+    cpu: dict[str, int] = defaultdict(int)
+    mem: dict[str, int] = defaultdict(int)
+    for t in tasks:
+        if t.node and t.desired_state in (objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING):
+            cpu[t.node] += t.spec.reservations.cpu_millis
+            mem[t.node] += t.spec.reservations.memory_bytes
+    return {n: (cpu[n], mem[n]) for n in set(cpu) | set(mem)}
+
+
+def node_row(node: objects_pb2.Node, allocated: tuple[int, int] = (0, 0)) -> Row:
+    d = node.description
+    return {
+        "name": node.meta.id,
+        "state": _enum(objects_pb2.NodeState, node.state, strip="NODE_"),
+        "availability": _enum(objects_pb2.Availability, node.availability),
+        "address": d.address,
+        "cpu_millis": d.capacity.cpu_millis,
+        "memory_bytes": d.capacity.memory_bytes,
+        "allocated_cpu_millis": allocated[0],
+        "allocated_memory_bytes": allocated[1],
+        "labels": dict(d.labels),
+        "last_heartbeat_ms": node.last_heartbeat_ms,
+        "message": node.message,
+    }
+
+
+def service_row(svc: objects_pb2.Service) -> Row:
+    return {
+        "app": svc.app,
+        "service": svc.spec.name,
+        "image": svc.spec.image,
+        "replicas": svc.spec.replicas,
+        "running": svc.status.running,
+        "healthy": svc.status.healthy,
+        "waiting_on": svc.status.waiting_on,
+        "ports": [f"{p.host_port}:{p.container_port}/{p.protocol or 'tcp'}"
+                  for p in svc.spec.ports if p.host_port],
+    }
+
+
+def app_row(app: objects_pb2.App, services: Sequence[objects_pb2.Service]) -> Row:
+    mine = [s for s in services if s.app == app.meta.id]
+    return {
+        "name": app.meta.id,
+        "services": len(mine),
+        "replicas": sum(s.spec.replicas for s in mine),
+        "running": sum(s.status.running for s in mine),
+        "healthy": sum(s.status.healthy for s in mine),
+        "updated_ms": app.meta.updated_ms,
+        "spec_hash": app.spec_hash[:12],
+    }
+
+
+TABLE_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
+    "apps": (("NAME", "name"), ("SERVICES", "services"), ("REPLICAS", "replicas"),
+             ("RUNNING", "running"), ("HEALTHY", "healthy")),
+    "services": (("APP", "app"), ("SERVICE", "service"), ("IMAGE", "image"),
+                 ("REPLICAS", "replicas"), ("RUNNING", "running"), ("HEALTHY", "healthy"),
+                 ("WAITING ON", "waiting_on")),
+    "tasks": (("ID", "id"), ("SERVICE", "_svc"), ("NODE", "node"), ("DESIRED", "desired"),
+              ("STATE", "state"), ("HEALTH", "health"), ("CONTAINER", "_cid"),
+              ("MESSAGE", "message")),
+    "nodes": (("NAME", "name"), ("STATE", "state"), ("AVAIL", "availability"),
+              ("ADDRESS", "address"), ("CPUS", "_cpus"), ("MEMORY", "_mem"),
+              ("LABELS", "_labels"), ("HEARTBEAT", "_hb")),
+}
+
+
+def _cell(kind: str, row: Row, key: str) -> str:
+    if key == "_svc":
+        return f"{row['app']}/{row['service']}.{row['slot']}"
+    if key == "_cid":
+        return str(row["container_id"])[:12]
+    if key == "_cpus":
+        return f"{cpus(row['allocated_cpu_millis'])}/{cpus(row['cpu_millis'])}"
+    if key == "_mem":
+        return f"{size(row['allocated_memory_bytes'])}/{size(row['memory_bytes'])}"
+    if key == "_labels":
+        return ",".join(f"{k}={v}" for k, v in sorted(row["labels"].items())) or "-"
+    if key == "_hb":
+        return ago(row["last_heartbeat_ms"])
+    value = row.get(key, "")
+    return "" if value is None else str(value)
+
+
+def table(kind: str, rows: Sequence[Row]) -> str:
+    cols = TABLE_COLUMNS[kind]
+    cells = [[h for h, _ in cols]] + [[_cell(kind, r, k) for _, k in cols] for r in rows]
+    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
+        for line in cells
+    )
+
+
+def dump(rows: Any, fmt: str) -> str:
+    if fmt == "json":
+        return json.dumps(rows, indent=2, sort_keys=True)
+    return yaml.safe_dump(rows, sort_keys=True, default_flow_style=False).rstrip()
+
+
+def strategy_name(value: int) -> str:
+    return _enum(specs_pb2.Strategy, value) or "binpack"

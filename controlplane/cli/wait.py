@@ -1,0 +1,77 @@
+"""`apply --wait`: live progress, per wave and per service, until every service is up.
+
+A service is up when all its replicas are healthy (or running, with no healthcheck), or
+have completed successfully. Only changes are printed, one line each, so the output
+reads the same in a terminal and in a CI log.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from controlplane.cli.client import CliError, call
+from controlplane.cli.render import task_state
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
+
+
+def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tuple[str, bool]:
+    """A one-line progress summary of a service, and whether it is up. Pure."""
+    want = svc.spec.replicas
+    done = sum(1 for t in tasks if t.status.state == objects_pb2.COMPLETE
+               and t.status.exit_code == 0)
+    if want and done >= want:
+        return f"{svc.spec.name}: {done}/{want} completed", True
+    up = svc.status.healthy >= want
+    parts = [f"{svc.status.running}/{want} running", f"{svc.status.healthy}/{want} healthy"]
+    if svc.status.waiting_on:
+        parts.append(svc.status.waiting_on)
+    else:
+        states = sorted({task_state(t) for t in tasks} - {"running"})
+        if states and not up:
+            parts.append("tasks " + ",".join(states))
+        errors = {t.status.message for t in tasks if t.status.state == objects_pb2.FAILED}
+        if errors and not up:
+            parts.append("; ".join(sorted(errors))[:160])
+    return f"{svc.spec.name}: " + ", ".join(parts), up
+
+
+def wait_for_app(
+    stub: control_pb2_grpc.ControlStub, address: str, app: str, *, timeout_s: float
+) -> int:
+    start = time.monotonic()
+    deadline = start + timeout_s
+    last: dict[str, str] = {}
+    waves_shown = False
+    lines: list[str] = []
+    try:
+        while True:
+            d = call(address, stub.DescribeApp, control_pb2.GetAppRequest(name=app))
+            if not waves_shown:
+                for i, w in enumerate(d.waves, 1):
+                    print(f"wave {i}: {', '.join(w.services)}")
+                waves_shown = True
+            by_svc: dict[str, list[objects_pb2.Task]] = {}
+            for t in d.tasks:
+                if t.desired_state in (objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING):
+                    by_svc.setdefault(t.service, []).append(t)
+            all_up = True
+            lines = []
+            for svc in d.services:
+                line, up = service_line(svc, by_svc.get(svc.spec.name, []))
+                lines.append(line)
+                all_up = all_up and up
+                if last.get(svc.spec.name) != line:
+                    elapsed = time.monotonic() - start
+                    print(f"[{elapsed:5.1f}s] {line}", flush=True)
+                    last[svc.spec.name] = line
+            if all_up:
+                print(f"app {app} is up in {time.monotonic() - start:.1f}s")
+                return 0
+            if time.monotonic() > deadline:
+                pending = "; ".join(ln for ln in lines if "healthy" in ln)
+                raise CliError(f"timed out after {timeout_s:g}s waiting for {app}: {pending}")
+            time.sleep(0.2)
+    except KeyboardInterrupt:
+        print(f"stopped waiting; the apply of {app} stands", file=sys.stderr)
+        return 130

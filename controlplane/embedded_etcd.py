@@ -1,0 +1,98 @@
+"""The embedded single-member etcd: Debian's `etcd` binary run as a child process.
+
+`dockyard server` without `--etcd` uses it. It listens on loopback only, keeps its data
+under the server's data dir, and dies with the server (PR_SET_PDEATHSIG), so a
+`kill -9` of the server never leaves an orphan holding the port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ctypes
+import shutil
+import signal
+import subprocess
+from pathlib import Path
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def etcd_argv(*, binary: str, data_dir: Path, client_port: int, peer_port: int) -> list[str]:
+    """The command line for a single loopback-only member. Pure."""
+    client = f"http://127.0.0.1:{client_port}"
+    peer = f"http://127.0.0.1:{peer_port}"
+    return [
+        binary,
+        "--name", "dockyard",
+        "--data-dir", str(data_dir),
+        "--listen-client-urls", client,
+        "--advertise-client-urls", client,
+        "--listen-peer-urls", peer,
+        "--initial-advertise-peer-urls", peer,
+        "--initial-cluster", f"dockyard={peer}",
+        "--initial-cluster-state", "new",
+        "--log-level", "warn",
+        "--quota-backend-bytes", str(2 * 1024**3),
+        "--auto-compaction-mode", "revision",
+        "--auto-compaction-retention", "10000",
+    ]
+
+
+class EmbeddedEtcd:
+    """A child etcd process. `start` returns its client URL once it is spawned."""
+
+    def __init__(self, *, data_dir: Path, client_port: int, peer_port: int) -> None:
+        self.data_dir = data_dir
+        self.client_port = client_port
+        self.peer_port = peer_port
+        self._proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    def start(self) -> str:
+        binary = shutil.which("etcd")
+        if binary is None:
+            raise RuntimeError(
+                "the embedded etcd needs the `etcd` binary (apt-get install etcd-server), "
+                "or pass --etcd URL"
+            )
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        log = open(self.data_dir.parent / "etcd.log", "ab")  # noqa: SIM115 - child owns it
+        self._proc = subprocess.Popen(
+            etcd_argv(
+                binary=binary,
+                data_dir=self.data_dir,
+                client_port=self.client_port,
+                peer_port=self.peer_port,
+            ),
+            stdout=log,
+            stderr=log,
+            stdin=subprocess.DEVNULL,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        return self.url
+
+    def exited(self) -> int | None:
+        return None if self._proc is None else self._proc.poll()
+
+    async def stop(self, *, grace_s: float = 10.0) -> None:
+        """SIGTERM, wait up to `grace_s`, then SIGKILL."""
+        proc = self._proc
+        if proc is None or proc.poll() is not None:
+            return
+        proc.send_signal(signal.SIGTERM)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace_s
+        while proc.poll() is None and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=5)

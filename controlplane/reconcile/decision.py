@@ -1,0 +1,33 @@
+"""A Decision: everything one reconcile round wants to change, as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from dockyard.v1 import objects_pb2
+
+
+@dataclass
+class Decision:
+    """Objects to create or overwrite (each checked against its version) and to delete."""
+
+    create_tasks: list[objects_pb2.Task] = field(default_factory=list)
+    update_tasks: list[objects_pb2.Task] = field(default_factory=list)
+    delete_tasks: list[objects_pb2.Task] = field(default_factory=list)
+    update_nodes: list[objects_pb2.Node] = field(default_factory=list)
+    update_services: list[objects_pb2.Service] = field(default_factory=list)
+    events: list[objects_pb2.Event] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not (
+            self.create_tasks
+            or self.update_tasks
+            or self.delete_tasks
+            or self.update_nodes
+            or self.update_services
+        )
+
+    def note(self, *, app: str, kind: str, obj: str, message: str, now_ms: int) -> None:
+        self.events.append(
+            objects_pb2.Event(timestamp_ms=now_ms, kind=kind, object=obj, message=message, app=app)
+        )

@@ -1,0 +1,39 @@
+"""Node liveness: a node is ready while its etcd lease (the `alive` key) exists. Pure.
+
+The lease's TTL is the grace: when an agent's heartbeats stop, etcd expires the lease,
+the alive key vanishes, and the next round marks the node down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Set
+
+from controlplane.reconcile.decision import Decision
+from dockyard.v1 import objects_pb2
+
+
+def reconcile_nodes(
+    *, nodes: Mapping[str, objects_pb2.Node], alive: Set[str], now_ms: int, decision: Decision
+) -> None:
+    for name, node in nodes.items():
+        is_alive = name in alive
+        if is_alive and node.state != objects_pb2.NODE_READY:
+            changed = _copy(node)
+            changed.state = objects_pb2.NODE_READY
+            changed.message = ""
+            decision.update_nodes.append(changed)
+            decision.note(app="", kind="node", obj=name, message="ready", now_ms=now_ms)
+        elif not is_alive and node.state != objects_pb2.NODE_DOWN:
+            changed = _copy(node)
+            changed.state = objects_pb2.NODE_DOWN
+            changed.message = "heartbeat lapsed"
+            decision.update_nodes.append(changed)
+            decision.note(
+                app="", kind="node", obj=name, message="down: heartbeat lapsed", now_ms=now_ms
+            )
+
+
+def _copy(node: objects_pb2.Node) -> objects_pb2.Node:
+    out = objects_pb2.Node()
+    out.CopyFrom(node)
+    return out

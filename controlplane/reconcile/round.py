@@ -1,0 +1,72 @@
+"""One reconcile round: nodes, then tasks, then placement, as one Decision. Pure.
+
+The leader runs a round whenever the mirror changes (debounced), commits the Decision,
+and the watch brings the result back for the next round: level-triggered, as in SwarmKit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from controlplane.reconcile.decision import Decision
+from controlplane.reconcile.nodes import reconcile_nodes
+from controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks
+from controlplane.snapshot import node_infos, strategy_of, task_request
+from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2
+from scheduler import place
+
+
+def plan_round(
+    view: ClusterView, *, now_ms: int, new_id: Callable[[], str], seed: int = 0
+) -> Decision:
+    decision = Decision()
+    reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision)
+    # Node state changes count in this very round.
+    projected = ClusterView(
+        apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,
+        nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
+        alive=view.alive, revision=view.revision,
+    )
+    work = Work(projected)
+    reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision)
+    _place_pending(projected, work, decision=decision, seed=seed)
+    decision.create_tasks = list(work.created.values())
+    decision.update_tasks = list(work.changed.values())
+    decision.delete_tasks = list(work.deleted.values())
+    return decision
+
+
+def _holding(view: ClusterView, task: objects_pb2.Task) -> bool:
+    """Placed tasks hold their node's resources until their container has stopped."""
+    if not task.node:
+        return False
+    if task.desired_state in (objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING):
+        return True
+    return view.status_of(task.meta.id).state not in TERMINAL
+
+
+def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int) -> None:
+    current = list(work.current())
+    pending = [
+        t for t in current
+        if not t.node and t.desired_state in (objects_pb2.DESIRED_READY,
+                                              objects_pb2.DESIRED_RUNNING)
+    ]
+    if not pending:
+        return
+    holding = [t for t in current if _holding(view, t)]
+    infos = node_infos(list(view.nodes.values()), holding)
+    requests = []
+    for t in pending:
+        app = view.apps.get(t.app)
+        strategy = strategy_of(app.spec.strategy if app else 0)
+        requests.append(task_request(t, strategy=strategy))
+    plan = place(nodes=infos, tasks=requests, seed=seed)
+    for p in plan.placements:
+        task = work.task(p.task_id)
+        task.node = p.node
+        task.unplaced_reason = ""
+    for tid, reason in plan.unplaced.items():
+        if work.peek(tid).unplaced_reason != reason:
+            work.task(tid).unplaced_reason = reason

@@ -1,0 +1,194 @@
+"""The task reconciler: which tasks to create, start, remove and delete. Pure.
+
+For every service it keeps exactly `replicas` live tasks, one per slot, each made from
+the service's current spec; it starts a service's tasks only when its health gate opens;
+it replaces tasks lost with their node; and it removes the tasks of deleted services in
+reverse dependency order (a service stops only after the services that need it).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+
+from controlplane.reconcile.decision import Decision
+from controlplane.reconcile.gates import ServiceHealth, gate, observe
+from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2
+
+LIVE = {objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING}
+TERMINAL = {objects_pb2.SHUTDOWN, objects_pb2.COMPLETE, objects_pb2.FAILED}
+
+
+class Work:
+    """Copies of the tasks a round changes, so each task is written once per round."""
+
+    def __init__(self, view: ClusterView) -> None:
+        self.view = view
+        self.changed: dict[str, objects_pb2.Task] = {}
+        self.created: dict[str, objects_pb2.Task] = {}
+        self.deleted: dict[str, objects_pb2.Task] = {}
+
+    def task(self, task_id: str) -> objects_pb2.Task:
+        if task_id in self.created:
+            return self.created[task_id]
+        if task_id not in self.changed:
+            copy = objects_pb2.Task()
+            copy.CopyFrom(self.view.tasks[task_id])
+            self.changed[task_id] = copy
+        return self.changed[task_id]
+
+    def peek(self, task_id: str) -> objects_pb2.Task:
+        """The task as it stands now, without marking it changed."""
+        return self.created.get(task_id) or self.changed.get(task_id) or self.view.tasks[task_id]
+
+    def current(self) -> Iterable[objects_pb2.Task]:
+        """Every task as it stands after this round's changes so far."""
+        for tid, t in self.view.tasks.items():
+            if tid not in self.deleted:
+                yield self.changed.get(tid, t)
+        yield from self.created.values()
+
+
+def _service_key(task: objects_pb2.Task) -> str:
+    return f"{task.app}/{task.service}"
+
+
+def reconcile_tasks(
+    *, view: ClusterView, work: Work, now_ms: int, new_id: Callable[[], str], decision: Decision
+) -> None:
+    by_service: dict[str, list[objects_pb2.Task]] = defaultdict(list)
+    for t in view.tasks.values():
+        by_service[_service_key(t)].append(t)
+
+    health = _observe_all(view, by_service)
+    for key, svc in view.services.items():
+        _reconcile_service(
+            view=view,
+            work=work,
+            svc=svc,
+            tasks=by_service.get(key, []),
+            health_of=health.get(svc.app, {}),
+            now_ms=now_ms,
+            new_id=new_id,
+            decision=decision,
+        )
+    _remove_orphaned_services(view=view, work=work, by_service=by_service, decision=decision,
+                              now_ms=now_ms)
+    _delete_finished(view=view, work=work)
+
+
+def _observe_all(
+    view: ClusterView, by_service: dict[str, list[objects_pb2.Task]]
+) -> dict[str, dict[str, ServiceHealth]]:
+    out: dict[str, dict[str, ServiceHealth]] = defaultdict(dict)
+    for key, svc in view.services.items():
+        live = [
+            view.status_of(t.meta.id)
+            for t in by_service.get(key, [])
+            if t.desired_state in LIVE and t.spec_hash == svc.spec_hash
+        ]
+        out[svc.app][svc.spec.name] = observe(svc.spec, live)
+    return out
+
+
+def _node_lost(view: ClusterView, task: objects_pb2.Task) -> bool:
+    node = view.nodes.get(task.node)
+    return bool(task.node) and (node is None or node.state == objects_pb2.NODE_DOWN)
+
+
+def _reconcile_service(
+    *,
+    view: ClusterView,
+    work: Work,
+    svc: objects_pb2.Service,
+    tasks: list[objects_pb2.Task],
+    health_of: dict[str, ServiceHealth],
+    now_ms: int,
+    new_id: Callable[[], str],
+    decision: Decision,
+) -> None:
+    app, name = svc.app, svc.spec.name
+    waiting = gate(svc.spec, health_of)
+    by_slot: dict[int, objects_pb2.Task] = {}
+    for t in sorted(tasks, key=lambda t: t.meta.created_ms):
+        if t.desired_state not in LIVE:
+            continue
+        if _node_lost(view, t):
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
+                          message=f"{name}.{t.slot} lost with node {t.node}; replacing")
+            continue
+        if t.spec_hash != svc.spec_hash or t.slot > svc.spec.replicas or t.slot in by_slot:
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+            continue
+        by_slot[t.slot] = t
+    for slot in range(1, svc.spec.replicas + 1):
+        if slot in by_slot:
+            t = by_slot[slot]
+            if waiting is None and t.desired_state == objects_pb2.DESIRED_READY:
+                work.task(t.meta.id).desired_state = objects_pb2.DESIRED_RUNNING
+            continue
+        task = objects_pb2.Task(
+            app=app, service=name, slot=slot, spec=svc.spec, spec_hash=svc.spec_hash,
+            network=app,
+            desired_state=(
+                objects_pb2.DESIRED_RUNNING if waiting is None else objects_pb2.DESIRED_READY
+            ),
+        )
+        task.meta.id = new_id()
+        task.meta.created_ms = task.meta.updated_ms = now_ms
+        work.created[task.meta.id] = task
+    h = health_of.get(name)
+    status = objects_pb2.ServiceStatus(
+        running=h.running if h else 0, healthy=h.healthy if h else 0, waiting_on=waiting or ""
+    )
+    if status != svc.status:
+        changed = objects_pb2.Service()
+        changed.CopyFrom(svc)
+        changed.status.CopyFrom(status)
+        decision.update_services.append(changed)
+        if waiting and waiting != svc.status.waiting_on:
+            decision.note(app=app, kind="service", obj=svc.meta.id, message=waiting,
+                          now_ms=now_ms)
+
+
+def _remove_orphaned_services(
+    *,
+    view: ClusterView,
+    work: Work,
+    by_service: dict[str, list[objects_pb2.Task]],
+    decision: Decision,
+    now_ms: int,
+) -> None:
+    """Tasks whose service is gone stop in reverse dependency order."""
+    gone = {k for k in by_service if k not in view.services}
+    if not gone:
+        return
+    # A gone service may stop once no live task depends on it.
+    needed: set[str] = set()
+    for t in view.tasks.values():
+        stopped = view.status_of(t.meta.id).state in TERMINAL or not t.node
+        if not stopped and not _node_lost(view, t):
+            for dep in t.spec.depends_on:
+                needed.add(f"{t.app}/{dep.service}")
+    for key in sorted(gone):
+        if key in needed:
+            continue
+        for t in by_service[key]:
+            if t.desired_state in LIVE:
+                work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+        app, _, svc = key.partition("/")
+        decision.note(app=app, kind="service", obj=key, message=f"stopping {svc}", now_ms=now_ms)
+
+
+def _delete_finished(*, view: ClusterView, work: Work) -> None:
+    """Tasks meant to go are deleted once stopped, never placed, or their node is lost."""
+    for tid in list(view.tasks):
+        t = work.changed.get(tid, view.tasks[tid])
+        if t.desired_state not in (objects_pb2.DESIRED_REMOVE, objects_pb2.DESIRED_SHUTDOWN):
+            continue
+        state = view.status_of(tid).state
+        if not t.node or state in TERMINAL or _node_lost(view, t):
+            work.deleted[tid] = t
+            work.changed.pop(tid, None)

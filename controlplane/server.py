@@ -1,0 +1,163 @@
+"""`dockyard server`: the control plane process.
+
+It starts (or connects to) etcd, serves the Control and Dispatcher gRPC APIs plus the
+standard health and reflection services on :7070, serves /healthz and /metrics on
+:7080, and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: the
+gRPC server drains, the loops stop, and the embedded etcd is stopped last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+from pathlib import Path
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from controlplane.api.control import ControlService
+from controlplane.api.dispatcher import DispatcherService
+from controlplane.config import ServerConfig
+from controlplane.embedded_etcd import EmbeddedEtcd
+from controlplane.http_status import serve_http
+from controlplane.leader import Leader
+from controlplane.store import keys
+from controlplane.store.etcd import EtcdStore, StoreUnavailable
+from controlplane.view import Mirror
+from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
+
+log = logging.getLogger("dockyard.server")
+
+
+class ServerError(Exception):
+    """A reason the server cannot start, in one line."""
+
+
+async def ensure_join_token(store: EtcdStore, config: ServerConfig) -> str:
+    """The cluster's join token: from config, else stored, else made now and stored."""
+    key = keys.cluster_key("join-token")
+    if config.join_token:
+        await store.put(key, config.join_token.encode())
+        return config.join_token
+    entry = await store.get(key)
+    if entry is not None:
+        return entry.value.decode()
+    token = secrets.token_urlsafe(24)
+    await store.put(key, token.encode())
+    return token
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(text + "\n")
+
+
+async def run_server(config: ServerConfig) -> None:
+    etcd: EmbeddedEtcd | None = None
+    endpoints = list(config.etcd)
+    if config.embedded_etcd:
+        etcd = EmbeddedEtcd(
+            data_dir=config.data_dir / "etcd",
+            client_port=config.etcd_client_port,
+            peer_port=config.etcd_client_port + 1,
+        )
+        endpoints = [etcd.start()]
+    store = EtcdStore(endpoints)
+    try:
+        await store.connect(wait_s=20.0)
+    except StoreUnavailable as exc:
+        if etcd is not None:
+            await etcd.stop()
+        raise ServerError(str(exc)) from None
+
+    token = await ensure_join_token(store, config)
+    _write_private(config.data_dir / "join-token", token)
+
+    mirror = Mirror(store)
+    leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s)
+    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    control_pb2_grpc.add_ControlServicer_to_server(
+        ControlService(store, on_change=leader.poke), server
+    )
+    dispatcher_pb2_grpc.add_DispatcherServicer_to_server(
+        DispatcherService(
+            store,
+            mirror,
+            join_token=token,
+            heartbeat_s=config.heartbeat_s,
+            grace_s=config.node_grace_s,
+        ),
+        server,
+    )
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        [
+            control_pb2.DESCRIPTOR.services_by_name["Control"].full_name,
+            dispatcher_pb2.DESCRIPTOR.services_by_name["Dispatcher"].full_name,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ],
+        server,
+    )
+    try:
+        server.add_insecure_port(config.listen)
+    except RuntimeError:
+        raise ServerError(f"cannot listen on {config.listen}: address in use?") from None
+
+    async def probe() -> str | None:
+        try:
+            await store.get(keys.cluster_key("join-token"))
+        except StoreUnavailable as exc:
+            return str(exc)
+        return None
+
+    try:
+        http = await serve_http(config.http_listen, probe)
+    except OSError as exc:
+        raise ServerError(f"cannot listen on {config.http_listen}: {exc.strerror}") from None
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    log.info("serving gRPC on %s, HTTP on %s, etcd %s", config.listen, config.http_listen,
+             store.endpoints)
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    loops = [
+        asyncio.create_task(mirror.run(), name="mirror"),
+        asyncio.create_task(leader.run(), name="leader"),
+    ]
+    stopper = asyncio.create_task(stop.wait())
+    watched = {stopper, *loops}
+    if etcd is not None:
+        watched.add(asyncio.create_task(_watch_child(etcd)))
+    done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+    if stopper not in done:
+        for t in done:
+            if t.exception() is not None:
+                log.error("stopping: %s", t.exception())
+    log.info("stopping")
+    await health_servicer.enter_graceful_shutdown()
+    await server.stop(grace=2.0)
+    http.close()
+    for t in watched:
+        t.cancel()
+    await asyncio.gather(*watched, return_exceptions=True)
+    await store.close()
+    if etcd is not None:
+        await etcd.stop()
+    log.info("stopped")
+
+
+async def _watch_child(etcd: EmbeddedEtcd) -> None:
+    while etcd.exited() is None:
+        await asyncio.sleep(0.5)
+    raise ServerError(f"the embedded etcd exited with code {etcd.exited()}")

@@ -1,0 +1,238 @@
+"""Ports (`ports`, `expose`) and mounts (`volumes`) of a service.
+
+Why together: these are the keys through which a service touches the node it runs
+on (a host port, a node path, a node-local volume), so they share the cluster caveats
+that the warnings explain. Pure.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from typing import Any
+
+from dockyard.v1 import specs_pb2
+
+from controlplane.spec.errors import SpecError, kind, show
+from controlplane.spec.reader import boolean, check_keys, integer, mapping, string
+
+_PROTOCOLS = ("tcp", "udp")
+_PORT_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
+_IPV4 = re.compile(r"\d{1,3}(?:\.\d{1,3}){3}")
+
+
+def _port_range(text: str, *, where: str, spec: str) -> list[int]:
+    match = _PORT_RANGE.fullmatch(text.strip())
+    if not match:
+        context = "" if text == spec else f" in {show(spec)}"
+        raise SpecError(f"{where}: invalid port {show(text)}{context}")
+    low = int(match.group(1))
+    high = int(match.group(2) or low)
+    for port in (low, high):
+        if not 1 <= port <= 65535:
+            raise SpecError(f"{where}: port {port} in {show(spec)} is not in 1-65535")
+    if high < low:
+        raise SpecError(f"{where}: port range {show(text)} runs backwards")
+    return list(range(low, high + 1))
+
+
+def _protocol(text: str, *, where: str, spec: str) -> str:
+    protocol = text.strip().lower()
+    if protocol not in _PROTOCOLS:
+        raise SpecError(f"{where}: protocol {show(text)} in {show(spec)} is not tcp or udp")
+    return protocol
+
+
+def _split_host_ip(text: str, *, where: str) -> tuple[str, str]:
+    """'[::1]:8080:80' -> ('::1', '8080:80'); '127.0.0.1:8080:80' -> ('127.0.0.1', ...)."""
+    if text.startswith("["):
+        end = text.find("]:")
+        if end < 0:
+            raise SpecError(f"{where}: invalid host address in {show(text)}")
+        return text[1:end], text[end + 2 :]
+    parts = text.split(":")
+    if len(parts) == 3:
+        if not _IPV4.fullmatch(parts[0]):
+            raise SpecError(f"{where}: invalid host address {show(parts[0])} in {show(text)}")
+        return parts[0], ":".join(parts[1:])
+    if len(parts) > 3:
+        raise SpecError(f"{where}: cannot read port {show(text)}; write [HOST_IP:]HOST:CONTAINER")
+    return "", text
+
+
+def parse_short_port(text: str, *, where: str) -> list[specs_pb2.PortMapping]:
+    """``"127.0.0.1:8000-8001:80-81/udp"`` -> one mapping per port of the range."""
+    body, _, protocol_text = text.partition("/")
+    protocol = _protocol(protocol_text, where=where, spec=text) if protocol_text else "tcp"
+    host_ip, body = _split_host_ip(body.strip(), where=where)
+    host_text, _, container_text = body.rpartition(":")
+    containers = _port_range(container_text, where=where, spec=text)
+    if not host_text:
+        if host_ip:
+            raise SpecError(f"{where}: {show(text)} names a host address but no host port")
+        hosts = [0] * len(containers)
+    else:
+        hosts = _port_range(host_text, where=where, spec=text)
+        if len(hosts) != len(containers):
+            raise SpecError(
+                f"{where}: {show(text)} maps {len(hosts)} host ports to "
+                f"{len(containers)} container ports; the ranges must be the same length"
+            )
+    return [
+        specs_pb2.PortMapping(container_port=c, host_port=h, protocol=protocol, host_ip=host_ip)
+        for h, c in zip(hosts, containers, strict=True)
+    ]
+
+
+_LONG_PORT_KEYS = {"target", "published", "protocol", "host_ip", "mode"}
+
+
+def parse_long_port(value: dict[str, Any], *, where: str) -> list[specs_pb2.PortMapping]:
+    """``{target: 80, published: 8080, protocol: tcp, host_ip: ..., mode: host}``."""
+    check_keys(value, where=where, allowed=_LONG_PORT_KEYS)
+    if "target" not in value:
+        raise SpecError(f'{where}: the long form needs "target" (the container port)')
+    target = integer(value["target"], where=f"{where}.target", minimum=1, maximum=65535)
+    protocol = "tcp"
+    if value.get("protocol") is not None:
+        text = string(value["protocol"], where=f"{where}.protocol")
+        protocol = _protocol(text, where=f"{where}.protocol", spec=text)
+    host_ip = ""
+    if value.get("host_ip") is not None:
+        host_ip = string(value["host_ip"], where=f"{where}.host_ip")
+    mode = value.get("mode", "host")
+    if mode == "ingress":
+        raise SpecError(
+            f'{where}.mode: "ingress" (a routing mesh) is not supported; a port is '
+            'published on the node that runs the task, as mode "host"'
+        )
+    if mode != "host":
+        raise SpecError(f'{where}.mode: expected "host", got {show(mode)}')
+    published = value.get("published")
+    if published is None:
+        hosts = [0]
+    else:
+        published_text = string(published, where=f"{where}.published")
+        hosts = _port_range(published_text, where=f"{where}.published", spec=published_text)
+    if len(hosts) != 1:
+        raise SpecError(f'{where}.published: a range needs the short form, like "8000-8001:80-81"')
+    return [
+        specs_pb2.PortMapping(
+            container_port=target, host_port=hosts[0], protocol=protocol, host_ip=host_ip
+        )
+    ]
+
+
+def parse_ports(value: Any, *, where: str) -> list[specs_pb2.PortMapping]:
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list, got {kind(value)}")
+    result: list[specs_pb2.PortMapping] = []
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        if isinstance(item, dict):
+            result.extend(parse_long_port(mapping(item, where=at), where=at))
+        else:
+            result.extend(parse_short_port(string(item, where=at), where=at))
+    return result
+
+
+def parse_expose(value: Any, *, where: str) -> list[str]:
+    """``["80", 8000-8001, "53/udp"]`` -> ``["80", "8000", "8001", "53/udp"]``."""
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list, got {kind(value)}")
+    result: list[str] = []
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        text = string(item, where=at)
+        body, _, protocol_text = text.partition("/")
+        protocol = _protocol(protocol_text, where=at, spec=text) if protocol_text else "tcp"
+        for port in _port_range(body, where=at, spec=text):
+            result.append(str(port) if protocol == "tcp" else f"{port}/{protocol}")
+    return result
+
+
+# Volumes ---------------------------------------------------------------------------
+
+_VOLUME_TYPES = ("volume", "bind", "tmpfs")
+_LONG_VOLUME_KEYS = {"type", "source", "target", "read_only"}
+
+
+def _is_path(source: str) -> bool:
+    return source.startswith(("/", ".", "~"))
+
+
+def _check_target(target: str, *, where: str) -> str:
+    if not target.startswith("/"):
+        raise SpecError(f"{where}: container path {show(target)} must be absolute")
+    return target
+
+
+def parse_short_volume(text: str, *, where: str) -> specs_pb2.VolumeMount:
+    """``"data:/var/lib/x:ro"``, ``"./html:/srv"``, ``"/abs:/srv"`` or ``"/anon"``."""
+    parts = text.split(":")
+    read_only = False
+    if len(parts) == 3:
+        mode = parts.pop()
+        options = mode.split(",")
+        for option in options:
+            if option not in ("ro", "rw"):
+                raise SpecError(
+                    f"{where}: mount option {show(option)} in {show(text)} is not ro or rw"
+                )
+        read_only = "ro" in options
+    if len(parts) == 1:
+        return specs_pb2.VolumeMount(type="volume", target=_check_target(parts[0], where=where))
+    if len(parts) != 2 or not parts[0] or not parts[1]:
+        raise SpecError(f"{where}: cannot read volume {show(text)}; write SOURCE:TARGET[:ro]")
+    source, target = parts
+    volume_type = "bind" if _is_path(source) else "volume"
+    return specs_pb2.VolumeMount(
+        type=volume_type,
+        source=posixpath.normpath(source) if source.startswith("/") else source,
+        target=_check_target(target, where=where),
+        read_only=read_only,
+    )
+
+
+def parse_long_volume(value: dict[str, Any], *, where: str) -> specs_pb2.VolumeMount:
+    check_keys(value, where=where, allowed=_LONG_VOLUME_KEYS)
+    volume_type = string(value.get("type", "volume"), where=f"{where}.type")
+    if volume_type not in _VOLUME_TYPES:
+        raise SpecError(f"{where}.type: expected volume, bind or tmpfs, got {show(volume_type)}")
+    if "target" not in value:
+        raise SpecError(f'{where}: the long form needs "target" (the container path)')
+    target = _check_target(
+        string(value["target"], where=f"{where}.target"), where=f"{where}.target"
+    )
+    source = ""
+    if value.get("source") is not None:
+        source = string(value["source"], where=f"{where}.source")
+    if volume_type == "bind" and not source:
+        raise SpecError(f'{where}: a bind mount needs "source" (a path on the node)')
+    if volume_type == "bind" and not _is_path(source):
+        raise SpecError(f"{where}.source: bind source {show(source)} must be a path")
+    if volume_type == "tmpfs" and source:
+        raise SpecError(f'{where}: a tmpfs mount takes no "source"')
+    if volume_type == "volume" and source and _is_path(source):
+        raise SpecError(f"{where}.source: {show(source)} is a path; use type: bind")
+    read_only = False
+    if "read_only" in value:
+        read_only = boolean(value["read_only"], where=f"{where}.read_only")
+    if source.startswith("/"):
+        source = posixpath.normpath(source)
+    return specs_pb2.VolumeMount(
+        type=volume_type, source=source, target=target, read_only=read_only
+    )
+
+
+def parse_volumes(value: Any, *, where: str) -> list[specs_pb2.VolumeMount]:
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list, got {kind(value)}")
+    result = []
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        if isinstance(item, dict):
+            result.append(parse_long_volume(mapping(item, where=at), where=at))
+        else:
+            result.append(parse_short_volume(string(item, where=at), where=at))
+    return result

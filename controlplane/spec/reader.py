@@ -1,0 +1,228 @@
+"""YAML parsing and typed access to the parsed tree, with one-line errors.
+
+Why: PyYAML raises its own exceptions and silently keeps the last of two equal keys;
+and the parsed tree can hold any type anywhere. These helpers turn both into
+``SpecError`` so the rest of the package can assume the types it asks for. Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import yaml
+
+from controlplane.spec.errors import SpecError, kind, show
+
+Mapping = dict[str, Any]
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that reads scalars as Compose (YAML 1.2, go-yaml) does.
+
+    It refuses a key written twice in one mapping (merge keys aside), and it resolves
+    only ``true``/``false`` as booleans and plain decimal, octal (``0440``) or hex
+    numbers as integers: ``restart: no`` stays the string "no" and ``- 22:22`` stays a
+    port mapping instead of YAML 1.1's base-60 number 1342.
+    """
+
+
+_OVERRIDDEN_TAGS = {
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:timestamp",  # dates stay strings, as in Compose
+}
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _OVERRIDDEN_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"),
+)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?(?:0|[1-9][0-9]*)|0[0-7]+|0o[0-7]+|0x[0-9a-fA-F]+)$"),
+    list("-+0123456789"),
+)
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?[0-9]+[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    list("-+0123456789."),
+)
+
+
+def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        if key_node.tag == "tag:yaml.org,2002:merge":
+            continue
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in seen
+            seen.add(key)
+        except TypeError:
+            raise SpecError(
+                f"malformed YAML at line {key_node.start_mark.line + 1}: "
+                "a mapping key must be a plain value"
+            ) from None
+        if duplicate:
+            raise SpecError(
+                f"malformed YAML at line {key_node.start_mark.line + 1}: "
+                f"key {show(key)} is written twice"
+            )
+    loader.flatten_mapping(node)
+    return dict(loader.construct_pairs(node, deep=True))
+
+
+_StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
+
+
+def parse_yaml(text: str) -> Any:
+    """The YAML document in ``text``; ``SpecError`` with the line number when malformed."""
+    try:
+        return yaml.load(text, Loader=_StrictLoader)
+    except SpecError:
+        raise
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        problem = exc.problem or exc.context or "cannot parse"
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise SpecError(f"malformed YAML{at}: {problem}") from None
+    except yaml.YAMLError as exc:
+        raise SpecError(f"malformed YAML: {exc}") from None
+    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+        raise SpecError(f"malformed YAML: {exc}") from None
+
+
+def mapping(value: Any, *, where: str, allow_null: bool = False) -> Mapping:
+    """``value`` as a mapping with string keys; null gives {} when allowed."""
+    if value is None and allow_null:
+        return {}
+    if not isinstance(value, dict):
+        raise SpecError(f"{where}: expected a mapping, got {kind(value)}")
+    for key in value:
+        if not isinstance(key, str):
+            raise SpecError(f"{where}: key {show(key)} must be a string")
+    return value
+
+
+def string(value: Any, *, where: str) -> str:
+    """A string; numbers are accepted and written as YAML would show them."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise SpecError(f"{where}: expected a string, got {kind(value)}")
+
+
+def scalar_text(value: Any, *, where: str) -> str:
+    """A scalar as environment-style text: null -> "", true -> "true", 1.5 -> "1.5"."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str | int | float):
+        return str(value)
+    raise SpecError(f"{where}: expected a string, number or boolean, got {kind(value)}")
+
+
+def boolean(value: Any, *, where: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise SpecError(f"{where}: expected true or false, got {show(value)}")
+
+
+def integer(value: Any, *, where: str, minimum: int = 0, maximum: int = 2**31 - 1) -> int:
+    """A whole number in [minimum, maximum]; numeric strings like "3" are accepted."""
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float) and value.is_integer():
+        number = int(value)
+    elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        number = int(value.strip())
+    if number is None:
+        raise SpecError(f"{where}: expected a whole number, got {show(value)}")
+    if number < minimum:
+        if minimum == 0:
+            raise SpecError(f"{where}: must not be negative, got {number}")
+        raise SpecError(f"{where}: must be at least {minimum}, got {number}")
+    if number > maximum:
+        raise SpecError(f"{where}: must be at most {maximum}, got {number}")
+    return number
+
+
+def string_list(value: Any, *, where: str, allow_single: bool = False) -> list[str]:
+    """A list of strings; a single string is a one-item list when ``allow_single``."""
+    if isinstance(value, str) and allow_single:
+        return [value]
+    if not isinstance(value, list):
+        expected = "a string or a list" if allow_single else "a list"
+        raise SpecError(f"{where}: expected {expected}, got {kind(value)}")
+    return [string(item, where=f"{where}[{index}]") for index, item in enumerate(value)]
+
+
+def check_keys(value: Mapping, *, where: str, allowed: set[str] | dict[str, Any]) -> None:
+    """Refuse keys outside ``allowed``; ``x-*`` extension keys are always allowed.
+
+    The message names the whole key path: ``service "web": unknown key "deploy.labels"``
+    when ``where`` is ``service "web": deploy``.
+    """
+    for key in value:
+        if key not in allowed and not key.startswith("x-"):
+            head, sep, path = where.rpartition(": ")
+            if sep:
+                raise SpecError(f"{head}: unknown key {show(path + '.' + key)}")
+            raise SpecError(f"{where}: unknown key {show(key)}")
+
+
+def key_value_pairs(value: Any, *, where: str) -> dict[str, str]:
+    """``["K=V", "K"]`` or ``{K: V}`` -> {K: V}; a key without a value maps to ""."""
+    result: dict[str, str] = {}
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            text = string(item, where=f"{where}[{index}]")
+            key, _, val = text.partition("=")
+            if not key:
+                raise SpecError(f"{where}[{index}]: {show(text)} has no name before '='")
+            result[key] = val
+        return result
+    if isinstance(value, dict):
+        for key, val in value.items():
+            if not isinstance(key, str | int | float) or isinstance(key, bool):
+                raise SpecError(f"{where}: key {show(key)} must be a string")
+            result[str(key)] = scalar_text(val, where=f"{where}.{key}")
+        return result
+    raise SpecError(f"{where}: expected a list or a mapping, got {kind(value)}")
+
+
+ReadFile = Callable[[str], bytes]
+
+
+def read_text(read_file: ReadFile, path: str, *, where: str) -> bytes:
+    """Call the injected file reader, turning any failure into a ``SpecError``."""
+    try:
+        data = read_file(path)
+    except Exception as exc:  # the reader is caller-supplied; any failure is bad input
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise SpecError(f"{where}: cannot read {show(path)}: {reason}") from None
+    if not isinstance(data, bytes):
+        raise SpecError(f"{where}: reading {show(path)} gave {kind(data)}, not bytes")
+    return data
+
+
+def strict_loader_resolves_to_str(text: str) -> bool:
+    """Whether ``text`` written as a plain scalar would load back as a string."""
+    loader = _StrictLoader("")
+    try:
+        tag = loader.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+    finally:
+        loader.dispose()
+    return bool(tag == "tag:yaml.org,2002:str")

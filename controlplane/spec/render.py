@@ -1,0 +1,243 @@
+"""``AppSpec`` -> Compose YAML, normalized, as ``docker compose config`` prints it.
+
+Why: ``dockyard config -f FILE`` shows the user what Dockyard understood, with every
+default filled in and every key in its long form, so surprises show before an
+apply. The output loads back into the same spec (secrets aside, see ``render_app``).
+Pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any, Protocol
+
+import yaml
+from dockyard.v1 import specs_pb2
+
+from controlplane.spec.reader import strict_loader_resolves_to_str
+from controlplane.spec.units import format_cpus, format_duration, format_size
+
+_STRATEGY = {specs_pb2.BINPACK: "binpack", specs_pb2.SPREAD: "spread"}
+_CONDITION = {
+    specs_pb2.SERVICE_STARTED: "service_started",
+    specs_pb2.SERVICE_HEALTHY: "service_healthy",
+    specs_pb2.SERVICE_COMPLETED_SUCCESSFULLY: "service_completed_successfully",
+}
+_RESTART = {
+    specs_pb2.RESTART_NONE: "none",
+    specs_pb2.RESTART_ON_FAILURE: "on-failure",
+    specs_pb2.RESTART_ANY: "any",
+}
+
+
+class _Serializable(Protocol):
+    def SerializeToString(self, *, deterministic: bool = ...) -> bytes: ...
+
+
+def spec_hash(message: _Serializable) -> str:
+    """sha256 hex of the deterministic serialization: equal specs, equal hashes."""
+    return hashlib.sha256(message.SerializeToString(deterministic=True)).hexdigest()
+
+
+def _resources(resources: specs_pb2.Resources) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if resources.cpu_millis:
+        out["cpus"] = format_cpus(resources.cpu_millis)
+    if resources.memory_bytes:
+        out["memory"] = format_size(resources.memory_bytes)
+    return out
+
+
+def _deploy(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
+    deploy: dict[str, Any] = {"mode": "replicated", "replicas": service.replicas}
+    resources = {
+        key: value
+        for key, value in (
+            ("limits", _resources(service.limits)),
+            ("reservations", _resources(service.reservations)),
+        )
+        if value
+    }
+    if resources:
+        deploy["resources"] = resources
+    policy = service.restart_policy
+    restart: dict[str, Any] = {}
+    if policy.condition in _RESTART:
+        restart["condition"] = _RESTART[policy.condition]
+    if policy.delay_ms:
+        restart["delay"] = format_duration(policy.delay_ms)
+    if policy.max_attempts:
+        restart["max_attempts"] = policy.max_attempts
+    if policy.window_ms:
+        restart["window"] = format_duration(policy.window_ms)
+    if restart:
+        deploy["restart_policy"] = restart
+    placement: dict[str, Any] = {}
+    if service.placement.constraints:
+        placement["constraints"] = list(service.placement.constraints)
+    if service.placement.spread:
+        placement["preferences"] = [{"spread": key} for key in service.placement.spread]
+    if placement:
+        deploy["placement"] = placement
+    update = service.update_config
+    update_out: dict[str, Any] = {}
+    if update.parallelism:
+        update_out["parallelism"] = update.parallelism
+    if update.delay_ms:
+        update_out["delay"] = format_duration(update.delay_ms)
+    if update.order:
+        update_out["order"] = update.order
+    if update.failure_action:
+        update_out["failure_action"] = update.failure_action
+    if update_out:
+        deploy["update_config"] = update_out
+    return deploy
+
+
+def _healthcheck(check: specs_pb2.HealthCheck) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if check.test:
+        out["test"] = list(check.test)
+    for key, value in (
+        ("interval", check.interval_ms),
+        ("timeout", check.timeout_ms),
+        ("start_period", check.start_period_ms),
+    ):
+        if value:
+            out[key] = format_duration(value)
+    if check.retries:
+        out["retries"] = check.retries
+    if check.disable:
+        out["disable"] = True
+    return out
+
+
+def _file_reference(ref: specs_pb2.FileReference) -> dict[str, Any]:
+    out: dict[str, Any] = {"source": ref.source}
+    if ref.target:
+        out["target"] = ref.target
+    if ref.uid:
+        out["uid"] = ref.uid
+    if ref.gid:
+        out["gid"] = ref.gid
+    if ref.mode:
+        out["mode"] = f"0{ref.mode:o}"
+    return out
+
+
+def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
+    """One service in long-form Compose shape."""
+    out: dict[str, Any] = {"image": service.image}
+    if service.HasField("entrypoint"):
+        out["entrypoint"] = list(service.entrypoint.args)
+    if service.HasField("command"):
+        out["command"] = list(service.command.args)
+    if service.environment:
+        out["environment"] = dict(sorted(service.environment.items()))
+    if service.ports:
+        out["ports"] = [
+            {
+                "target": port.container_port,
+                **({"published": port.host_port} if port.host_port else {}),
+                "protocol": port.protocol or "tcp",
+                **({"host_ip": port.host_ip} if port.host_ip else {}),
+                "mode": "host",
+            }
+            for port in service.ports
+        ]
+    if service.expose:
+        out["expose"] = list(service.expose)
+    if service.labels:
+        out["labels"] = dict(sorted(service.labels.items()))
+    for key in ("user", "working_dir", "hostname", "stop_signal"):
+        if getattr(service, key):
+            out[key] = getattr(service, key)
+    if service.stop_grace_period_ms:
+        out["stop_grace_period"] = format_duration(service.stop_grace_period_ms)
+    for key in ("cap_add", "cap_drop"):
+        if getattr(service, key):
+            out[key] = list(getattr(service, key))
+    if service.volumes:
+        out["volumes"] = [
+            {
+                "type": mount.type,
+                **({"source": mount.source} if mount.source else {}),
+                "target": mount.target,
+                **({"read_only": True} if mount.read_only else {}),
+            }
+            for mount in service.volumes
+        ]
+    if service.depends_on:
+        out["depends_on"] = {
+            dep.service: {
+                "condition": _CONDITION.get(dep.condition, "service_started"),
+                "restart": dep.restart,
+                "required": dep.required,
+            }
+            for dep in service.depends_on
+        }
+    if service.HasField("healthcheck"):
+        out["healthcheck"] = _healthcheck(service.healthcheck)
+    if service.networks:
+        out["networks"] = list(service.networks)
+    if service.secrets:
+        out["secrets"] = [_file_reference(ref) for ref in service.secrets]
+    if service.configs:
+        out["configs"] = [_file_reference(ref) for ref in service.configs]
+    out["deploy"] = _deploy(service)
+    if service.placement.max_per_node:
+        out["x-dockyard"] = {"max_per_node": service.placement.max_per_node}
+    return out
+
+
+def app_to_dict(spec: specs_pb2.AppSpec) -> dict[str, Any]:
+    """The whole app in Compose shape; see ``render_app``."""
+    out: dict[str, Any] = {"name": spec.name}
+    out["x-dockyard"] = {"strategy": _STRATEGY.get(spec.strategy, "binpack")}
+    out["services"] = {service.name: service_to_dict(service) for service in spec.services}
+    if spec.volumes:
+        out["volumes"] = {name: {} for name in spec.volumes}
+    if spec.networks:
+        out["networks"] = {name: {} for name in spec.networks}
+    if spec.secrets:
+        out["secrets"] = {obj.name: {"file": obj.name} for obj in spec.secrets}
+    if spec.configs:
+        configs: dict[str, Any] = {}
+        for obj in spec.configs:
+            try:
+                configs[obj.name] = {"content": obj.data.decode("utf-8")}
+            except UnicodeDecodeError:
+                configs[obj.name] = {"file": obj.name}
+        out["configs"] = configs
+    return out
+
+
+class _Dumper(yaml.SafeDumper):
+    """Quotes every string that Dockyard's loader would read as something else."""
+
+
+def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    if not strict_loader_resolves_to_str(value):
+        return dumper.represent_scalar("tag:yaml.org,2002:str", value, style='"')
+    return dumper.represent_str(value)
+
+
+_Dumper.add_representer(str, _represent_str)
+
+
+def render_app(spec: specs_pb2.AppSpec) -> str:
+    """The app as normalized Compose YAML.
+
+    Every default is written out and every key is in its long form. Secret contents
+    are never printed: each secret renders as ``file: NAME``. Configs that are text
+    render with ``content:``. Loading the output (with a reader that serves secret
+    files by name) gives back the same spec.
+    """
+    return yaml.dump(
+        app_to_dict(spec),
+        Dumper=_Dumper,
+        sort_keys=False,
+        default_flow_style=False,
+        allow_unicode=True,
+        width=1000,
+    )

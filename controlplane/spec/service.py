@@ -1,0 +1,314 @@
+"""One Compose service -> ``specs_pb2.ServiceSpec``.
+
+Why: every per-service key is handled here or in ``ports``/``deploy``, in one table,
+so "is this key supported?" has one answer: a key missing from ``HANDLED_KEYS`` is an
+error that names it. Nothing is silently dropped. Pure: files are read only through
+the injected ``read_file``.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import shlex
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.v1 import specs_pb2
+
+from controlplane.spec.deploy import (
+    parse_depends_on,
+    parse_deploy,
+    parse_healthcheck,
+    parse_restart,
+)
+from controlplane.spec.errors import SpecError, kind, show
+from controlplane.spec.images import image_reference_problem
+from controlplane.spec.ports import parse_expose, parse_ports, parse_volumes
+from controlplane.spec.reader import (
+    ReadFile,
+    boolean,
+    check_keys,
+    integer,
+    key_value_pairs,
+    mapping,
+    read_text,
+    scalar_text,
+    string,
+    string_list,
+)
+from controlplane.spec.units import parse_duration_ms
+
+# Every service key Dockyard reads; any other key (except x-*) is refused.
+HANDLED_KEYS = (
+    "image", "build", "container_name", "command", "entrypoint", "env_file", "environment",
+    "ports", "expose", "labels", "user", "working_dir", "hostname", "stop_signal",
+    "stop_grace_period", "cap_add", "cap_drop", "volumes", "depends_on", "healthcheck",
+    "restart", "networks", "secrets", "configs", "deploy", "x-dockyard",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Declared:
+    """Names declared at the top level, which services may refer to."""
+
+    volumes: frozenset[str] = frozenset()
+    networks: frozenset[str] = frozenset()
+    secrets: frozenset[str] = frozenset()
+    configs: frozenset[str] = frozenset()
+
+
+@dataclass
+class ServiceContext:
+    """What parsing one service needs besides its own mapping."""
+
+    name: str
+    read_file: ReadFile
+    declared: Declared
+    base_dir: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def where(self) -> str:
+        return f"service {show(self.name)}"
+
+    def at(self, key: str) -> str:
+        return f"{self.where}: {key}"
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(f"{self.where}: {message}")
+
+
+def _argv(value: Any, *, where: str) -> specs_pb2.Argv:
+    """A string is split as a shell would (no shell runs); a list is taken as is."""
+    if isinstance(value, str):
+        try:
+            return specs_pb2.Argv(args=shlex.split(value))
+        except ValueError as exc:
+            raise SpecError(f"{where}: cannot split {show(value)}: {exc}") from None
+    if isinstance(value, list):
+        return specs_pb2.Argv(
+            args=[scalar_text(item, where=f"{where}[{i}]") for i, item in enumerate(value)]
+        )
+    raise SpecError(f"{where}: expected a string or a list, got {kind(value)}")
+
+
+def parse_env_file(data: bytes, *, where: str) -> dict[str, str]:
+    """``K=V`` lines; blank lines and ``#`` comments are skipped; ``export`` and quotes
+    are understood as Compose's dotenv reader does; ``K`` alone maps to ""."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SpecError(f"{where}: the file is not UTF-8 text") from None
+    result: dict[str, str] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.removeprefix("export ").lstrip()
+        key, sep, value = line.partition("=")
+        key = key.strip()
+        if not key or any(ch.isspace() for ch in key):
+            raise SpecError(f"{where}: line {number}: expected KEY=VALUE, got {show(raw)}")
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+            quote, value = value[0], value[1:-1]
+            if quote == '"':
+                value = value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
+        elif " #" in value:
+            value = value.split(" #", 1)[0].rstrip()
+        result[key] = value if sep else ""
+    return result
+
+
+def _env_files(value: Any, ctx: ServiceContext) -> dict[str, str]:
+    where = ctx.at("env_file")
+    items = value if isinstance(value, list) else [value]
+    merged: dict[str, str] = {}
+    for index, item in enumerate(items):
+        at = f"{where}[{index}]" if isinstance(value, list) else where
+        required = True
+        if isinstance(item, dict):
+            body = mapping(item, where=at)
+            check_keys(body, where=at, allowed={"path", "required"})
+            if "path" not in body:
+                raise SpecError(f'{at}: the long form needs "path"')
+            path = string(body["path"], where=f"{at}.path")
+            required = boolean(body.get("required", True), where=f"{at}.required")
+        else:
+            path = string(item, where=at)
+        try:
+            data = read_text(ctx.read_file, path, where=at)
+        except SpecError:
+            if required:
+                raise
+            continue
+        merged.update(parse_env_file(data, where=f"{at} ({path})"))
+    return merged
+
+
+def _file_references(
+    value: Any, *, where: str, declared: frozenset[str], what: str
+) -> list[specs_pb2.FileReference]:
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list, got {kind(value)}")
+    result = []
+    for index, item in enumerate(value):
+        at = f"{where}[{index}]"
+        if isinstance(item, dict):
+            body = mapping(item, where=at)
+            check_keys(body, where=at, allowed={"source", "target", "uid", "gid", "mode"})
+            if "source" not in body:
+                raise SpecError(f'{at}: the long form needs "source"')
+            ref = specs_pb2.FileReference(source=string(body["source"], where=f"{at}.source"))
+            if body.get("target") is not None:
+                ref.target = string(body["target"], where=f"{at}.target")
+            for key in ("uid", "gid"):
+                if body.get(key) is not None:
+                    setattr(ref, key, string(body[key], where=f"{at}.{key}"))
+            if body.get("mode") is not None:
+                mode = body["mode"]
+                if isinstance(mode, str):
+                    if not mode or not set(mode) <= set("01234567"):
+                        raise SpecError(f"{at}.mode: {show(mode)} is not an octal mode like 0440")
+                    mode = int(mode, 8)
+                ref.mode = integer(mode, where=f"{at}.mode", maximum=0o7777)
+        else:
+            ref = specs_pb2.FileReference(source=string(item, where=at))
+        if ref.source not in declared:
+            raise SpecError(
+                f"{at}: {what} {show(ref.source)} is not declared in the top-level {what}s"
+            )
+        result.append(ref)
+    return result
+
+
+def _networks(value: Any, ctx: ServiceContext) -> list[str]:
+    where = ctx.at("networks")
+    if isinstance(value, dict):
+        names = list(mapping(value, where=where))
+        for name, options in value.items():
+            check_keys(mapping(options, where=f"{where}.{name}", allow_null=True),
+                       where=f"{where}.{name}", allowed=set())  # fmt: skip
+    else:
+        names = string_list(value, where=where)
+    for name in names:
+        if name != "default" and name not in ctx.declared.networks:
+            raise SpecError(
+                f"{where}: network {show(name)} is not declared in the top-level networks"
+            )
+    return names
+
+
+def _check_mounts(service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
+    for mount in service.volumes:
+        if mount.type == "volume" and mount.source and mount.source not in ctx.declared.volumes:
+            raise SpecError(
+                f"{ctx.at('volumes')}: volume {show(mount.source)} is not declared in the "
+                "top-level volumes"
+            )
+        if mount.type == "bind" and not mount.source.startswith("/"):
+            written = mount.source
+            if ctx.base_dir and written.startswith("."):
+                mount.source = posixpath.normpath(posixpath.join(ctx.base_dir, written))
+                ctx.warn(
+                    f"bind mount {show(written)} is {mount.source} on the node that runs "
+                    "the task; that path must exist there"
+                )
+            else:
+                ctx.warn(
+                    f"bind mount {show(written)} is a relative path; the node that runs the "
+                    "task needs an absolute one"
+                )
+
+
+def parse_service(value: Any, ctx: ServiceContext) -> specs_pb2.ServiceSpec:
+    """Build one ``ServiceSpec``; warnings go to ``ctx.warnings``."""
+    body = mapping(value, where=ctx.where)
+    check_keys(body, where=ctx.where, allowed=set(HANDLED_KEYS))
+    service = specs_pb2.ServiceSpec(name=ctx.name, replicas=1)
+    service.restart_policy.condition = specs_pb2.RESTART_ANY
+    if body.get("image") is None:
+        if "build" in body:
+            raise SpecError(
+                f'{ctx.where}: "build" without "image" is not supported; build and push '
+                'the image to a registry, then name it in "image"'
+            )
+        raise SpecError(f'{ctx.where}: "image" is missing')
+    service.image = string(body["image"], where=ctx.at("image"))
+    problem = image_reference_problem(service.image)
+    if problem:
+        raise SpecError(f"{ctx.at('image')}: bad image reference {show(service.image)}: {problem}")
+    if "build" in body:
+        ctx.warn('"build" is ignored: the image is used, and building it is your job')
+    if "container_name" in body:
+        ctx.warn('"container_name" is ignored: replicas get their own names')
+    for key in ("command", "entrypoint"):
+        if key in body and body[key] is not None:
+            getattr(service, key).CopyFrom(_argv(body[key], where=ctx.at(key)))
+            getattr(service, key).SetInParent()  # an empty list is still "set"
+    environment: dict[str, str] = {}
+    if body.get("env_file") is not None:
+        environment.update(_env_files(body["env_file"], ctx))
+    if body.get("environment") is not None:
+        environment.update(key_value_pairs(body["environment"], where=ctx.at("environment")))
+    service.environment.update(environment)
+    if body.get("labels") is not None:
+        service.labels.update(key_value_pairs(body["labels"], where=ctx.at("labels")))
+    for key in ("user", "working_dir", "hostname", "stop_signal"):
+        if body.get(key) is not None:
+            setattr(service, key, string(body[key], where=ctx.at(key)))
+    if body.get("stop_grace_period") is not None:
+        service.stop_grace_period_ms = parse_duration_ms(
+            body["stop_grace_period"], where=ctx.at("stop_grace_period")
+        )
+    for key in ("cap_add", "cap_drop"):
+        if body.get(key) is not None:
+            getattr(service, key).extend(string_list(body[key], where=ctx.at(key)))
+    if body.get("ports") is not None:
+        service.ports.extend(parse_ports(body["ports"], where=ctx.at("ports")))
+        for port in service.ports:
+            if port.host_port == 0:
+                ctx.warn(
+                    f"port {port.container_port}/{port.protocol} has no host port: it is "
+                    "reachable on the app network only, not published on the node"
+                )
+    if body.get("expose") is not None:
+        service.expose.extend(parse_expose(body["expose"], where=ctx.at("expose")))
+    if body.get("volumes") is not None:
+        service.volumes.extend(parse_volumes(body["volumes"], where=ctx.at("volumes")))
+        _check_mounts(service, ctx)
+    if body.get("depends_on") is not None:
+        service.depends_on.extend(parse_depends_on(body["depends_on"], where=ctx.at("depends_on")))
+    if body.get("healthcheck") is not None:
+        check = parse_healthcheck(body["healthcheck"], where=ctx.at("healthcheck"))
+        service.healthcheck.CopyFrom(check)
+        service.healthcheck.SetInParent()
+    if "restart" in body:
+        service.restart_policy.CopyFrom(parse_restart(body["restart"], where=ctx.at("restart")))
+    if body.get("networks") is not None:
+        service.networks.extend(_networks(body["networks"], ctx))
+    for key, declared in (("secrets", ctx.declared.secrets), ("configs", ctx.declared.configs)):
+        if body.get(key) is not None:
+            getattr(service, key).extend(
+                _file_references(body[key], where=ctx.at(key), declared=declared, what=key[:-1])
+            )
+    if "deploy" in body:
+        parse_deploy(body["deploy"], service, where=ctx.at("deploy"))
+    if body.get("x-dockyard") is not None:
+        _service_extension(body["x-dockyard"], service, ctx)
+    return service
+
+
+def _service_extension(value: Any, service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
+    where = ctx.at("x-dockyard")
+    body = mapping(value, where=where, allow_null=True)
+    check_keys(body, where=where, allowed={"max_per_node"})
+    if body.get("max_per_node") is not None:
+        limit = integer(body["max_per_node"], where=f"{where}.max_per_node", minimum=1)
+        current = service.placement.max_per_node
+        if current and current != limit:
+            raise SpecError(
+                f"{where}.max_per_node: {limit} disagrees with "
+                f"deploy.placement.max_replicas_per_node {current}"
+            )
+        service.placement.max_per_node = limit

@@ -1,0 +1,31 @@
+"""Stored objects to bytes and back. Pure functions: no I/O.
+
+Objects are stored as protobuf in binary form. `version` in an object's Meta is never
+stored: it is the key's etcd mod revision, filled in on read.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import TypeVar
+
+from google.protobuf.message import Message
+
+M = TypeVar("M", bound=Message)
+
+
+def encode(message: Message) -> bytes:
+    return message.SerializeToString(deterministic=True)
+
+
+def decode(cls: type[M], data: bytes, *, version: int = 0) -> M:
+    message = cls()
+    message.ParseFromString(data)
+    if version and hasattr(message, "meta"):
+        message.meta.version = version  # type: ignore[attr-defined]
+    return message
+
+
+def digest(message: Message) -> str:
+    """sha256 of a message's deterministic encoding: equal specs give equal hashes."""
+    return hashlib.sha256(encode(message)).hexdigest()

@@ -1,0 +1,190 @@
+"""The one place that performs etcd I/O, through the maintained asyncio client `aetcd`.
+
+Everything above this module speaks in keys (str), values (bytes) and mod revisions
+(int). A write is a `Commit`: compares plus puts and deletes, applied as one etcd
+transaction, so an apply is all or nothing and a stale write is refused, never
+half-applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import aetcd
+import aetcd.exceptions
+
+
+class StoreUnavailable(Exception):
+    """etcd could not be reached; the message says where."""
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One key as read: its value and the revision that last changed it."""
+
+    key: str
+    value: bytes
+    mod_revision: int
+    lease: int = 0
+
+
+@dataclass(slots=True)
+class Commit:
+    """A transaction: every `expect` must hold, then every put and delete applies.
+
+    `expect` maps a key to the mod revision it must still have; 0 means "must not exist".
+    """
+
+    expect: dict[str, int] = field(default_factory=dict)
+    puts: dict[str, bytes] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+    lease_puts: dict[str, tuple[bytes, int]] = field(default_factory=dict)
+
+    def empty(self) -> bool:
+        return not (self.puts or self.deletes or self.lease_puts)
+
+
+@dataclass(frozen=True, slots=True)
+class WatchEvent:
+    """A change seen by a watch: `value` is None for a delete."""
+
+    key: str
+    value: bytes | None
+    mod_revision: int
+
+
+def _parse_endpoint(url: str) -> tuple[str, int]:
+    rest = url.split("://", 1)[-1].rstrip("/")
+    host, _, port = rest.rpartition(":")
+    if not host:
+        return rest, 2379
+    return host.strip("[]"), int(port)
+
+
+class EtcdStore:
+    """A connection to an etcd cluster, tried endpoint by endpoint."""
+
+    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = 5.0) -> None:
+        if not endpoints:
+            raise ValueError("no etcd endpoint given")
+        self._endpoints = [_parse_endpoint(e) for e in endpoints]
+        self._timeout_s = timeout_s
+        self._client: aetcd.Client | None = None
+        self._next = 0
+
+    @property
+    def endpoints(self) -> str:
+        return ",".join(f"{h}:{p}" for h, p in self._endpoints)
+
+    async def connect(self, *, wait_s: float = 10.0) -> None:
+        """Connect to the first endpoint that answers, waiting up to `wait_s` in all."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + wait_s
+        last: Exception | None = None
+        while True:
+            host, port = self._endpoints[self._next % len(self._endpoints)]
+            self._next += 1
+            client = aetcd.Client(host=host, port=port, timeout=self._timeout_s)
+            try:
+                await client.connect()
+                await client.get(b"/dockyard/cluster/ping")
+            except Exception as exc:  # any failure means: try the next endpoint
+                last = exc
+                await client.close()
+                if loop.time() >= deadline:
+                    raise StoreUnavailable(
+                        f"etcd unreachable at {self.endpoints}: {_short(last)}"
+                    ) from None
+                await asyncio.sleep(0.2)
+                continue
+            self._client = client
+            return
+
+    async def close(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+            self._client = None
+
+    @property
+    def client(self) -> aetcd.Client:
+        if self._client is None:
+            raise StoreUnavailable("not connected to etcd")
+        return self._client
+
+    async def get(self, key: str) -> Entry | None:
+        got = await self._call(self.client.get(key.encode()))
+        if got is None:
+            return None
+        return Entry(key, bytes(got.value), int(got.mod_revision), int(got.lease))
+
+    async def get_prefix(self, prefix: str) -> tuple[list[Entry], int]:
+        """Every key under `prefix`, and the store revision the read saw."""
+        got = await self._call(self.client.get_prefix(prefix.encode()))
+        entries = [
+            Entry(kv.key.decode(), bytes(kv.value), int(kv.mod_revision), int(kv.lease))
+            for kv in got
+        ]
+        return entries, int(got.header.revision)
+
+    async def commit(self, commit: Commit) -> bool:
+        """Apply `commit` as one transaction. False when an expectation failed."""
+        tx = self.client.transactions
+        compares: list[Any] = []
+        for key, rev in commit.expect.items():
+            if rev == 0:
+                compares.append(tx.version(key.encode()) == 0)
+            else:
+                compares.append(tx.mod(key.encode()) == rev)
+        ops: list[Any] = [tx.put(k.encode(), v) for k, v in commit.puts.items()]
+        ops += [tx.put(k.encode(), v, lease=lid) for k, (v, lid) in commit.lease_puts.items()]
+        ops += [tx.delete(k.encode()) for k in commit.deletes]
+        succeeded, _ = await self._call(self.client.transaction(compare=compares, success=ops, failure=[]))
+        return bool(succeeded)
+
+    async def put(self, key: str, value: bytes) -> None:
+        await self._call(self.client.put(key.encode(), value))
+
+    async def delete_prefix(self, prefix: str) -> None:
+        await self._call(self.client.delete_prefix(prefix.encode()))
+
+    async def grant_lease(self, ttl_s: int) -> int:
+        lease = await self._call(self.client.lease(ttl_s))
+        return int(lease.id)
+
+    async def refresh_lease(self, lease_id: int) -> int:
+        """Keep a lease alive; returns its remaining TTL (0 or less when it is gone)."""
+        reply = await self._call(self.client.refresh_lease(lease_id))
+        return int(reply.TTL) if reply is not None else 0
+
+    async def revoke_lease(self, lease_id: int) -> None:
+        await self._call(self.client.revoke_lease(lease_id))
+
+    async def watch_prefix(self, prefix: str, *, start_revision: int) -> AsyncIterator[WatchEvent]:
+        """Changes under `prefix` from `start_revision` on, until cancelled."""
+        watch = await self._call(
+            self.client.watch_prefix(prefix.encode(), start_revision=start_revision)
+        )
+        try:
+            async for ev in watch:
+                deleted = ev.kind == "DELETE"
+                yield WatchEvent(
+                    ev.kv.key.decode(),
+                    None if deleted else bytes(ev.kv.value),
+                    int(ev.kv.mod_revision),
+                )
+        finally:
+            await watch.cancel()
+
+    async def _call(self, awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except aetcd.exceptions.ClientError as exc:
+            raise StoreUnavailable(f"etcd at {self.endpoints}: {_short(exc)}") from exc
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

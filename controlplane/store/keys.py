@@ -1,0 +1,79 @@
+"""The etcd key layout, in one place. Pure functions: no I/O.
+
+    /dockyard/apps/<app>                    App (spec + hash)
+    /dockyard/services/<app>/<service>      Service (spec + status)
+    /dockyard/tasks/<app>/<task-id>         Task (spec copy, node, desired state)
+    /dockyard/status/<app>/<task-id>        TaskStatus, written only from agent reports
+    /dockyard/nodes/<node>                  Node (description, availability, state)
+    /dockyard/alive/<node>                  empty; attached to the node's liveness lease
+    /dockyard/events/<app>/<ms>-<seq>       Event, trimmed to the newest few hundred
+    /dockyard/cluster/<name>                cluster-wide settings (join token, ...)
+
+Task status lives beside the task, not inside it, so that agent reports never race with
+the control plane's own writes to a task: each writer owns its keys.
+"""
+
+from __future__ import annotations
+
+ROOT = "/dockyard/"
+APPS = ROOT + "apps/"
+SERVICES = ROOT + "services/"
+TASKS = ROOT + "tasks/"
+STATUS = ROOT + "status/"
+NODES = ROOT + "nodes/"
+ALIVE = ROOT + "alive/"
+EVENTS = ROOT + "events/"
+CLUSTER = ROOT + "cluster/"
+
+
+def app_key(app: str) -> str:
+    return f"{APPS}{app}"
+
+
+def service_key(app: str, service: str) -> str:
+    return f"{SERVICES}{app}/{service}"
+
+
+def services_prefix(app: str) -> str:
+    return f"{SERVICES}{app}/"
+
+
+def task_key(app: str, task_id: str) -> str:
+    return f"{TASKS}{app}/{task_id}"
+
+
+def tasks_prefix(app: str) -> str:
+    return f"{TASKS}{app}/"
+
+
+def status_key(app: str, task_id: str) -> str:
+    return f"{STATUS}{app}/{task_id}"
+
+
+def status_prefix(app: str) -> str:
+    return f"{STATUS}{app}/"
+
+
+def node_key(node: str) -> str:
+    return f"{NODES}{node}"
+
+
+def alive_key(node: str) -> str:
+    return f"{ALIVE}{node}"
+
+
+def event_key(app: str, ms: int, seq: int) -> str:
+    return f"{EVENTS}{app or '_'}/{ms:015d}-{seq:06d}"
+
+
+def events_prefix(app: str) -> str:
+    return f"{EVENTS}{app or '_'}/"
+
+
+def cluster_key(name: str) -> str:
+    return f"{CLUSTER}{name}"
+
+
+def last_segment(key: str) -> str:
+    """The final path segment of a key: the object's own name or id."""
+    return key.rsplit("/", 1)[-1]

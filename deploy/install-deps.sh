@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the Debian packages Dockyard's tests and demo need, only those missing.
+# Idempotent; needs root. Package names only: apt uses the machine's own sources.
+set -euo pipefail
+PKGS=(etcd-server docker.io docker-registry busybox-static debootstrap iptables iproute2
+      python3-venv python3-pip curl ca-certificates)
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi

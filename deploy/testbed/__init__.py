@@ -1,0 +1,55 @@
+"""A multi-host Dockyard testbed on one machine.
+
+Each host is a network namespace ``dyk-hN`` joined by a veth pair to the bridge
+``dyk-br0`` (10.213.0.1/24) in the root namespace, with address 10.213.0.(10+N), its own
+Docker Engine (container subnet 10.214.N.0/24, host-gw routes to the other hosts'
+subnets, no default route), and optionally a Dockyard agent. The root namespace runs a
+local registry (10.213.0.1:5000, holding a busybox image built offline) and the Dockyard
+server (10.213.0.1:7070 gRPC, :7080 HTTP).
+
+Modules: ``layout`` (pure planning), ``netns`` (ip/iptables), ``processes`` (pids, logs,
+nsenter), ``images`` (busybox image, build and push), ``engines`` (dockerd per host),
+``services`` (registry, server, agents), ``state`` (the JSON record of what was made),
+``cluster`` (up/down/status).
+
+Public API::
+
+    up(nodes=3, ...) -> TestbedStatus     # idempotent: revives dead processes
+    down()                                # removes exactly what up made; safe twice
+    status() -> TestbedStatus | None
+    kill_agent(host), start_agent(host), cut_link(host), restore_link(host)
+    host_docker_url(host) -> "unix://…/hN/docker.sock"
+
+The state dir is /var/lib/dockyard-testbed unless ``state_dir`` or
+$DOCKYARD_TESTBED_DIR says otherwise. Only one testbed may run on a machine at a time.
+"""
+
+from .cluster import (
+    TestbedError,
+    cut_link,
+    down,
+    host_docker_url,
+    kill_agent,
+    restore_link,
+    start_agent,
+    status,
+    up,
+)
+from .images import build_and_push, busybox_context
+from .status import HostStatus, TestbedStatus
+
+__all__ = [
+    "HostStatus",
+    "TestbedError",
+    "TestbedStatus",
+    "build_and_push",
+    "busybox_context",
+    "cut_link",
+    "down",
+    "host_docker_url",
+    "kill_agent",
+    "restore_link",
+    "start_agent",
+    "status",
+    "up",
+]

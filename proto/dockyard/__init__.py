@@ -1,0 +1,1 @@
+"""Generated wire code for Dockyard. The package follows the .proto package `dockyard.v1`."""

@@ -1,0 +1,38 @@
+"""Pure placement: bin-packing, constraints and spread (the dependency DAG is in dag.py).
+
+Everything here is a function of an immutable snapshot: ``place`` turns nodes and tasks
+into a ``Plan``, ``fit_reason`` re-checks one placement against fresh state, and
+``never_fits`` tells the API that no node could ever hold a task.  No I/O happens here.
+Modules in this package may import only the standard library, numpy and networkx;
+never grpc, etcd clients, docker, ``controlplane`` or ``agent``
+(tests/unit/scheduler/test_scheduler_layering.py enforces it).
+"""
+
+from scheduler.constraints import parse_constraint
+from scheduler.feasibility import fit_reason, never_fits
+from scheduler.model import (
+    Algorithm,
+    Constraint,
+    NodeInfo,
+    Placement,
+    Plan,
+    Resources,
+    Strategy,
+    TaskRequest,
+)
+from scheduler.placement import place
+
+__all__ = [
+    "Algorithm",
+    "Constraint",
+    "NodeInfo",
+    "Placement",
+    "Plan",
+    "Resources",
+    "Strategy",
+    "TaskRequest",
+    "fit_reason",
+    "never_fits",
+    "parse_constraint",
+    "place",
+]

@@ -1,0 +1,91 @@
+"""Human-readable sizes and "why is this pending?" sentences.
+
+Why this module exists: PRODUCT.md promises answers to "why is this pending?".  The
+scheduler is the only component that knows why each node refused a task, so it writes
+the sentence ("0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed
+node.labels.zone==b") and the control plane shows it as is.  All wording lives here so
+that the filters, ``fit_reason`` and ``never_fits`` say the same thing the same way.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from scheduler.model import Constraint, Resources
+
+KIB = 1024
+MIB = 1024 * KIB
+GIB = 1024 * MIB
+TIB = 1024 * GIB
+
+NODE_DOWN = "node down"
+NODE_DRAINED = "node drained"
+INSUFFICIENT_CPU = "insufficient cpu"
+INSUFFICIENT_MEMORY = "insufficient memory"
+
+
+def _trim(number: float) -> str:
+    text = f"{number:.2f}".rstrip("0").rstrip(".")
+    return text if text else "0"
+
+
+def format_bytes(count: int) -> str:
+    """``4294967296`` -> ``"4 GiB"``, ``1610612736`` -> ``"1.5 GiB"``, ``512`` -> ``"512 B"``."""
+    sign = "-" if count < 0 else ""
+    size = abs(count)
+    for unit, scale in (("TiB", TIB), ("GiB", GIB), ("MiB", MIB), ("KiB", KIB)):
+        if size >= scale:
+            return f"{sign}{_trim(size / scale)} {unit}"
+    return f"{sign}{size} B"
+
+
+def format_cpus(millis: int) -> str:
+    """``1500`` -> ``"1.5 cpus"``, ``1000`` -> ``"1 cpu"``, ``250`` -> ``"0.25 cpus"``."""
+    text = _trim(millis / 1000)
+    return f"{text} cpu" if text in ("1", "-1") else f"{text} cpus"
+
+
+def format_resources(resources: Resources) -> str:
+    """``"1.5 cpus, 4 GiB"``."""
+    return f"{format_cpus(resources.cpu_millis)}, {format_bytes(resources.memory_bytes)}"
+
+
+def failed_constraint(constraint: Constraint) -> str:
+    """``"failed node.labels.zone==b"``."""
+    return f"failed {constraint}"
+
+
+def port_in_use(port: int) -> str:
+    """``"port 8080 in use"``."""
+    return f"port {port} in use"
+
+
+def max_per_node_reached(limit: int) -> str:
+    """``"max_per_node 1 reached"``."""
+    return f"max_per_node {limit} reached"
+
+
+def detailed(*, reason: str, demand: Resources) -> str:
+    """A node-level reason with what the task needs, for the summary sentence."""
+    if reason == INSUFFICIENT_CPU:
+        return f"{reason} (needs {format_cpus(demand.cpu_millis)})"
+    if reason == INSUFFICIENT_MEMORY:
+        return f"{reason} (needs {format_bytes(demand.memory_bytes)})"
+    return reason
+
+
+def summarise_rejections(*, total: int, fitting: int, counts: Mapping[str, int]) -> str:
+    """``"0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed ..."``.
+
+    ``counts`` maps a reason to the number of nodes that gave it; the most common
+    reason comes first, and ties are broken by the text so the sentence is stable.
+    """
+    if total == 0:
+        return "0/0 nodes fit: the cluster has no nodes"
+    parts = [
+        f"{count} {reason}"
+        for reason, count in sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+        if count > 0
+    ]
+    head = f"{fitting}/{total} nodes fit"
+    return f"{head}: {', '.join(parts)}" if parts else head

@@ -1,0 +1,154 @@
+"""Bin-centric vector packing: fill one node at a time with the replicas that suit it.
+
+Why this module exists: per-task best fit (even Nomad's BestFit v3) packs a batch
+poorly when replicas arrive grouped by service, because the best node for a replica is
+the one its siblings just used: a node fills with one shape, cpu-heavy replicas strand
+memory and memory-heavy ones strand cpu.  The benchmark showed 12-15% more nodes than
+the lower bound that way.  Packing the whole batch bin-centrically, choosing for each
+node the group whose demand best matches what the node has left (the "dot product"
+heuristic of Panigrahy et al., "Heuristics for Vector Bin Packing", 2011), mixes
+complementary shapes on a node and closes the gap to the lower bound.
+
+Cost: one vectorised pass over the remaining groups per decision, and a decision places
+several replicas at once, as many as keep the node's cpu/memory balance from getting
+worse.  Only groups whose filters are per-node facts (constraints, ports,
+max_per_node) come here; spreading and label preferences stay with the item-centric
+cursors in ``placement.py``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from scheduler.cluster import BoolArray, ClusterState, Shape
+from scheduler.scoring import binpack_scores
+
+BALANCE_SLACK = 0.05
+"""How far (in fractions of a node) one decision may push cpu and memory apart."""
+
+
+def balanced_count(
+    *, free_cpu: float, free_mem: float, need_cpu: float, need_mem: float, room: int
+) -> int:
+    """How many replicas to book in one decision, between 1 and ``room``.
+
+    All four figures are fractions of the node's capacity.  Replicas that pull the
+    node's free cpu and free memory together may be booked until they pass each other
+    by ``BALANCE_SLACK``; replicas that pull them apart stop at ``BALANCE_SLACK`` of
+    extra imbalance.  A pure function.
+    """
+    gap = free_cpu - free_mem
+    step = need_cpu - need_mem
+    if room <= 1 or step == 0.0:
+        return max(room, 0)
+    if gap * step > 0:
+        count = (abs(gap) + BALANCE_SLACK) / abs(step)
+    else:
+        count = (max(abs(gap), BALANCE_SLACK) - abs(gap)) / abs(step)
+    return max(1, min(room, math.floor(count)))
+
+
+def _scarcity(
+    *, demand_cpu: float, demand_mem: float, free_cpu: float, free_mem: float
+) -> tuple[float, float]:
+    cpu = demand_cpu / free_cpu if free_cpu > 0 else 1.0
+    mem = demand_mem / free_mem if free_mem > 0 else 1.0
+    top = max(cpu, mem, 1e-9)
+    return max(cpu / top, 0.05), max(mem / top, 0.05)
+
+
+def pack(
+    *, state: ClusterState, shapes: Sequence[Shape], members: Sequence[list[int]]
+) -> Iterator[tuple[int, int]]:
+    """Yield (task index, node index) for the replicas of ``shapes`` that find a node.
+
+    ``shapes`` should come largest first: among equally aligned groups the earlier one
+    wins.  Replicas of a group are booked in member order; those left over are the
+    group's tail in ``members``.
+    """
+    count = len(shapes)
+    if count == 0 or state.size == 0:
+        return
+    need_cpu = np.array([s.demand.cpu_millis for s in shapes], dtype=np.float64)
+    need_mem = np.array([s.demand.memory_bytes for s in shapes], dtype=np.float64)
+    left = np.array([len(m) for m in members], dtype=np.int64)
+    taken = [0] * count
+    remaining = int(left.sum())
+    # Constrained groups go first on the nodes they accept: the others can go anywhere.
+    bonus = np.array([2.0 if s.constraints else 0.0 for s in shapes], dtype=np.float64)
+    static: BoolArray | None = None
+    if any(s.constraints for s in shapes):
+        static = np.stack(
+            [
+                np.logical_and.reduce([state.constraint_mask(c) for c in s.constraints])
+                if s.constraints
+                else np.ones(state.size, dtype=np.bool_)
+                for s in shapes
+            ]
+        )
+    usable = np.flatnonzero(state.usable)
+    # Fullest nodes first (best fit), then the seeded rank among equals.
+    fullness = binpack_scores(
+        free_cpu=state.free_cpu[usable],
+        free_mem=state.free_mem[usable],
+        cap_cpu=state.cap_cpu[usable],
+        cap_mem=state.cap_mem[usable],
+        demand=shapes[0].demand * 0,
+    )
+    order = usable[np.lexsort((state.rank[usable], -fullness))].tolist()
+    usable_mask = state.usable
+    for node in order:
+        if remaining == 0:
+            return
+        # Measure each resource against how scarce it is in this batch: a node is
+        # "balanced" when it uses cpu and memory in the proportions the remaining
+        # replicas need them across the cluster, so no node strands what others lack.
+        scarce_cpu, scarce_mem = _scarcity(
+            demand_cpu=float(np.dot(left, need_cpu)),
+            demand_mem=float(np.dot(left, need_mem)),
+            free_cpu=float(state.free_cpu[usable_mask].clip(min=0).sum()),
+            free_mem=float(state.free_mem[usable_mask].clip(min=0).sum()),
+        )
+        cap_cpu = (float(state.cap_cpu[node]) or 1.0) * scarce_cpu
+        cap_mem = (float(state.cap_mem[node]) or 1.0) * scarce_mem
+        weight_cpu = need_cpu / (cap_cpu * cap_cpu)
+        weight_mem = need_mem / (cap_mem * cap_mem)
+        # Free space is measured from a full node, so that balance means used cpu and
+        # used memory in proportion, not free cpu and free memory.
+        full_cpu = 0.0
+        full_mem = 0.0
+        open_mask = left > 0
+        if static is not None:
+            open_mask &= static[:, node]
+        while True:
+            free_cpu = int(state.free_cpu[node])
+            free_mem = int(state.free_mem[node])
+            fits = open_mask & (need_cpu <= free_cpu) & (need_mem <= free_mem)
+            if not fits.any():
+                break
+            alignment = weight_cpu * free_cpu + weight_mem * free_mem + bonus
+            group = int(np.argmax(np.where(fits, alignment, -1.0)))
+            shape = shapes[group]
+            room = state.room(node=node, shape=shape, limit=int(left[group]))
+            if room == 0:
+                open_mask[group] = False
+                continue
+            booked = balanced_count(
+                free_cpu=(free_cpu - full_cpu) / cap_cpu,
+                free_mem=(free_mem - full_mem) / cap_mem,
+                need_cpu=need_cpu[group] / cap_cpu,
+                need_mem=need_mem[group] / cap_mem,
+                room=room,
+            )
+            state.book(node=node, shape=shape, count=booked)
+            start = taken[group]
+            for member in members[group][start : start + booked]:
+                yield member, node
+            taken[group] = start + booked
+            left[group] -= booked
+            remaining -= booked
+            if left[group] == 0:
+                open_mask[group] = False

@@ -1,0 +1,307 @@
+"""``place``: turn a snapshot of nodes and a batch of tasks into a ``Plan``.
+
+Why this module exists: this is the one entry point the control plane calls to decide
+where tasks run.  It is a purely computational function with no side effects: the
+snapshot goes in, a plan comes out, and the plan applier commits it.
+
+How it stays fast (the product asks for >= 10,000 placements/s at 5,000 nodes):
+
+1. Replicas of one service share demand, ports and rules, so tasks are grouped by
+   ``Shape`` and each group is filtered and scored once, with numpy, over all nodes.
+2. Groups are placed largest first (the "decreasing" of best-fit-decreasing), which
+   packs better and lets big tasks find room before small ones fragment the nodes.
+3. Within a group the nodes are visited best first.  For bin-packing a node's score
+   only rises as it fills, so the best node stays best until it is full: the group
+   fills it with as many replicas as fit in one step, then moves to the next node.
+   This gives exactly per-task best fit at the cost of one sort per group.
+4. Spreading uses a heap keyed by (replicas of the service on the node, emptiness):
+   only the node just used changes, so each replica costs one pop and one push.
+5. ``spread_by`` label preferences split a group's candidates by label value and give
+   each replica to the value with the fewest replicas so far.
+
+Filters never bend: a node that is down or drained, over capacity, holding the port,
+breaking a constraint or at ``max_per_node`` is never chosen.  Equal inputs and seed
+give an equal plan.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator, Sequence
+
+import numpy as np
+
+from scheduler.cluster import ClusterState, IntArray, Shape
+from scheduler.model import Algorithm, NodeInfo, Placement, Plan, Strategy, TaskRequest
+from scheduler.packing import pack
+from scheduler.scoring import (
+    binpack_order,
+    binpack_scores,
+    first_fit_order,
+    least_allocated_score,
+)
+
+_UNLIMITED = 1 << 62
+
+
+class OrderedCursor:
+    """Fills nodes in a fixed order, each until it is full (binpack and first-fit)."""
+
+    def __init__(self, *, state: ClusterState, shape: Shape, order: IntArray) -> None:
+        self._state = state
+        self._shape = shape
+        self._order: list[int] = order.tolist()
+        self._next = 0
+
+    def take(self, limit: int) -> tuple[int, int] | None:
+        """Book up to ``limit`` replicas on the best node with room; (node, count)."""
+        while self._next < len(self._order):
+            node = self._order[self._next]
+            room = self._state.room(node=node, shape=self._shape, limit=limit)
+            if room > 0:
+                self._state.book(node=node, shape=self._shape, count=room)
+                return node, room
+            self._next += 1
+        return None
+
+
+class SpreadCursor:
+    """Gives each replica to the node with the fewest replicas of the service, then the
+    emptiest node (Swarm's spread with Kubernetes' LeastAllocated as tie-breaker)."""
+
+    def __init__(self, *, state: ClusterState, shape: Shape, candidates: IntArray) -> None:
+        self._state = state
+        self._shape = shape
+        self._counts = state.service_counts(shape.service)
+        self._heap = [self._key(node) for node in candidates.tolist()]
+        heapq.heapify(self._heap)
+
+    def _key(self, node: int) -> tuple[int, float, int, int]:
+        state = self._state
+        score = least_allocated_score(
+            free_cpu=int(state.free_cpu[node]),
+            free_mem=int(state.free_mem[node]),
+            cap_cpu=int(state.cap_cpu[node]),
+            cap_mem=int(state.cap_mem[node]),
+            demand=self._shape.demand,
+        )
+        return int(self._counts[node]), -score, int(state.rank[node]), node
+
+    def take(self, limit: int) -> tuple[int, int] | None:
+        """Book one replica on the least loaded node with room; (node, 1)."""
+        del limit  # spreading places one replica at a time
+        while self._heap:
+            node = heapq.heappop(self._heap)[3]
+            if self._state.room(node=node, shape=self._shape, limit=1) > 0:
+                self._state.book(node=node, shape=self._shape, count=1)
+                if self._state.room(node=node, shape=self._shape, limit=1) > 0:
+                    heapq.heappush(self._heap, self._key(node))
+                return node, 1
+        return None
+
+
+Cursor = OrderedCursor | SpreadCursor
+
+
+def _cursor(
+    *, state: ClusterState, shape: Shape, candidates: IntArray, algorithm: Algorithm
+) -> Cursor:
+    if algorithm is Algorithm.SPREAD:
+        return SpreadCursor(state=state, shape=shape, candidates=candidates)
+    if algorithm is Algorithm.FFD:
+        return OrderedCursor(state=state, shape=shape, order=first_fit_order(candidates=candidates))
+    scores = binpack_scores(
+        free_cpu=state.free_cpu[candidates],
+        free_mem=state.free_mem[candidates],
+        cap_cpu=state.cap_cpu[candidates],
+        cap_mem=state.cap_mem[candidates],
+        demand=shape.demand,
+    )
+    return OrderedCursor(
+        state=state,
+        shape=shape,
+        order=binpack_order(candidates=candidates, scores=scores, rank=state.rank),
+    )
+
+
+class SpreadPreference:
+    """Splits a group's candidates by the values of its ``spread_by`` labels and hands
+    each replica to the value (then sub-value) with the fewest replicas so far.
+
+    A preference, not a filter: values with no room are skipped, and nodes without the
+    label form a value of their own, as in Swarm.
+    """
+
+    def __init__(
+        self, *, state: ClusterState, shape: Shape, candidates: IntArray, algorithm: Algorithm
+    ) -> None:
+        self._depth = len(shape.spread_by)
+        columns = [state.label_values(key) for key in shape.spread_by]
+        leaves: dict[tuple[str | None, ...], list[int]] = {}
+        for node in candidates.tolist():
+            leaves.setdefault(tuple(column[node] for column in columns), []).append(node)
+        self._cursors = {
+            leaf: _cursor(
+                state=state,
+                shape=shape,
+                candidates=np.array(nodes, dtype=np.int64),
+                algorithm=algorithm,
+            )
+            for leaf, nodes in leaves.items()
+        }
+        # Replicas already in each label value (and each prefix of values), counted
+        # over every node, not only those with room now.
+        self._counts: dict[tuple[str | None, ...], int] = {}
+        existing = state.service_counts(shape.service)
+        for node in np.flatnonzero(existing).tolist():
+            leaf = tuple(column[node] for column in columns)
+            self._add(leaf, int(existing[node]))
+
+    def _add(self, leaf: tuple[str | None, ...], count: int) -> None:
+        for level in range(1, self._depth + 1):
+            prefix = leaf[:level]
+            self._counts[prefix] = self._counts.get(prefix, 0) + count
+
+    def _priority(self, leaf: tuple[str | None, ...]) -> tuple[tuple[int, ...], tuple[str, ...]]:
+        counts = tuple(self._counts.get(leaf[:level], 0) for level in range(1, self._depth + 1))
+        return counts, tuple("" if value is None else "\x01" + value for value in leaf)
+
+    def take(self, limit: int) -> tuple[int, int] | None:
+        """Book one replica in the least-served label value that still has room."""
+        del limit
+        while self._cursors:
+            leaf = min(self._cursors, key=self._priority)
+            taken = self._cursors[leaf].take(1)
+            if taken is not None:
+                self._add(leaf, 1)
+                return taken
+            del self._cursors[leaf]
+        return None
+
+
+def _size_key(*, shape: Shape, ref_cpu: int, ref_mem: int) -> tuple[float, float]:
+    cpu = shape.demand.cpu_millis / ref_cpu
+    mem = shape.demand.memory_bytes / ref_mem
+    return -max(cpu, mem), -(cpu + mem)
+
+
+def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
+    groups: dict[Shape, list[int]] = {}
+    for index, task in enumerate(tasks):
+        shape = Shape(
+            service=task.service,
+            demand=task.demand,
+            ports=task.ports,
+            constraints=task.constraints,
+            strategy=task.strategy,
+            max_per_node=task.max_per_node,
+            spread_by=task.spread_by,
+        )
+        members = groups.get(shape)
+        if members is None:
+            groups[shape] = [index]
+        else:
+            members.append(index)
+    return groups
+
+
+def _algorithm_for(shape: Shape, algorithm: Algorithm | None) -> Algorithm:
+    if algorithm is not None:
+        return algorithm
+    return Algorithm.SPREAD if shape.strategy is Strategy.SPREAD else Algorithm.BINPACK
+
+
+def _place_group(
+    *, state: ClusterState, shape: Shape, members: list[int], algorithm: Algorithm
+) -> Iterator[tuple[int, int]]:
+    """Yield (task index, node index) for as many members as fit, in member order."""
+    candidates: IntArray = np.flatnonzero(state.feasible(shape)).astype(np.int64)
+    if candidates.size == 0:
+        return
+    cursor: Cursor | SpreadPreference
+    if shape.spread_by:
+        cursor = SpreadPreference(
+            state=state, shape=shape, candidates=candidates, algorithm=algorithm
+        )
+    else:
+        cursor = _cursor(state=state, shape=shape, candidates=candidates, algorithm=algorithm)
+    position = 0
+    while position < len(members):
+        taken = cursor.take(len(members) - position)
+        if taken is None:
+            return
+        node, count = taken
+        for member in members[position : position + count]:
+            yield member, node
+        position += count
+
+
+def place(
+    *,
+    nodes: Sequence[NodeInfo],
+    tasks: Sequence[TaskRequest],
+    seed: int = 0,
+    algorithm: Algorithm | str | None = None,
+) -> Plan:
+    """Place a batch of tasks on a snapshot of nodes; a purely computational function.
+
+    ``algorithm`` None honours each task's ``strategy``; ``"binpack"``, ``"spread"`` or
+    ``"ffd"`` (first-fit-decreasing, a benchmark baseline) apply one algorithm to all.
+    Placements booked earlier in the batch count against later tasks.  Tasks that fit
+    nowhere are listed in ``Plan.unplaced`` with a reason such as
+    ``"0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed node.labels.zone==b"``.
+    """
+    chosen = Algorithm(algorithm) if isinstance(algorithm, str) else algorithm
+    state = ClusterState(nodes=nodes, seed=seed)
+    ref_cpu = max(int(state.cap_cpu.max()) if state.size else 1, 1)
+    ref_mem = max(int(state.cap_mem.max()) if state.size else 1, 1)
+    groups = _groups(tasks)
+    order = sorted(
+        groups.items(),
+        key=lambda item: (_size_key(shape=item[0], ref_cpu=ref_cpu, ref_mem=ref_mem), item[1][0]),
+    )
+    node_of = [-1] * len(tasks)
+    reasons: dict[int, str] = {}
+    # Bin-packed groups with no spread preference are packed together, bin-centrically,
+    # after the groups whose placement depends on the others (spread, preferences).
+    packed = [
+        (shape, members)
+        for shape, members in order
+        if _algorithm_for(shape, chosen) is Algorithm.BINPACK and not shape.spread_by
+    ]
+    packed_shapes = {shape for shape, _ in packed}
+    order = [(shape, members) for shape, members in order if shape not in packed_shapes]
+    for shape, members in order:
+        placed = 0
+        for member, node in _place_group(
+            state=state, shape=shape, members=members, algorithm=_algorithm_for(shape, chosen)
+        ):
+            node_of[member] = node
+            placed += 1
+        if placed < len(members):
+            reason = state.rejection_summary(shape)
+            for member in members[placed:]:
+                reasons[member] = reason
+    if packed:
+        placed_count = dict.fromkeys(packed_shapes, 0)
+        index_shape = {m: shape for shape, members in packed for m in members}
+        for member, node in pack(
+            state=state,
+            shapes=[shape for shape, _ in packed],
+            members=[members for _, members in packed],
+        ):
+            node_of[member] = node
+            placed_count[index_shape[member]] += 1
+        for shape, members in packed:
+            if placed_count[shape] < len(members):
+                reason = state.rejection_summary(shape)
+                for member in members[placed_count[shape] :]:
+                    reasons[member] = reason
+    names = state.names
+    placements = tuple(
+        Placement(task_id=tasks[index].task_id, node=names[node])
+        for index, node in enumerate(node_of)
+        if node >= 0
+    )
+    unplaced = {tasks[index].task_id: reasons[index] for index in sorted(reasons)}
+    return Plan(placements=placements, unplaced=unplaced)

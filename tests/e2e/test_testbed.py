@@ -1,0 +1,176 @@
+"""End-to-end: the netns testbed (deploy.testbed) with real Docker Engines and registry.
+
+Runs without the Dockyard control plane (``with_dockyard=False``). Needs root, dockerd,
+docker-registry and busybox-static. Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deploy import testbed
+from deploy.testbed import TestbedStatus
+
+pytestmark = pytest.mark.e2e
+
+NODES = 3
+
+
+def _need_root_and_tools() -> str | None:
+    if os.geteuid() != 0:
+        return "needs root"
+    for tool in ("dockerd", "docker-registry", "nsenter", "ip", "iptables"):
+        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
+            return f"needs {tool}"
+    if not Path("/bin/busybox").exists():
+        return "needs busybox-static"
+    return None
+
+
+def _names(cmd: list[str]) -> str:
+    return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
+
+
+def _client(url: str) -> Any:
+    import docker
+
+    return docker.DockerClient(base_url=url, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def bed() -> Iterator[TestbedStatus]:
+    reason = _need_root_and_tools()
+    if reason:
+        pytest.skip(reason)
+    testbed.down()  # a crashed earlier run must not break this one
+    t0 = time.monotonic()
+    st = testbed.up(nodes=NODES, with_dockyard=False)
+    print(f"testbed up took {time.monotonic() - t0:.1f}s")
+    try:
+        yield st
+    finally:
+        t0 = time.monotonic()
+        testbed.down()
+        print(f"testbed down took {time.monotonic() - t0:.1f}s")
+
+
+def test_every_engine_answers(bed: TestbedStatus) -> None:
+    assert [h.name for h in bed.hosts] == ["h1", "h2", "h3"]
+    for h in bed.hosts:
+        assert h.dockerd_pid is not None
+        c = _client(testbed.host_docker_url(h.name))
+        try:
+            assert c.ping()
+            assert c.info()["Name"]
+        finally:
+            c.close()
+    js = bed.to_json()
+    assert set(js) == {"server", "http", "registry", "image", "hosts"}
+    assert set(js["hosts"][0]) == {  # type: ignore[index]
+        "name", "netns", "address", "docker_socket", "agent_pid", "dockerd_pid",
+        "container_subnet",
+    }  # fmt: skip
+
+
+def test_image_pulls_and_runs_on_other_hosts(bed: TestbedStatus) -> None:
+    for host in ("h2", "h3"):
+        c = _client(testbed.host_docker_url(host))
+        try:
+            c.images.pull(bed.image)
+            out = c.containers.run(bed.image, ["echo", f"hi from {host}"], remove=True)
+            assert out.decode().strip() == f"hi from {host}"
+        finally:
+            c.close()
+
+
+def test_cross_host_container_traffic(bed: TestbedStatus) -> None:
+    c1, c2 = _client(testbed.host_docker_url("h1")), _client(testbed.host_docker_url("h2"))
+    web = c2.containers.run(
+        bed.image, ["httpd", "-f", "-p", "80", "-h", "/var/www"], detach=True, name="tb-web"
+    )
+    try:
+        web.reload()
+        ip = web.attrs["NetworkSettings"]["IPAddress"]
+        assert ip.startswith("10.214.2.")
+        # busybox 1.35's `wget -T` segfaults: bound it with `timeout` instead. Retry a
+        # few times (bounded) while httpd starts.
+        fetch = f"timeout 5 wget -q -O - http://{ip}/"
+        script = f"for i in 1 2 3 4 5; do {fetch} && exit 0; sleep 0.5; done; exit 1"
+        out = c1.containers.run(bed.image, ["sh", "-c", script], remove=True)
+        assert b"hello from dockyard testbed" in out
+    finally:
+        web.remove(force=True)
+        c1.close()
+        c2.close()
+
+
+def test_up_is_idempotent_and_revives_a_dead_dockerd(bed: TestbedStatus) -> None:
+    victim = bed.hosts[1]
+    assert victim.dockerd_pid is not None
+    others = {h.name: h.dockerd_pid for h in bed.hosts if h.name != victim.name}
+    os.kill(victim.dockerd_pid, signal.SIGKILL)
+    for _ in range(100):
+        st = testbed.status()
+        assert st is not None
+        if st.hosts[1].dockerd_pid is None:
+            break
+        time.sleep(0.05)
+    assert st.hosts[1].dockerd_pid is None
+    t0 = time.monotonic()
+    again = testbed.up(nodes=NODES, with_dockyard=False)
+    print(f"repairing up took {time.monotonic() - t0:.1f}s")
+    new_pid = again.hosts[1].dockerd_pid
+    assert new_pid is not None and new_pid != victim.dockerd_pid
+    assert {h.name: h.dockerd_pid for h in again.hosts if h.name != victim.name} == others
+    c = _client(testbed.host_docker_url(victim.name))
+    try:
+        assert c.ping()
+        out = c.containers.run(bed.image, ["echo", "back"], remove=True)
+        assert out.decode().strip() == "back"
+    finally:
+        c.close()
+    # a third up with everything alive changes nothing
+    third = testbed.up(nodes=NODES, with_dockyard=False)
+    assert [h.dockerd_pid for h in third.hosts] == [h.dockerd_pid for h in again.hosts]
+
+
+def test_down_removes_everything_and_is_idempotent(bed: TestbedStatus) -> None:
+    st = testbed.status()
+    assert st is not None
+    pids = [h.dockerd_pid for h in st.hosts if h.dockerd_pid]
+    # leave a running container behind to check its processes and shim are cleaned up
+    c = _client(testbed.host_docker_url("h3"))
+    try:
+        c.containers.run(bed.image, ["sleep", "600"], detach=True)
+    finally:
+        c.close()
+    testbed.down()
+    testbed.down()
+    assert "dyk-" not in _names(["ip", "netns", "list"])
+    assert "dyk-" not in _names(["ip", "-o", "link", "show"])
+    assert "dyk-br0" not in _names(["iptables", "-S", "FORWARD"])
+    assert testbed.status() is None
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text()
+    state_dir = Path(os.environ.get("DOCKYARD_TESTBED_DIR", "/var/lib/dockyard-testbed"))
+    leftovers = [
+        p for p in Path("/proc").iterdir()
+        if p.name.isdigit() and str(state_dir) in _cmdline(p)
+    ]  # fmt: skip
+    assert leftovers == []
+    assert str(state_dir) + "/" not in Path("/proc/self/mountinfo").read_text()
+
+
+def _cmdline(p: Path) -> str:
+    try:
+        return (p / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""

@@ -1,0 +1,1 @@
+"""Tests of controlplane.spec: the Compose file -> AppSpec layer."""

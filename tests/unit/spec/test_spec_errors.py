@@ -1,0 +1,216 @@
+"""Every kind of bad input, one row each: the exact one-line message the user sees."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from controlplane.spec import SpecError
+
+from .helpers import load_doc, load_text, service_doc
+
+TEXT_ERRORS = [
+    ("services: [", "malformed YAML at line 1, column 12: expected the node content"),
+    ("a: b: c", "malformed YAML at line 1, column 5: mapping values are not allowed here"),
+    ("\tfoo", "malformed YAML at line 1, column 1: found character '\\t'"),
+    ("services:\n  web:\n    image: a\n    image: b\n", 'malformed YAML at line 4: key "image" is written twice'),
+    ("x: !!python/object:os.system x", "malformed YAML at line 1, column 4: could not determine a constructor"),
+    ("- 1", "the top level must be a mapping, got a list"),
+    ("just text", "the top level must be a mapping, got a string"),
+    ("", 'the file is empty; it needs a "services" mapping'),
+    ("services: {web: {image: nginx}}\nbogus: 1", 'unknown top-level key "bogus"'),
+    ("1: x", "top-level key 1 must be a string"),
+    ("services: {}", '"services" is missing or empty'),
+    ("services: {web: nginx}", 'service "web": expected a mapping, got a string'),
+    ("services: {web: {image: a}}\nservices: {}", 'key "services" is written twice'),
+]
+
+
+@pytest.mark.parametrize(("text", "message"), TEXT_ERRORS)
+def test_text_errors(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_text(text)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
+    ({"privileged": True}, 'service "web": unknown key "privileged"'),
+    ({"image": None}, 'service "web": "image" is missing'),
+    ({"image": None, "build": "."}, 'service "web": "build" without "image" is not supported; build and push the image to a registry, then name it in "image"'),
+    ({"image": "Nginx"}, 'service "web": image: bad image reference "Nginx": the repository name must be lowercase'),
+    ({"image": "nginx:"}, 'service "web": image: bad image reference "nginx:": tag'),
+    ({"image": ["nginx"]}, 'service "web": image: expected a string, got a list'),
+    ({"command": "echo 'x"}, 'service "web": command: cannot split "echo \'x": No closing quotation'),
+    ({"entrypoint": {"a": 1}}, 'service "web": entrypoint: expected a string or a list, got a mapping'),
+    ({"environment": {"A": {"b": 1}}}, 'service "web": environment.A: expected a string, number or boolean, got a mapping'),
+    ({"environment": 5}, 'service "web": environment: expected a list or a mapping, got a number'),
+    ({"env_file": "./nope.env"}, 'service "web": env_file: cannot read "./nope.env": No such file or directory'),
+    ({"env_file": [{"required": True}]}, 'service "web": env_file[0]: the long form needs "path"'),
+    ({"ports": ["abc"]}, 'service "web": ports[0]: invalid port "abc"'),
+    ({"ports": "80"}, 'service "web": ports: expected a list, got a string'),
+    ({"ports": ["8080:80", "8080:81"]}, 'service "web": ports: host port 8080/tcp is published twice'),
+    ({"ports": ["8080:80", "127.0.0.1:8080:81"]}, 'service "web": ports: host port 127.0.0.1:8080/tcp is published twice'),
+    ({"ports": ["70000:80"]}, 'service "web": ports[0]: port 70000 in "70000:80" is not in 1-65535'),
+    ({"ports": ["8000-8002:80-81"]}, 'service "web": ports[0]: "8000-8002:80-81" maps 3 host ports to 2 container ports'),
+    ({"ports": ["81-80:81-80"]}, 'service "web": ports[0]: port range "81-80" runs backwards'),
+    ({"ports": ["80/sctp"]}, 'service "web": ports[0]: protocol "sctp" in "80/sctp" is not tcp or udp'),
+    ({"ports": ["1.2.3.4:5:6:7"]}, 'service "web": ports[0]: cannot read port "1.2.3.4:5:6:7"'),
+    ({"ports": [{"published": 80}]}, 'service "web": ports[0]: the long form needs "target" (the container port)'),
+    ({"ports": [{"target": 80, "mode": "ingress"}]}, 'service "web": ports[0].mode: "ingress" (a routing mesh) is not supported'),
+    ({"ports": [{"target": 80, "name": "http"}]}, 'service "web": unknown key "ports[0].name"'),
+    ({"expose": ["x"]}, 'service "web": expose[0]: invalid port "x"'),
+    ({"labels": ["=x"]}, 'service "web": labels[0]: "=x" has no name before \'=\''),
+    ({"user": None, "hostname": ["h"]}, 'service "web": hostname: expected a string, got a list'),
+    ({"stop_grace_period": -3}, 'service "web": stop_grace_period: duration must not be negative, got -3'),
+    ({"stop_grace_period": "soon"}, 'service "web": stop_grace_period: invalid duration "soon"'),
+    ({"cap_add": "NET_ADMIN"}, 'service "web": cap_add: expected a list, got a string'),
+    ({"volumes": ["undeclared:/x"]}, 'service "web": volumes: volume "undeclared" is not declared in the top-level volumes'),
+    ({"volumes": ["data:rel"]}, 'service "web": volumes[0]: container path "rel" must be absolute'),
+    ({"volumes": ["data:/x:z"]}, 'service "web": volumes[0]: mount option "z" in "data:/x:z" is not ro or rw'),
+    ({"volumes": ["a:b:c:d"]}, 'service "web": volumes[0]: cannot read volume "a:b:c:d"'),
+    ({"volumes": [{"type": "npipe", "target": "/x"}]}, 'service "web": volumes[0].type: expected volume, bind or tmpfs, got "npipe"'),
+    ({"volumes": [{"type": "bind", "target": "/x"}]}, 'service "web": volumes[0]: a bind mount needs "source"'),
+    ({"volumes": [{"source": "data"}]}, 'service "web": volumes[0]: the long form needs "target"'),
+    ({"volumes": [{"type": "volume", "source": "data", "target": "/x", "bind": {}}]}, 'service "web": unknown key "volumes[0].bind"'),
+    ({"depends_on": ["nope"]}, 'service "web": depends_on names "nope", which is not a service of this app'),
+    ({"depends_on": {"web": {"condition": "ready"}}}, 'service "web": depends_on.web.condition: expected one of service_started, service_healthy, service_completed_successfully, got "ready"'),
+    ({"depends_on": {"web": {"when": 1}}}, 'service "web": unknown key "depends_on.web.when"'),
+    ({"depends_on": "db"}, 'service "web": depends_on: expected a list or a mapping, got a string'),
+    ({"healthcheck": {"test": ["BAD"]}}, 'service "web": healthcheck.test: a list must start with CMD, CMD-SHELL or NONE'),
+    ({"healthcheck": {"test": ["CMD"]}}, 'service "web": healthcheck.test: CMD needs a command after it'),
+    ({"healthcheck": {"interval": "soon"}}, 'service "web": healthcheck.interval: invalid duration "soon"'),
+    ({"healthcheck": {"retries": -1}}, 'service "web": healthcheck.retries: must not be negative, got -1'),
+    ({"healthcheck": {"test": "x", "disable": True}}, 'service "web": healthcheck: "disable: true" cannot be combined with a test'),
+    ({"healthcheck": {"start_interval": "1s"}}, 'service "web": unknown key "healthcheck.start_interval"'),
+    ({"restart": "sometimes"}, 'service "web": restart: expected no, always, on-failure[:N] or unless-stopped, got "sometimes"'),
+    ({"restart": "on-failure:x"}, 'service "web": restart: expected a whole number, got "x"'),
+    ({"networks": ["back"]}, 'service "web": networks: network "back" is not declared in the top-level networks'),
+    ({"networks": {"front": {"aliases": ["w"]}}}, 'service "web": unknown key "networks.front.aliases"'),
+    ({"secrets": ["nope"]}, 'service "web": secrets[0]: secret "nope" is not declared in the top-level secrets'),
+    ({"configs": [{"target": "/x"}]}, 'service "web": configs[0]: the long form needs "source"'),
+    ({"secrets": [{"source": "pw", "mode": "0999"}]}, 'service "web": secrets[0].mode: "0999" is not an octal mode like 0440'),
+    ({"secrets": [{"source": "pw", "mode": 0o10000}]}, 'service "web": secrets[0].mode: must be at most 4095'),
+    ({"deploy": {"replicas": -1}}, 'service "web": deploy.replicas: must not be negative, got -1'),
+    ({"deploy": {"replicas": "many"}}, 'service "web": deploy.replicas: expected a whole number, got "many"'),
+    ({"deploy": {"mode": "global"}}, 'service "web": deploy.mode: "global" is not supported; set replicas to the node count and x-dockyard.max_per_node to 1'),
+    ({"deploy": {"labels": {}}}, 'service "web": unknown key "deploy.labels"'),
+    ({"deploy": {"resources": {"limits": {"memory": "512M"}, "reservations": {"memory": "1G"}}}}, 'service "web": deploy.resources: reservations.memory 1 GiB exceeds limits.memory 512 MiB'),
+    ({"deploy": {"resources": {"limits": {"cpus": "0.5"}, "reservations": {"cpus": 1}}}}, 'service "web": deploy.resources: reservations.cpus 1 exceeds limits.cpus 0.5'),
+    ({"deploy": {"resources": {"limits": {"cpus": "-1"}}}}, 'service "web": deploy.resources.limits.cpus: CPU count must not be negative, got "-1"'),
+    ({"deploy": {"resources": {"limits": {"memory": "lots"}}}}, 'service "web": deploy.resources.limits.memory: invalid size "lots"'),
+    ({"deploy": {"resources": {"limits": {"pids": 1}}}}, 'service "web": unknown key "deploy.resources.limits.pids"'),
+    ({"deploy": {"restart_policy": {"condition": "always"}}}, 'service "web": deploy.restart_policy.condition: expected none, on-failure or any, got "always"'),
+    ({"deploy": {"placement": {"constraints": ["node.role==manager"]}}}, "service \"web\": deploy.placement.constraints[0]: constraint 'node.role==manager': key must be node.hostname or node.labels.NAME"),
+    ({"deploy": {"placement": {"constraints": ["hostname"]}}}, "service \"web\": deploy.placement.constraints[0]: constraint 'hostname': expected KEY==VALUE or KEY!=VALUE"),
+    ({"deploy": {"placement": {"preferences": [{"spread": "zone"}]}}}, 'service "web": deploy.placement.preferences[0].spread: expected node.labels.NAME, got "zone"'),
+    ({"deploy": {"update_config": {"order": "random"}}}, 'service "web": deploy.update_config.order: expected stop-first or start-first, got "random"'),
+    ({"deploy": {"update_config": {"failure_action": "panic"}}}, 'service "web": deploy.update_config.failure_action: expected pause or continue or rollback'),
+    ({"deploy": {"rollback_config": {}}}, 'service "web": unknown key "deploy.rollback_config"'),
+    ({"x-dockyard": {"max_per_node": 0}}, 'service "web": x-dockyard.max_per_node: must be at least 1, got 0'),
+    ({"x-dockyard": {"strategy": "spread"}}, 'service "web": unknown key "x-dockyard.strategy"'),
+    ({"x-dockyard": {"max_per_node": 2}, "deploy": {"placement": {"max_replicas_per_node": 1}}}, 'service "web": x-dockyard.max_per_node: 2 disagrees with deploy.placement.max_replicas_per_node 1'),
+    ({"ports": ["8080:80"], "deploy": {"replicas": 3}, "x-dockyard": {"max_per_node": 2}}, 'service "web": x-dockyard.max_per_node is 2, but it publishes host port 8080/tcp; two replicas on one node would clash'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "message"), SERVICE_ERRORS)
+def test_service_errors(body: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_doc(service_doc(body))
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def _app(**services: dict[str, Any]) -> dict[str, Any]:
+    return {"services": {name: {"image": "nginx", **body} for name, body in services.items()}}
+
+
+APP_ERRORS: list[tuple[dict[str, Any], str]] = [
+    (_app(web={"depends_on": ["php"]}, php={"depends_on": ["web"]}), "dependency cycle: web -> php -> web"),
+    (_app(web={"depends_on": ["web"]}), "dependency cycle: web -> web"),
+    (_app(web={"depends_on": ["php"]}, php={"depends_on": ["db"]}, db={"depends_on": ["php"]}), "dependency cycle: php -> db -> php"),
+    (_app(web={"ports": ["8080:80"]}, api={"ports": ["8080:8080"]}), "host port 8080/tcp is published by both web and api; they cannot share a node"),
+    (_app(web={"ports": ["0.0.0.0:53:53/udp"]}, dns={"ports": ["127.0.0.1:53:53/udp"]}), "host port 127.0.0.1:53/udp is published by both web and dns"),
+    (_app(Web={}), "service \"Web\": a service name must be lowercase letters, digits, '-' and '_', starting with a letter or digit"),
+    (_app(**{"-web": {}}), 'service "-web": a service name must be'),
+    ({"name": "Bad Name", **_app(web={})}, 'name: app name "Bad Name" must be lowercase letters'),
+    ({"secrets": {"s": {"external": True}}, **_app(web={})}, 'secret "s": "external" is not supported; only file-based secrets are (write "file: PATH")'),
+    ({"secrets": {"s": {"environment": "X"}}, **_app(web={})}, 'secret "s": "environment" is not supported; only file-based secrets are'),
+    ({"secrets": {"s": {}}, **_app(web={})}, 'secret "s": "file" is missing; only file-based secrets are supported'),
+    ({"secrets": {"s": {"content": "x"}}, **_app(web={})}, 'secret "s": unknown key "content"'),
+    ({"secrets": {"s": {"file": "./missing"}}, **_app(web={})}, 'secret "s": cannot read "./missing": No such file or directory'),
+    ({"configs": {"c": {"external": True}}, **_app(web={})}, 'config "c": "external" is not supported; only file-based configs are'),
+    ({"configs": {"c": {"file": "./app.conf", "content": "x"}}, **_app(web={})}, 'config "c": give either "file" or "content", not both'),
+    ({"volumes": {"v": {"driver": "nfs"}}, **_app(web={})}, 'volume "v": driver "nfs" is not supported; a named volume is local to the node'),
+    ({"volumes": {"v": {"external": True}}, **_app(web={})}, 'volume "v": unknown key "external"'),
+    ({"volumes": {"bad name": None}, **_app(web={})}, 'volumes: volume name "bad name" is not valid'),
+    ({"networks": {"n": {"driver": "overlay"}}, **_app(web={})}, 'network "n": "driver" is not supported; Dockyard creates the app\'s network itself'),
+    ({"networks": ["n"], **_app(web={})}, "networks: expected a mapping, got a list"),
+    ({"x-dockyard": {"strategy": "random"}, **_app(web={})}, 'x-dockyard: strategy must be binpack or spread, got "random"'),
+    ({"x-dockyard": {"max_per_node": -1}, **_app(web={})}, "x-dockyard: max_per_node: must be at least 1, got -1"),
+    ({"x-dockyard": {"zones": 2}, **_app(web={})}, 'x-dockyard: unknown key "zones"'),
+    ({"services": ["web"]}, "services: expected a mapping, got a list"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("doc", "message"), APP_ERRORS)
+def test_app_errors(doc: dict[str, Any], message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        load_doc(doc)
+    assert message in str(caught.value)
+    assert "\n" not in str(caught.value)
+
+
+def test_no_name_to_fall_back_on() -> None:
+    with pytest.raises(SpecError, match='cannot make an app name from "/"; set "name" in the file'):
+        load_text("services: {web: {image: nginx}}", name="/")
+
+
+def test_reader_failures_become_spec_errors() -> None:
+    from controlplane.spec import load_app
+
+    def broken(path: str) -> bytes:
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(SpecError, match='secret "s": cannot read "./x": disk on fire'):
+        load_app("services: {web: {image: a}}\nsecrets: {s: {file: ./x}}", read_file=broken, default_name="a")
+
+
+WARNINGS: list[tuple[dict[str, Any], str]] = [
+    ({"version": "3.8", **_app(web={})}, '"version" is ignored: it is obsolete, and the current format is read'),
+    (_app(web={"container_name": "w"}), 'service "web": "container_name" is ignored: replicas get their own names'),
+    (_app(web={"build": "."}), 'service "web": "build" is ignored: the image is used, and building it is your job'),
+    (_app(web={"ports": ["80"]}), 'service "web": port 80/tcp has no host port: it is reachable on the app network only'),
+    (_app(web={"volumes": ["./x:/x"]}), 'service "web": bind mount "./x" is a relative path; the node that runs the task needs an absolute one'),
+    (_app(web={"ports": ["8080:80"], "deploy": {"replicas": 3}}), 'service "web": publishes host port 8080/tcp, so at most one replica runs per node: its 3 replicas need 3 nodes (max_per_node 1)'),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("doc", "warning"), WARNINGS)
+def test_warnings(doc: dict[str, Any], warning: str) -> None:
+    warnings = load_doc(doc).warnings
+    assert any(warning in w for w in warnings), warnings
+
+
+def test_host_port_with_replicas_gets_one_per_node() -> None:
+    spec = load_doc(_app(web={"ports": ["8080:80"], "deploy": {"replicas": 3}})).spec
+    assert spec.services[0].placement.max_per_node == 1
+
+
+def test_relative_bind_resolved_against_base_dir() -> None:
+    import json
+
+    from controlplane.spec import load_app
+
+    from .helpers import read_file
+
+    loaded = load_app(
+        json.dumps(_app(web={"volumes": ["./html/../site:/srv"]})),
+        read_file=read_file,
+        default_name="a",
+        base_dir="/home/u/amp",
+    )
+    assert loaded.spec.services[0].volumes[0].source == "/home/u/amp/site"
+    assert "is /home/u/amp/site on the node that runs the task" in loaded.warnings[0]
