@@ -49,9 +49,7 @@ class ClusterState:
         self.names = [node.name for node in nodes]
         self.size = len(nodes)
         self.cap_cpu: IntArray = np.array([n.capacity.cpu_millis for n in nodes], dtype=np.int64)
-        self.cap_mem: IntArray = np.array(
-            [n.capacity.memory_bytes for n in nodes], dtype=np.int64
-        )
+        self.cap_mem: IntArray = np.array([n.capacity.memory_bytes for n in nodes], dtype=np.int64)
         self.free_cpu: IntArray = self.cap_cpu - np.array(
             [n.allocated.cpu_millis for n in nodes], dtype=np.int64
         )

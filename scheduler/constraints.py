@@ -49,9 +49,7 @@ def parse_constraint(text: str) -> Constraint:
         raise ValueError(f"constraint {text!r}: missing key before {op!r}")
     if not value:
         raise ValueError(f"constraint {text!r}: missing value after {op!r}")
-    if any(other in value for other in (*_OPS, "=", "!")) or any(
-        ch.isspace() for ch in value
-    ):
+    if any(other in value for other in (*_OPS, "=", "!")) or any(ch.isspace() for ch in value):
         raise ValueError(f"constraint {text!r}: value {value!r} is not a single word")
     if any(ch.isspace() for ch in key):
         raise ValueError(f"constraint {text!r}: key {key!r} contains spaces")

@@ -41,10 +41,7 @@ class Resources:
 
     def fits_in(self, other: Resources) -> bool:
         """True when every dimension of ``self`` is at most that of ``other``."""
-        return (
-            self.cpu_millis <= other.cpu_millis
-            and self.memory_bytes <= other.memory_bytes
-        )
+        return self.cpu_millis <= other.cpu_millis and self.memory_bytes <= other.memory_bytes
 
 
 ZERO = Resources(cpu_millis=0, memory_bytes=0)

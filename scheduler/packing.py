@@ -9,6 +9,13 @@ node the group whose demand best matches what the node has left (the "dot produc
 heuristic of Panigrahy et al., "Heuristics for Vector Bin Packing", 2011), mixes
 complementary shapes on a node and closes the gap to the lower bound.
 
+How a node is filled: resources are measured against their scarcity in the batch
+(remaining demand / remaining free capacity), and a node counts as balanced when it has
+used cpu and memory in those proportions.  Among the groups that fit, those that keep
+the node balanced win; among them, the one best aligned with what the node has left
+(the largest, in practice) goes first.  Constrained groups get priority on the nodes
+they accept, since the others can go anywhere.
+
 Cost: one vectorised pass over the remaining groups per decision, and a decision places
 several replicas at once, as many as keep the node's cpu/memory balance from getting
 worse.  Only groups whose filters are per-node facts (constraints, ports,
@@ -28,6 +35,10 @@ from scheduler.scoring import binpack_scores
 
 BALANCE_SLACK = 0.05
 """How far (in fractions of a node) one decision may push cpu and memory apart."""
+
+BALANCED_BONUS = 100.0
+"""Added to the score of groups that keep the node balanced, so they win over larger
+groups that would skew it; constrained groups get a smaller bonus on top."""
 
 
 def balanced_count(
@@ -78,7 +89,7 @@ def pack(
     taken = [0] * count
     remaining = int(left.sum())
     # Constrained groups go first on the nodes they accept: the others can go anywhere.
-    bonus = np.array([2.0 if s.constraints else 0.0 for s in shapes], dtype=np.float64)
+    bonus = np.array([10.0 if s.constraints else 0.0 for s in shapes], dtype=np.float64)
     static: BoolArray | None = None
     if any(s.constraints for s in shapes):
         static = np.stack(
@@ -104,7 +115,7 @@ def pack(
         if remaining == 0:
             return
         # Measure each resource against how scarce it is in this batch: a node is
-        # "balanced" when it uses cpu and memory in the proportions the remaining
+        # balanced when it uses cpu and memory in the proportions the remaining
         # replicas need them across the cluster, so no node strands what others lack.
         scarce_cpu, scarce_mem = _scarcity(
             demand_cpu=float(np.dot(left, need_cpu)),
@@ -112,14 +123,13 @@ def pack(
             free_cpu=float(state.free_cpu[usable_mask].clip(min=0).sum()),
             free_mem=float(state.free_mem[usable_mask].clip(min=0).sum()),
         )
-        cap_cpu = (float(state.cap_cpu[node]) or 1.0) * scarce_cpu
-        cap_mem = (float(state.cap_mem[node]) or 1.0) * scarce_mem
-        weight_cpu = need_cpu / (cap_cpu * cap_cpu)
-        weight_mem = need_mem / (cap_mem * cap_mem)
-        # Free space is measured from a full node, so that balance means used cpu and
-        # used memory in proportion, not free cpu and free memory.
-        full_cpu = 0.0
-        full_mem = 0.0
+        total_cpu = float(state.cap_cpu[node]) or 1.0
+        total_mem = float(state.cap_mem[node]) or 1.0
+        unit_cpu = total_cpu * scarce_cpu
+        unit_mem = total_mem * scarce_mem
+        size_cpu = need_cpu / unit_cpu
+        size_mem = need_mem / unit_mem
+        step = size_cpu - size_mem
         open_mask = left > 0
         if static is not None:
             open_mask &= static[:, node]
@@ -129,18 +139,22 @@ def pack(
             fits = open_mask & (need_cpu <= free_cpu) & (need_mem <= free_mem)
             if not fits.any():
                 break
-            alignment = weight_cpu * free_cpu + weight_mem * free_mem + bonus
-            group = int(np.argmax(np.where(fits, alignment, -1.0)))
+            # gap > 0: the node has used relatively more memory than cpu.
+            gap = (total_mem - free_mem) / unit_mem - (total_cpu - free_cpu) / unit_cpu
+            keeps_balance = np.abs(gap - step) <= max(abs(gap), BALANCE_SLACK)
+            alignment = size_cpu * (free_cpu / unit_cpu) + size_mem * (free_mem / unit_mem)
+            score = alignment + bonus + np.where(keeps_balance, BALANCED_BONUS, 0.0)
+            group = int(np.argmax(np.where(fits, score, -1.0)))
             shape = shapes[group]
             room = state.room(node=node, shape=shape, limit=int(left[group]))
             if room == 0:
                 open_mask[group] = False
                 continue
             booked = balanced_count(
-                free_cpu=(free_cpu - full_cpu) / cap_cpu,
-                free_mem=(free_mem - full_mem) / cap_mem,
-                need_cpu=need_cpu[group] / cap_cpu,
-                need_mem=need_mem[group] / cap_mem,
+                free_cpu=gap,
+                free_mem=0.0,
+                need_cpu=float(step[group]),
+                need_mem=0.0,
                 room=room,
             )
             state.book(node=node, shape=shape, count=booked)

@@ -35,7 +35,11 @@ def _fraction(free: IntArray, capacity: IntArray) -> FloatArray:
 
 
 def free_fractions(
-    *, free_cpu: IntArray, free_mem: IntArray, cap_cpu: IntArray, cap_mem: IntArray,
+    *,
+    free_cpu: IntArray,
+    free_mem: IntArray,
+    cap_cpu: IntArray,
+    cap_mem: IntArray,
     demand: Resources,
 ) -> tuple[FloatArray, FloatArray]:
     """Fractions of cpu and memory left free if one more ``demand`` is placed."""
@@ -46,7 +50,11 @@ def free_fractions(
 
 
 def binpack_scores(
-    *, free_cpu: IntArray, free_mem: IntArray, cap_cpu: IntArray, cap_mem: IntArray,
+    *,
+    free_cpu: IntArray,
+    free_mem: IntArray,
+    cap_cpu: IntArray,
+    cap_mem: IntArray,
     demand: Resources,
 ) -> FloatArray:
     """Nomad BestFit v3: ``20 - (10^free_cpu_frac + 10^free_mem_frac)``, in [0, 18].
@@ -61,7 +69,11 @@ def binpack_scores(
 
 
 def least_allocated_scores(
-    *, free_cpu: IntArray, free_mem: IntArray, cap_cpu: IntArray, cap_mem: IntArray,
+    *,
+    free_cpu: IntArray,
+    free_mem: IntArray,
+    cap_cpu: IntArray,
+    cap_mem: IntArray,
     demand: Resources,
 ) -> FloatArray:
     """Kubernetes LeastAllocated: mean free fraction after placement, in [0, 1]."""

@@ -34,6 +34,7 @@ Progress = Callable[[str], None]
 ENGINE_WAIT_S = 30.0
 REGISTRY_WAIT_S = 15.0
 AGENT_SETTLE_S = 1.5
+AGENT_STOP_S = 3.0
 
 
 class TestbedError(RuntimeError):
@@ -255,8 +256,9 @@ def down(*, state_dir: Path | None = None, progress: Progress = print) -> None:
         layout = plan(max(st.nodes if st else 1, _discovered_nodes(sd)), sd)
         procs = st.processes if st else {}
         # Agents and server first, then the engines (gracefully, all at once), then the rest.
-        for key in [k for k in procs if k.startswith("agent:")] + ["server"]:
-            stop(procs.get(key), timeout=5.0)
+        agents = [r for k, r in procs.items() if k.startswith("agent:") and is_alive(r)]
+        stop_pids([r.pid for r in agents], timeout=AGENT_STOP_S)
+        stop(procs.get("server"), timeout=5.0)
         stop_pids(pids_mentioning(layout.server_dir), timeout=5.0)
         # A testbed has no use for graceful container stops: kill them, then the engines
         # (all at once) have nothing to wait for.

@@ -28,11 +28,12 @@ def test_quick_run_writes_a_report(tmp_path: Path) -> None:
     report = json.loads(out.read_text())
     cases = report["cases"]
     assert {c["algorithm"] for c in cases} == {"binpack", "ffd", "spread"}
+    fields = ("nodes", "tasks", "algorithm", "placements_per_s", "nodes_used", "lower_bound")
     for case in cases:
-        for field in ("nodes", "tasks", "algorithm", "placements_per_s", "nodes_used", "lower_bound", "notes"):
-            assert field in case
-        assert case["unplaced"] == 0
+        assert all(field in case for field in (*fields, "notes"))
     binpack = [c for c in cases if c["algorithm"] == "binpack"]
+    # The baselines may strand capacity and leave tasks pending; binpack must not.
+    assert all(c["unplaced"] == 0 for c in binpack)
     ffd = [c for c in cases if c["algorithm"] == "ffd"]
     for ours, base in zip(binpack, ffd, strict=True):
         assert ours["nodes_used"] <= base["nodes_used"]

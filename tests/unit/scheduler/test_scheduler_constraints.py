@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from scheduler_builders import node
 
 from scheduler import Constraint, Resources, parse_constraint
 from scheduler.constraints import constraint_holds, first_failed, node_value
-
-from scheduler_builders import node
 
 
 def test_resources_arithmetic() -> None:
@@ -29,9 +28,12 @@ def test_resources_arithmetic() -> None:
     ],
 )
 def test_fits_in(small: tuple[int, int], big: tuple[int, int], fits: bool) -> None:
-    assert Resources(cpu_millis=small[0], memory_bytes=small[1]).fits_in(
-        Resources(cpu_millis=big[0], memory_bytes=big[1])
-    ) is fits
+    assert (
+        Resources(cpu_millis=small[0], memory_bytes=small[1]).fits_in(
+            Resources(cpu_millis=big[0], memory_bytes=big[1])
+        )
+        is fits
+    )
 
 
 @pytest.mark.parametrize(
@@ -41,7 +43,10 @@ def test_fits_in(small: tuple[int, int], big: tuple[int, int], fits: bool) -> No
         ("node.labels.zone != b", Constraint("node.labels.zone", "!=", "b")),
         ("  node.labels.zone==b  ", Constraint("node.labels.zone", "==", "b")),
         ("node.labels.disk==ssd", Constraint("node.labels.disk", "==", "ssd")),
-        ("node.labels.topology.k8s/zone==eu-1", Constraint("node.labels.topology.k8s/zone", "==", "eu-1")),
+        (
+            "node.labels.topology.k8s/zone==eu-1",
+            Constraint("node.labels.topology.k8s/zone", "==", "eu-1"),
+        ),
         ("node.hostname!=host-1.example", Constraint("node.hostname", "!=", "host-1.example")),
     ],
 )
@@ -86,7 +91,9 @@ def test_parse_bad(text: str, message: str) -> None:
     ],
 )
 def test_constraint_holds(text: str, labels: dict[str, str], holds: bool) -> None:
-    assert constraint_holds(constraint=parse_constraint(text), node=node("n1", labels=labels)) is holds
+    assert (
+        constraint_holds(constraint=parse_constraint(text), node=node("n1", labels=labels)) is holds
+    )
 
 
 def test_first_failed_and_node_value() -> None:

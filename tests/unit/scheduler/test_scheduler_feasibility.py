@@ -48,7 +48,9 @@ def test_format_cpus(millis: int, text: str) -> None:
 def test_format_resources_and_detail() -> None:
     demand = Resources(cpu_millis=1500, memory_bytes=4 * GIB)
     assert format_resources(demand) == "1.5 cpus, 4 GiB"
-    assert detailed(reason="insufficient memory", demand=demand) == "insufficient memory (needs 4 GiB)"
+    assert (
+        detailed(reason="insufficient memory", demand=demand) == "insufficient memory (needs 4 GiB)"
+    )
     assert detailed(reason="insufficient cpu", demand=demand) == "insufficient cpu (needs 1.5 cpus)"
     assert detailed(reason="node down", demand=demand) == "node down"
 
@@ -59,8 +61,13 @@ def test_summarise_rejections() -> None:
         fitting=0,
         counts={"failed node.labels.zone==b": 9, "insufficient memory (needs 4 GiB)": 31},
     )
-    assert text == "0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed node.labels.zone==b"
-    assert summarise_rejections(total=0, fitting=0, counts={}) == "0/0 nodes fit: the cluster has no nodes"
+    assert (
+        text == "0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed node.labels.zone==b"
+    )
+    assert (
+        summarise_rejections(total=0, fitting=0, counts={})
+        == "0/0 nodes fit: the cluster has no nodes"
+    )
     assert summarise_rejections(total=3, fitting=3, counts={}) == "3/3 nodes fit"
 
 
@@ -73,7 +80,11 @@ def test_summarise_rejections() -> None:
         (node(drained=True), task(), "node drained"),
         (node(labels={"zone": "a"}), task(constraints=(ZONE_B,)), "failed node.labels.zone==b"),
         (node(labels={"zone": "b"}), task(constraints=(ZONE_B,)), None),
-        (node("n1"), task(constraints=(parse_constraint("node.hostname!=n1"),)), "failed node.hostname!=n1"),
+        (
+            node("n1"),
+            task(constraints=(parse_constraint("node.hostname!=n1"),)),
+            "failed node.hostname!=n1",
+        ),
         (node(counts={"app/web": 1}), task(max_per_node=1), "max_per_node 1 reached"),
         (node(counts={"app/web": 1}), task(max_per_node=2), None),
         (node(counts={"app/db": 3}), task(max_per_node=1), None),
@@ -96,15 +107,27 @@ def test_fit_reason(subject: NodeInfo, request_: TaskRequest, reason: str | None
     ("nodes", "request_", "reason"),
     [
         ([node(gib=8)], task(gib=64), "needs 64 GiB memory; the largest node has 8 GiB"),
-        ([node(cpus=4), node("n2", cpus=8)], task(cpus=12), "needs 12 cpus; the largest node has 8 cpus"),
-        ([node(cpus=4, gib=8)], task(cpus=8, gib=16), "needs 8 cpus and 16 GiB memory; the largest node has 4 cpus and 8 GiB"),
+        (
+            [node(cpus=4), node("n2", cpus=8)],
+            task(cpus=12),
+            "needs 12 cpus; the largest node has 8 cpus",
+        ),
+        (
+            [node(cpus=4, gib=8)],
+            task(cpus=8, gib=16),
+            "needs 8 cpus and 16 GiB memory; the largest node has 4 cpus and 8 GiB",
+        ),
         (
             [node(cpus=16, gib=8), node("n2", cpus=4, gib=64)],
             task(cpus=8, gib=32),
             "needs 8 cpus and 32 GiB memory; no node has both",
         ),
         ([], task(), "the cluster has no nodes"),
-        ([node(labels={"zone": "a"})], task(constraints=(ZONE_B,)), "no node satisfies node.labels.zone==b"),
+        (
+            [node(labels={"zone": "a"})],
+            task(constraints=(ZONE_B,)),
+            "no node satisfies node.labels.zone==b",
+        ),
         (
             [node(labels={"zone": "b"}, gib=8), node("n2", labels={"zone": "a"}, gib=64)],
             task(gib=16, constraints=(ZONE_B,)),

@@ -21,8 +21,9 @@ def _imports(path: Path) -> list[str]:
             names.append(item.module)
         elif isinstance(item, ast.Call) and getattr(item.func, "id", "") == "__import__":
             names.extend(
-                arg.value for arg in item.args if isinstance(arg, ast.Constant)
-                and isinstance(arg.value, str)
+                arg.value
+                for arg in item.args
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str)
             )
     return names
 
@@ -34,7 +35,8 @@ def test_package_has_files() -> None:
 @pytest.mark.parametrize("path", sorted(PACKAGE.glob("**/*.py")), ids=lambda p: p.name)
 def test_no_forbidden_imports(path: Path) -> None:
     bad = [
-        name for name in _imports(path)
+        name
+        for name in _imports(path)
         if name.split(".")[0] in FORBIDDEN or name.split(".")[0].startswith("grpc")
     ]
     assert bad == [], f"{path.name} imports {bad}"

@@ -65,7 +65,10 @@ def test_ffd_takes_the_first_node_in_list_order() -> None:
 def test_large_tasks_are_placed_before_small_ones() -> None:
     # Only one node: the 12-cpu task must not lose its place to the earlier small ones.
     nodes = [node("n1")]
-    tasks = [*replicas(5, service="app/small", cpus=1, gib=1), task("big", service="app/big", cpus=12)]
+    tasks = [
+        *replicas(5, service="app/small", cpus=1, gib=1),
+        task("big", service="app/big", cpus=12),
+    ]
     for algorithm in ("binpack", "ffd", "spread"):
         plan = place(nodes=nodes, tasks=tasks, algorithm=algorithm)
         assert "big" in _where(plan)
@@ -86,7 +89,10 @@ def test_batch_counts_ports_and_max_per_node() -> None:
 
 def test_two_services_sharing_a_port_do_not_collide() -> None:
     nodes = [node("n1")]
-    tasks = [task("a", service="app/a", ports=frozenset({80})), task("b", service="app/b", ports=frozenset({80}))]
+    tasks = [
+        task("a", service="app/a", ports=frozenset({80})),
+        task("b", service="app/b", ports=frozenset({80})),
+    ]
     plan = place(nodes=nodes, tasks=tasks)
     assert len(plan.placements) == 1
     assert len(plan.unplaced) == 1
@@ -105,7 +111,10 @@ def test_never_down_or_drained_nodes() -> None:
 def test_unplaced_reason_counts_every_node() -> None:
     nodes = [node(f"a{i}", labels={"zone": "a"}) for i in range(9)]
     nodes += [node(f"b{i}", labels={"zone": "b"}, gib=2) for i in range(31)]
-    plan = place(nodes=nodes, tasks=replicas(2, gib=4, constraints=(parse_constraint("node.labels.zone==b"),)))
+    plan = place(
+        nodes=nodes,
+        tasks=replicas(2, gib=4, constraints=(parse_constraint("node.labels.zone==b"),)),
+    )
     assert set(plan.unplaced.values()) == {
         "0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed node.labels.zone==b"
     }
@@ -148,7 +157,9 @@ def test_spread_by_counts_existing_replicas_and_is_only_a_preference() -> None:
 def test_spread_by_two_levels() -> None:
     nodes = [
         node(f"{zone}{rack}{i}", labels={"zone": zone, "rack": rack})
-        for zone in "ab" for rack in "xy" for i in range(2)
+        for zone in "ab"
+        for rack in "xy"
+        for i in range(2)
     ]
     tasks = replicas(8, spread_by=("node.labels.zone", "node.labels.rack"))
     plan = place(nodes=nodes, tasks=tasks)
@@ -202,9 +213,13 @@ def test_rejection_summary_agrees_with_fit_reason() -> None:
     )
     state = ClusterState(nodes=nodes, seed=0)
     shape = Shape(
-        service=request.service, demand=request.demand, ports=request.ports,
-        constraints=request.constraints, strategy=request.strategy,
-        max_per_node=request.max_per_node, spread_by=request.spread_by,
+        service=request.service,
+        demand=request.demand,
+        ports=request.ports,
+        constraints=request.constraints,
+        strategy=request.strategy,
+        max_per_node=request.max_per_node,
+        spread_by=request.spread_by,
     )
     summary = state.rejection_summary(shape)
     for subject in nodes:

@@ -31,7 +31,12 @@ SERVICES = ("app/a", "app/b", "app/c")
 PORTS = (80, 443, 8080)
 CONSTRAINTS = tuple(
     parse_constraint(text)
-    for text in ("node.labels.zone==a", "node.labels.zone!=b", "node.hostname!=n0", "node.labels.ssd==yes")
+    for text in (
+        "node.labels.zone==a",
+        "node.labels.zone!=b",
+        "node.hostname!=n0",
+        "node.labels.ssd==yes",
+    )
 )
 
 
@@ -55,7 +60,9 @@ def node_infos(draw: st.DrawFn, index: int) -> NodeInfo:
         ready=draw(st.sampled_from((True, True, True, False))),
         drained=draw(st.sampled_from((False, False, False, True))),
         used_ports=frozenset(draw(st.sets(st.sampled_from(PORTS), max_size=2))),
-        service_counts=draw(st.dictionaries(st.sampled_from(SERVICES), st.integers(0, 2), max_size=2)),
+        service_counts=draw(
+            st.dictionaries(st.sampled_from(SERVICES), st.integers(0, 2), max_size=2)
+        ),
     )
 
 
@@ -74,7 +81,9 @@ def batches(draw: st.DrawFn) -> list[TaskRequest]:
             service=service,
             demand=res(draw(st.integers(0, 8)) / 4, draw(st.integers(0, 16)) / 4),
             ports=frozenset(draw(st.sets(st.sampled_from(PORTS), max_size=1))),
-            constraints=tuple(draw(st.lists(st.sampled_from(CONSTRAINTS), max_size=2, unique=True))),
+            constraints=tuple(
+                draw(st.lists(st.sampled_from(CONSTRAINTS), max_size=2, unique=True))
+            ),
             strategy=draw(st.sampled_from(Strategy)),
             max_per_node=draw(st.sampled_from((None, None, 1, 2))),
             spread_by=draw(st.sampled_from(((), ("node.labels.zone",)))),
@@ -136,7 +145,9 @@ def test_plans_never_break_a_rule(
         for t in placed:
             total = total + t.demand
         assert total.cpu_millis <= max(origin.capacity.cpu_millis, origin.allocated.cpu_millis)
-        assert total.memory_bytes <= max(origin.capacity.memory_bytes, origin.allocated.memory_bytes)
+        assert total.memory_bytes <= max(
+            origin.capacity.memory_bytes, origin.allocated.memory_bytes
+        )
         ports = [port for t in placed for port in t.ports]
         assert len(ports) == len(set(ports))
         assert origin.used_ports.isdisjoint(ports)
@@ -154,8 +165,10 @@ def test_plans_never_break_a_rule(
 
 
 def _holds(constraint: Constraint, node: NodeInfo) -> bool:
-    value = node.name if constraint.key == "node.hostname" else node.labels.get(
-        constraint.key.removeprefix("node.labels.")
+    value = (
+        node.name
+        if constraint.key == "node.hostname"
+        else node.labels.get(constraint.key.removeprefix("node.labels."))
     )
     return (value == constraint.value) == (constraint.op == "==")
 

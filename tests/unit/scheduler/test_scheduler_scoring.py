@@ -31,9 +31,14 @@ def _arr(*values: int) -> np.ndarray:
         ((60, 20), (10, 10), 20 - (10**0.5 + 10**0.1)),
     ],
 )
-def test_binpack_score_values(free: tuple[int, int], demand: tuple[int, int], expected: float) -> None:
+def test_binpack_score_values(
+    free: tuple[int, int], demand: tuple[int, int], expected: float
+) -> None:
     score = binpack_scores(
-        free_cpu=_arr(free[0]), free_mem=_arr(free[1]), cap_cpu=_arr(100), cap_mem=_arr(100),
+        free_cpu=_arr(free[0]),
+        free_mem=_arr(free[1]),
+        cap_cpu=_arr(100),
+        cap_mem=_arr(100),
         demand=Resources(cpu_millis=demand[0], memory_bytes=demand[1]),
     )
     assert score[0] == pytest.approx(expected)
@@ -42,7 +47,10 @@ def test_binpack_score_values(free: tuple[int, int], demand: tuple[int, int], ex
 def test_binpack_prefers_fuller_and_balanced_nodes() -> None:
     # node 0 empty, node 1 half full, node 2 equally full but lopsided
     scores = binpack_scores(
-        free_cpu=_arr(100, 50, 90), free_mem=_arr(100, 50, 10), cap_cpu=CAP, cap_mem=CAP,
+        free_cpu=_arr(100, 50, 90),
+        free_mem=_arr(100, 50, 10),
+        cap_cpu=CAP,
+        cap_mem=CAP,
         demand=Resources(cpu_millis=5, memory_bytes=5),
     )
     assert scores[1] > scores[2] > scores[0]
@@ -50,7 +58,10 @@ def test_binpack_prefers_fuller_and_balanced_nodes() -> None:
 
 def test_binpack_score_zero_capacity_does_not_divide_by_zero() -> None:
     scores = binpack_scores(
-        free_cpu=_arr(0), free_mem=_arr(10), cap_cpu=_arr(0), cap_mem=_arr(10),
+        free_cpu=_arr(0),
+        free_mem=_arr(10),
+        cap_cpu=_arr(0),
+        cap_mem=_arr(10),
         demand=Resources(cpu_millis=0, memory_bytes=0),
     )
     assert np.isfinite(scores).all()
@@ -58,14 +69,25 @@ def test_binpack_score_zero_capacity_does_not_divide_by_zero() -> None:
 
 @pytest.mark.parametrize(
     ("free", "demand", "expected"),
-    [((100, 100), (0, 0), 1.0), ((100, 100), (50, 50), 0.5), ((40, 80), (20, 20), 0.4), ((10, 10), (0, 0), 0.1)],
+    [
+        ((100, 100), (0, 0), 1.0),
+        ((100, 100), (50, 50), 0.5),
+        ((40, 80), (20, 20), 0.4),
+        ((10, 10), (0, 0), 0.1),
+    ],
 )
 def test_least_allocated(free: tuple[int, int], demand: tuple[int, int], expected: float) -> None:
     need = Resources(cpu_millis=demand[0], memory_bytes=demand[1])
     vector = least_allocated_scores(
-        free_cpu=_arr(free[0]), free_mem=_arr(free[1]), cap_cpu=_arr(100), cap_mem=_arr(100), demand=need
+        free_cpu=_arr(free[0]),
+        free_mem=_arr(free[1]),
+        cap_cpu=_arr(100),
+        cap_mem=_arr(100),
+        demand=need,
     )
-    single = least_allocated_score(free_cpu=free[0], free_mem=free[1], cap_cpu=100, cap_mem=100, demand=need)
+    single = least_allocated_score(
+        free_cpu=free[0], free_mem=free[1], cap_cpu=100, cap_mem=100, demand=need
+    )
     assert vector[0] == pytest.approx(expected)
     assert single == pytest.approx(expected)
 
@@ -93,6 +115,8 @@ def test_orders() -> None:
 def test_balanced_count(
     free: tuple[float, float], need: tuple[float, float], room: int, expected: int
 ) -> None:
-    got = balanced_count(free_cpu=free[0], free_mem=free[1], need_cpu=need[0], need_mem=need[1], room=room)
+    got = balanced_count(
+        free_cpu=free[0], free_mem=free[1], need_cpu=need[0], need_mem=need[1], room=room
+    )
     assert got == expected
     assert BALANCE_SLACK < 0.5

@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from controlplane.spec import LoadedApp, load_app
 from dockyard.v1 import specs_pb2
+
+from controlplane.spec import LoadedApp, load_app
 
 FILES = {
     "./db_password.txt": b"s3cret\n",

@@ -14,8 +14,14 @@ TEXT_ERRORS = [
     ("services: [", "malformed YAML at line 1, column 12: expected the node content"),
     ("a: b: c", "malformed YAML at line 1, column 5: mapping values are not allowed here"),
     ("\tfoo", "malformed YAML at line 1, column 1: found character '\\t'"),
-    ("services:\n  web:\n    image: a\n    image: b\n", 'malformed YAML at line 4: key "image" is written twice'),
-    ("x: !!python/object:os.system x", "malformed YAML at line 1, column 4: could not determine a constructor"),
+    (
+        "services:\n  web:\n    image: a\n    image: b\n",
+        'malformed YAML at line 4: key "image" is written twice',
+    ),
+    (
+        "x: !!python/object:os.system x",
+        "malformed YAML at line 1, column 4: could not determine a constructor",
+    ),
     ("- 1", "the top level must be a mapping, got a list"),
     ("just text", "the top level must be a mapping, got a string"),
     ("", 'the file is empty; it needs a "services" mapping'),
@@ -175,7 +181,11 @@ def test_reader_failures_become_spec_errors() -> None:
         raise RuntimeError("disk on fire")
 
     with pytest.raises(SpecError, match='secret "s": cannot read "./x": disk on fire'):
-        load_app("services: {web: {image: a}}\nsecrets: {s: {file: ./x}}", read_file=broken, default_name="a")
+        load_app(
+            "services: {web: {image: a}}\nsecrets: {s: {file: ./x}}",
+            read_file=broken,
+            default_name="a",
+        )
 
 
 WARNINGS: list[tuple[dict[str, Any], str]] = [

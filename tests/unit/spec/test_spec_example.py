@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controlplane.spec import load_app
 from dockyard.v1 import specs_pb2
+
+from controlplane.spec import load_app
 from scheduler.dag import start_waves
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "amp" / "compose.yaml"

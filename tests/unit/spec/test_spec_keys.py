@@ -5,25 +5,37 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from dockyard.v1 import specs_pb2
+
 from .helpers import load_doc, load_service, load_text, service_doc
 
 S = specs_pb2
 
 
 def _ports(*items: tuple[int, int, str, str]) -> list[S.PortMapping]:
-    return [S.PortMapping(container_port=c, host_port=h, protocol=p, host_ip=i) for h, c, p, i in items]
+    return [
+        S.PortMapping(container_port=c, host_port=h, protocol=p, host_ip=i) for h, c, p, i in items
+    ]
 
 
 CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ("image", {}, "image", "nginx:1.25"),
-    ("command string", {"command": "nginx -g 'daemon off;'"}, "command.args", ["nginx", "-g", "daemon off;"]),
+    (
+        "command string",
+        {"command": "nginx -g 'daemon off;'"},
+        "command.args",
+        ["nginx", "-g", "daemon off;"],
+    ),
     ("command list", {"command": ["a", 1, True]}, "command.args", ["a", "1", "true"]),
     ("command empty", {"command": []}, "command.args", []),
     ("entrypoint string", {"entrypoint": "/bin/sh -c"}, "entrypoint.args", ["/bin/sh", "-c"]),
     ("entrypoint list", {"entrypoint": ["tini", "--"]}, "entrypoint.args", ["tini", "--"]),
-    ("environment list", {"environment": ["A=1", "B", "C=x=y"]}, "environment", {"A": "1", "B": "", "C": "x=y"}),
+    (
+        "environment list",
+        {"environment": ["A=1", "B", "C=x=y"]},
+        "environment",
+        {"A": "1", "B": "", "C": "x=y"},
+    ),
     (
         "environment mapping",
         {"environment": {"A": 1, "B": None, "C": True, "D": 1.5, "E": "s"}},
@@ -49,8 +61,18 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
         {"A": "from-second-file"},
     ),
     ("ports short", {"ports": ["8080:80"]}, "ports", _ports((8080, 80, "tcp", ""))),
-    ("ports container only", {"ports": ["80", 81]}, "ports", _ports((0, 80, "tcp", ""), (0, 81, "tcp", ""))),
-    ("ports host ip", {"ports": ["127.0.0.1:8080:80"]}, "ports", _ports((8080, 80, "tcp", "127.0.0.1"))),
+    (
+        "ports container only",
+        {"ports": ["80", 81]},
+        "ports",
+        _ports((0, 80, "tcp", ""), (0, 81, "tcp", "")),
+    ),
+    (
+        "ports host ip",
+        {"ports": ["127.0.0.1:8080:80"]},
+        "ports",
+        _ports((8080, 80, "tcp", "127.0.0.1")),
+    ),
     ("ports ipv6 host ip", {"ports": ["[::1]:8080:80"]}, "ports", _ports((8080, 80, "tcp", "::1"))),
     ("ports udp", {"ports": ["5353:53/udp"]}, "ports", _ports((5353, 53, "udp", ""))),
     (
@@ -61,11 +83,26 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "ports long",
-        {"ports": [{"target": 80, "published": "8080", "protocol": "udp", "host_ip": "10.0.0.1", "mode": "host"}]},
+        {
+            "ports": [
+                {
+                    "target": 80,
+                    "published": "8080",
+                    "protocol": "udp",
+                    "host_ip": "10.0.0.1",
+                    "mode": "host",
+                }
+            ]
+        },
         "ports",
         _ports((8080, 80, "udp", "10.0.0.1")),
     ),
-    ("expose", {"expose": ["80", 443, "53/udp", "9000-9001"]}, "expose", ["80", "443", "53/udp", "9000", "9001"]),
+    (
+        "expose",
+        {"expose": ["80", 443, "53/udp", "9000-9001"]},
+        "expose",
+        ["80", "443", "53/udp", "9000", "9001"],
+    ),
     ("labels list", {"labels": ["a=1", "b"]}, "labels", {"a": "1", "b": ""}),
     ("labels mapping", {"labels": {"a": 1}}, "labels", {"a": "1"}),
     ("user", {"user": 1000}, "user", "1000"),
@@ -104,11 +141,23 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "healthcheck string",
-        {"healthcheck": {"test": "curl -f http://localhost/", "interval": "10s", "timeout": "2s",
-                         "retries": 3, "start_period": "1m"}},
+        {
+            "healthcheck": {
+                "test": "curl -f http://localhost/",
+                "interval": "10s",
+                "timeout": "2s",
+                "retries": 3,
+                "start_period": "1m",
+            }
+        },
         "healthcheck",
-        S.HealthCheck(test=["CMD-SHELL", "curl -f http://localhost/"], interval_ms=10_000,
-                      timeout_ms=2000, retries=3, start_period_ms=60_000),
+        S.HealthCheck(
+            test=["CMD-SHELL", "curl -f http://localhost/"],
+            interval_ms=10_000,
+            timeout_ms=2000,
+            retries=3,
+            start_period_ms=60_000,
+        ),
     ),
     (
         "healthcheck list",
@@ -116,12 +165,32 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
         "healthcheck",
         S.HealthCheck(test=["CMD", "pg_isready"]),
     ),
-    ("healthcheck disable", {"healthcheck": {"disable": True}}, "healthcheck", S.HealthCheck(test=["NONE"], disable=True)),
-    ("healthcheck NONE", {"healthcheck": {"test": ["NONE"]}}, "healthcheck", S.HealthCheck(test=["NONE"], disable=True)),
+    (
+        "healthcheck disable",
+        {"healthcheck": {"disable": True}},
+        "healthcheck",
+        S.HealthCheck(test=["NONE"], disable=True),
+    ),
+    (
+        "healthcheck NONE",
+        {"healthcheck": {"test": ["NONE"]}},
+        "healthcheck",
+        S.HealthCheck(test=["NONE"], disable=True),
+    ),
     ("restart default", {}, "restart_policy", S.RestartPolicy(condition=S.RESTART_ANY)),
     ("restart no", {"restart": "no"}, "restart_policy", S.RestartPolicy(condition=S.RESTART_NONE)),
-    ("restart always", {"restart": "always"}, "restart_policy", S.RestartPolicy(condition=S.RESTART_ANY)),
-    ("restart unless-stopped", {"restart": "unless-stopped"}, "restart_policy", S.RestartPolicy(condition=S.RESTART_ANY)),
+    (
+        "restart always",
+        {"restart": "always"},
+        "restart_policy",
+        S.RestartPolicy(condition=S.RESTART_ANY),
+    ),
+    (
+        "restart unless-stopped",
+        {"restart": "unless-stopped"},
+        "restart_policy",
+        S.RestartPolicy(condition=S.RESTART_ANY),
+    ),
     (
         "restart on-failure:3",
         {"restart": "on-failure:3"},
@@ -133,13 +202,21 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ("secrets short", {"secrets": ["pw"]}, "secrets", [S.FileReference(source="pw")]),
     (
         "secrets long",
-        {"secrets": [{"source": "pw", "target": "/run/secrets/db", "uid": "1", "gid": 2, "mode": "0440"}]},
+        {
+            "secrets": [
+                {"source": "pw", "target": "/run/secrets/db", "uid": "1", "gid": 2, "mode": "0440"}
+            ]
+        },
         "secrets",
         [S.FileReference(source="pw", target="/run/secrets/db", uid="1", gid="2", mode=0o440)],
     ),
     ("configs short", {"configs": ["conf"]}, "configs", [S.FileReference(source="conf")]),
-    ("configs long", {"configs": [{"source": "conf", "target": "/etc/app.conf", "mode": 292}]}, "configs",
-     [S.FileReference(source="conf", target="/etc/app.conf", mode=0o444)]),
+    (
+        "configs long",
+        {"configs": [{"source": "conf", "target": "/etc/app.conf", "mode": 292}]},
+        "configs",
+        [S.FileReference(source="conf", target="/etc/app.conf", mode=0o444)],
+    ),
     ("replicas default", {}, "replicas", 1),
     ("deploy replicas", {"deploy": {"replicas": 3}}, "replicas", 3),
     ("deploy replicas zero", {"deploy": {"replicas": 0}}, "replicas", 0),
@@ -157,9 +234,20 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "deploy restart_policy",
-        {"deploy": {"restart_policy": {"condition": "on-failure", "delay": "5s", "max_attempts": 3, "window": "2m"}}},
+        {
+            "deploy": {
+                "restart_policy": {
+                    "condition": "on-failure",
+                    "delay": "5s",
+                    "max_attempts": 3,
+                    "window": "2m",
+                }
+            }
+        },
         "restart_policy",
-        S.RestartPolicy(condition=S.RESTART_ON_FAILURE, delay_ms=5000, max_attempts=3, window_ms=120_000),
+        S.RestartPolicy(
+            condition=S.RESTART_ON_FAILURE, delay_ms=5000, max_attempts=3, window_ms=120_000
+        ),
     ),
     (
         "deploy restart_policy overrides restart",
@@ -169,21 +257,38 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
     ),
     (
         "deploy placement",
-        {"deploy": {"placement": {
-            "constraints": ["node.hostname==h1", "node.labels.zone != b"],
-            "preferences": [{"spread": "node.labels.rack"}],
-            "max_replicas_per_node": 2,
-        }}},
+        {
+            "deploy": {
+                "placement": {
+                    "constraints": ["node.hostname==h1", "node.labels.zone != b"],
+                    "preferences": [{"spread": "node.labels.rack"}],
+                    "max_replicas_per_node": 2,
+                }
+            }
+        },
         "placement",
-        S.PlacementSpec(constraints=["node.hostname==h1", "node.labels.zone!=b"], spread=["node.labels.rack"],
-                        max_per_node=2),
+        S.PlacementSpec(
+            constraints=["node.hostname==h1", "node.labels.zone!=b"],
+            spread=["node.labels.rack"],
+            max_per_node=2,
+        ),
     ),
     (
         "deploy update_config",
-        {"deploy": {"update_config": {"parallelism": 2, "delay": "10s", "order": "start-first",
-                                      "failure_action": "rollback"}}},
+        {
+            "deploy": {
+                "update_config": {
+                    "parallelism": 2,
+                    "delay": "10s",
+                    "order": "start-first",
+                    "failure_action": "rollback",
+                }
+            }
+        },
         "update_config",
-        S.UpdateConfig(parallelism=2, delay_ms=10_000, order="start-first", failure_action="rollback"),
+        S.UpdateConfig(
+            parallelism=2, delay_ms=10_000, order="start-first", failure_action="rollback"
+        ),
     ),
     ("deploy mode replicated", {"deploy": {"mode": "replicated"}}, "replicas", 1),
     ("x-dockyard max_per_node", {"x-dockyard": {"max_per_node": 2}}, "placement.max_per_node", 2),
@@ -217,7 +322,10 @@ def test_command_presence() -> None:
 @pytest.mark.parametrize(
     ("depends_on", "expected"),
     [
-        (["db"], [S.Dependency(service="db", condition=S.SERVICE_STARTED, restart=False, required=True)]),
+        (
+            ["db"],
+            [S.Dependency(service="db", condition=S.SERVICE_STARTED, restart=False, required=True)],
+        ),
         ({"db": None}, [S.Dependency(service="db", condition=S.SERVICE_STARTED, required=True)]),
         (
             {"db": {"condition": "service_healthy", "restart": True}},
@@ -225,7 +333,11 @@ def test_command_presence() -> None:
         ),
         (
             {"db": {"condition": "service_completed_successfully", "required": False}},
-            [S.Dependency(service="db", condition=S.SERVICE_COMPLETED_SUCCESSFULLY, required=False)],
+            [
+                S.Dependency(
+                    service="db", condition=S.SERVICE_COMPLETED_SUCCESSFULLY, required=False
+                )
+            ],
         ),
     ],
 )
@@ -257,7 +369,9 @@ def test_defaults() -> None:
 
 
 def test_default_name_is_normalized() -> None:
-    assert load_text("services: {web: {image: nginx}}", name="My.Project_1").spec.name == "myproject_1"
+    assert (
+        load_text("services: {web: {image: nginx}}", name="My.Project_1").spec.name == "myproject_1"
+    )
 
 
 def test_config_content() -> None:
@@ -307,4 +421,8 @@ services:
     hostname: w
 """
     service = load_text(text).spec.services[0]
-    assert (service.image, service.hostname, dict(service.environment)) == ("nginx:1", "w", {"A": "1"})
+    assert (service.image, service.hostname, dict(service.environment)) == (
+        "nginx:1",
+        "w",
+        {"A": "1"},
+    )

@@ -30,12 +30,12 @@ _scalars = st.one_of(
     st.text(max_size=12),
     st.sampled_from(["8080:80", "1m30s", "512M", "no", "db", "CMD", "/x", "a:b:c", "0.5", "-1"]),
 )
-_keys = st.one_of(st.sampled_from([*HANDLED_KEYS, "target", "source", "condition"]), st.text(max_size=6))
+_keys = st.one_of(
+    st.sampled_from([*HANDLED_KEYS, "target", "source", "condition"]), st.text(max_size=6)
+)
 _values = st.recursive(
     _scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(_keys, inner, max_size=4)),
     max_leaves=12,
 )
 

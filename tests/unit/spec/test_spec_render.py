@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
+from dockyard.v1 import specs_pb2
 
 from controlplane.spec import load_app, render_app, spec_hash
-from dockyard.v1 import specs_pb2
 
 from .helpers import load_doc, service_doc
 from .test_spec_keys import CASES
@@ -23,7 +23,9 @@ def _reload(spec: specs_pb2.AppSpec) -> specs_pb2.AppSpec:
     return load_app(render_app(spec), read_file=contents.__getitem__, default_name="other").spec
 
 
-@pytest.mark.parametrize(("label", "body"), [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("label", "body"), [(c[0], c[1]) for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_round_trip_each_key(label: str, body: dict[str, Any]) -> None:
     spec = load_doc(service_doc(body)).spec
     assert _reload(spec) == spec
@@ -67,7 +69,9 @@ def test_render_is_compose_shaped() -> None:
 
 
 def test_strings_that_look_like_numbers_stay_strings() -> None:
-    spec = load_doc(service_doc({"environment": {"A": "0o17", "B": "1e3", "C": "22:22", "D": ".5"}})).spec
+    spec = load_doc(
+        service_doc({"environment": {"A": "0o17", "B": "1e3", "C": "22:22", "D": ".5"}})
+    ).spec
     assert _reload(spec) == spec
 
 

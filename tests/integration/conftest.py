@@ -1,0 +1,23 @@
+"""Fixtures for integration tests: a fresh real server per test."""
+
+from __future__ import annotations
+
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.integration.harness import ServerProcess, free_port, wait_port_free
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port())
+    srv.data_dir.mkdir()
+    srv.start()
+    yield srv
+    if srv.proc is not None and srv.proc.poll() is None:
+        srv.stop(signal.SIGKILL)
+    wait_port_free(srv.etcd_port)
+

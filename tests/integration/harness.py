@@ -1,0 +1,90 @@
+"""A real control plane on loopback: `dockyard server` as a process with its embedded etcd,
+and the real CLI run as a process against it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class ServerProcess:
+    data_dir: Path
+    grpc_port: int
+    http_port: int
+    etcd_port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.grpc_port}"
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable, "-m", "controlplane", "server",
+            "--data-dir", str(self.data_dir),
+            "--listen", self.address,
+            "--http-listen", f"127.0.0.1:{self.http_port}",
+            "--etcd-port", str(self.etcd_port),
+        ]
+
+    def start(self) -> None:
+        log = open(self.data_dir.parent / "server.log", "ab")  # noqa: SIM115
+        self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=log)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log_tail()}")
+            try:
+                with urllib.request.urlopen(
+                    f"http://127.0.0.1:{self.http_port}/healthz", timeout=1
+                ) as r:
+                    if r.status == 200:
+                        return
+            except OSError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError(f"server did not become healthy: {self.log_tail()}")
+
+    def log_tail(self) -> str:
+        path = self.data_dir.parent / "server.log"
+        return path.read_text()[-2000:] if path.exists() else ""
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        return self.proc.wait(timeout=30)
+
+
+def wait_port_free(port: int) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) != 0:
+                return
+        time.sleep(0.1)
+
+
+def run_cli(server: ServerProcess, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DOCKYARD_SERVER": server.address}
+    out = subprocess.run(
+        [sys.executable, "-m", "controlplane", *args],
+        capture_output=True, text=True, env=env, timeout=60,
+    )
+    if check and out.returncode != 0:
+        raise AssertionError(f"dockyard {' '.join(args)} failed: {out.stderr}")
+    return out
