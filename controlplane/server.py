@@ -82,17 +82,16 @@ async def run_server(config: ServerConfig) -> None:
     mirror = Mirror(store)
     leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s)
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
-    control_pb2_grpc.add_ControlServicer_to_server(
-        ControlService(store, on_change=leader.poke), server
+    dispatcher = DispatcherService(
+        store,
+        mirror,
+        join_token=token,
+        heartbeat_s=config.heartbeat_s,
+        grace_s=config.node_grace_s,
     )
-    dispatcher_pb2_grpc.add_DispatcherServicer_to_server(
-        DispatcherService(
-            store,
-            mirror,
-            join_token=token,
-            heartbeat_s=config.heartbeat_s,
-            grace_s=config.node_grace_s,
-        ),
+    dispatcher_pb2_grpc.add_DispatcherServicer_to_server(dispatcher, server)
+    control_pb2_grpc.add_ControlServicer_to_server(
+        ControlService(store, on_change=leader.poke, heartbeats=dispatcher.last_heartbeat_ms),
         server,
     )
     health_servicer = health.aio.HealthServicer()

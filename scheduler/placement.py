@@ -8,16 +8,17 @@ How it stays fast (the product asks for >= 10,000 placements/s at 5,000 nodes):
 
 1. Replicas of one service share demand, ports and rules, so tasks are grouped by
    ``Shape`` and each group is filtered and scored once, with numpy, over all nodes.
-2. Groups are placed largest first (the "decreasing" of best-fit-decreasing), which
-   packs better and lets big tasks find room before small ones fragment the nodes.
-3. Within a group the nodes are visited best first.  For bin-packing a node's score
-   only rises as it fills, so the best node stays best until it is full: the group
-   fills it with as many replicas as fit in one step, then moves to the next node.
-   This gives exactly per-task best fit at the cost of one sort per group.
-4. Spreading uses a heap keyed by (replicas of the service on the node, emptiness):
-   only the node just used changes, so each replica costs one pop and one push.
-5. ``spread_by`` label preferences split a group's candidates by label value and give
-   each replica to the value with the fewest replicas so far.
+2. Groups whose placement depends on where others went (spread strategy, ``spread_by``
+   label preferences) are placed first, largest first, item by item: spreading uses a
+   heap keyed by (replicas of the service on the node, emptiness), so each replica
+   costs one pop and one push; ``spread_by`` gives each replica to the label value
+   with the fewest replicas so far.
+3. The remaining bin-packed groups are packed together, bin-centrically, by
+   ``packing.pack``: nodes are filled one at a time with complementary shapes, several
+   replicas per decision.  This is what keeps nodes used within a few percent of the
+   lower bound.
+4. The first-fit-decreasing baseline (``algorithm="ffd"``) visits nodes in list order
+   and fills each with as many replicas of the group as fit, in one step.
 
 Filters never bend: a node that is down or drained, over capacity, holding the port,
 breaking a constraint or at ``max_per_node`` is never chosen.  Equal inputs and seed

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import grpc
@@ -23,9 +23,16 @@ T = TypeVar("T")
 class ControlService(control_pb2_grpc.ControlServicer):
     """Serves the CLI. Reads go to etcd directly, so they see every committed write."""
 
-    def __init__(self, store: EtcdStore, *, on_change: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        store: EtcdStore,
+        *,
+        on_change: Callable[[], None],
+        heartbeats: Mapping[str, int] | None = None,
+    ) -> None:
         self._store = store
         self._on_change = on_change
+        self._heartbeats = heartbeats if heartbeats is not None else {}
 
     async def Apply(
         self, request: control_pb2.ApplyRequest, context: grpc.aio.ServicerContext
@@ -111,6 +118,8 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ListNodesResponse:
         nodes = await self._guard(context, typed.list_nodes(self._store))
+        for n in nodes:  # heartbeats are kept in memory by the replica holding the session
+            n.last_heartbeat_ms = max(n.last_heartbeat_ms, self._heartbeats.get(n.meta.id, 0))
         return control_pb2.ListNodesResponse(nodes=nodes)
 
     async def DescribeApp(

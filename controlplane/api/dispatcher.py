@@ -72,6 +72,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         self._heartbeat_ms = int(heartbeat_s * 1000)
         self._ttl = max(2, math.ceil(grace_s))
         self._sessions: dict[str, _Session] = {}
+        self.last_heartbeat_ms: dict[str, int] = {}
         mirror.subscribe(self._changed)
 
     def _changed(self, kinds: set[str]) -> None:
@@ -94,6 +95,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         for old_id in [i for i, s in self._sessions.items() if s.node == desc.name]:
             self._sessions.pop(old_id).changed.set()  # its stream ends
         self._sessions[session_id] = _Session(desc.name, lease_id, asyncio.Event())
+        self.last_heartbeat_ms[desc.name] = typed.now_ms()
         log.info("node %s registered (session %s)", desc.name, session_id)
         return dispatcher_pb2.RegisterResponse(
             session_id=session_id, heartbeat_period_ms=self._heartbeat_ms
@@ -184,6 +186,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             raise AssertionError("unreachable") from None
+        self.last_heartbeat_ms[request.node] = typed.now_ms()
         if ttl <= 0:
             # The grace ran out before this heartbeat: the node was declared down.
             self._sessions.pop(request.session_id, None)

@@ -10,7 +10,8 @@ server (10.213.0.1:7070 gRPC, :7080 HTTP).
 Modules: ``layout`` (pure planning), ``netns`` (ip/iptables), ``processes`` (pids, logs,
 nsenter), ``images`` (busybox image, build and push), ``engines`` (dockerd per host),
 ``services`` (registry, server, agents), ``state`` (the JSON record of what was made),
-``cluster`` (up/down/status).
+``status`` (what up/status report), ``cluster`` (up/down/status), ``helpers``
+(preflight check and docker clients for tests).
 
 Public API::
 
@@ -19,6 +20,8 @@ Public API::
     status() -> TestbedStatus | None
     kill_agent(host), start_agent(host), cut_link(host), restore_link(host)
     host_docker_url(host) -> "unix://…/hN/docker.sock"
+    preflight() -> str | None             # why a testbed cannot run here
+    docker_client(host)                   # docker SDK client on a host's engine
 
 The state dir is /var/lib/dockyard-testbed unless ``state_dir`` or
 $DOCKYARD_TESTBED_DIR says otherwise. Only one testbed may run on a machine at a time.
@@ -35,6 +38,7 @@ from .cluster import (
     status,
     up,
 )
+from .helpers import docker_client, preflight
 from .images import build_and_push, busybox_context
 from .status import HostStatus, TestbedStatus
 
@@ -45,9 +49,11 @@ __all__ = [
     "build_and_push",
     "busybox_context",
     "cut_link",
+    "docker_client",
     "down",
     "host_docker_url",
     "kill_agent",
+    "preflight",
     "restore_link",
     "start_agent",
     "status",

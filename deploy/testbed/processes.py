@@ -242,8 +242,24 @@ def pids_in_netns(netns_path: Path) -> list[int]:
     return [p for p in out if p not in _protected()]
 
 
+# Programs a testbed starts, directly or through its daemons. Sweeps by path only ever
+# match these, so a user's `tail -f` of a testbed log or a `docker -H` client survives.
+TESTBED_PROGRAMS = frozenset({
+    "dockerd", "containerd", "containerd-shim", "containerd-shim-runc-v1",
+    "containerd-shim-runc-v2", "docker-proxy", "docker-registry", "etcd", "runc",
+})  # fmt: skip
+
+
+def _is_testbed_program(args: list[str]) -> bool:
+    prog = os.path.basename(args[0]) if args else ""
+    if prog in TESTBED_PROGRAMS:
+        return True
+    return prog.startswith("python") and "controlplane" in args
+
+
 def pids_mentioning(path: Path) -> list[int]:
-    """Processes with an argument inside ``path`` (dockerd, containerd, shims, etcd...)."""
+    """Testbed programs (dockerd, containerd, shims, etcd, the Dockyard server...) with
+    an argument inside ``path``."""
     prefix = str(path).rstrip("/") + "/"
     prot = _protected()
     out: list[int] = []
@@ -251,7 +267,11 @@ def pids_mentioning(path: Path) -> list[int]:
         if p in prot:
             continue
         args = cmdline(p)
-        if any(prefix in a or a == prefix[:-1] for a in args[1:]) and pid_alive(p):
+        if (
+            _is_testbed_program(args)
+            and any(prefix in a or a == prefix[:-1] for a in args[1:])
+            and pid_alive(p)
+        ):
             out.append(p)
     return out
 

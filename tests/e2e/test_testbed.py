@@ -24,30 +24,17 @@ pytestmark = pytest.mark.e2e
 NODES = 3
 
 
-def _need_root_and_tools() -> str | None:
-    if os.geteuid() != 0:
-        return "needs root"
-    for tool in ("dockerd", "docker-registry", "nsenter", "ip", "iptables"):
-        if subprocess.run(["which", tool], capture_output=True).returncode != 0:
-            return f"needs {tool}"
-    if not Path("/bin/busybox").exists():
-        return "needs busybox-static"
-    return None
-
-
 def _names(cmd: list[str]) -> str:
     return subprocess.run(cmd, capture_output=True, text=True, check=False).stdout
 
 
-def _client(url: str) -> Any:
-    import docker
-
-    return docker.DockerClient(base_url=url, timeout=60)
+def _client(host: str) -> Any:
+    return testbed.docker_client(host)
 
 
 @pytest.fixture(scope="module")
 def bed() -> Iterator[TestbedStatus]:
-    reason = _need_root_and_tools()
+    reason = testbed.preflight()
     if reason:
         pytest.skip(reason)
     testbed.down()  # a crashed earlier run must not break this one
@@ -66,7 +53,8 @@ def test_every_engine_answers(bed: TestbedStatus) -> None:
     assert [h.name for h in bed.hosts] == ["h1", "h2", "h3"]
     for h in bed.hosts:
         assert h.dockerd_pid is not None
-        c = _client(testbed.host_docker_url(h.name))
+        assert testbed.host_docker_url(h.name) == f"unix://{h.docker_socket}"
+        c = _client(h.name)
         try:
             assert c.ping()
             assert c.info()["Name"]
@@ -82,7 +70,7 @@ def test_every_engine_answers(bed: TestbedStatus) -> None:
 
 def test_image_pulls_and_runs_on_other_hosts(bed: TestbedStatus) -> None:
     for host in ("h2", "h3"):
-        c = _client(testbed.host_docker_url(host))
+        c = _client(host)
         try:
             c.images.pull(bed.image)
             out = c.containers.run(bed.image, ["echo", f"hi from {host}"], remove=True)
@@ -92,7 +80,7 @@ def test_image_pulls_and_runs_on_other_hosts(bed: TestbedStatus) -> None:
 
 
 def test_cross_host_container_traffic(bed: TestbedStatus) -> None:
-    c1, c2 = _client(testbed.host_docker_url("h1")), _client(testbed.host_docker_url("h2"))
+    c1, c2 = _client("h1"), _client("h2")
     web = c2.containers.run(
         bed.image, ["httpd", "-f", "-p", "80", "-h", "/var/www"], detach=True, name="tb-web"
     )
@@ -117,20 +105,22 @@ def test_up_is_idempotent_and_revives_a_dead_dockerd(bed: TestbedStatus) -> None
     assert victim.dockerd_pid is not None
     others = {h.name: h.dockerd_pid for h in bed.hosts if h.name != victim.name}
     os.kill(victim.dockerd_pid, signal.SIGKILL)
+    dead = False
     for _ in range(100):
         st = testbed.status()
         assert st is not None
-        if st.hosts[1].dockerd_pid is None:
+        dead = st.hosts[1].dockerd_pid is None
+        if dead:
             break
         time.sleep(0.05)
-    assert st.hosts[1].dockerd_pid is None
+    assert dead, "status() still reports the killed dockerd as running"
     t0 = time.monotonic()
     again = testbed.up(nodes=NODES, with_dockyard=False)
     print(f"repairing up took {time.monotonic() - t0:.1f}s")
     new_pid = again.hosts[1].dockerd_pid
     assert new_pid is not None and new_pid != victim.dockerd_pid
     assert {h.name: h.dockerd_pid for h in again.hosts if h.name != victim.name} == others
-    c = _client(testbed.host_docker_url(victim.name))
+    c = _client(victim.name)
     try:
         assert c.ping()
         out = c.containers.run(bed.image, ["echo", "back"], remove=True)
@@ -147,7 +137,7 @@ def test_down_removes_everything_and_is_idempotent(bed: TestbedStatus) -> None:
     assert st is not None
     pids = [h.dockerd_pid for h in st.hosts if h.dockerd_pid]
     # leave a running container behind to check its processes and shim are cleaned up
-    c = _client(testbed.host_docker_url("h3"))
+    c = _client("h3")
     try:
         c.containers.run(bed.image, ["sleep", "600"], detach=True)
     finally:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,7 +35,10 @@ def test_graph_keeps_missing_dependencies_as_nodes() -> None:
         (AMP, [["db"], ["php"], ["web"]]),
         ({}, []),
         ({"b": [], "a": []}, [["a", "b"]]),
-        ({"web": ["api", "cache"], "api": ["db"], "cache": [], "db": []}, [["cache", "db"], ["api"], ["web"]]),
+        (
+            {"web": ["api", "cache"], "api": ["db"], "cache": [], "db": []},
+            [["cache", "db"], ["api"], ["web"]],
+        ),
         ({"a": ["b", "b"], "b": []}, [["b"], ["a"]]),
         ({"web": ["ghost"]}, [["web"]]),
         ({"x": ["a", "c"], "c": ["a"], "a": []}, [["a"], ["c"], ["x"]]),
@@ -120,5 +125,5 @@ def test_an_added_back_edge_is_found_as_a_closed_path(
     cycle = find_cycle(cyclic)
     assert cycle is not None
     assert cycle[0] == cycle[-1]
-    for here, there in zip(cycle, cycle[1:], strict=False):
+    for here, there in itertools.pairwise(cycle):
         assert there in cyclic[here]

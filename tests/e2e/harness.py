@@ -1,0 +1,77 @@
+"""Helpers for e2e tests: the CLI against the testbed, engines per host, bounded waits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import docker
+
+from deploy.testbed import TestbedStatus
+
+T = TypeVar("T")
+
+
+def cli(bed: TestbedStatus, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+    out = subprocess.run(
+        [sys.executable, "-m", "controlplane", *args, "--server", bed.server],
+        capture_output=True, text=True, timeout=120,
+    )
+    if check and out.returncode != 0:
+        raise AssertionError(f"dockyard {' '.join(args)}: {out.stderr.strip()}")
+    return out
+
+
+def cli_json(bed: TestbedStatus, *args: str) -> Any:
+    return json.loads(cli(bed, *args, "-o", "json").stdout)
+
+
+def apply_text(bed: TestbedStatus, tmp: Path, text: str, *extra: str) -> str:
+    f = tmp / "compose.yaml"
+    f.write_text(text)
+    return cli(bed, "apply", "-f", str(f), *extra).stdout
+
+
+def wait_for(what: str, probe: Callable[[], T | None], *, timeout_s: float = 60,
+             every_s: float = 0.2) -> T:
+    """Poll `probe` until it returns something truthy; bounded in time and count."""
+    deadline = time.monotonic() + timeout_s
+    last: T | None = None
+    for _ in range(int(timeout_s / every_s) + 1):
+        last = probe()
+        if last:
+            return last
+        if time.monotonic() > deadline:
+            break
+        time.sleep(every_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
+
+
+def engine(bed: TestbedStatus, host: str) -> docker.DockerClient:
+    h = next(h for h in bed.hosts if h.name == host)
+    return docker.DockerClient(base_url=f"unix://{h.docker_socket}", timeout=30)
+
+
+def engine_containers(bed: TestbedStatus, app: str) -> dict[str, list[dict[str, Any]]]:
+    """Per host, the app's containers as that host's engine reports them."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for h in bed.hosts:
+        client = engine(bed, h.name)
+        try:
+            out[h.name] = [
+                c.attrs for c in client.containers.list(
+                    all=True, filters={"label": f"io.dockyard.app={app}"})
+            ]
+        finally:
+            client.close()
+    return out
+
+
+def running_tasks(bed: TestbedStatus, app: str) -> list[dict[str, Any]]:
+    tasks = cli_json(bed, "get", "tasks", "--app", app)
+    return [t for t in tasks if t["state"] == "running" and t["desired"] == "running"]

@@ -1,0 +1,105 @@
+"""Agents on real hosts: placement across engines, re-adoption, liveness."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from deploy import testbed
+from deploy.testbed import TestbedStatus
+from tests.e2e.harness import (
+    apply_text,
+    cli,
+    cli_json,
+    engine_containers,
+    running_tasks,
+    wait_for,
+)
+
+pytestmark = pytest.mark.e2e
+
+
+def six_replicas(image: str) -> str:
+    return f"""
+name: six
+services:
+  sleeper:
+    image: {image}
+    command: ["sleep", "86400"]
+    stop_signal: SIGKILL
+    deploy:
+      replicas: 6
+      resources:
+        reservations: {{cpus: "0.5", memory: 64M}}
+"""
+
+
+def test_six_replicas_run_in_several_engines_and_match_get_tasks(
+    bed: TestbedStatus, tmp_path: Path
+) -> None:
+    apply_text(bed, tmp_path, six_replicas(bed.image))
+    try:
+        tasks = wait_for("6 running tasks", lambda: (t := running_tasks(bed, "six"))
+                         and len(t) == 6 and t)
+        per_host = engine_containers(bed, "six")
+        running = {h: [c for c in cs if c["State"]["Running"]] for h, cs in per_host.items()}
+        assert sum(len(cs) for cs in running.values()) == 6
+        assert len([h for h, cs in running.items() if cs]) >= 2, running.keys()
+        reported = {(t["node"], t["container_id"]) for t in tasks}
+        actual = {(h, c["Id"]) for h, cs in running.items() for c in cs}
+        assert reported == actual
+    finally:
+        cli(bed, "delete", "app", "six")
+    wait_for("containers removed",
+             lambda: all(not cs for cs in engine_containers(bed, "six").values()), timeout_s=60)
+
+
+def test_agent_restart_readopts_containers_without_restarting_them(
+    bed: TestbedStatus, tmp_path: Path
+) -> None:
+    apply_text(bed, tmp_path, six_replicas(bed.image).replace("name: six", "name: adopt"))
+    try:
+        tasks = wait_for("6 running", lambda: (t := running_tasks(bed, "adopt"))
+                         and len(t) == 6 and t)
+        host = tasks[0]["node"]
+        before = {c["Id"]: c["State"]["StartedAt"]
+                  for c in engine_containers(bed, "adopt")[host]}
+        testbed.kill_agent(host)
+        testbed.start_agent(host)
+
+        def same_and_reported() -> bool:
+            now = {c["Id"]: c["State"]["StartedAt"]
+                   for c in engine_containers(bed, "adopt")[host]}
+            mine = {t["container_id"] for t in running_tasks(bed, "adopt") if t["node"] == host}
+            return now == before and mine == set(before)
+
+        wait_for("containers re-adopted", same_and_reported, timeout_s=30)
+        nodes = {n["name"]: n for n in cli_json(bed, "get", "nodes")}
+        assert nodes[host]["state"] == "ready"
+    finally:
+        cli(bed, "delete", "app", "adopt")
+
+
+def test_cut_link_marks_node_down_within_grace_then_ready(bed: TestbedStatus) -> None:
+    host = bed.hosts[-1].name
+    testbed.cut_link(host)
+    try:
+        wait_for(f"{host} down", lambda: any(
+            n["name"] == host and n["state"] == "down" for n in cli_json(bed, "get", "nodes")
+        ), timeout_s=15)
+    finally:
+        testbed.restore_link(host)
+    wait_for(f"{host} ready again", lambda: any(
+        n["name"] == host and n["state"] == "ready" for n in cli_json(bed, "get", "nodes")
+    ), timeout_s=30)
+
+
+def test_get_nodes_shows_capacity_labels_and_heartbeat(bed: TestbedStatus) -> None:
+    nodes = cli_json(bed, "get", "nodes")
+    assert sorted(n["name"] for n in nodes) == sorted(h.name for h in bed.hosts)
+    for n in nodes:
+        assert n["state"] == "ready"
+        assert n["cpu_millis"] == 2000 and n["memory_bytes"] == 2 * 1024**3
+        assert n["address"].startswith("10.213.0.")
+        assert n["last_heartbeat_ms"] > 0
