@@ -45,6 +45,7 @@ class Driver(Protocol):
     def inspect(self, container_id: str) -> ContainerInfo | None: ...
     def logs(self, container_id: str, *, follow: bool, tail: int) -> Iterator[bytes]: ...
     def events(self, stop: threading.Event, on_event: Callable[[str, str], None]) -> None: ...
+    def stop_events(self) -> None: ...
 
 
 def _ms(ts: str) -> int:
@@ -82,6 +83,7 @@ class DockerDriver:
         except docker.errors.DockerException as exc:
             raise DriverError(f"Docker Engine unreachable at {base_url}: {exc}") from None
         self._api = self._client.api
+        self._events_stream: Any = None
 
     def owned(self, node: str) -> dict[str, ContainerInfo]:
         found = self._api.containers(all=True, filters={"label": [TASK_LABEL, f"io.dockyard.node={node}"]})
@@ -152,13 +154,23 @@ class DockerDriver:
     def events(self, stop: threading.Event, on_event: Callable[[str, str], None]) -> None:
         """Call `on_event(container_id, action)` for each container event, until `stop`."""
         stream = self._api.events(decode=True, filters={"type": "container", "label": TASK_LABEL})
+        self._events_stream = stream
         try:
             for ev in stream:
                 if stop.is_set():
                     break
                 cid = ev.get("id") or ev.get("Actor", {}).get("ID", "")
                 on_event(cid, str(ev.get("Action", ev.get("status", ""))))
+        except Exception:  # the stream was closed under us: that is how it stops
+            if not stop.is_set():
+                raise
         finally:
+            stream.close()
+
+    def stop_events(self) -> None:
+        """End a running `events` call from another thread."""
+        stream = self._events_stream
+        if stream is not None:
             stream.close()
 
 

@@ -131,6 +131,7 @@ class Runner:
                     self._workers[tid] = asyncio.create_task(self._converge_and_repeat(tid))
         finally:
             stop.set()
+            self._driver.stop_events()
             events.cancel()
 
     async def _converge_and_repeat(self, tid: str) -> None:

@@ -7,8 +7,8 @@ also runs first, in case an earlier crashed run left one behind.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -16,12 +16,21 @@ from deploy import testbed
 from deploy.testbed import TestbedStatus
 
 
+BED_ARGS: dict[str, Any] = {"nodes": 3, "node_cpus": 2, "node_memory": "2G"}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked `teardown` take the shared testbed down: they run last."""
+    items.sort(key=lambda item: item.get_closest_marker("teardown") is not None)
+
+
 @pytest.fixture(scope="session")
 def bed() -> Iterator[TestbedStatus]:
-    if os.geteuid() != 0:
-        pytest.fail("e2e tests need root: they build network namespaces and Docker Engines")
+    reason = testbed.preflight()
+    if reason:
+        pytest.fail(f"the e2e testbed cannot run here: {reason}")
     testbed.down(progress=lambda _m: None)
-    status = testbed.up(nodes=3, node_cpus=2, node_memory="2G", progress=print)
+    status = testbed.up(**BED_ARGS, progress=print)
     try:
         yield status
     finally:

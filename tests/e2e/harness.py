@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import docker
+import docker.errors
 
 from deploy.testbed import TestbedStatus
 
@@ -62,13 +63,16 @@ def engine_containers(bed: TestbedStatus, app: str) -> dict[str, list[dict[str, 
     out: dict[str, list[dict[str, Any]]] = {}
     for h in bed.hosts:
         client = engine(bed, h.name)
+        found = []
         try:
-            out[h.name] = [
-                c.attrs for c in client.containers.list(
-                    all=True, filters={"label": f"io.dockyard.app={app}"})
-            ]
+            for c in client.api.containers(all=True, filters={"label": f"io.dockyard.app={app}"}):
+                try:
+                    found.append(client.api.inspect_container(c["Id"]))
+                except docker.errors.NotFound:
+                    pass  # removed between the listing and the look
         finally:
             client.close()
+        out[h.name] = found
     return out
 
 

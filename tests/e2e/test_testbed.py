@@ -1,7 +1,6 @@
 """End-to-end: the netns testbed (deploy.testbed) with real Docker Engines and registry.
 
-Runs without the Dockyard control plane (``with_dockyard=False``). Needs root, dockerd,
-docker-registry and busybox-static. Every wait is bounded.
+Uses the session's shared testbed (tests/e2e/conftest.py). Every wait is bounded.
 """
 
 from __future__ import annotations
@@ -10,7 +9,6 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,7 @@ from deploy.testbed import TestbedStatus
 
 pytestmark = pytest.mark.e2e
 
-NODES = 3
+from tests.e2e.conftest import BED_ARGS
 
 
 def _names(cmd: list[str]) -> str:
@@ -30,23 +28,6 @@ def _names(cmd: list[str]) -> str:
 
 def _client(host: str) -> Any:
     return testbed.docker_client(host)
-
-
-@pytest.fixture(scope="module")
-def bed() -> Iterator[TestbedStatus]:
-    reason = testbed.preflight()
-    if reason:
-        pytest.skip(reason)
-    testbed.down()  # a crashed earlier run must not break this one
-    t0 = time.monotonic()
-    st = testbed.up(nodes=NODES, with_dockyard=False)
-    print(f"testbed up took {time.monotonic() - t0:.1f}s")
-    try:
-        yield st
-    finally:
-        t0 = time.monotonic()
-        testbed.down()
-        print(f"testbed down took {time.monotonic() - t0:.1f}s")
 
 
 def test_every_engine_answers(bed: TestbedStatus) -> None:
@@ -115,7 +96,7 @@ def test_up_is_idempotent_and_revives_a_dead_dockerd(bed: TestbedStatus) -> None
         time.sleep(0.05)
     assert dead, "status() still reports the killed dockerd as running"
     t0 = time.monotonic()
-    again = testbed.up(nodes=NODES, with_dockyard=False)
+    again = testbed.up(**BED_ARGS)
     print(f"repairing up took {time.monotonic() - t0:.1f}s")
     new_pid = again.hosts[1].dockerd_pid
     assert new_pid is not None and new_pid != victim.dockerd_pid
@@ -128,10 +109,11 @@ def test_up_is_idempotent_and_revives_a_dead_dockerd(bed: TestbedStatus) -> None
     finally:
         c.close()
     # a third up with everything alive changes nothing
-    third = testbed.up(nodes=NODES, with_dockyard=False)
+    third = testbed.up(**BED_ARGS)
     assert [h.dockerd_pid for h in third.hosts] == [h.dockerd_pid for h in again.hosts]
 
 
+@pytest.mark.teardown
 def test_down_removes_everything_and_is_idempotent(bed: TestbedStatus) -> None:
     st = testbed.status()
     assert st is not None

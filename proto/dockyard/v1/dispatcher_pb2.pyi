@@ -49,7 +49,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -60,10 +60,24 @@ class SessionMessage(_message.Message):
     COMPLETE_FIELD_NUMBER: _ClassVar[int]
     ASSIGNMENTS_FIELD_NUMBER: _ClassVar[int]
     FILES_FIELD_NUMBER: _ClassVar[int]
+    ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    HAS_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ...) -> None: ...
+    endpoints: _containers.RepeatedCompositeFieldContainer[Endpoint]
+    has_endpoints: bool
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ...) -> None: ...
+
+class Endpoint(_message.Message):
+    __slots__ = ("app", "service", "addresses")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    service: str
+    addresses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("node", "session_id")

@@ -122,7 +122,7 @@ class ServiceStatus(_message.Message):
     def __init__(self, running: _Optional[int] = ..., healthy: _Optional[int] = ..., waiting_on: _Optional[str] = ...) -> None: ...
 
 class TaskStatus(_message.Message):
-    __slots__ = ("state", "health", "container_id", "exit_code", "message", "timestamp_ms", "started_ms", "healthy_ms", "finished_ms", "restarts", "failing_streak")
+    __slots__ = ("state", "health", "container_id", "exit_code", "message", "timestamp_ms", "started_ms", "healthy_ms", "finished_ms", "restarts", "failing_streak", "address")
     STATE_FIELD_NUMBER: _ClassVar[int]
     HEALTH_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_ID_FIELD_NUMBER: _ClassVar[int]
@@ -134,6 +134,7 @@ class TaskStatus(_message.Message):
     FINISHED_MS_FIELD_NUMBER: _ClassVar[int]
     RESTARTS_FIELD_NUMBER: _ClassVar[int]
     FAILING_STREAK_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
     state: TaskState
     health: Health
     container_id: str
@@ -145,7 +146,8 @@ class TaskStatus(_message.Message):
     finished_ms: int
     restarts: int
     failing_streak: int
-    def __init__(self, state: _Optional[_Union[TaskState, str]] = ..., health: _Optional[_Union[Health, str]] = ..., container_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., healthy_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., restarts: _Optional[int] = ..., failing_streak: _Optional[int] = ...) -> None: ...
+    address: str
+    def __init__(self, state: _Optional[_Union[TaskState, str]] = ..., health: _Optional[_Union[Health, str]] = ..., container_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., healthy_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., restarts: _Optional[int] = ..., failing_streak: _Optional[int] = ..., address: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
     __slots__ = ("meta", "app", "service", "slot", "spec", "spec_hash", "node", "desired_state", "status", "unplaced_reason", "network")

@@ -1,0 +1,124 @@
+"""controlplane/desired.py: service hashes and what an apply changes."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from controlplane.desired import app_hash, diff_services, service_hash
+from dockyard.v1 import objects_pb2, specs_pb2
+from tests.unit.controlplane.builders import spec
+
+
+def stored_service(app: str, s: specs_pb2.ServiceSpec, *, created_ms: int = 5,
+                   running: int = 0) -> objects_pb2.Service:
+    svc = objects_pb2.Service(app=app, spec=s, spec_hash=service_hash(s))
+    svc.meta.id = f"{app}/{s.name}"
+    svc.meta.created_ms = created_ms
+    svc.meta.version = 7
+    svc.status.running = running
+    return svc
+
+
+def test_service_hash_ignores_replicas() -> None:
+    assert service_hash(spec("web", replicas=1)) == service_hash(spec("web", replicas=5))
+
+
+def test_service_hash_does_not_mutate_its_input() -> None:
+    s = spec("web", replicas=3)
+    service_hash(s)
+    assert s.replicas == 3
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        spec("web", image="registry:5000/app:2"),
+        spec("web", cpu=200),
+        spec("web", mem=1),
+        spec("web", env={"A": "1"}),
+        spec("web", healthcheck=["CMD", "true"]),
+        spec("api"),
+    ],
+    ids=["image", "cpu", "memory", "env", "healthcheck", "name"],
+)
+def test_service_hash_changes_with_anything_but_replicas(other: specs_pb2.ServiceSpec) -> None:
+    assert service_hash(spec("web")) != service_hash(other)
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=5), st.text(max_size=5), max_size=6))
+def test_service_hash_ignores_map_insertion_order(env: dict[str, str]) -> None:
+    forward = spec("web", env=env)
+    backward = spec("web", env=dict(reversed(list(env.items()))))
+    assert service_hash(forward) == service_hash(backward)
+
+
+def test_app_hash_sees_replicas() -> None:
+    a = specs_pb2.AppSpec(name="shop", services=[spec("web", replicas=1)])
+    b = specs_pb2.AppSpec(name="shop", services=[spec("web", replicas=2)])
+    assert app_hash(a) != app_hash(b)
+
+
+def _actions(diffs: list) -> list[tuple[str, str]]:
+    return [(d.name, d.action) for d in diffs]
+
+
+@pytest.mark.parametrize(
+    ("stored", "new", "expected"),
+    [
+        ([], [spec("db"), spec("web")], [("db", "created"), ("web", "created")]),
+        ([spec("db")], [spec("db")], [("db", "unchanged")]),
+        ([spec("db")], [spec("db", image="x:2")], [("db", "updated")]),
+        ([spec("db", replicas=1)], [spec("db", replicas=3)], [("db", "updated")]),
+        ([spec("db"), spec("old")], [spec("db")], [("db", "unchanged"), ("old", "removed")]),
+        # file order first, then removed services sorted by name
+        ([spec("z"), spec("a")], [spec("web"), spec("cache")],
+         [("web", "created"), ("cache", "created"), ("a", "removed"), ("z", "removed")]),
+        ([], [], []),
+    ],
+    ids=["create", "unchanged", "image", "replicas", "removed", "order", "empty"],
+)
+def test_diff_services_actions(
+    stored: list[specs_pb2.ServiceSpec],
+    new: list[specs_pb2.ServiceSpec],
+    expected: list[tuple[str, str]],
+) -> None:
+    diffs = diff_services(
+        app="shop",
+        stored={s.name: stored_service("shop", s) for s in stored},
+        spec=specs_pb2.AppSpec(name="shop", services=new),
+        now_ms=1000,
+    )
+    assert _actions(diffs) == expected
+    for d in diffs:
+        if d.action in ("unchanged", "removed"):
+            assert d.service is None
+        else:
+            assert d.service is not None
+
+
+def test_created_service_object() -> None:
+    (d,) = diff_services(app="shop", stored={}, spec=specs_pb2.AppSpec(
+        name="shop", services=[spec("web", replicas=2)]), now_ms=1000)
+    assert d.service is not None
+    svc = d.service
+    assert svc.meta.id == "shop/web"
+    assert svc.app == "shop"
+    assert svc.spec.replicas == 2
+    assert svc.spec_hash == service_hash(spec("web"))
+    assert (svc.meta.created_ms, svc.meta.updated_ms) == (1000, 1000)
+    assert svc.meta.version == 0
+
+
+def test_updated_service_keeps_created_time_and_status() -> None:
+    old = stored_service("shop", spec("web", replicas=1), created_ms=5, running=1)
+    (d,) = diff_services(app="shop", stored={"web": old}, spec=specs_pb2.AppSpec(
+        name="shop", services=[spec("web", replicas=4)]), now_ms=2000)
+    assert d.action == "updated"
+    assert d.service is not None
+    assert d.service.meta.created_ms == 5
+    assert d.service.meta.updated_ms == 2000
+    assert d.service.status.running == 1
+    assert d.service.spec.replicas == 4
+    assert d.service.spec_hash == old.spec_hash  # scaling is not a new version
