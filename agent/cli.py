@@ -63,6 +63,8 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--container-subnet", default="", help="this node's container subnet")
     p.add_argument("--state-dir", default=env("DOCKYARD_AGENT_DIR", "/var/lib/dockyard-agent"),
                    help="where delivered secrets and configs are kept")
+    p.add_argument("--no-dns", action="store_true",
+                   help="do not serve service names to this node's containers")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
 
@@ -91,6 +93,7 @@ def describe_node(args: Any, *, engine_version: str) -> objects_pb2.NodeDescript
 
 
 async def _main(args: Any) -> int:
+    from agent.dns import serve_dns
     from agent.driver import DockerDriver
     from agent.runner import Runner
     from agent.session import JoinRefused, Session, StatusBatch
@@ -98,8 +101,10 @@ async def _main(args: Any) -> int:
     driver = await asyncio.to_thread(DockerDriver, args.docker)
     desc = describe_node(args, engine_version=driver.version)
     batch = StatusBatch()
+    gateway = await asyncio.to_thread(driver.gateway)
+    dns = await serve_dns(gateway) if gateway and not args.no_dns else None
     runner = Runner(driver=driver, node=desc.name, state_dir=Path(args.state_dir) / desc.name,
-                    report=batch.add)
+                    report=batch.add, dns=dns, resolver=gateway)
     await runner.adopt()
     session = Session(addresses=args.join.split(","), token=args.token, description=desc,
                       runner=runner, batch=batch)
@@ -116,6 +121,8 @@ async def _main(args: Any) -> int:
     for t in done:
         if t is not stopper and not t.cancelled() and isinstance(t.exception(), JoinRefused):
             raise t.exception()  # type: ignore[misc]
+    if dns is not None:
+        dns.close()
     logging.getLogger("dockyard.agent").info("stopped; containers keep running")
     return 0
 

@@ -52,12 +52,13 @@ def healthcheck_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any] | None:
 
 
 def ports_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any]:
-    ports: dict[str, Any] = {}
+    bindings: dict[str, list[Any]] = {}
     for p in spec.ports:
         key = f"{p.container_port}/{p.protocol or 'tcp'}"
-        ports[key] = (p.host_ip, p.host_port) if p.host_port and p.host_ip else (
-            p.host_port or None
-        )
+        binding = (p.host_ip, p.host_port) if p.host_port and p.host_ip else (p.host_port or None)
+        bindings.setdefault(key, []).append(binding)
+    # The docker SDK takes one binding as itself and several as a list.
+    ports: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in bindings.items()}
     for e in spec.expose:
         port, _, proto = e.partition("/")
         ports.setdefault(f"{port}/{proto or 'tcp'}", None)
@@ -72,6 +73,8 @@ def volumes_for(task: objects_pb2.Task, secret_paths: Mapping[str, str]) -> list
             out.append(f"{task.app}_{v.source}:{v.target}:{mode}")
         elif v.type == "bind":
             out.append(f"{v.source}:{v.target}:{mode}")
+        elif v.type == "volume":
+            out.append(v.target)  # anonymous: the engine names it
     for ref, default_dir in ((task.spec.secrets, "/run/secrets"), (task.spec.configs, "/")):
         for f in ref:
             host = secret_paths.get(f"{task.app}/{f.source}")
@@ -89,8 +92,8 @@ def create_kwargs(
     *,
     node: str,
     secret_paths: Mapping[str, str],
-    extra_hosts: Mapping[str, str] | None = None,
-    network: str | None = None,
+    resolver: str = "",
+    search: str = "",
 ) -> dict[str, Any]:
     """Keyword arguments for docker SDK `containers.create`."""
     spec = task.spec
@@ -98,7 +101,13 @@ def create_kwargs(
         "image": spec.image,
         "name": container_name(task),
         "labels": labels_for(task, node),
-        "environment": dict(spec.environment),
+        "environment": {
+            **dict(spec.environment),
+            "DOCKYARD_NODE": node,
+            "DOCKYARD_APP": task.app,
+            "DOCKYARD_SERVICE": task.service,
+            "DOCKYARD_SLOT": str(task.slot),
+        },
         "hostname": spec.hostname or f"{task.service}-{task.slot}",
         "detach": True,
     }
@@ -129,10 +138,13 @@ def create_kwargs(
     volumes = volumes_for(task, secret_paths)
     if volumes:
         kw["volumes"] = volumes
-    if extra_hosts:
-        kw["extra_hosts"] = dict(extra_hosts)
-    if network:
-        kw["network"] = network
+    tmpfs = {v.target: "" for v in spec.volumes if v.type == "tmpfs"}
+    if tmpfs:
+        kw["tmpfs"] = tmpfs
+    if resolver:
+        kw["dns"] = [resolver]
+    if search:
+        kw["dns_search"] = [search]
     return kw
 
 

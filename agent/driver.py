@@ -34,6 +34,7 @@ class ContainerInfo:
     health: str  # "" (no healthcheck) | starting | healthy | unhealthy
     failing_streak: int
     spec_hash: str
+    address: str = ""
 
 
 class Driver(Protocol):
@@ -46,6 +47,7 @@ class Driver(Protocol):
     def logs(self, container_id: str, *, follow: bool, tail: int) -> Iterator[bytes]: ...
     def events(self, stop: threading.Event, on_event: Callable[[str, str], None]) -> None: ...
     def stop_events(self) -> None: ...
+    def gateway(self) -> str: ...
 
 
 def _ms(ts: str) -> int:
@@ -71,7 +73,17 @@ def info_from_inspect(attrs: dict[str, Any]) -> ContainerInfo:
         health=health.get("Status", ""),
         failing_streak=int(health.get("FailingStreak", 0)),
         spec_hash=labels.get("io.dockyard.spec-hash", ""),
+        address=_address(attrs.get("NetworkSettings") or {}),
     )
+
+
+def _address(net: dict[str, Any]) -> str:
+    if net.get("IPAddress"):
+        return str(net["IPAddress"])
+    for n in (net.get("Networks") or {}).values():
+        if n.get("IPAddress"):
+            return str(n["IPAddress"])
+    return ""
 
 
 class DockerDriver:
@@ -166,6 +178,17 @@ class DockerDriver:
                 raise
         finally:
             stream.close()
+
+    def gateway(self) -> str:
+        """The default bridge's gateway: where this node's containers find their DNS."""
+        try:
+            ipam = self._api.inspect_network("bridge").get("IPAM") or {}
+        except docker.errors.APIError:
+            return ""
+        for cfg in ipam.get("Config") or []:
+            if cfg.get("Gateway"):
+                return str(cfg["Gateway"])
+        return ""
 
     def stop_events(self) -> None:
         """End a running `events` call from another thread."""

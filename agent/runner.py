@@ -15,11 +15,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from dockyard.v1 import dispatcher_pb2, objects_pb2
+
 from agent.containers import create_kwargs, stop_timeout_s
+from agent.dns import ServiceDNS, search_domain, table_from
 from agent.driver import ContainerInfo, Driver, DriverError
 from agent.status import status_from
 from agent.steps import Action, Observed, backoff_s, next_action
-from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 
@@ -40,8 +42,19 @@ def _observed(info: ContainerInfo | None) -> Observed:
 
 
 class Runner:
-    def __init__(self, *, driver: Driver, node: str, state_dir: Path, report: Report) -> None:
+    def __init__(
+        self,
+        *,
+        driver: Driver,
+        node: str,
+        state_dir: Path,
+        report: Report,
+        dns: ServiceDNS | None = None,
+        resolver: str = "",
+    ) -> None:
         self._driver = driver
+        self._dns = dns
+        self._resolver = resolver if dns is not None else ""
         self._node = node
         self._files_dir = state_dir / "files"
         self._report = report
@@ -76,6 +89,10 @@ class Runner:
     def assign(self, msg: dispatcher_pb2.SessionMessage) -> None:
         for key, data in msg.files.items():
             self._files[key] = self._write_file(key, data)
+        if msg.has_endpoints and self._dns is not None:
+            self._dns.table = table_from(
+                (e.app, e.service, list(e.addresses)) for e in msg.endpoints
+            )
         touched: set[str] = set()
         if msg.complete:
             self._complete_seen = True
@@ -206,7 +223,13 @@ class Runner:
         elif action == Action.CREATE:
             self._report(tid, objects_pb2.TaskStatus(state=objects_pb2.PREPARING,
                                                      timestamp_ms=_now_ms()))
-            kwargs = create_kwargs(task, node=self._node, secret_paths=self._files)
+            kwargs = create_kwargs(
+                task,
+                node=self._node,
+                secret_paths=self._files,
+                resolver=self._resolver,
+                search=search_domain(task.app) if self._resolver else "",
+            )
             cid = await asyncio.to_thread(d.prepare, kwargs)
             self._track(tid, cid)
             if task.desired_state == objects_pb2.DESIRED_RUNNING:

@@ -13,9 +13,9 @@ import logging
 from collections.abc import Sequence
 
 import grpc
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 from agent.runner import Runner
-from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 

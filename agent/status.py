@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from agent.driver import ContainerInfo
 from dockyard.v1 import objects_pb2
+
+from agent.driver import ContainerInfo
 
 _HEALTH = {
     "starting": objects_pb2.HEALTH_STARTING,
@@ -29,6 +30,7 @@ def status_from(
         st.state = objects_pb2.FAILED if message else objects_pb2.PREPARING
     else:
         st.container_id = info.id
+        st.address = info.address
         st.started_ms = info.started_ms
         st.health = _HEALTH.get(info.health, objects_pb2.HEALTH_NONE)
         st.failing_streak = info.failing_streak

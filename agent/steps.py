@@ -42,9 +42,10 @@ def restart_wanted(policy: specs_pb2.RestartPolicy, exit_code: int, restarts: in
 
 
 def backoff_s(restarts: int, policy: specs_pb2.RestartPolicy) -> float:
-    """Exponential: the policy's delay (or 0.1 s), doubling per restart, at most 10 s."""
+    """Exponential from the policy's delay (or 0.1 s), doubling per restart, capped at
+    10 s, but never shorter than the delay the policy asks for."""
     base = policy.delay_ms / 1000 if policy.delay_ms else 0.1
-    return float(min(10.0, base * (2 ** min(restarts, 10))))
+    return float(min(max(10.0, base), base * (2 ** min(restarts, 10))))
 
 
 def next_action(

@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from controlplane.store.codec import digest
 from dockyard.v1 import objects_pb2, specs_pb2
+
+from controlplane.store.codec import digest
 
 
 def service_hash(spec: specs_pb2.ServiceSpec) -> str:

@@ -33,64 +33,54 @@ def new_task_id() -> str:
     return secrets.token_hex(6)
 
 
-def decision_commits(decision: Decision, *, now_ms: int) -> Iterator[Commit]:
-    """Split a Decision into bounded transactions. Pure."""
-    commit = Commit()
-    count = 0
-
-    def full() -> bool:
-        return count >= _OBJECTS_PER_TXN
-
+def _writes(
+    decision: Decision, now_ms: int
+) -> Iterator[tuple[dict[str, int], dict[str, bytes], list[str]]]:
+    """Each object's write as (expect, puts, deletes), encoded from a copy. Pure."""
     for t in decision.create_tasks:
         k = keys.task_key(t.app, t.meta.id)
-        commit.expect[k] = 0
-        commit.puts[k] = encode(t)
-        count += 1
-        if full():
-            yield commit
-            commit, count = Commit(), 0
+        yield {k: 0}, {k: encode(_unversioned(t))}, []
     for t in decision.update_tasks:
         k = keys.task_key(t.app, t.meta.id)
-        commit.expect[k] = t.meta.version
-        t.meta.updated_ms = now_ms
-        commit.puts[k] = encode(_unversioned(t))
-        count += 1
-        if full():
-            yield commit
-            commit, count = Commit(), 0
+        changed = _unversioned(t)
+        changed.meta.updated_ms = now_ms
+        yield {k: t.meta.version}, {k: encode(changed)}, []
     for t in decision.delete_tasks:
         k = keys.task_key(t.app, t.meta.id)
-        commit.expect[k] = t.meta.version
-        commit.deletes += [k, keys.status_key(t.app, t.meta.id)]
-        count += 1
-        if full():
-            yield commit
-            commit, count = Commit(), 0
+        yield {k: t.meta.version}, {}, [k, keys.status_key(t.app, t.meta.id)]
     for n in decision.update_nodes:
         k = keys.node_key(n.meta.id)
-        commit.expect[k] = n.meta.version
-        commit.puts[k] = encode(_unversioned(n))
-        count += 1
+        yield {k: n.meta.version}, {k: encode(_unversioned(n))}, []
     for s in decision.update_services:
         k = keys.service_key(s.app, s.spec.name)
-        commit.expect[k] = s.meta.version
-        commit.puts[k] = encode(_unversioned(s))
-        count += 1
-        if full():
-            yield commit
-            commit, count = Commit(), 0
+        yield {k: s.meta.version}, {k: encode(_unversioned(s))}, []
     for ev in decision.events:
         k, v = event_entry(app=ev.app, kind=ev.kind, obj=ev.object, message=ev.message,
                            now_ms=ev.timestamp_ms)
-        commit.puts[k] = v
-    if not commit.empty():
+        yield {}, {k: v}, []
+
+
+def decision_commits(decision: Decision, *, now_ms: int) -> Iterator[Commit]:
+    """Split a Decision into transactions of at most _OBJECTS_PER_TXN writes. Pure."""
+    commit, count = Commit(), 0
+    for expect, puts, deletes in _writes(decision, now_ms):
+        commit.expect.update(expect)
+        commit.puts.update(puts)
+        commit.deletes += deletes
+        count += 1
+        if count >= _OBJECTS_PER_TXN:
+            yield commit
+            commit, count = Commit(), 0
+    if count:
         yield commit
 
 
 def _unversioned(message: _T) -> _T:
-    """Versions are etcd's mod revisions: they are never stored inside the value."""
-    message.meta.version = 0
-    return message
+    """A copy without its version: versions are etcd's mod revisions, never stored."""
+    copy = type(message)()
+    copy.CopyFrom(message)
+    copy.meta.version = 0
+    return copy
 
 
 class Leader:

@@ -16,6 +16,7 @@ import signal
 from pathlib import Path
 
 import grpc
+from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -28,7 +29,6 @@ from controlplane.leader import Leader
 from controlplane.store import keys
 from controlplane.store.etcd import EtcdStore, StoreUnavailable
 from controlplane.view import Mirror
-from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 
 log = logging.getLogger("dockyard.server")
 

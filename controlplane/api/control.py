@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import grpc
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 
 from controlplane.admission import admit
 from controlplane.desired import app_hash, diff_services
@@ -13,7 +14,6 @@ from controlplane.events import event_entry
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
-from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 from scheduler.dag import start_waves
 
 _APPLY_ATTEMPTS = 5

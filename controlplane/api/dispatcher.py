@@ -18,13 +18,14 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
+from controlplane.endpoints import endpoints_for
 from controlplane.http_status import SESSIONS
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from controlplane.view import Mirror
-from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         mirror.subscribe(self._changed)
 
     def _changed(self, kinds: set[str]) -> None:
-        if "tasks" in kinds or "apps" in kinds:
+        if kinds & {"tasks", "apps", "status", "services"}:
             for s in self._sessions.values():
                 s.changed.set()
 
@@ -138,19 +139,24 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         SESSIONS.inc()
         try:
             sent: dict[str, int] = {}
+            sent_endpoints: list[dispatcher_pb2.Endpoint] | None = None
             complete = True
             while request.session_id in self._sessions:
                 session.changed.clear()
                 view = self._mirror.view
                 tasks = view.tasks_on(request.node)
                 changes, sent_now = assignments_for(tasks, {} if complete else sent)
-                if complete or changes:
+                endpoints = endpoints_for(view, {t.app for t in tasks})
+                new_endpoints = endpoints != sent_endpoints
+                if complete or changes or new_endpoints:
                     yield dispatcher_pb2.SessionMessage(
                         complete=complete,
                         assignments=changes,
                         files=self._files_for(tasks, view.apps),
+                        endpoints=endpoints,
+                        has_endpoints=True,
                     )
-                sent, complete = sent_now, False
+                sent, complete, sent_endpoints = sent_now, False, endpoints
                 try:
                     await asyncio.wait_for(session.changed.wait(), timeout=5.0)
                 except TimeoutError:

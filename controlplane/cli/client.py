@@ -6,7 +6,6 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 import grpc
-
 from dockyard.v1 import control_pb2_grpc
 
 T = TypeVar("T")

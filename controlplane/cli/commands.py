@@ -6,10 +6,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from dockyard.v1 import control_pb2, objects_pb2
+
 from controlplane.cli import render
 from controlplane.cli.client import CliError, call, control_stub
 from controlplane.spec import LoadedApp, SpecError, load_app, render_app
-from dockyard.v1 import control_pb2, objects_pb2
 
 
 def load_compose(path: str) -> LoadedApp:

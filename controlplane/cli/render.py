@@ -13,7 +13,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
-
 from dockyard.v1 import objects_pb2, specs_pb2
 
 Row = dict[str, Any]
@@ -27,9 +26,11 @@ def _enum(enum_type: Any, value: int, *, strip: str = "") -> str:
 
 def size(n: int) -> str:
     for unit, scale in (("GiB", 1024**3), ("MiB", 1024**2), ("KiB", 1024)):
-        if n >= scale:
+        if n >= scale or (scale > 1024 and round(n / scale, 1) >= 1):
             v = n / scale
-            return f"{v:.1f}{unit}" if v < 10 and v != int(v) else f"{int(round(v))}{unit}"
+            if round(v, 1) < 10 and round(v, 1) != round(v):
+                return f"{v:.1f}{unit}"
+            return f"{round(v)}{unit}"
     return f"{n}B"
 
 

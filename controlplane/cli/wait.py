@@ -7,12 +7,14 @@ reads the same in a terminal and in a CI log.
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
+
 from controlplane.cli.client import CliError, call
 from controlplane.cli.render import task_state
-from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
 
 
 def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tuple[str, bool]:
@@ -61,10 +63,11 @@ def wait_for_app(
                 line, up = service_line(svc, by_svc.get(svc.spec.name, []))
                 lines.append(line)
                 all_up = all_up and up
-                if last.get(svc.spec.name) != line:
+                key = re.sub(r"\d+ checks failed", "checks failed", line)
+                if last.get(svc.spec.name) != key:
                     elapsed = time.monotonic() - start
                     print(f"[{elapsed:5.1f}s] {line}", flush=True)
-                    last[svc.spec.name] = line
+                    last[svc.spec.name] = key
             if all_up:
                 print(f"app {app} is up in {time.monotonic() - start:.1f}s")
                 return 0

@@ -28,21 +28,23 @@ class ServiceHealth:
     unhealthy: int
     failing_streak: int
     has_healthcheck: bool
+    latest_start_ms: int = 0
+
+
+def has_healthcheck(spec: specs_pb2.ServiceSpec) -> bool:
+    hc = spec.healthcheck
+    return spec.HasField("healthcheck") and not hc.disable and list(hc.test)[:1] != ["NONE"]
 
 
 def observe(
     spec: specs_pb2.ServiceSpec, statuses: Sequence[objects_pb2.TaskStatus]
 ) -> ServiceHealth:
-    has_check = spec.HasField("healthcheck") and not spec.healthcheck.disable and (
-        list(spec.healthcheck.test)[:1] != ["NONE"]
-    )
+    has_check = has_healthcheck(spec)
     running = sum(1 for s in statuses if s.state in _RUNNINGISH)
-    if has_check:
-        healthy = sum(
-            1 for s in statuses if s.state in _RUNNINGISH and s.health == objects_pb2.HEALTH_HEALTHY
-        )
-    else:
-        healthy = running
+    # Without a check in the spec, the image's own HEALTHCHECK (if any) still counts.
+    ok = (objects_pb2.HEALTH_HEALTHY,) if has_check else (
+        objects_pb2.HEALTH_HEALTHY, objects_pb2.HEALTH_NONE)
+    healthy = sum(1 for s in statuses if s.state in _RUNNINGISH and s.health in ok)
     return ServiceHealth(
         replicas=spec.replicas,
         running=running,
@@ -54,6 +56,7 @@ def observe(
         unhealthy=sum(1 for s in statuses if s.health == objects_pb2.HEALTH_UNHEALTHY),
         failing_streak=max((s.failing_streak for s in statuses), default=0),
         has_healthcheck=has_check,
+        latest_start_ms=max((s.started_ms for s in statuses), default=0),
     )
 
 
@@ -92,6 +95,9 @@ def gate(
                 waits.append(f"{dep.service}: not deployed")
             continue
         why = condition_met(dep, h)
-        if why is not None and (dep.required or h.replicas > 0):
+        if why is None:
+            continue
+        # An optional dependency that failed does not block; one still starting does.
+        if dep.required or not (h.failed or h.unhealthy or h.replicas == 0):
             waits.append(f"{dep.service}: {why}")
     return "waiting on " + "; ".join(waits) if waits else None

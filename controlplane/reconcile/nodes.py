@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from controlplane.reconcile.decision import Decision
 from dockyard.v1 import objects_pb2
+
+from controlplane.reconcile.decision import Decision
 
 
 def reconcile_nodes(

@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
+from dockyard.v1 import objects_pb2
+
 from controlplane.reconcile.decision import Decision
 from controlplane.reconcile.gates import ServiceHealth, gate, observe
 from controlplane.view import ClusterView
-from dockyard.v1 import objects_pb2
 
 LIVE = {objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING}
 TERMINAL = {objects_pb2.SHUTDOWN, objects_pb2.COMPLETE, objects_pb2.FAILED}
@@ -97,6 +98,11 @@ def _node_lost(view: ClusterView, task: objects_pb2.Task) -> bool:
     return bool(task.node) and (node is None or node.state == objects_pb2.NODE_DOWN)
 
 
+def _drained(view: ClusterView, task: objects_pb2.Task) -> bool:
+    node = view.nodes.get(task.node)
+    return node is not None and node.availability == objects_pb2.DRAIN
+
+
 def _reconcile_service(
     *,
     view: ClusterView,
@@ -119,8 +125,19 @@ def _reconcile_service(
             decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
                           message=f"{name}.{t.slot} lost with node {t.node}; replacing")
             continue
+        if _drained(view, t):
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
+                          message=f"moving {name}.{t.slot} off drained node {t.node}")
+            continue
         if t.spec_hash != svc.spec_hash or t.slot > svc.spec.replicas or t.slot in by_slot:
             work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+            continue
+        restarted = _restarted_dependency(svc, view.status_of(t.meta.id), health_of)
+        if waiting is None and restarted:
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
+                          message=f"restarting {name}.{t.slot}: {restarted} restarted")
             continue
         by_slot[t.slot] = t
     for slot in range(1, svc.spec.replicas + 1):
@@ -153,6 +170,21 @@ def _reconcile_service(
                           now_ms=now_ms)
 
 
+def _restarted_dependency(
+    svc: objects_pb2.Service,
+    status: objects_pb2.TaskStatus,
+    health_of: dict[str, ServiceHealth],
+) -> str | None:
+    """The `restart: true` dependency that started again after this task did, if any."""
+    if not status.started_ms:
+        return None
+    for dep in svc.spec.depends_on:
+        h = health_of.get(dep.service)
+        if dep.restart and h is not None and h.latest_start_ms > status.started_ms:
+            return dep.service
+    return None
+
+
 def _remove_orphaned_services(
     *,
     view: ClusterView,
@@ -175,11 +207,13 @@ def _remove_orphaned_services(
     for key in sorted(gone):
         if key in needed:
             continue
-        for t in by_service[key]:
-            if t.desired_state in LIVE:
-                work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
-        app, _, svc = key.partition("/")
-        decision.note(app=app, kind="service", obj=key, message=f"stopping {svc}", now_ms=now_ms)
+        stopping = [t for t in by_service[key] if t.desired_state in LIVE]
+        for t in stopping:
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+        if stopping:
+            app, _, svc = key.partition("/")
+            decision.note(app=app, kind="service", obj=key, message=f"stopping {svc}",
+                          now_ms=now_ms)
 
 
 def _delete_finished(*, view: ClusterView, work: Work) -> None:

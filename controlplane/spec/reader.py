@@ -97,7 +97,9 @@ def parse_yaml(text: str) -> Any:
         raise SpecError(f"malformed YAML{at}: {problem}") from None
     except yaml.YAMLError as exc:
         raise SpecError(f"malformed YAML: {exc}") from None
-    except (RecursionError, ValueError, TypeError, OverflowError) as exc:
+    except RecursionError:
+        raise SpecError("malformed YAML: nested too deeply") from None
+    except (ValueError, TypeError, OverflowError) as exc:
         raise SpecError(f"malformed YAML: {exc}") from None
 
 

@@ -15,7 +15,6 @@ import pytest
 from deploy import testbed
 from deploy.testbed import TestbedStatus
 
-
 BED_ARGS: dict[str, Any] = {"nodes": 3, "node_cpus": 2, "node_memory": "2G"}
 
 

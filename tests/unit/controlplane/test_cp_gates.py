@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from dockyard.v1 import objects_pb2, specs_pb2
 
 from controlplane.reconcile.gates import ServiceHealth, condition_met, gate, observe
-from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import dep, spec, status
 
 RUN = objects_pb2.RUNNING
@@ -129,11 +129,6 @@ def test_gate_end_to_end_from_statuses() -> None:
     assert gate(web, {"db": observe(db, [status(RUN, OK)])}) is None
 
 
-@pytest.mark.xfail(
-    reason="BUG: required=false does not unblock a dependency that failed "
-    "(proto: 'a missing or failed dependency does not block this service')",
-    strict=True,
-)
 @pytest.mark.parametrize(
     ("condition", "h"),
     [(DONE, health(1, failed=1)), (HEALTHY, health(1, running=1, unhealthy=1, streak=3))],
@@ -142,3 +137,9 @@ def test_gate_end_to_end_from_statuses() -> None:
 def test_optional_failed_dependency_does_not_block(condition: int, h: ServiceHealth) -> None:
     web = spec("web", depends_on=[dep("db", condition, required=False)])
     assert gate(web, {"db": h}) is None
+
+
+@pytest.mark.parametrize("reported", [STARTING, BAD])
+def test_image_healthcheck_is_respected(reported: int) -> None:
+    h = observe(spec("db"), [status(RUN, reported)])
+    assert h.healthy == 0

@@ -1,0 +1,76 @@
+"""`make demo`: a 3-host testbed, the AMP app across it, its page served.
+
+Brings the testbed up (idempotent), builds and pushes the AMP images (cached), applies
+examples/amp/compose.yaml with live progress, then fetches the page from a node that
+runs the web tier and prints it with its URL.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from deploy import testbed
+from deploy.amp.build import build
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE = ROOT / "examples" / "amp" / "compose.yaml"
+
+
+def dockyard(server: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "controlplane", *args, "--server", server],
+        text=True, capture_output=args[0] == "get",
+    )
+
+
+def fetch(url: str, *, timeout_s: float = 60) -> str:
+    """GET `url`, retrying (bounded) while the page comes up."""
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    deadline = time.monotonic() + timeout_s
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            with opener.open(url, timeout=5) as r:
+                return str(r.read().decode())
+        except OSError as exc:
+            last = str(exc)
+        time.sleep(0.5)
+    raise SystemExit(f"error: {url} did not answer in {timeout_s:g}s: {last}")
+
+
+def main() -> int:
+    print("== testbed: 3 hosts, each with its own Docker Engine and agent")
+    bed = testbed.up(nodes=3, node_cpus=1, node_memory="1G")
+    print("== images: Apache, PHP-FPM and MariaDB from Debian's packages")
+    build(engine_socket=bed.hosts[0].docker_socket, registry=bed.registry)
+    print(f"== dockyard apply -f {COMPOSE.relative_to(ROOT)} --wait")
+    applied = dockyard(bed.server, "apply", "-f", str(COMPOSE), "--wait", "--timeout", "300")
+    if applied.returncode != 0:
+        return applied.returncode
+    dockyard(bed.server, "get", "tasks")
+    tasks = json.loads(dockyard(bed.server, "get", "tasks", "--app", "amp", "-o", "json").stdout)
+    print("\n".join(f"  {t['service']}.{t['slot']} on {t['node']}: {t['state']}"
+                    f"{' (' + t['health'] + ')' if t['health'] not in ('', 'none') else ''}"
+                    for t in tasks))
+    addresses = {h.name: h.address for h in bed.hosts}
+    web_nodes = sorted({t["node"] for t in tasks if t["service"] == "web" and t["node"]})
+    if not web_nodes:
+        print("error: no web task is placed", file=sys.stderr)
+        return 1
+    url = f"http://{addresses[web_nodes[0]]}:8080/"
+    print(f"== the page, from {url}\n")
+    print(fetch(url))
+    print(f"The app is served at {url}"
+          + "".join(f" and http://{addresses[n]}:8080/" for n in web_nodes[1:]))
+    print(f"Try: .venv/bin/dockyard describe app amp --server {bed.server}")
+    print("Tear down with: make demo-down")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,253 @@
+"""agent/containers.py: a task's docker SDK create arguments."""
+
+from __future__ import annotations
+
+import pytest
+from dockyard.v1 import objects_pb2, specs_pb2
+
+from agent.containers import (
+    LABEL,
+    NODE_LABEL,
+    TASK_LABEL,
+    container_name,
+    create_kwargs,
+    healthcheck_for,
+    ports_for,
+    stop_timeout_s,
+    volumes_for,
+)
+
+MS = 1_000_000  # ns per ms
+
+
+def _task(spec: specs_pb2.ServiceSpec | None = None, *, slot: int = 2) -> objects_pb2.Task:
+    s = spec or specs_pb2.ServiceSpec(name="web", image="registry:5000/web:1")
+    t = objects_pb2.Task(app="shop", service="web", slot=slot, spec=s, spec_hash="h" * 64)
+    t.meta.id = "abc123"
+    return t
+
+
+def _spec(**kw) -> specs_pb2.ServiceSpec:  # type: ignore[no-untyped-def]
+    return specs_pb2.ServiceSpec(name="web", image="registry:5000/web:1", **kw)
+
+
+def test_minimal_kwargs() -> None:
+    kw = create_kwargs(_task(), node="n1", secret_paths={})
+    assert kw == {
+        "image": "registry:5000/web:1",
+        "name": "shop.web.2.abc123",
+        "labels": {
+            "io.dockyard.app": "shop",
+            "io.dockyard.service": "web",
+            "io.dockyard.slot": "2",
+            "io.dockyard.task-id": "abc123",
+            "io.dockyard.spec-hash": "h" * 64,
+            "io.dockyard.node": "n1",
+        },
+        "environment": {
+            "DOCKYARD_NODE": "n1",
+            "DOCKYARD_APP": "shop",
+            "DOCKYARD_SERVICE": "web",
+            "DOCKYARD_SLOT": "2",
+        },
+        "hostname": "web-2",
+        "detach": True,
+    }
+    assert container_name(_task()) == kw["name"]
+    assert (TASK_LABEL, NODE_LABEL) == ("io.dockyard.task-id", "io.dockyard.node")
+
+
+def test_user_labels_kept_but_cannot_override_dockyard_labels() -> None:
+    s = _spec(labels={"team": "a", LABEL + "task-id": "forged", LABEL + "node": "other"})
+    labels = create_kwargs(_task(s), node="n1", secret_paths={})["labels"]
+    assert labels["team"] == "a"
+    assert labels[TASK_LABEL] == "abc123"
+    assert labels[NODE_LABEL] == "n1"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "key", "expected"),
+    [
+        ("user", "1000:1000", "user", "1000:1000"),
+        ("working_dir", "/srv", "working_dir", "/srv"),
+        ("stop_signal", "SIGINT", "stop_signal", "SIGINT"),
+        ("hostname", "api", "hostname", "api"),
+        ("cap_add", ["NET_ADMIN"], "cap_add", ["NET_ADMIN"]),
+        ("cap_drop", ["ALL"], "cap_drop", ["ALL"]),
+    ],
+)
+def test_plain_fields(field: str, value: object, key: str, expected: object) -> None:
+    kw = create_kwargs(_task(_spec(**{field: value})), node="n1", secret_paths={})
+    assert kw[key] == expected
+
+
+def test_command_and_entrypoint_only_when_set() -> None:
+    kw = create_kwargs(_task(), node="n", secret_paths={})
+    assert "command" not in kw and "entrypoint" not in kw
+    s = _spec()
+    s.command.SetInParent()  # set but empty: "nothing"
+    s.entrypoint.args.extend(["/bin/sh", "-c"])
+    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    assert kw["command"] == []
+    assert kw["entrypoint"] == ["/bin/sh", "-c"]
+
+
+@pytest.mark.parametrize(
+    ("cpu", "mem", "expected"),
+    [
+        (0, 0, {}),
+        (1500, 0, {"nano_cpus": 1_500_000_000}),
+        (1000, 256 * 1024**2, {"nano_cpus": 10**9, "mem_limit": 256 * 1024**2}),
+        (0, 1, {"mem_limit": 1}),
+    ],
+)
+def test_limits(cpu: int, mem: int, expected: dict[str, int]) -> None:
+    s = _spec()
+    s.limits.cpu_millis = cpu
+    s.limits.memory_bytes = mem
+    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    assert {k: kw[k] for k in ("nano_cpus", "mem_limit") if k in kw} == expected
+
+
+def test_healthcheck_converts_ms_to_ns() -> None:
+    s = _spec()
+    s.healthcheck.test.extend(["CMD", "curl", "-f", "http://localhost"])
+    s.healthcheck.interval_ms = 5000
+    s.healthcheck.timeout_ms = 2000
+    s.healthcheck.start_period_ms = 30_000
+    s.healthcheck.retries = 3
+    assert create_kwargs(_task(s), node="n", secret_paths={})["healthcheck"] == {
+        "test": ["CMD", "curl", "-f", "http://localhost"],
+        "interval": 5000 * MS,
+        "timeout": 2000 * MS,
+        "start_period": 30_000 * MS,
+        "retries": 3,
+    }
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda s: None, None),
+        (lambda s: s.healthcheck.test.extend(["CMD-SHELL", "true"]),
+         {"test": ["CMD-SHELL", "true"]}),
+        (lambda s: setattr(s.healthcheck, "disable", True), {"test": ["NONE"]}),
+        (lambda s: s.healthcheck.test.extend(["NONE"]), {"test": ["NONE"]}),
+    ],
+    ids=["unset", "defaults", "disable", "test-NONE"],
+)
+def test_healthcheck_variants(build, expected) -> None:  # type: ignore[no-untyped-def]
+    s = _spec()
+    build(s)
+    assert healthcheck_for(s) == expected
+    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    assert kw.get("healthcheck") == expected
+
+
+@pytest.mark.parametrize(
+    ("ports", "expose", "expected"),
+    [
+        ([], [], {}),
+        ([dict(container_port=80, host_port=8080)], [], {"80/tcp": 8080}),
+        ([dict(container_port=53, host_port=53, protocol="udp")], [], {"53/udp": 53}),
+        ([dict(container_port=80, host_port=8080, host_ip="127.0.0.1")], [],
+         {"80/tcp": ("127.0.0.1", 8080)}),
+        ([dict(container_port=9000)], [], {"9000/tcp": None}),
+        ([], ["3000", "53/udp"], {"3000/tcp": None, "53/udp": None}),
+        ([dict(container_port=80, host_port=8080)], ["80"], {"80/tcp": 8080}),
+    ],
+    ids=["none", "published", "udp", "host-ip", "exposed-only", "expose", "expose-dup"],
+)
+def test_ports(ports: list[dict], expose: list[str], expected: dict) -> None:
+    s = _spec(ports=[specs_pb2.PortMapping(**p) for p in ports], expose=expose)
+    assert ports_for(s) == expected
+    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    assert kw.get("ports", {}) == expected
+
+
+def test_one_container_port_on_two_host_ports() -> None:
+    s = _spec(ports=[specs_pb2.PortMapping(container_port=80, host_port=8080),
+                     specs_pb2.PortMapping(container_port=80, host_port=8081)])
+    value = ports_for(s)["80/tcp"]
+    assert isinstance(value, list)
+    assert sorted(value) == [8080, 8081]
+
+
+V = specs_pb2.VolumeMount
+F = specs_pb2.FileReference
+
+
+@pytest.mark.parametrize(
+    ("volumes", "expected"),
+    [
+        ([V(type="volume", source="data", target="/var/lib/db")],
+         ["shop_data:/var/lib/db:rw"]),
+        ([V(type="volume", source="data", target="/d", read_only=True)], ["shop_data:/d:ro"]),
+        ([V(type="bind", source="/srv/conf", target="/etc/app", read_only=True)],
+         ["/srv/conf:/etc/app:ro"]),
+        ([V(type="bind", source="/srv", target="/srv")], ["/srv:/srv:rw"]),
+    ],
+    ids=["named", "named-ro", "bind-ro", "bind"],
+)
+def test_volumes(volumes: list[specs_pb2.VolumeMount], expected: list[str]) -> None:
+    t = _task(_spec(volumes=volumes))
+    assert volumes_for(t, {}) == expected
+    assert create_kwargs(t, node="n", secret_paths={})["volumes"] == expected
+
+
+@pytest.mark.parametrize(
+    ("secrets", "configs", "expected"),
+    [
+        ([F(source="db_pw")], [], ["/host/shop/db_pw:/run/secrets/db_pw:ro"]),
+        ([F(source="db_pw", target="/etc/pw")], [], ["/host/shop/db_pw:/etc/pw:ro"]),
+        ([F(source="db_pw", target="pw")], [], ["/host/shop/db_pw:/run/secrets/pw:ro"]),
+        ([], [F(source="nginx")], ["/host/shop/nginx:/nginx:ro"]),
+        ([], [F(source="nginx", target="/etc/nginx.conf")],
+         ["/host/shop/nginx:/etc/nginx.conf:ro"]),
+        ([F(source="missing")], [], []),
+    ],
+    ids=["secret", "secret-abs", "secret-rel", "config", "config-abs", "not-delivered"],
+)
+def test_secrets_and_configs(secrets: list[specs_pb2.FileReference],
+                             configs: list[specs_pb2.FileReference],
+                             expected: list[str]) -> None:
+    paths = {"shop/db_pw": "/host/shop/db_pw", "shop/nginx": "/host/shop/nginx"}
+    t = _task(_spec(secrets=secrets, configs=configs))
+    assert volumes_for(t, paths) == expected
+    kw = create_kwargs(t, node="n", secret_paths=paths)
+    assert kw.get("volumes", []) == expected
+
+
+def test_secret_of_another_app_is_not_mounted() -> None:
+    t = _task(_spec(secrets=[F(source="db_pw")]))
+    assert volumes_for(t, {"blog/db_pw": "/host/blog/db_pw"}) == []
+
+
+def test_user_environment_plus_dockyard_variables() -> None:
+    s = _spec(environment={"A": "1", "DOCKYARD_NODE": "forged"})
+    env = create_kwargs(_task(s), node="n1", secret_paths={})["environment"]
+    assert env == {"A": "1", "DOCKYARD_NODE": "n1", "DOCKYARD_APP": "shop",
+                   "DOCKYARD_SERVICE": "web", "DOCKYARD_SLOT": "2"}
+
+
+def test_resolver_and_search_domain() -> None:
+    kw = create_kwargs(_task(), node="n", secret_paths={}, resolver="172.17.0.1",
+                       search="shop.dockyard")
+    assert kw["dns"] == ["172.17.0.1"]
+    assert kw["dns_search"] == ["shop.dockyard"]
+    kw = create_kwargs(_task(), node="n", secret_paths={})
+    assert "dns" not in kw and "dns_search" not in kw
+
+
+@pytest.mark.parametrize(
+    "mount", [V(type="tmpfs", target="/tmp/cache"), V(type="volume", target="/data")],
+    ids=["tmpfs", "anonymous"],
+)
+def test_every_mount_reaches_the_container(mount: specs_pb2.VolumeMount) -> None:
+    kw = create_kwargs(_task(_spec(volumes=[mount])), node="n", secret_paths={})
+    assert mount.target in repr(kw)
+
+
+@pytest.mark.parametrize(("ms", "s"), [(0, 10), (1, 0), (499, 0), (1500, 2), (30_000, 30)])
+def test_stop_timeout(ms: int, s: int) -> None:
+    assert stop_timeout_s(_spec(stop_grace_period_ms=ms)) == s

@@ -1,0 +1,124 @@
+"""controlplane/leader.py decision_commits: bounded transactions with version checks."""
+
+from __future__ import annotations
+
+import pytest
+from dockyard.v1 import objects_pb2
+
+from controlplane.leader import _OBJECTS_PER_TXN, decision_commits
+from controlplane.reconcile.decision import Decision
+from controlplane.store import keys
+from controlplane.store.codec import decode
+from controlplane.store.etcd import Commit
+from tests.unit.controlplane.builders import node, service, spec, task
+
+ETCD_MAX_TXN_OPS = 128  # etcd's default --max-txn-ops
+SVC = service("shop", spec("web"), version=9)
+
+
+def _task(i: int, version: int = 0) -> objects_pb2.Task:
+    return task(SVC, i, tid=f"t{i:03d}", version=version)
+
+
+def _all(commits: list[Commit]) -> Commit:
+    out = Commit()
+    for c in commits:
+        out.expect.update(c.expect)
+        out.puts.update(c.puts)
+        out.deletes += c.deletes
+    return out
+
+
+def test_empty_decision_yields_no_commit() -> None:
+    assert list(decision_commits(Decision(), now_ms=1)) == []
+
+
+def test_creates_expect_absent_keys() -> None:
+    d = Decision(create_tasks=[_task(1), _task(2)])
+    (c,) = decision_commits(d, now_ms=1)
+    assert c.expect == {"/dockyard/tasks/shop/t001": 0, "/dockyard/tasks/shop/t002": 0}
+    got = decode(objects_pb2.Task, c.puts["/dockyard/tasks/shop/t001"])
+    assert (got.slot, got.service, got.meta.version) == (1, "web", 0)
+    assert c.deletes == []
+
+
+def test_updates_expect_their_version_and_store_none() -> None:
+    t = _task(1, version=42)
+    (c,) = decision_commits(Decision(update_tasks=[t]), now_ms=777)
+    k = keys.task_key("shop", "t001")
+    assert c.expect == {k: 42}
+    stored = decode(objects_pb2.Task, c.puts[k])
+    assert stored.meta.version == 0  # versions are mod revisions, never stored
+    assert stored.meta.updated_ms == 777
+
+
+def test_deletes_expect_their_version_and_remove_the_status_key() -> None:
+    (c,) = decision_commits(Decision(delete_tasks=[_task(3, version=17)]), now_ms=1)
+    assert c.expect == {"/dockyard/tasks/shop/t003": 17}
+    assert c.deletes == ["/dockyard/tasks/shop/t003", "/dockyard/status/shop/t003"]
+    assert c.puts == {}
+
+
+def test_nodes_and_services_expect_their_versions() -> None:
+    n = node("n1", version=5)
+    s = service("shop", spec("db"), version=6)
+    (c,) = decision_commits(Decision(update_nodes=[n], update_services=[s]), now_ms=1)
+    assert c.expect == {"/dockyard/nodes/n1": 5, "/dockyard/services/shop/db": 6}
+    assert decode(objects_pb2.Node, c.puts["/dockyard/nodes/n1"]).meta.version == 0
+    assert decode(objects_pb2.Service, c.puts["/dockyard/services/shop/db"]).meta.version == 0
+
+
+def test_events_ride_along_as_puts_without_expectations() -> None:
+    d = Decision()
+    d.note(app="shop", kind="task", obj="t1", message="hello", now_ms=123)
+    (c,) = decision_commits(d, now_ms=1)
+    assert c.expect == {}
+    ((k, v),) = c.puts.items()
+    assert k.startswith("/dockyard/events/shop/000000000000123-")
+    assert decode(objects_pb2.Event, v).message == "hello"
+
+
+@pytest.mark.parametrize(
+    ("creates", "updates", "deletes"),
+    [(0, 0, 0), (1, 0, 0), (48, 0, 0), (49, 0, 0), (100, 0, 0), (30, 30, 30), (0, 0, 97),
+     (47, 1, 1)],
+)
+def test_task_changes_split_into_bounded_commits(creates: int, updates: int,
+                                                 deletes: int) -> None:
+    d = Decision(
+        create_tasks=[_task(i) for i in range(creates)],
+        update_tasks=[_task(1000 + i, version=3) for i in range(updates)],
+        delete_tasks=[_task(2000 + i, version=4) for i in range(deletes)],
+    )
+    commits = list(decision_commits(d, now_ms=1))
+    total = creates + updates + deletes
+    assert len(commits) == -(-total // _OBJECTS_PER_TXN)
+    for c in commits:
+        assert 0 < len(c.expect) <= _OBJECTS_PER_TXN
+        assert len(c.puts) + len(c.deletes) <= ETCD_MAX_TXN_OPS
+    merged = _all(commits)
+    assert len(merged.expect) == total
+    assert sum(v == 0 for v in merged.expect.values()) == creates
+    assert sum(v == 3 for v in merged.expect.values()) == updates
+    assert sum(v == 4 for v in merged.expect.values()) == deletes
+    assert len(merged.deletes) == 2 * deletes
+
+
+def test_many_node_updates_are_bounded() -> None:
+    d = Decision(update_nodes=[node(f"n{i}", version=2) for i in range(200)])
+    for c in decision_commits(d, now_ms=1):
+        assert len(c.expect) <= _OBJECTS_PER_TXN
+
+
+def test_many_events_are_bounded() -> None:
+    d = Decision(create_tasks=[_task(i) for i in range(40)])
+    for i in range(200):
+        d.note(app="shop", kind="task", obj=f"t{i}", message="lost; replacing", now_ms=5)
+    for c in decision_commits(d, now_ms=1):
+        assert len(c.puts) + len(c.deletes) <= ETCD_MAX_TXN_OPS
+
+
+def test_decision_commits_leaves_the_decision_alone() -> None:
+    t = _task(1, version=42)
+    list(decision_commits(Decision(update_tasks=[t]), now_ms=777))
+    assert (t.meta.version, t.meta.updated_ms) == (42, 0)
