@@ -5,8 +5,9 @@ set -e
 DATA=/var/lib/mysql
 mkdir -p /run/mysqld
 chown mysql:mysql /run/mysqld "$DATA"
-if [ ! -d "$DATA/mysql" ]; then
-  mariadb-install-db --user=mysql --datadir="$DATA" --skip-test-db >/dev/null
+# Debian's package already made system tables; the flag marks the app's own setup.
+if [ ! -f "$DATA/.amp-initialized" ]; then
+  [ -d "$DATA/mysql" ] || mariadb-install-db --user=mysql --datadir="$DATA" --skip-test-db >/dev/null
   mariadbd --user=mysql --datadir="$DATA" --skip-networking --socket=/run/mysqld/init.sock &
   pid=$!
   i=0
@@ -27,6 +28,7 @@ FLUSH PRIVILEGES;
 SQL
   kill "$pid"
   wait "$pid" || true
+  touch "$DATA/.amp-initialized"
 fi
 exec mariadbd --user=mysql --datadir="$DATA" --bind-address=0.0.0.0 --port=3306 \
   --socket=/run/mysqld/mysqld.sock --skip-name-resolve
