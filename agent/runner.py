@@ -221,8 +221,9 @@ class Runner:
             assert info is not None
             await asyncio.to_thread(d.stop, info.id, stop_timeout_s(task.spec))
         elif action == Action.CREATE:
-            self._report(tid, objects_pb2.TaskStatus(state=objects_pb2.PREPARING,
-                                                     timestamp_ms=_now_ms()))
+            preparing = objects_pb2.TaskStatus(state=objects_pb2.PREPARING, timestamp_ms=_now_ms())
+            self._reported[tid] = preparing
+            self._report(tid, preparing)
             kwargs = create_kwargs(
                 task,
                 node=self._node,

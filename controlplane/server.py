@@ -46,7 +46,7 @@ async def ensure_join_token(store: EtcdStore, config: ServerConfig) -> str:
     entry = await store.get(key)
     if entry is not None:
         return entry.value.decode()
-    token = secrets.token_urlsafe(24)
+    token = "dyt-" + secrets.token_hex(20)  # never starts with "-", so flags parse it
     await store.put(key, token.encode())
     return token
 

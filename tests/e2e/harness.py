@@ -21,7 +21,7 @@ T = TypeVar("T")
 def cli(bed: TestbedStatus, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     out = subprocess.run(
         [sys.executable, "-m", "controlplane", *args, "--server", bed.server],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True, text=True, timeout=600,
     )
     if check and out.returncode != 0:
         raise AssertionError(f"dockyard {' '.join(args)}: {out.stderr.strip()}")
