@@ -28,6 +28,8 @@ class ServerConfig:
     node_grace_s: float = 4.0
     join_token: str = ""
     reconcile_debounce_s: float = 0.02
+    leader_ttl_s: int = 3
+    replica: str = ""
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property

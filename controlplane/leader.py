@@ -86,8 +86,13 @@ def _unversioned(message: _T) -> _T:
 class Leader:
     """Runs rounds against a Mirror's view while this replica leads."""
 
-    def __init__(self, store: EtcdStore, mirror: Mirror, *, debounce_s: float = 0.02) -> None:
+    def __init__(
+        self, store: EtcdStore, mirror: Mirror, *, debounce_s: float = 0.02,
+        node_grace_s: float = 4.0,
+    ) -> None:
         self._store = store
+        self._node_grace_s = node_grace_s
+        self._since = 0.0
         self._debounce_s = debounce_s
         self._dirty = asyncio.Event()
         self.mirror = mirror
@@ -101,6 +106,10 @@ class Leader:
         self._dirty.set()
 
     async def run(self) -> None:
+        """Lead until cancelled. Nodes are judged only after one grace as leader: a new
+        leader first lets agents that lost their leases during the handover re-register."""
+        self._since = time.monotonic()
+        self._dirty.set()
         while True:
             try:
                 await asyncio.wait_for(self._dirty.wait(), timeout=1.0)
@@ -118,7 +127,8 @@ class Leader:
 
     async def _round(self) -> None:
         now = int(time.time() * 1000)
-        decision = plan_round(self.mirror.view, now_ms=now, new_id=new_task_id)
+        judge = time.monotonic() - self._since >= self._node_grace_s
+        decision = plan_round(self.mirror.view, now_ms=now, new_id=new_task_id, judge_nodes=judge)
         self.rounds += 1
         if decision.empty() and not decision.events:
             return

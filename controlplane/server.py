@@ -23,6 +23,7 @@ from grpc_reflection.v1alpha import reflection
 from controlplane.api.control import ControlService
 from controlplane.api.dispatcher import DispatcherService
 from controlplane.config import ServerConfig
+from controlplane.election import Election
 from controlplane.embedded_etcd import EmbeddedEtcd
 from controlplane.http_status import serve_http
 from controlplane.leader import Leader
@@ -80,7 +81,8 @@ async def run_server(config: ServerConfig) -> None:
     _write_private(config.data_dir / "join-token", token)
 
     mirror = Mirror(store)
-    leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s)
+    leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s,
+                    node_grace_s=config.node_grace_s)
     server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
     dispatcher = DispatcherService(
         store,
@@ -130,9 +132,10 @@ async def run_server(config: ServerConfig) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    election = Election(store, replica=config.replica or config.listen, ttl_s=config.leader_ttl_s)
     loops = [
         asyncio.create_task(mirror.run(), name="mirror"),
-        asyncio.create_task(leader.run(), name="leader"),
+        asyncio.create_task(election.run(leader.run), name="election"),
     ]
     stopper = asyncio.create_task(stop.wait())
     watched = {stopper, *loops}
@@ -144,6 +147,7 @@ async def run_server(config: ServerConfig) -> None:
             if t.exception() is not None:
                 log.error("stopping: %s", t.exception())
     log.info("stopping")
+    await election.resign()
     await health_servicer.enter_graceful_shutdown()
     await server.stop(grace=2.0)
     http.close()

@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds without heartbeat before a node is down (default 4)")
     p.add_argument("--heartbeat", type=float, default=float(env_default("HEARTBEAT", "1")),
                    help="heartbeat period agents are told to use, in seconds (default 1)")
+    p.add_argument("--leader-ttl", type=int, default=int(env_default("LEADER_TTL", "3")),
+                   help="seconds a dead leader keeps leadership before another replica "
+                        "takes over (default 3)")
+    p.add_argument("--replica-name", default=env_default("REPLICA_NAME", ""),
+                   help="this replica's name in leader election (default: --listen)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
     p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
@@ -136,6 +141,8 @@ def _run_server(args: Any) -> int:
         join_token=args.join_token,
         node_grace_s=args.node_grace,
         heartbeat_s=args.heartbeat,
+        leader_ttl_s=args.leader_ttl,
+        replica=args.replica_name,
     )
     try:
         asyncio.run(run_server(config))

@@ -14,7 +14,12 @@ from controlplane.reconcile.decision import Decision
 
 
 def reconcile_nodes(
-    *, nodes: Mapping[str, objects_pb2.Node], alive: Set[str], now_ms: int, decision: Decision
+    *,
+    nodes: Mapping[str, objects_pb2.Node],
+    alive: Set[str],
+    now_ms: int,
+    decision: Decision,
+    mark_down: bool = True,
 ) -> None:
     for name, node in nodes.items():
         is_alive = name in alive
@@ -24,7 +29,7 @@ def reconcile_nodes(
             changed.message = ""
             decision.update_nodes.append(changed)
             decision.note(app="", kind="node", obj=name, message="ready", now_ms=now_ms)
-        elif not is_alive and node.state != objects_pb2.NODE_DOWN:
+        elif mark_down and not is_alive and node.state != objects_pb2.NODE_DOWN:
             changed = _copy(node)
             changed.state = objects_pb2.NODE_DOWN
             changed.message = "heartbeat lapsed"

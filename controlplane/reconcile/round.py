@@ -19,10 +19,17 @@ from scheduler import place
 
 
 def plan_round(
-    view: ClusterView, *, now_ms: int, new_id: Callable[[], str], seed: int = 0
+    view: ClusterView,
+    *,
+    now_ms: int,
+    new_id: Callable[[], str],
+    seed: int = 0,
+    judge_nodes: bool = True,
 ) -> Decision:
+    """`judge_nodes=False` marks no node down this round (a new leader's first grace)."""
     decision = Decision()
-    reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision)
+    reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision,
+                    mark_down=judge_nodes)
     # Node state changes count in this very round.
     projected = ClusterView(
         apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,

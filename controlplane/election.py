@@ -1,0 +1,76 @@
+"""Leader election through etcd: one replica runs the reconcilers and the scheduler.
+
+A replica campaigns by creating `/dockyard/cluster/leader` on a lease of its own, in a
+transaction that succeeds only if the key does not exist. The winner keeps its lease
+alive; if it dies, etcd expires the lease within its TTL, the key vanishes, and another
+replica's campaign succeeds. Every replica serves reads and agent sessions either way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+from collections.abc import Awaitable, Callable
+
+from controlplane.store import keys
+from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+
+log = logging.getLogger("dockyard.election")
+
+LEADER_KEY = keys.cluster_key("leader")
+
+
+class Election:
+    def __init__(self, store: EtcdStore, *, replica: str, ttl_s: int = 3) -> None:
+        self._store = store
+        self.replica = replica or socket.gethostname()
+        self._ttl = max(2, ttl_s)
+        self.is_leader = False
+
+    async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
+        """Campaign forever; while leading, run `lead()` (cancelled when leadership ends)."""
+        while True:
+            try:
+                lease = await self._store.grant_lease(self._ttl)
+                won = await self._store.commit(
+                    Commit(expect={LEADER_KEY: 0},
+                           lease_puts={LEADER_KEY: (self.replica.encode(), lease)})
+                )
+                if not won:
+                    await self._store.revoke_lease(lease)
+                    await asyncio.sleep(self._ttl / 3)
+                    continue
+                log.info("%s is the leader", self.replica)
+                self.is_leader = True
+                await self._lead_while_held(lease, lead)
+            except StoreUnavailable as exc:
+                log.warning("election: %s", exc)
+                await asyncio.sleep(0.5)
+            finally:
+                if self.is_leader:
+                    log.info("%s is no longer the leader", self.replica)
+                self.is_leader = False
+
+    async def _lead_while_held(self, lease: int, lead: Callable[[], Awaitable[None]]) -> None:
+        work = asyncio.create_task(lead())
+        try:
+            while not work.done():
+                await asyncio.sleep(self._ttl / 3)
+                if await self._store.refresh_lease(lease) <= 0:
+                    return  # the lease expired: someone else may lead now
+        finally:
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+            try:
+                await self._store.revoke_lease(lease)
+            except StoreUnavailable:
+                pass
+
+    async def resign(self) -> None:
+        """On clean shutdown, free the key at once so another replica leads sooner."""
+        if self.is_leader:
+            try:
+                await self._store.commit(Commit(deletes=[LEADER_KEY]))
+            except StoreUnavailable:
+                pass
