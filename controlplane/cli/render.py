@@ -72,8 +72,15 @@ def task_row(task: objects_pb2.Task) -> Row:
         "restarts": st.restarts,
         "started_ms": st.started_ms,
         "healthy_ms": st.healthy_ms,
-        "message": st.message or task.unplaced_reason,
+        "message": crash_loop(st) or st.message or task.unplaced_reason,
     }
+
+
+def crash_loop(status: objects_pb2.TaskStatus) -> str:
+    """A crash-loop note once a task has restarted in place three times or more."""
+    if status.restarts < 3:
+        return ""
+    return f"crash-looping: {status.restarts} restarts, last exit {status.exit_code}"
 
 
 def allocated_by_node(tasks: Iterable[objects_pb2.Task]) -> dict[str, tuple[int, int]]:

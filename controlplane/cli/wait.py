@@ -14,7 +14,7 @@ import time
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
 
 from controlplane.cli.client import CliError, call
-from controlplane.cli.render import task_state
+from controlplane.cli.render import crash_loop, task_state
 
 
 def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tuple[str, bool]:
@@ -33,6 +33,7 @@ def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tup
         if states and not up:
             parts.append("tasks " + ",".join(states))
         errors = {t.status.message for t in tasks if t.status.state == objects_pb2.FAILED}
+        errors |= {crash_loop(t.status) for t in tasks if crash_loop(t.status)}
         if errors and not up:
             parts.append("; ".join(sorted(errors))[:160])
     return f"{svc.spec.name}: " + ", ".join(parts), up

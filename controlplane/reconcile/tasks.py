@@ -8,6 +8,7 @@ reverse dependency order (a service stops only after the services that need it).
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
@@ -130,7 +131,7 @@ def _reconcile_service(
             decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
                           message=f"moving {name}.{t.slot} off drained node {t.node}")
             continue
-        if t.spec_hash != svc.spec_hash or t.slot > svc.spec.replicas or t.slot in by_slot:
+        if t.spec_hash != svc.spec_hash or t.slot in by_slot:
             work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
             continue
         restarted = _restarted_dependency(svc, view.status_of(t.meta.id), health_of)
@@ -140,12 +141,16 @@ def _reconcile_service(
                           message=f"restarting {name}.{t.slot}: {restarted} restarted")
             continue
         by_slot[t.slot] = t
-    for slot in range(1, svc.spec.replicas + 1):
-        if slot in by_slot:
-            t = by_slot[slot]
-            if waiting is None and t.desired_state == objects_pb2.DESIRED_READY:
-                work.task(t.meta.id).desired_state = objects_pb2.DESIRED_RUNNING
-            continue
+    excess = len(by_slot) - svc.spec.replicas
+    if excess > 0:
+        for t in scale_down_order(list(by_slot.values()), view)[:excess]:
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+            del by_slot[t.slot]
+    for t in by_slot.values():
+        if waiting is None and t.desired_state == objects_pb2.DESIRED_READY:
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_RUNNING
+    free = (s for s in itertools.count(1) if s not in by_slot)
+    for slot in itertools.islice(free, max(0, svc.spec.replicas - len(by_slot))):
         task = objects_pb2.Task(
             app=app, service=name, slot=slot, spec=svc.spec, spec_hash=svc.spec_hash,
             network=app,
@@ -168,6 +173,20 @@ def _reconcile_service(
         if waiting and waiting != svc.status.waiting_on:
             decision.note(app=app, kind="service", obj=svc.meta.id, message=waiting,
                           now_ms=now_ms)
+
+
+def scale_down_order(
+    tasks: list[objects_pb2.Task], view: ClusterView
+) -> list[objects_pb2.Task]:
+    """Which tasks go first when a service shrinks: unhealthy or failed ones, then the
+    newest (highest slot first among equals)."""
+
+    def key(t: objects_pb2.Task) -> tuple[int, int, int]:
+        st = view.status_of(t.meta.id)
+        sick = st.health == objects_pb2.HEALTH_UNHEALTHY or st.state == objects_pb2.FAILED
+        return (0 if sick else 1, -t.meta.created_ms, -t.slot)
+
+    return sorted(tasks, key=key)
 
 
 def _restarted_dependency(
