@@ -334,6 +334,18 @@ def kill_agent(
     return rec.pid
 
 
+def kill_server(*, sig: int = signal.SIGKILL, state_dir: Path | None = None) -> int | None:
+    """Kill the control-plane server (SIGKILL by default, like a crash); returns its pid.
+    `up` starts it again."""
+    _layout, st = _loaded(state_dir)
+    rec = st.processes.get("server")
+    if rec is None or not is_alive(rec):
+        return None
+    signal_pid(rec.pid, sig)
+    wait_until(lambda: not is_alive(rec), 15.0, 0.05)
+    return rec.pid
+
+
 def start_agent(host: int | str, *, state_dir: Path | None = None) -> int:
     """(Re)start only this host's agent if it is not running; returns its pid."""
     layout, st = _loaded(state_dir)
