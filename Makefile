@@ -6,12 +6,13 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover proto proto-check lint clean
+        bench-deploy bench-failover chaos proto lint clean
 
 help:
 	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
 	@echo "make test    every test: unit, integration (etcd, gRPC), e2e (testbed, Docker)"
 	@echo "make bench   the benchmarks behind PRODUCT.md's promises"
+	@echo "make chaos   kill hosts, agents and the leader; time recovery, check nothing lost"
 	@echo "make lint    ruff, mypy, import contracts"
 	@echo "make proto   regenerate dockyard.v1 from proto/*.proto"
 
@@ -55,6 +56,9 @@ bench-deploy: deps venv
 
 bench-failover: deps venv
 	$(BIN)/python -m deploy.bench.failover
+
+chaos: deps venv
+	$(BIN)/python -m deploy.bench.chaos
 
 proto: venv
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto \

@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from controlplane.store import keys
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
@@ -28,7 +29,7 @@ class Election:
         self._ttl = max(2, ttl_s)
         self.is_leader = False
 
-    async def run(self, lead: Callable[[], Awaitable[None]]) -> None:
+    async def run(self, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Campaign forever; while leading, run `lead()` (cancelled when leadership ends)."""
         while True:
             try:
@@ -52,7 +53,7 @@ class Election:
                     log.info("%s is no longer the leader", self.replica)
                 self.is_leader = False
 
-    async def _lead_while_held(self, lease: int, lead: Callable[[], Awaitable[None]]) -> None:
+    async def _lead_while_held(self, lease: int, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
         work = asyncio.create_task(lead())
         try:
             while not work.done():

@@ -77,7 +77,7 @@ def decision_commits(decision: Decision, *, now_ms: int) -> Iterator[Commit]:
 
 def _unversioned(message: _T) -> _T:
     """A copy without its version: versions are etcd's mod revisions, never stored."""
-    copy = type(message)()
+    copy: _T = type(message)()
     copy.CopyFrom(message)
     copy.meta.version = 0
     return copy

@@ -200,7 +200,7 @@ def _restarted_dependency(
     for dep in svc.spec.depends_on:
         h = health_of.get(dep.service)
         if dep.restart and h is not None and h.latest_start_ms > status.started_ms:
-            return dep.service
+            return str(dep.service)
     return None
 
 

@@ -224,7 +224,7 @@ def strict_loader_resolves_to_str(text: str) -> bool:
     """Whether ``text`` written as a plain scalar would load back as a string."""
     loader = _StrictLoader("")
     try:
-        tag = loader.resolve(yaml.ScalarNode, text, (True, False))  # type: ignore[no-untyped-call]
+        tag = loader.resolve(yaml.ScalarNode, text, (True, False))
     finally:
         loader.dispose()
     return bool(tag == "tag:yaml.org,2002:str")

@@ -15,14 +15,14 @@ M = TypeVar("M", bound=Message)
 
 
 def encode(message: Message) -> bytes:
-    return message.SerializeToString(deterministic=True)
+    return bytes(message.SerializeToString(deterministic=True))
 
 
 def decode(cls: type[M], data: bytes, *, version: int = 0) -> M:
-    message = cls()
+    message: M = cls()
     message.ParseFromString(data)
     if version and hasattr(message, "meta"):
-        message.meta.version = version  # type: ignore[attr-defined]
+        message.meta.version = version
     return message
 
 
