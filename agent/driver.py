@@ -98,7 +98,8 @@ class DockerDriver:
         self._events_stream: Any = None
 
     def owned(self, node: str) -> dict[str, ContainerInfo]:
-        found = self._api.containers(all=True, filters={"label": [TASK_LABEL, f"io.dockyard.node={node}"]})
+        mine = {"label": [TASK_LABEL, f"io.dockyard.node={node}"]}
+        found = self._api.containers(all=True, filters=mine)
         out = {}
         for c in found:
             info = self.inspect(c["Id"])

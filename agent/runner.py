@@ -183,17 +183,14 @@ class Runner:
             if action in (Action.REMOVE, Action.NOTHING) and tid not in self._containers:
                 self._reported.pop(tid, None)
             return
-        removed = desired in (objects_pb2.DESIRED_REMOVE,) and tid not in self._containers
-        stopped = desired == objects_pb2.DESIRED_SHUTDOWN and (info is None or info.status != "running")
+        removed = desired == objects_pb2.DESIRED_REMOVE and tid not in self._containers
+        stopped = desired == objects_pb2.DESIRED_SHUTDOWN and (
+            info is None or info.status != "running")
         prev = self._reported.get(tid, objects_pb2.TaskStatus())
-        if info is None and not removed and action != Action.CREATE and not message:
-            message = ""
         status = status_from(
             info, previous=prev, restarts=self._restarts.get(tid, 0), now_ms=_now_ms(),
             message=message, removed=removed or stopped,
         )
-        if action == Action.RESTART and not message and info is not None:
-            status.message = ""
         if status != prev:
             self._reported[tid] = status
             self._report(tid, status)

@@ -46,7 +46,8 @@ def status_from(
                 st.message = f"exited with code {info.exit_code}"
             st.health = objects_pb2.HEALTH_NONE if not info.health else st.health
     healthy_now = st.state == objects_pb2.RUNNING and st.health == objects_pb2.HEALTH_HEALTHY
-    same_container = previous.container_id == st.container_id and previous.started_ms == st.started_ms
+    same_container = (previous.container_id, previous.started_ms) == (
+        st.container_id, st.started_ms)
     if healthy_now:
         st.healthy_ms = previous.healthy_ms if (same_container and previous.healthy_ms) else now_ms
     st.timestamp_ms = previous.timestamp_ms if _same(previous, st) else now_ms

@@ -53,7 +53,9 @@ class Election:
                     log.info("%s is no longer the leader", self.replica)
                 self.is_leader = False
 
-    async def _lead_while_held(self, lease: int, lead: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    async def _lead_while_held(
+        self, lease: int, lead: Callable[[], Coroutine[Any, Any, None]]
+    ) -> None:
         work = asyncio.create_task(lead())
         try:
             while not work.done():

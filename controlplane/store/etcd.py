@@ -141,7 +141,8 @@ class EtcdStore:
         ops: list[Any] = [tx.put(k.encode(), v) for k, v in commit.puts.items()]
         ops += [tx.put(k.encode(), v, lease=lid) for k, (v, lid) in commit.lease_puts.items()]
         ops += [tx.delete(k.encode()) for k in commit.deletes]
-        succeeded, _ = await self._call(self.client.transaction(compare=compares, success=ops, failure=[]))
+        txn = self.client.transaction(compare=compares, success=ops, failure=[])
+        succeeded, _ = await self._call(txn)
         return bool(succeeded)
 
     async def put(self, key: str, value: bytes) -> None:

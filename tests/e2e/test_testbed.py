@@ -16,10 +16,9 @@ import pytest
 
 from deploy import testbed
 from deploy.testbed import TestbedStatus
+from tests.e2e.conftest import BED_ARGS
 
 pytestmark = pytest.mark.e2e
-
-from tests.e2e.conftest import BED_ARGS
 
 
 def _names(cmd: list[str]) -> str:

@@ -33,7 +33,9 @@ services:
 
 
 def apps_json(server: ServerProcess) -> list[dict[str, object]]:
-    return json.loads(run_cli(server, "get", "apps", "-o", "json").stdout)  # type: ignore[no-any-return]
+    out = run_cli(server, "get", "apps", "-o", "json").stdout
+    apps: list[dict[str, object]] = json.loads(out)
+    return apps
 
 
 def test_apply_then_get_shows_the_app(server: ServerProcess) -> None:

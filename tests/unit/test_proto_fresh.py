@@ -20,7 +20,8 @@ def test_generated_code_is_fresh(tmp_path: Path) -> None:
             f"--python_out={tmp_path}", f"--pyi_out={tmp_path}"]
     subprocess.run([*base, *plain], check=True)
     subprocess.run([*base, f"--grpc_python_out={tmp_path}", *with_grpc], check=True)
-    fresh = sorted(p for p in (tmp_path / "dockyard" / "v1").iterdir() if p.name.endswith(GENERATED))
+    out = tmp_path / "dockyard" / "v1"
+    fresh = sorted(p for p in out.iterdir() if p.name.endswith(GENERATED))
     assert fresh
     for new in fresh:
         old = PROTO / "dockyard" / "v1" / new.name
