@@ -9,7 +9,7 @@ half-applied.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,6 +74,7 @@ class EtcdStore:
         self._timeout_s = timeout_s
         self._client: aetcd.Client | None = None
         self._next = 0
+        self._reconnecting = asyncio.Lock()
 
     @property
     def endpoints(self) -> str:
@@ -115,14 +116,14 @@ class EtcdStore:
         return self._client
 
     async def get(self, key: str) -> Entry | None:
-        got = await self._call(self.client.get(key.encode()))
+        got = await self._call(lambda c: c.get(key.encode()))
         if got is None:
             return None
         return Entry(key, bytes(got.value), int(got.mod_revision), int(got.lease))
 
     async def get_prefix(self, prefix: str) -> tuple[list[Entry], int]:
         """Every key under `prefix`, and the store revision the read saw."""
-        got = await self._call(self.client.get_prefix(prefix.encode()))
+        got = await self._call(lambda c: c.get_prefix(prefix.encode()))
         entries = [
             Entry(kv.key.decode(), bytes(kv.value), int(kv.mod_revision), int(kv.lease))
             for kv in got
@@ -141,32 +142,33 @@ class EtcdStore:
         ops: list[Any] = [tx.put(k.encode(), v) for k, v in commit.puts.items()]
         ops += [tx.put(k.encode(), v, lease=lid) for k, (v, lid) in commit.lease_puts.items()]
         ops += [tx.delete(k.encode()) for k in commit.deletes]
-        txn = self.client.transaction(compare=compares, success=ops, failure=[])
-        succeeded, _ = await self._call(txn)
+        succeeded, _ = await self._call(
+            lambda c: c.transaction(compare=compares, success=ops, failure=[])
+        )
         return bool(succeeded)
 
     async def put(self, key: str, value: bytes) -> None:
-        await self._call(self.client.put(key.encode(), value))
+        await self._call(lambda c: c.put(key.encode(), value))
 
     async def delete_prefix(self, prefix: str) -> None:
-        await self._call(self.client.delete_prefix(prefix.encode()))
+        await self._call(lambda c: c.delete_prefix(prefix.encode()))
 
     async def grant_lease(self, ttl_s: int) -> int:
-        lease = await self._call(self.client.lease(ttl_s))
+        lease = await self._call(lambda c: c.lease(ttl_s))
         return int(lease.id)
 
     async def refresh_lease(self, lease_id: int) -> int:
         """Keep a lease alive; returns its remaining TTL (0 or less when it is gone)."""
-        reply = await self._call(self.client.refresh_lease(lease_id))
+        reply = await self._call(lambda c: c.refresh_lease(lease_id))
         return int(reply.TTL) if reply is not None else 0
 
     async def revoke_lease(self, lease_id: int) -> None:
-        await self._call(self.client.revoke_lease(lease_id))
+        await self._call(lambda c: c.revoke_lease(lease_id))
 
     async def watch_prefix(self, prefix: str, *, start_revision: int) -> AsyncIterator[WatchEvent]:
         """Changes under `prefix` from `start_revision` on, until cancelled."""
         watch = await self._call(
-            self.client.watch_prefix(prefix.encode(), start_revision=start_revision)
+            lambda c: c.watch_prefix(prefix.encode(), start_revision=start_revision)
         )
         try:
             async for ev in watch:
@@ -179,11 +181,33 @@ class EtcdStore:
         finally:
             await watch.cancel()
 
-    async def _call(self, awaitable: Any) -> Any:
+    async def _call(self, op: Callable[[aetcd.Client], Awaitable[Any]]) -> Any:
+        """Run `op` on the client; if its endpoint is gone, move to the next one and run
+        it once more. Safe to repeat: reads, leases, plain puts, and transactions whose
+        compares refuse a second application."""
+        client = self.client
         try:
-            return await awaitable
+            return await op(client)
+        except (aetcd.exceptions.ConnectionFailedError,
+                aetcd.exceptions.ConnectionTimeoutError) as exc:
+            if len(self._endpoints) < 2:
+                raise StoreUnavailable(f"etcd at {self.endpoints}: {_short(exc)}") from exc
+            await self._reconnect(client)
         except aetcd.exceptions.ClientError as exc:
             raise StoreUnavailable(f"etcd at {self.endpoints}: {_short(exc)}") from exc
+        try:
+            return await op(self.client)
+        except aetcd.exceptions.ClientError as exc:
+            raise StoreUnavailable(f"etcd at {self.endpoints}: {_short(exc)}") from exc
+
+    async def _reconnect(self, failed: aetcd.Client) -> None:
+        """Replace a client whose endpoint failed; one coroutine does it, others wait."""
+        async with self._reconnecting:
+            if self._client is not failed:
+                return  # someone else already moved on
+            self._client = None
+            await failed.close()
+            await self.connect(wait_s=5.0)
 
 
 def _short(exc: BaseException) -> str:

@@ -1,0 +1,198 @@
+"""A real 3-member etcd cluster on loopback, for the HA integration tests.
+
+Each member is Debian's `etcd` binary run as a child process with free client and peer
+ports on 127.0.0.1 and its data dir under a tmp path. A member can be stopped, killed
+(SIGKILL, by pid) and restarted on the same data dir with `--initial-cluster-state
+existing`. Members die with the test process (PR_SET_PDEATHSIG), so a crashed test run
+never leaves an etcd holding a port.
+"""
+
+from __future__ import annotations
+
+import base64
+import ctypes
+import json
+import shutil
+import signal
+import subprocess
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tests.integration.harness import free_port
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+@dataclass
+class Member:
+    name: str
+    data_dir: Path
+    client_port: int
+    peer_port: int
+    proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def client_url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self) -> bool:
+        """The member answers /health and sees a cluster leader."""
+        try:
+            with urllib.request.urlopen(f"{self.client_url}/health", timeout=1) as r:
+                return bool(json.loads(r.read()).get("health") == "true")
+        except (OSError, ValueError):
+            return False
+
+
+@dataclass
+class EtcdCluster:
+    """Three members; `start()` returns once every member reports healthy."""
+
+    root: Path
+    size: int = 3
+    members: list[Member] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.members:
+            self.members = [
+                Member(f"m{i}", self.root / f"m{i}", free_port(), free_port())
+                for i in range(self.size)
+            ]
+
+    @property
+    def urls(self) -> list[str]:
+        return [m.client_url for m in self.members]
+
+    @property
+    def initial_cluster(self) -> str:
+        return ",".join(f"{m.name}={m.peer_url}" for m in self.members)
+
+    def argv(self, m: Member, state: str) -> list[str]:
+        binary = shutil.which("etcd")
+        if binary is None:
+            raise RuntimeError("the `etcd` binary is not installed (apt-get install etcd-server)")
+        return [
+            binary,
+            "--name", m.name,
+            "--data-dir", str(m.data_dir),
+            "--listen-client-urls", m.client_url,
+            "--advertise-client-urls", m.client_url,
+            "--listen-peer-urls", m.peer_url,
+            "--initial-advertise-peer-urls", m.peer_url,
+            "--initial-cluster", self.initial_cluster,
+            "--initial-cluster-state", state,
+            "--initial-cluster-token", f"dockyard-test-{self.root.name}",
+            "--heartbeat-interval", "50",
+            "--election-timeout", "500",
+            "--log-level", "warn",
+        ]
+
+    def _spawn(self, m: Member, state: str) -> None:
+        m.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.root / f"{m.name}.log", "ab") as log:
+            m.proc = subprocess.Popen(
+                self.argv(m, state), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
+                preexec_fn=_die_with_parent,
+            )
+
+    def start(self, timeout_s: float = 20.0) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        for m in self.members:
+            self._spawn(m, "new")
+        self.wait_healthy(self.members, timeout_s)
+
+    def wait_healthy(self, members: list[Member], timeout_s: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for m in members:
+                if m.proc is not None and m.proc.poll() is not None:
+                    raise RuntimeError(f"etcd {m.name} exited: {self.log_tail(m)}")
+            if all(m.healthy() for m in members):
+                return
+            time.sleep(0.1)
+        raise RuntimeError(f"etcd members {[m.name for m in members]} not healthy in time")
+
+    def log_tail(self, m: Member) -> str:
+        path = self.root / f"{m.name}.log"
+        return path.read_text(errors="replace")[-2000:] if path.exists() else ""
+
+    def kill(self, m: Member) -> None:
+        """SIGKILL the member by pid and reap it."""
+        assert m.proc is not None
+        m.proc.send_signal(signal.SIGKILL)
+        m.proc.wait(timeout=10)
+
+    def restart(self, m: Member, timeout_s: float = 20.0) -> None:
+        """Start a stopped member again on the same data dir, rejoining the cluster."""
+        assert not m.running()
+        self._spawn(m, "existing")
+        self.wait_healthy([m], timeout_s)
+
+    def stop(self) -> None:
+        """SIGKILL every running member by pid and reap it: test data is disposable, and a
+        SIGTERMed member that lost quorum can linger for seconds."""
+        for m in self.members:
+            if m.running():
+                self.kill(m)
+
+    def get(self, key: str) -> bytes | None:
+        """Read one key from the first member that answers (None: no such key)."""
+        last: Exception | None = None
+        for m in self.members:
+            if not m.running():
+                continue
+            try:
+                return etcd_get(m.client_url, key)
+            except (OSError, ValueError) as exc:  # down or no leader: try the next member
+                last = exc
+        raise RuntimeError(f"no etcd member answered: {last}")
+
+
+def etcd_get(url: str, key: str, timeout_s: float = 2.0) -> bytes | None:
+    """Read one key from the etcd at `url` (None: no such key); OSError if it is down.
+
+    Through etcd's JSON gateway (`/v3/kv/range`), not a gRPC client: the test process
+    forks etcd and server children, and forking while gRPC threads run is unsafe.
+    (`etcdctl` is not installed with Debian's `etcd-server`.)
+    """
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
+    req = urllib.request.Request(
+        f"{url}/v3/kv/range", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout_s) as r:
+        kvs = json.loads(r.read()).get("kvs") or []
+    return base64.b64decode(kvs[0].get("value", "")) if kvs else None
+
+
+def etcd_count(url: str, prefix: str, timeout_s: float = 2.0) -> int:
+    """How many keys start with `prefix` in the etcd at `url` (JSON gateway, count only)."""
+    raw = prefix.encode()
+    end = raw[:-1] + bytes([raw[-1] + 1])
+    body = json.dumps({
+        "key": base64.b64encode(raw).decode(),
+        "range_end": base64.b64encode(end).decode(),
+        "count_only": True,
+    }).encode()
+    req = urllib.request.Request(
+        f"{url}/v3/kv/range", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(req, timeout=timeout_s) as r:
+        return int(json.loads(r.read()).get("count", 0))
