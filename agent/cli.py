@@ -51,7 +51,8 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--join", default=env("DOCKYARD_JOIN", ""), required=not env("DOCKYARD_JOIN"),
                    help="control plane HOST:PORT[,HOST:PORT...] to dial")
     p.add_argument("--token", default=env("DOCKYARD_TOKEN", ""),
-                   help="join token (`dockyard server` writes it to DATA_DIR/join-token)")
+                   help="join token: `dockyard token agent` prints it, and the server keeps it in "
+                        "DATA_DIR/join-token")
     p.add_argument("--name", default=env("DOCKYARD_NODE_NAME", socket.gethostname()),
                    help="node name (default: the hostname)")
     p.add_argument("--labels", default=env("DOCKYARD_LABELS", ""), help="k=v,k=v node labels")

@@ -15,13 +15,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dockyard.v1 import dispatcher_pb2, objects_pb2
-
 from agent.containers import create_kwargs, stop_timeout_s
 from agent.dns import ServiceDNS, search_domain, table_from
 from agent.driver import ContainerInfo, Driver, DriverError
 from agent.status import status_from
 from agent.steps import Action, Observed, backoff_s, next_action
+from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 

@@ -4,6 +4,11 @@ It dials one of the control-plane addresses, registers, and holds one Session st
 Heartbeats go at the period the server sets. Status updates are batched. When anything
 breaks, it reconnects with backoff, to the next address. A refused join token is final:
 waiting never makes a wrong token right.
+
+Everything is mutual TLS (agent/identity.py): the first Register goes with a join
+certificate made from the token and returns the node certificate; later sessions use that
+certificate. At 2/3 of its lifetime the agent renews it (Renew, with a new key) and
+reconnects with the new one, without a restart.
 """
 
 from __future__ import annotations
@@ -13,9 +18,10 @@ import logging
 from collections.abc import Sequence
 
 import grpc
-from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
+from agent import identity as ident
 from agent.runner import Runner
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 
@@ -25,6 +31,10 @@ _MAX_BACKOFF_S = 2.0
 
 class JoinRefused(Exception):
     """The control plane refused this agent; retrying cannot help."""
+
+
+class Renewed(Exception):
+    """The node certificate was renewed: reconnect with it."""
 
 
 class StatusBatch:
@@ -65,6 +75,7 @@ class Session:
         self._desc = description
         self._runner = runner
         self._batch = batch
+        self.identity = ident.Identity.fresh(description.name)
 
     async def run_forever(self) -> None:
         backoff = 0.1
@@ -77,6 +88,10 @@ class Session:
                 backoff = 0.1
             except JoinRefused:
                 raise
+            except Renewed:
+                log.info("node certificate renewed; reconnecting with it")
+                backoff = 0.1
+                continue
             except (grpc.aio.AioRpcError, ConnectionError) as exc:
                 detail = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
                 log.warning("session with %s ended: %s; reconnecting in %.1fs",
@@ -84,19 +99,45 @@ class Session:
             await asyncio.sleep(backoff)
             backoff = min(backoff * 2, _MAX_BACKOFF_S)
 
+    async def _join(self, address: str) -> dispatcher_pb2.RegisterResponse:
+        """Register with a join certificate made from the token; keep the node certificate."""
+        try:
+            ca = await asyncio.to_thread(ident.trusted_ca, address, self._token, self._desc.name)
+        except ident.TokenRefused as exc:
+            raise JoinRefused(str(exc)) from None
+        _digest, secret = ident.split_token(self._token)
+        cert, key = ident.join_certificate(secret, self._desc.name)
+        creds = ident.join_credentials(ca, cert, key)
+        async with grpc.aio.secure_channel(address, creds,
+                                           options=ident.CHANNEL_OPTIONS) as channel:
+            reg = await self._register(dispatcher_pb2_grpc.DispatcherStub(channel), address,
+                                       csr=self.identity.csr())
+        if not reg.certificate:
+            raise ConnectionError(f"{address} sent no node certificate")
+        self.identity.adopt(reg.certificate, reg.ca_certificate or ca)
+        log.info("joined through %s; node certificate valid %.0fs", address,
+                 self.identity.expires() - self.identity.received)
+        return reg
+
+    async def _register(self, stub: dispatcher_pb2_grpc.DispatcherStub, address: str,
+                        csr: bytes = b"") -> dispatcher_pb2.RegisterResponse:
+        try:
+            reply: dispatcher_pb2.RegisterResponse = await stub.Register(
+                dispatcher_pb2.RegisterRequest(description=self._desc, csr=csr), timeout=5)
+            return reply
+        except grpc.aio.AioRpcError as exc:
+            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED,
+                              grpc.StatusCode.PERMISSION_DENIED):
+                raise JoinRefused(f"join refused by {address}: {exc.details()}") from None
+            raise
+
     async def _one_session(self, address: str) -> None:
-        async with grpc.aio.insecure_channel(address) as channel:
+        reg = await self._join(address) if not self.identity.usable() else None
+        async with grpc.aio.secure_channel(address, self.identity.credentials(),
+                                           options=ident.CHANNEL_OPTIONS) as channel:
             stub = dispatcher_pb2_grpc.DispatcherStub(channel)
-            try:
-                reg = await stub.Register(
-                    dispatcher_pb2.RegisterRequest(description=self._desc, token=self._token),
-                    timeout=5,
-                )
-            except grpc.aio.AioRpcError as exc:
-                if exc.code() in (grpc.StatusCode.UNAUTHENTICATED,
-                                  grpc.StatusCode.PERMISSION_DENIED):
-                    raise JoinRefused(f"join refused by {address}: {exc.details()}") from None
-                raise
+            if reg is None:
+                reg = await self._register(stub, address)
             log.info("registered with %s as %s", address, self._desc.name)
             sid = reg.session_id
             name = self._desc.name
@@ -105,6 +146,7 @@ class Session:
             helpers = [
                 asyncio.create_task(self._heartbeats(stub, name, sid, period)),
                 asyncio.create_task(self._flusher(stub, name, sid)),
+                asyncio.create_task(self._renewer(stub)),
             ]
             try:
                 stream = stub.Session(dispatcher_pb2.SessionRequest(node=name, session_id=sid))
@@ -112,12 +154,29 @@ class Session:
                 done, _ = await asyncio.wait(
                     [reader, *helpers], return_when=asyncio.FIRST_COMPLETED
                 )
+                if reader not in done:
+                    reader.cancel()
                 for t in done:
                     t.result()  # re-raise what ended the session
             finally:
                 for t in helpers:
                     t.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
+
+    async def _renewer(self, stub: dispatcher_pb2_grpc.DispatcherStub) -> None:
+        """At 2/3 of the certificate's life: a new key, a new certificate, a new session."""
+        while True:
+            await asyncio.sleep(self.identity.renew_in())
+            key = ident.new_key()
+            try:
+                reply = await stub.Renew(
+                    dispatcher_pb2.RenewRequest(csr=self.identity.csr(key)), timeout=5)
+            except grpc.aio.AioRpcError as exc:
+                log.warning("certificate renewal failed: %s; retrying", exc.details())
+                await asyncio.sleep(min(5.0, max(0.5, self.identity.renew_in() / 10)))
+                continue
+            self.identity.adopt(reply.certificate, reply.ca_certificate, key)
+            raise Renewed()
 
     async def _read(self, stream: grpc.aio.UnaryStreamCall) -> None:
         async for msg in stream:

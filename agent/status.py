@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dockyard.v1 import objects_pb2
-
 from agent.driver import ContainerInfo
+from dockyard.v1 import objects_pb2
 
 _HEALTH = {
     "starting": objects_pb2.HEALTH_STARTING,

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from dockyard.v1 import objects_pb2, specs_pb2
-
 from controlplane.snapshot import node_infos, task_request
+from dockyard.v1 import objects_pb2, specs_pb2
 from scheduler import never_fits
 from scheduler.dag import find_cycle
 

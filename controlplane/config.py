@@ -30,6 +30,10 @@ class ServerConfig:
     reconcile_debounce_s: float = 0.02
     leader_ttl_s: int = 3
     replica: str = ""
+    # Lifetime of node certificates; agents renew at 2/3 of it.
+    node_cert_s: float = 86400.0
+    # Where the first start also copies the admin credential (None: only DATA_DIR/admin.pem).
+    admin_credentials: Path | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -46,3 +50,12 @@ def env_default(name: str, default: str, env: Mapping[str, str] | None = None) -
 def server_address(flag: str | None, env: Mapping[str, str] | None = None) -> str:
     """The control-plane address the CLI talks to: --server, then DOCKYARD_SERVER."""
     return flag or env_default("SERVER", DEFAULT_SERVER, env)
+
+
+def credentials_path(flag: str | None, env: Mapping[str, str] | None = None) -> Path:
+    """The CLI's admin credential: --credentials, then DOCKYARD_CREDENTIALS, then
+    ~/.dockyard/admin.pem."""
+    if flag:
+        return Path(flag).expanduser()
+    value = env_default("CREDENTIALS", "", env)
+    return Path(value).expanduser() if value else Path.home() / ".dockyard" / "admin.pem"

@@ -10,9 +10,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockyard.v1 import objects_pb2, specs_pb2
-
 from controlplane.store.codec import digest
+from dockyard.v1 import objects_pb2, specs_pb2
 
 
 def service_hash(spec: specs_pb2.ServiceSpec) -> str:

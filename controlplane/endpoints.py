@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from dockyard.v1 import dispatcher_pb2, objects_pb2
-
 from controlplane.reconcile.gates import has_healthcheck
 from controlplane.view import ClusterView
+from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 
 def endpoints_for(view: ClusterView, apps: set[str]) -> list[dispatcher_pb2.Endpoint]:

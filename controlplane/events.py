@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import itertools
 
-from dockyard.v1 import objects_pb2
-
 from controlplane.store import keys
 from controlplane.store.codec import encode
+from dockyard.v1 import objects_pb2
 
 _seq = itertools.count()
 

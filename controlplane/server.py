@@ -4,19 +4,18 @@ It starts (or connects to) etcd, serves the Control and Dispatcher gRPC APIs plu
 standard health and reflection services on :7070, serves /healthz and /metrics on
 :7080, and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: the
 gRPC server drains, the loops stop, and the embedded etcd is stopped last.
+
+:7070 is mutual TLS only (see controlplane/security): every caller presents a certificate
+from the cluster CA, or a join certificate made from the join token (Register only).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import secrets
 import signal
-from pathlib import Path
 
 import grpc
-from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
@@ -27,36 +26,16 @@ from controlplane.election import Election
 from controlplane.embedded_etcd import EmbeddedEtcd
 from controlplane.http_status import serve_http
 from controlplane.leader import Leader
-from controlplane.store import keys
+from controlplane.security import cluster as security
 from controlplane.store.etcd import EtcdStore, StoreUnavailable
 from controlplane.view import Mirror
+from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 
 log = logging.getLogger("dockyard.server")
 
 
 class ServerError(Exception):
     """A reason the server cannot start, in one line."""
-
-
-async def ensure_join_token(store: EtcdStore, config: ServerConfig) -> str:
-    """The cluster's join token: from config, else stored, else made now and stored."""
-    key = keys.cluster_key("join-token")
-    if config.join_token:
-        await store.put(key, config.join_token.encode())
-        return config.join_token
-    entry = await store.get(key)
-    if entry is not None:
-        return entry.value.decode()
-    token = "dyt-" + secrets.token_hex(20)  # never starts with "-", so flags parse it
-    await store.put(key, token.encode())
-    return token
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as f:
-        f.write(text + "\n")
 
 
 async def run_server(config: ServerConfig) -> None:
@@ -77,8 +56,18 @@ async def run_server(config: ServerConfig) -> None:
             await etcd.stop()
         raise ServerError(str(exc)) from None
 
-    token = await ensure_join_token(store, config)
-    _write_private(config.data_dir / "join-token", token)
+    try:
+        ca, created = await security.ensure_ca(store)
+        tls = security.Tls(ca, config.listen)
+        tokens = security.TokenKeeper(store, ca, config.data_dir / "join-token")
+        tokens.on_change = tls.set_token
+        await tokens.ensure(config.join_token)
+    except (StoreUnavailable, ValueError) as exc:
+        if etcd is not None:
+            await etcd.stop()
+        raise ServerError(str(exc)) from None
+    home = config.admin_credentials if created else None
+    security.write_admin_credentials(ca, config.data_dir, home=home)
 
     mirror = Mirror(store)
     leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s,
@@ -87,15 +76,15 @@ async def run_server(config: ServerConfig) -> None:
     dispatcher = DispatcherService(
         store,
         mirror,
-        join_token=token,
+        tls=tls,
+        node_cert_s=config.node_cert_s,
         heartbeat_s=config.heartbeat_s,
         grace_s=config.node_grace_s,
     )
     dispatcher_pb2_grpc.add_DispatcherServicer_to_server(dispatcher, server)
-    control_pb2_grpc.add_ControlServicer_to_server(
-        ControlService(store, on_change=leader.poke, heartbeats=dispatcher.last_heartbeat_ms),
-        server,
-    )
+    control = ControlService(store, on_change=leader.poke, heartbeats=dispatcher.last_heartbeat_ms,
+                             tokens=tokens)
+    control_pb2_grpc.add_ControlServicer_to_server(security.AdminOnly(control, tls), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -108,13 +97,13 @@ async def run_server(config: ServerConfig) -> None:
         server,
     )
     try:
-        server.add_insecure_port(config.listen)
+        server.add_secure_port(config.listen, tls.credentials())
     except RuntimeError:
         raise ServerError(f"cannot listen on {config.listen}: address in use?") from None
 
     async def probe() -> str | None:
         try:
-            await store.get(keys.cluster_key("join-token"))
+            await store.get(security.TOKEN_KEY)
         except StoreUnavailable as exc:
             return str(exc)
         return None
@@ -136,6 +125,7 @@ async def run_server(config: ServerConfig) -> None:
     loops = [
         asyncio.create_task(mirror.run(), name="mirror"),
         asyncio.create_task(election.run(leader.run), name="election"),
+        asyncio.create_task(tokens.follow(), name="join-token"),
     ]
     stopper = asyncio.create_task(stop.wait())
     watched = {stopper, *loops}
@@ -144,7 +134,9 @@ async def run_server(config: ServerConfig) -> None:
     done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
     if stopper not in done:
         for t in done:
-            if t.exception() is not None:
+            if t.cancelled():
+                log.error("stopping: %s ended unexpectedly", t.get_name())
+            elif t.exception() is not None:
                 log.error("stopping: %s", t.exception())
     log.info("stopping")
     await election.resign()

@@ -10,7 +10,6 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 
 from dockyard.v1 import objects_pb2, specs_pb2
-
 from scheduler import Constraint, NodeInfo, Resources, Strategy, TaskRequest, parse_constraint
 
 

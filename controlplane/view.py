@@ -14,11 +14,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from dockyard.v1 import objects_pb2
-
 from controlplane.store import keys
 from controlplane.store.codec import decode
 from controlplane.store.etcd import EtcdStore, StoreUnavailable
+from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
 

@@ -16,14 +16,16 @@ from pathlib import Path
 
 from deploy import testbed
 from deploy.amp.build import build
+from deploy.testbed import TestbedStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "examples" / "amp" / "compose.yaml"
 
 
-def dockyard(server: str, *args: str) -> subprocess.CompletedProcess[str]:
+def dockyard(bed: TestbedStatus, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "controlplane", *args, "--server", server],
+        [sys.executable, "-m", "controlplane", *args, "--server", bed.server,
+         "--credentials", bed.credentials],
         text=True, capture_output=args[0] == "get",
     )
 
@@ -49,11 +51,11 @@ def main() -> int:
     print("== images: Apache, PHP-FPM and MariaDB from Debian's packages")
     build(engine_socket=bed.hosts[0].docker_socket, registry=bed.registry)
     print(f"== dockyard apply -f {COMPOSE.relative_to(ROOT)} --wait")
-    applied = dockyard(bed.server, "apply", "-f", str(COMPOSE), "--wait", "--timeout", "300")
+    applied = dockyard(bed, "apply", "-f", str(COMPOSE), "--wait", "--timeout", "300")
     if applied.returncode != 0:
         return applied.returncode
-    dockyard(bed.server, "get", "tasks")
-    tasks = json.loads(dockyard(bed.server, "get", "tasks", "--app", "amp", "-o", "json").stdout)
+    dockyard(bed, "get", "tasks")
+    tasks = json.loads(dockyard(bed, "get", "tasks", "--app", "amp", "-o", "json").stdout)
     print("\n".join(f"  {t['service']}.{t['slot']} on {t['node']}: {t['state']}"
                     f"{' (' + t['health'] + ')' if t['health'] not in ('', 'none') else ''}"
                     for t in tasks))
@@ -67,7 +69,8 @@ def main() -> int:
     print(fetch(url))
     print(f"The app is served at {url}"
           + "".join(f" and http://{addresses[n]}:8080/" for n in web_nodes[1:]))
-    print(f"Try: .venv/bin/dockyard describe app amp --server {bed.server}")
+    print(f"Try: .venv/bin/dockyard describe app amp --server {bed.server} "
+          f"--credentials {bed.credentials}")
     print("Tear down with: make demo-down")
     return 0
 

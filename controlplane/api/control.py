@@ -6,14 +6,15 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import TypeVar
 
 import grpc
-from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 
 from controlplane.admission import admit
 from controlplane.desired import app_hash, diff_services
 from controlplane.events import event_entry
+from controlplane.security.cluster import TokenKeeper
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 from scheduler.dag import start_waves
 
 _APPLY_ATTEMPTS = 5
@@ -29,7 +30,9 @@ class ControlService(control_pb2_grpc.ControlServicer):
         *,
         on_change: Callable[[], None],
         heartbeats: Mapping[str, int] | None = None,
+        tokens: TokenKeeper | None = None,
     ) -> None:
+        self._tokens = tokens
         self._store = store
         self._on_change = on_change
         self._heartbeats = heartbeats if heartbeats is not None else {}
@@ -219,6 +222,21 @@ class ControlService(control_pb2_grpc.ControlServicer):
         async for change in self._store.watch_prefix(prefix, start_revision=revision + 1):
             if change.value is not None:
                 yield decode(objects_pb2.Event, change.value)
+
+    async def JoinToken(
+        self, request: control_pb2.JoinTokenRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.JoinTokenResponse:
+        if request.role not in ("", "agent"):
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                f"no join token for role {request.role!r} (try: agent)")
+        if self._tokens is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this server has no join token")
+            raise AssertionError("unreachable")
+        if request.rotate:
+            token = await self._guard(context, self._tokens.rotate())
+        else:
+            token = self._tokens.token
+        return control_pb2.JoinTokenResponse(token=token)
 
     async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
         try:

@@ -5,12 +5,15 @@ carries the node's complete set of assignments first, then increments; whatever 
 complete set lacks, the agent removes. Liveness is an etcd lease per node whose TTL is
 the grace: heartbeats keep it alive, and when they stop, etcd deletes the node's
 `alive` key and the leader marks the node down. Agents never touch etcd themselves.
+
+Every call is mutual TLS. Register takes a join certificate (proof of the join token) and
+a CSR, and returns the node's certificate; every other call needs the node's certificate,
+and the node a call is about is the one the certificate names, whatever the request says.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 import math
 import secrets
@@ -18,14 +21,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import grpc
-from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 from controlplane.endpoints import endpoints_for
 from controlplane.http_status import SESSIONS
+from controlplane.security import pki
+from controlplane.security.cluster import Tls
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from controlplane.view import Mirror
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +58,8 @@ def assignments_for(
         if tid not in current:
             gone = objects_pb2.Task()
             gone.meta.id = tid
-            out.append(dispatcher_pb2.Assignment(action=dispatcher_pb2.Assignment.REMOVE, task=gone))
+            remove = dispatcher_pb2.Assignment.REMOVE
+            out.append(dispatcher_pb2.Assignment(action=remove, task=gone))
     return out, {tid: t.meta.version for tid, t in current.items()}
 
 
@@ -63,13 +69,15 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         store: EtcdStore,
         mirror: Mirror,
         *,
-        join_token: str,
+        tls: Tls,
+        node_cert_s: float = 86400.0,
         heartbeat_s: float,
         grace_s: float,
     ) -> None:
         self._store = store
         self._mirror = mirror
-        self._join_token = join_token
+        self._tls = tls
+        self._node_cert_s = node_cert_s
         self._heartbeat_ms = int(heartbeat_s * 1000)
         self._ttl = max(2, math.ceil(grace_s))
         self._sessions: dict[str, _Session] = {}
@@ -84,11 +92,25 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
     async def Register(
         self, request: dispatcher_pb2.RegisterRequest, context: grpc.aio.ServicerContext
     ) -> dispatcher_pb2.RegisterResponse:
-        if not hmac.compare_digest(request.token.encode(), self._join_token.encode()):
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "invalid join token")
         desc = request.description
         if not desc.name:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "the node has no name")
+        if desc.name in pki.RESERVED_NAMES:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                f"{desc.name!r} is reserved; choose another node name")
+        peer = self._tls.peer(context)
+        if peer.role not in ("join", "node"):
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                                "register needs the join token's certificate or a node certificate")
+        if peer.name != desc.name:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                f"the certificate is for node {peer.name}, not {desc.name}")
+        certificate = b""
+        if request.csr:
+            certificate = await self._sign(context, request.csr, desc.name)
+        elif peer.role == "join":
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                "joining needs a certificate request (csr)")
         try:
             session_id, lease_id = await self._register(desc)
         except StoreUnavailable as exc:
@@ -99,8 +121,27 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         self.last_heartbeat_ms[desc.name] = typed.now_ms()
         log.info("node %s registered (session %s)", desc.name, session_id)
         return dispatcher_pb2.RegisterResponse(
-            session_id=session_id, heartbeat_period_ms=self._heartbeat_ms
+            session_id=session_id, heartbeat_period_ms=self._heartbeat_ms,
+            certificate=certificate, ca_certificate=self._tls.ca.cert_pem,
         )
+
+    async def _sign(self, context: grpc.aio.ServicerContext, csr: bytes, node: str) -> bytes:
+        try:
+            return pki.sign_node_csr(self._tls.ca, csr, node, valid_s=self._node_cert_s)
+        except pki.PkiError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            raise AssertionError("unreachable") from None
+
+    async def Renew(
+        self, request: dispatcher_pb2.RenewRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.RenewResponse:
+        peer = self._tls.peer(context)
+        if peer.role != "node":
+            await context.abort(grpc.StatusCode.UNAUTHENTICATED, "renew needs a node certificate")
+        certificate = await self._sign(context, request.csr, peer.name)
+        log.info("node %s renewed its certificate", peer.name)
+        return dispatcher_pb2.RenewResponse(certificate=certificate,
+                                            ca_certificate=self._tls.ca.cert_pem)
 
     async def _register(self, desc: objects_pb2.NodeDescription) -> tuple[str, int]:
         key = keys.node_key(desc.name)
@@ -131,6 +172,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
     async def Session(
         self, request: dispatcher_pb2.SessionRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[dispatcher_pb2.SessionMessage]:
+        await self._tls.require_node(context, request.node)
         session = self._session(request.node, request.session_id)
         if session is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
@@ -183,6 +225,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
     async def Heartbeat(
         self, request: dispatcher_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> dispatcher_pb2.HeartbeatResponse:
+        await self._tls.require_node(context, request.node)
         session = self._session(request.node, request.session_id)
         if session is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
@@ -202,6 +245,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
     async def UpdateTaskStatus(
         self, request: dispatcher_pb2.UpdateTaskStatusRequest, context: grpc.aio.ServicerContext
     ) -> dispatcher_pb2.UpdateTaskStatusResponse:
+        await self._tls.require_node(context, request.node)
         if self._session(request.node, request.session_id) is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
         view = self._mirror.view

@@ -6,11 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from dockyard.v1 import control_pb2, objects_pb2
-
 from controlplane.cli import render
 from controlplane.cli.client import CliError, call, control_stub
 from controlplane.spec import LoadedApp, SpecError, load_app, render_app
+from dockyard.v1 import control_pb2, objects_pb2
 
 
 def load_compose(path: str) -> LoadedApp:
@@ -52,7 +51,7 @@ def cmd_config(args: Any) -> int:
 def cmd_apply(args: Any) -> int:
     loaded = load_compose(args.file)
     _warn(loaded)
-    stub = control_stub(args.server)
+    stub = control_stub(args.server, args.credentials)
     resp = call(args.server, stub.Apply, control_pb2.ApplyRequest(spec=loaded.spec))
     if args.output == "json" or args.output == "yaml":
         rows = {"app": resp.app.meta.id,
@@ -69,7 +68,7 @@ def cmd_apply(args: Any) -> int:
 
 
 def cmd_get(args: Any) -> int:
-    stub = control_stub(args.server)
+    stub = control_stub(args.server, args.credentials)
     req = control_pb2.ListRequest(app=args.app or "")
     rows: list[render.Row]
     if args.kind in ("apps", "app"):
@@ -96,7 +95,7 @@ def cmd_get(args: Any) -> int:
 
 
 def cmd_describe(args: Any) -> int:
-    stub = control_stub(args.server)
+    stub = control_stub(args.server, args.credentials)
     d = call(args.server, stub.DescribeApp, control_pb2.GetAppRequest(name=args.name))
     if args.output != "table":
         out = {
@@ -135,7 +134,7 @@ def cmd_describe(args: Any) -> int:
 
 
 def cmd_delete(args: Any) -> int:
-    stub = control_stub(args.server)
+    stub = control_stub(args.server, args.credentials)
     r = call(args.server, stub.DeleteApp, control_pb2.DeleteAppRequest(name=args.name))
     print(f"app {args.name} deleted" if r.deleted else f"app {args.name} not found; nothing to do")
     return 0
@@ -146,7 +145,7 @@ def cmd_scale(args: Any) -> int:
     app, _, service = target.partition("/")
     if not (app and service and count.isdigit()):
         raise CliError(f"expected APP/SERVICE=N, got {args.target!r}")
-    stub = control_stub(args.server)
+    stub = control_stub(args.server, args.credentials)
     svc = call(args.server, stub.Scale,
                control_pb2.ScaleRequest(app=app, service=service, replicas=int(count)))
     print(f"{svc.app}/{svc.spec.name} scaled to {svc.spec.replicas}")
@@ -155,8 +154,16 @@ def cmd_scale(args: Any) -> int:
 
 def cmd_node(args: Any) -> int:
     avail = objects_pb2.DRAIN if args.action == "drain" else objects_pb2.ACTIVE
-    stub = control_stub(args.server)
+    stub = control_stub(args.server, args.credentials)
     node = call(args.server, stub.SetAvailability,
                 control_pb2.SetAvailabilityRequest(node=args.name, availability=avail))
     print(f"node {node.meta.id} {'drained' if avail == objects_pb2.DRAIN else 'active'}")
+    return 0
+
+
+def cmd_token(args: Any) -> int:
+    stub = control_stub(args.server, args.credentials)
+    r = call(args.server, stub.JoinToken,
+             control_pb2.JoinTokenRequest(role=args.role, rotate=args.rotate))
+    print(r.token)
     return 0

@@ -12,8 +12,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+if sys.argv[1:2] not in (["server"], ["agent"]):
+    # gRPC core's own log lines (a refused handshake...) would break the one-line error
+    # rule of CLI commands; it reads this when grpc is imported, so set it first.
+    os.environ.setdefault("GRPC_VERBOSITY", "NONE")
+
 from controlplane.cli.client import CliError
-from controlplane.config import ServerConfig, env_default, server_address
+from controlplane.config import (
+    ServerConfig,
+    credentials_path,
+    env_default,
+    server_address,
+)
 
 OUTPUTS = ("table", "json", "yaml")
 
@@ -34,11 +44,17 @@ examples:
   dockyard dev-cluster up --nodes 3       a local multi-host testbed (root)
 
 The server address comes from --server, else DOCKYARD_SERVER, else 127.0.0.1:7070.
+The admin credential comes from --credentials, else DOCKYARD_CREDENTIALS, else
+~/.dockyard/admin.pem (the server writes DATA_DIR/admin.pem on its first start, and a copy
+to ~/.dockyard/admin.pem when there is none).
 """
 
 
 def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--server", help="control plane HOST:PORT (env DOCKYARD_SERVER)")
+    p.add_argument("--credentials", metavar="FILE",
+                   help="admin credential (env DOCKYARD_CREDENTIALS; "
+                        "default ~/.dockyard/admin.pem)")
 
 
 def _output_flag(p: argparse.ArgumentParser) -> None:
@@ -74,6 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
                         "takes over (default 3)")
     p.add_argument("--replica-name", default=env_default("REPLICA_NAME", ""),
                    help="this replica's name in leader election (default: --listen)")
+    p.add_argument("--node-cert-ttl", type=float,
+                   default=float(env_default("NODE_CERT_TTL", "86400")),
+                   help="seconds a node certificate is valid; agents renew at 2/3 "
+                        "(default 86400)")
+    p.add_argument("--admin-credentials", metavar="FILE",
+                   default=env_default("ADMIN_CREDENTIALS", "~/.dockyard/admin.pem"),
+                   help="where a new cluster's first start also copies DATA_DIR/admin.pem, "
+                        "if no file is there yet; empty: nowhere (default "
+                        "~/.dockyard/admin.pem)")
+    for flag in ("cacert", "cert", "key"):
+        p.add_argument(f"--etcd-{flag}", metavar="FILE", default="",
+                       help="client TLS for an external etcd (not supported yet: see "
+                            "docs/security.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
     p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
@@ -118,6 +147,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     _server_flag(p)
 
+    p = sub.add_parser("token", help="print the agents' join token, or rotate it")
+    p.add_argument("role", choices=("agent",))
+    p.add_argument("--rotate", action="store_true",
+                   help="make a new token; the old one admits no new node")
+    _server_flag(p)
+
     p = sub.add_parser("dev-cluster", help="a local multi-host testbed in network namespaces")
     from controlplane.cli.devcluster import add_devcluster_arguments
 
@@ -132,6 +167,9 @@ def _run_server(args: Any) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.etcd_cacert or args.etcd_cert or args.etcd_key:
+        raise CliError("etcd client TLS is not supported yet: the etcd client (aetcd 1.0) "
+                       "only dials plaintext; keep etcd on loopback or a private network")
     config = ServerConfig(
         listen=args.listen,
         http_listen=args.http_listen,
@@ -143,6 +181,9 @@ def _run_server(args: Any) -> int:
         heartbeat_s=args.heartbeat,
         leader_ttl_s=args.leader_ttl,
         replica=args.replica_name,
+        node_cert_s=args.node_cert_ttl,
+        admin_credentials=(Path(args.admin_credentials).expanduser()
+                           if args.admin_credentials else None),
     )
     try:
         asyncio.run(run_server(config))
@@ -166,6 +207,7 @@ def dispatch(args: Any) -> int:
         return run_devcluster(args)
     if hasattr(args, "server"):
         args.server = server_address(args.server)
+        args.credentials = credentials_path(args.credentials)
     handlers = {
         "config": commands.cmd_config,
         "apply": commands.cmd_apply,
@@ -174,6 +216,7 @@ def dispatch(args: Any) -> int:
         "delete": commands.cmd_delete,
         "scale": commands.cmd_scale,
         "node": commands.cmd_node,
+        "token": commands.cmd_token,
     }
     return handlers[args.command](args)
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import yaml
+
 from dockyard.v1 import objects_pb2, specs_pb2
 
 Row = dict[str, Any]

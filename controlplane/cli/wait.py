@@ -11,10 +11,9 @@ import re
 import sys
 import time
 
-from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
-
 from controlplane.cli.client import CliError, call
 from controlplane.cli.render import crash_loop, task_state
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
 
 
 def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tuple[str, bool]:

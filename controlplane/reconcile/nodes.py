@@ -8,9 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from dockyard.v1 import objects_pb2
-
 from controlplane.reconcile.decision import Decision
+from dockyard.v1 import objects_pb2
 
 
 def reconcile_nodes(

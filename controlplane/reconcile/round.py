@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from dockyard.v1 import objects_pb2
-
 from controlplane.reconcile.decision import Decision
 from controlplane.reconcile.nodes import reconcile_nodes
 from controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks
 from controlplane.snapshot import node_infos, strategy_of, task_request
 from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2
 from scheduler import place
 
 

@@ -12,11 +12,10 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from dockyard.v1 import objects_pb2
-
 from controlplane.reconcile.decision import Decision
 from controlplane.reconcile.gates import ServiceHealth, gate, observe
 from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2
 
 LIVE = {objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING}
 TERMINAL = {objects_pb2.SHUTDOWN, objects_pb2.COMPLETE, objects_pb2.FAILED}

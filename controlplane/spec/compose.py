@@ -13,8 +13,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec.errors import SpecError, kind, show
 from controlplane.spec.reader import (
     Mapping,
@@ -28,6 +26,7 @@ from controlplane.spec.reader import (
 )
 from controlplane.spec.service import Declared, ServiceContext, parse_service
 from controlplane.spec.validate import check_service_name, validate_app
+from dockyard.v1 import specs_pb2
 
 TOP_LEVEL_KEYS = ("name", "version", "services", "volumes", "networks", "secrets", "configs")
 STRATEGIES = {"binpack": specs_pb2.BINPACK, "spread": specs_pb2.SPREAD}

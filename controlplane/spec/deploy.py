@@ -9,8 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec.errors import SpecError, kind, show
 from controlplane.spec.reader import (
     boolean,
@@ -21,6 +19,7 @@ from controlplane.spec.reader import (
     string_list,
 )
 from controlplane.spec.units import parse_cpus_millis, parse_duration_ms, parse_size_bytes
+from dockyard.v1 import specs_pb2
 from scheduler.constraints import parse_constraint
 
 CONDITIONS = {

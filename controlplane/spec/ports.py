@@ -11,10 +11,9 @@ import posixpath
 import re
 from typing import Any
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec.errors import SpecError, kind, show
 from controlplane.spec.reader import boolean, check_keys, integer, mapping, string
+from dockyard.v1 import specs_pb2
 
 _PROTOCOLS = ("tcp", "udp")
 _PORT_RANGE = re.compile(r"(\d+)(?:-(\d+))?")

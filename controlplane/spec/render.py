@@ -12,10 +12,10 @@ import hashlib
 from typing import Any, Protocol
 
 import yaml
-from dockyard.v1 import specs_pb2
 
 from controlplane.spec.reader import strict_loader_resolves_to_str
 from controlplane.spec.units import format_cpus, format_duration, format_size
+from dockyard.v1 import specs_pb2
 
 _STRATEGY = {specs_pb2.BINPACK: "binpack", specs_pb2.SPREAD: "spread"}
 _CONDITION = {

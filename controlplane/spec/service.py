@@ -13,8 +13,6 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec.deploy import (
     parse_depends_on,
     parse_deploy,
@@ -37,6 +35,7 @@ from controlplane.spec.reader import (
     string_list,
 )
 from controlplane.spec.units import parse_duration_ms
+from dockyard.v1 import specs_pb2
 
 # Every service key Dockyard reads; any other key (except x-*) is refused.
 HANDLED_KEYS = (

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec.errors import SpecError, show
 from controlplane.spec.units import format_bytes_human, format_cpus
+from dockyard.v1 import specs_pb2
 from scheduler.dag import find_cycle
 
 SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")

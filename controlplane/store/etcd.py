@@ -75,6 +75,7 @@ class EtcdStore:
         self._client: aetcd.Client | None = None
         self._next = 0
         self._reconnecting = asyncio.Lock()
+        self._retired: set[asyncio.Task[None]] = set()
 
     @property
     def endpoints(self) -> str:
@@ -206,8 +207,19 @@ class EtcdStore:
             if self._client is not failed:
                 return  # someone else already moved on
             self._client = None
-            await failed.close()
+            # Close the old channel later: closing it now would cancel calls still on it.
+            closing = asyncio.create_task(_close_later(failed, 10.0))
+            self._retired.add(closing)
+            closing.add_done_callback(self._retired.discard)
             await self.connect(wait_s=5.0)
+
+
+async def _close_later(client: aetcd.Client, delay_s: float) -> None:
+    await asyncio.sleep(delay_s)
+    try:
+        await client.close()
+    except Exception:  # a dead endpoint's channel may fail to close cleanly
+        pass
 
 
 def _short(exc: BaseException) -> str:

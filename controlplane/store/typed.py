@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import time
 
-from dockyard.v1 import objects_pb2
-
 from controlplane.store import keys
 from controlplane.store.codec import decode
 from controlplane.store.etcd import EtcdStore
+from dockyard.v1 import objects_pb2
 
 
 def now_ms() -> int:

@@ -70,7 +70,7 @@ def _server_back(cluster: Cluster) -> Callable[[], bool]:
     def probe() -> bool:
         try:
             return len(cluster.nodes()) > 0
-        except Exception:  # noqa: BLE001 - any failure means: not back yet
+        except Exception:
             return False
     return probe
 
@@ -148,7 +148,8 @@ def sigkill_mid_apply(cluster: Cluster, app: str) -> Outcome:
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
     cli = subprocess.Popen([sys.executable, "-m", "controlplane", "apply", "-f", f.name,
-                            "--server", cluster.bed.server],
+                            "--server", cluster.bed.server,
+                            "--credentials", cluster.bed.credentials],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(0.05)
     t0 = time.monotonic()

@@ -59,7 +59,7 @@ class Cluster:
     bed: TestbedStatus
 
     def __post_init__(self) -> None:
-        self.stub = control_stub(self.bed.server)
+        self.stub = control_stub(self.bed.server, Path(self.bed.credentials))
 
     def tasks(self, app: str) -> list[objects_pb2.Task]:
         return list(self.stub.ListTasks(control_pb2.ListRequest(app=app), timeout=10).tasks)

@@ -209,6 +209,8 @@ def server_argv(layout: Layout) -> list[str]:
         str(layout.server_dir),
         "--etcd-port",
         str(ETCD_PORT),
+        # the testbed's credential stays in its state dir: never overwrite a user's own
+        "--admin-credentials=",
     ]
 
 

@@ -45,6 +45,7 @@ class TestbedStatus:
     hosts: list[HostStatus]
     state_dir: str = ""
     problems: list[str] = field(default_factory=list)
+    credentials: str = ""  # the server's admin credential, for the CLI's --credentials
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -53,6 +54,7 @@ class TestbedStatus:
             "registry": self.registry,
             "image": self.image,
             "hosts": [h.to_json() for h in self.hosts],
+            "credentials": self.credentials,
         }
 
 
@@ -84,4 +86,5 @@ def build_status(
         hosts,
         str(layout.state_dir),
         problems or [],
+        str(layout.server_dir / "admin.pem"),
     )

@@ -20,7 +20,8 @@ T = TypeVar("T")
 
 def cli(bed: TestbedStatus, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     out = subprocess.run(
-        [sys.executable, "-m", "controlplane", *args, "--server", bed.server],
+        [sys.executable, "-m", "controlplane", *args, "--server", bed.server,
+         "--credentials", bed.credentials],
         capture_output=True, text=True, timeout=600,
     )
     if check and out.returncode != 0:

@@ -41,9 +41,20 @@ class ServerProcess:
             "--etcd-port", str(self.etcd_port),
         ]
 
-    def start(self) -> None:
+    @property
+    def credentials(self) -> Path:
+        """The admin credential the server writes on its first start."""
+        return self.data_dir / "admin.pem"
+
+    @property
+    def home(self) -> Path:
+        """The server process's HOME: its ~/.dockyard/admin.pem copy lands here."""
+        return self.data_dir.parent / "home"
+
+    def start(self, *extra: str) -> None:
         log = open(self.data_dir.parent / "server.log", "ab")  # noqa: SIM115
-        self.proc = subprocess.Popen(self.argv(), stdout=log, stderr=log)
+        env = {**os.environ, "HOME": str(self.home)}
+        self.proc = subprocess.Popen([*self.argv(), *extra], stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -78,8 +89,11 @@ def wait_port_free(port: int) -> None:
         time.sleep(0.1)
 
 
-def run_cli(server: ServerProcess, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DOCKYARD_SERVER": server.address}
+def run_cli(server: ServerProcess, *args: str, check: bool = True,
+            credentials: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI against `server`, with its admin credential unless another is given."""
+    env = {**os.environ, "DOCKYARD_SERVER": server.address,
+           "DOCKYARD_CREDENTIALS": str(credentials or server.credentials)}
     out = subprocess.run(
         [sys.executable, "-m", "controlplane", *args],
         capture_output=True, text=True, env=env, timeout=60,

@@ -47,7 +47,9 @@ def test_apply_then_get_shows_the_app(server: ServerProcess) -> None:
     assert {s["service"] for s in services} == {"db", "php", "web"}
 
 
-def test_reapply_is_idempotent_and_reports_per_service(server: ServerProcess, tmp_path: Path) -> None:
+def test_reapply_is_idempotent_and_reports_per_service(
+    server: ServerProcess, tmp_path: Path
+) -> None:
     f = tmp_path / "compose.yaml"
     f.write_text(SMALL)
     run_cli(server, "apply", "-f", str(f))
@@ -102,9 +104,13 @@ def test_describe_and_delete(server: ServerProcess) -> None:
     assert apps_json(server) == []
 
 
-def test_unreachable_server_is_one_line() -> None:
+def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
+    from controlplane.security import pki
+
+    cred = tmp_path / "admin.pem"
+    cred.write_text(pki.admin_bundle(pki.create_ca()))
     dead = ServerProcess(Path("/nonexistent"), 1, 1, 1)
-    out = run_cli(dead, "get", "apps", check=False)
+    out = run_cli(dead, "get", "apps", check=False, credentials=cred)
     assert out.returncode == 1
     assert out.stderr.strip() == "error: server unreachable at 127.0.0.1:1"
 
@@ -143,6 +149,11 @@ def test_health_metrics_and_grpc_health(server: ServerProcess) -> None:
         assert r.read() == b"ok\n"
     with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/metrics", timeout=5) as r:
         assert b"dockyard_agent_sessions" in r.read()
-    with grpc.insecure_channel(server.address) as ch:
+    from controlplane.cli.client import load_credentials
+
+    cert, key, ca = load_credentials(server.credentials)
+    creds = grpc.ssl_channel_credentials(ca, key, cert)
+    opts = [("grpc.ssl_target_name_override", "dockyard-server")]
+    with grpc.secure_channel(server.address, creds, options=opts) as ch:
         resp = health_pb2_grpc.HealthStub(ch).Check(health_pb2.HealthCheckRequest(), timeout=5)
         assert resp.status == health_pb2.HealthCheckResponse.SERVING

@@ -26,45 +26,49 @@ from dockyard.v1 import objects_pb2 as dockyard_dot_v1_dot_objects__pb2
 from dockyard.v1 import specs_pb2 as dockyard_dot_v1_dot_specs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ockyard/v1/control.proto\x12\x0b\x64ockyard.v1\x1a\x19\x64ockyard/v1/objects.proto\x1a\x17\x64ockyard/v1/specs.proto\"2\n\x0c\x41pplyRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.dockyard.v1.AppSpec\"0\n\rServiceChange\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"[\n\rApplyResponse\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12+\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1a.dockyard.v1.ServiceChange\"\x1d\n\rGetAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1a\n\x0bListRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\"Z\n\x10ListAppsResponse\x12\x1e\n\x04\x61pps\x18\x01 \x03(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\">\n\x14ListServicesResponse\x12&\n\x08services\x18\x01 \x03(\x0b\x32\x14.dockyard.v1.Service\"5\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Task\"5\n\x11ListNodesResponse\x12 \n\x05nodes\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Node\"\xbf\x01\n\x0e\x41ppDescription\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\x12 \n\x05tasks\x18\x03 \x03(\x0b\x32\x11.dockyard.v1.Task\x12\"\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x12.dockyard.v1.Event\x12 \n\x05waves\x18\x05 \x03(\x0b\x32\x11.dockyard.v1.Wave\"\x18\n\x04Wave\x12\x10\n\x08services\x18\x01 \x03(\t\" \n\x10\x44\x65leteAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x11\x44\x65leteAppResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\">\n\x0cScaleRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x10\n\x08replicas\x18\x03 \x01(\x05\"W\n\x16SetAvailabilityRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12/\n\x0c\x61vailability\x18\x02 \x01(\x0e\x32\x19.dockyard.v1.Availability\"\x1b\n\x0cWatchRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t2\xf4\x05\n\x07\x43ontrol\x12>\n\x05\x41pply\x12\x19.dockyard.v1.ApplyRequest\x1a\x1a.dockyard.v1.ApplyResponse\x12\x36\n\x06GetApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x10.dockyard.v1.App\x12\x43\n\x08ListApps\x12\x18.dockyard.v1.ListRequest\x1a\x1d.dockyard.v1.ListAppsResponse\x12K\n\x0cListServices\x12\x18.dockyard.v1.ListRequest\x1a!.dockyard.v1.ListServicesResponse\x12\x45\n\tListTasks\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListTasksResponse\x12\x45\n\tListNodes\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListNodesResponse\x12\x46\n\x0b\x44\x65scribeApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x1b.dockyard.v1.AppDescription\x12J\n\tDeleteApp\x12\x1d.dockyard.v1.DeleteAppRequest\x1a\x1e.dockyard.v1.DeleteAppResponse\x12\x38\n\x05Scale\x12\x19.dockyard.v1.ScaleRequest\x1a\x14.dockyard.v1.Service\x12I\n\x0fSetAvailability\x12#.dockyard.v1.SetAvailabilityRequest\x1a\x11.dockyard.v1.Node\x12\x38\n\x05Watch\x12\x19.dockyard.v1.WatchRequest\x1a\x12.dockyard.v1.Event0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ockyard/v1/control.proto\x12\x0b\x64ockyard.v1\x1a\x19\x64ockyard/v1/objects.proto\x1a\x17\x64ockyard/v1/specs.proto\"0\n\x10JoinTokenRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0e\n\x06rotate\x18\x02 \x01(\x08\"\"\n\x11JoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\"2\n\x0c\x41pplyRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.dockyard.v1.AppSpec\"0\n\rServiceChange\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"[\n\rApplyResponse\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12+\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1a.dockyard.v1.ServiceChange\"\x1d\n\rGetAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1a\n\x0bListRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\"Z\n\x10ListAppsResponse\x12\x1e\n\x04\x61pps\x18\x01 \x03(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\">\n\x14ListServicesResponse\x12&\n\x08services\x18\x01 \x03(\x0b\x32\x14.dockyard.v1.Service\"5\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Task\"5\n\x11ListNodesResponse\x12 \n\x05nodes\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Node\"\xbf\x01\n\x0e\x41ppDescription\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\x12 \n\x05tasks\x18\x03 \x03(\x0b\x32\x11.dockyard.v1.Task\x12\"\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x12.dockyard.v1.Event\x12 \n\x05waves\x18\x05 \x03(\x0b\x32\x11.dockyard.v1.Wave\"\x18\n\x04Wave\x12\x10\n\x08services\x18\x01 \x03(\t\" \n\x10\x44\x65leteAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x11\x44\x65leteAppResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\">\n\x0cScaleRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x10\n\x08replicas\x18\x03 \x01(\x05\"W\n\x16SetAvailabilityRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12/\n\x0c\x61vailability\x18\x02 \x01(\x0e\x32\x19.dockyard.v1.Availability\"\x1b\n\x0cWatchRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t2\xc0\x06\n\x07\x43ontrol\x12>\n\x05\x41pply\x12\x19.dockyard.v1.ApplyRequest\x1a\x1a.dockyard.v1.ApplyResponse\x12\x36\n\x06GetApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x10.dockyard.v1.App\x12\x43\n\x08ListApps\x12\x18.dockyard.v1.ListRequest\x1a\x1d.dockyard.v1.ListAppsResponse\x12K\n\x0cListServices\x12\x18.dockyard.v1.ListRequest\x1a!.dockyard.v1.ListServicesResponse\x12\x45\n\tListTasks\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListTasksResponse\x12\x45\n\tListNodes\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListNodesResponse\x12\x46\n\x0b\x44\x65scribeApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x1b.dockyard.v1.AppDescription\x12J\n\tDeleteApp\x12\x1d.dockyard.v1.DeleteAppRequest\x1a\x1e.dockyard.v1.DeleteAppResponse\x12\x38\n\x05Scale\x12\x19.dockyard.v1.ScaleRequest\x1a\x14.dockyard.v1.Service\x12I\n\x0fSetAvailability\x12#.dockyard.v1.SetAvailabilityRequest\x1a\x11.dockyard.v1.Node\x12\x38\n\x05Watch\x12\x19.dockyard.v1.WatchRequest\x1a\x12.dockyard.v1.Event0\x01\x12J\n\tJoinToken\x12\x1d.dockyard.v1.JoinTokenRequest\x1a\x1e.dockyard.v1.JoinTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'dockyard.v1.control_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_APPLYREQUEST']._serialized_start=94
-  _globals['_APPLYREQUEST']._serialized_end=144
-  _globals['_SERVICECHANGE']._serialized_start=146
-  _globals['_SERVICECHANGE']._serialized_end=194
-  _globals['_APPLYRESPONSE']._serialized_start=196
-  _globals['_APPLYRESPONSE']._serialized_end=287
-  _globals['_GETAPPREQUEST']._serialized_start=289
-  _globals['_GETAPPREQUEST']._serialized_end=318
-  _globals['_LISTREQUEST']._serialized_start=320
-  _globals['_LISTREQUEST']._serialized_end=346
-  _globals['_LISTAPPSRESPONSE']._serialized_start=348
-  _globals['_LISTAPPSRESPONSE']._serialized_end=438
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=440
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=502
-  _globals['_LISTTASKSRESPONSE']._serialized_start=504
-  _globals['_LISTTASKSRESPONSE']._serialized_end=557
-  _globals['_LISTNODESRESPONSE']._serialized_start=559
-  _globals['_LISTNODESRESPONSE']._serialized_end=612
-  _globals['_APPDESCRIPTION']._serialized_start=615
-  _globals['_APPDESCRIPTION']._serialized_end=806
-  _globals['_WAVE']._serialized_start=808
-  _globals['_WAVE']._serialized_end=832
-  _globals['_DELETEAPPREQUEST']._serialized_start=834
-  _globals['_DELETEAPPREQUEST']._serialized_end=866
-  _globals['_DELETEAPPRESPONSE']._serialized_start=868
-  _globals['_DELETEAPPRESPONSE']._serialized_end=904
-  _globals['_SCALEREQUEST']._serialized_start=906
-  _globals['_SCALEREQUEST']._serialized_end=968
-  _globals['_SETAVAILABILITYREQUEST']._serialized_start=970
-  _globals['_SETAVAILABILITYREQUEST']._serialized_end=1057
-  _globals['_WATCHREQUEST']._serialized_start=1059
-  _globals['_WATCHREQUEST']._serialized_end=1086
-  _globals['_CONTROL']._serialized_start=1089
-  _globals['_CONTROL']._serialized_end=1845
+  _globals['_JOINTOKENREQUEST']._serialized_start=94
+  _globals['_JOINTOKENREQUEST']._serialized_end=142
+  _globals['_JOINTOKENRESPONSE']._serialized_start=144
+  _globals['_JOINTOKENRESPONSE']._serialized_end=178
+  _globals['_APPLYREQUEST']._serialized_start=180
+  _globals['_APPLYREQUEST']._serialized_end=230
+  _globals['_SERVICECHANGE']._serialized_start=232
+  _globals['_SERVICECHANGE']._serialized_end=280
+  _globals['_APPLYRESPONSE']._serialized_start=282
+  _globals['_APPLYRESPONSE']._serialized_end=373
+  _globals['_GETAPPREQUEST']._serialized_start=375
+  _globals['_GETAPPREQUEST']._serialized_end=404
+  _globals['_LISTREQUEST']._serialized_start=406
+  _globals['_LISTREQUEST']._serialized_end=432
+  _globals['_LISTAPPSRESPONSE']._serialized_start=434
+  _globals['_LISTAPPSRESPONSE']._serialized_end=524
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=526
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=588
+  _globals['_LISTTASKSRESPONSE']._serialized_start=590
+  _globals['_LISTTASKSRESPONSE']._serialized_end=643
+  _globals['_LISTNODESRESPONSE']._serialized_start=645
+  _globals['_LISTNODESRESPONSE']._serialized_end=698
+  _globals['_APPDESCRIPTION']._serialized_start=701
+  _globals['_APPDESCRIPTION']._serialized_end=892
+  _globals['_WAVE']._serialized_start=894
+  _globals['_WAVE']._serialized_end=918
+  _globals['_DELETEAPPREQUEST']._serialized_start=920
+  _globals['_DELETEAPPREQUEST']._serialized_end=952
+  _globals['_DELETEAPPRESPONSE']._serialized_start=954
+  _globals['_DELETEAPPRESPONSE']._serialized_end=990
+  _globals['_SCALEREQUEST']._serialized_start=992
+  _globals['_SCALEREQUEST']._serialized_end=1054
+  _globals['_SETAVAILABILITYREQUEST']._serialized_start=1056
+  _globals['_SETAVAILABILITYREQUEST']._serialized_end=1143
+  _globals['_WATCHREQUEST']._serialized_start=1145
+  _globals['_WATCHREQUEST']._serialized_end=1172
+  _globals['_CONTROL']._serialized_start=1175
+  _globals['_CONTROL']._serialized_end=2007
 # @@protoc_insertion_point(module_scope)

@@ -90,6 +90,11 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.WatchRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_objects__pb2.Event.FromString,
                 _registered_method=True)
+        self.JoinToken = channel.unary_unary(
+                '/dockyard.v1.Control/JoinToken',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.JoinTokenRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.JoinTokenResponse.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -169,6 +174,13 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def JoinToken(self, request, context):
+        """The agents' join token; with rotate, a new one (the old one then admits no new node).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -226,6 +238,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.Watch,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.WatchRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_objects__pb2.Event.SerializeToString,
+            ),
+            'JoinToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.JoinToken,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.JoinTokenRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.JoinTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -525,6 +542,33 @@ class Control:
             '/dockyard.v1.Control/Watch',
             dockyard_dot_v1_dot_control__pb2.WatchRequest.SerializeToString,
             dockyard_dot_v1_dot_objects__pb2.Event.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def JoinToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/JoinToken',
+            dockyard_dot_v1_dot_control__pb2.JoinTokenRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.JoinTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -54,6 +54,11 @@ class DispatcherStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
                 _registered_method=True)
+        self.Renew = channel.unary_unary(
+                '/dockyard.v1.Dispatcher/Renew',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.FromString,
+                _registered_method=True)
 
 
 class DispatcherServicer:
@@ -88,6 +93,14 @@ class DispatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Renew(self, request, context):
+        """A new certificate for the calling node (identified by its current certificate) before
+        the current one expires. The agent then reconnects with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DispatcherServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -110,6 +123,11 @@ def add_DispatcherServicer_to_server(servicer, server):
                     servicer.UpdateTaskStatus,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.SerializeToString,
+            ),
+            'Renew': grpc.unary_unary_rpc_method_handler(
+                    servicer.Renew,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -220,6 +238,33 @@ class Dispatcher:
             '/dockyard.v1.Dispatcher/UpdateTaskStatus',
             dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Renew(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Dispatcher/Renew',
+            dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.FromString,
             options,
             channel_credentials,
             insecure,

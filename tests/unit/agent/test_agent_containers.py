@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from dockyard.v1 import objects_pb2, specs_pb2
 
 from agent.containers import (
     LABEL,
@@ -16,6 +15,7 @@ from agent.containers import (
     stop_timeout_s,
     volumes_for,
 )
+from dockyard.v1 import objects_pb2, specs_pb2
 
 MS = 1_000_000  # ns per ms
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from dockyard.v1 import objects_pb2
 
 from agent.driver import ContainerInfo
 from agent.status import status_from
+from dockyard.v1 import objects_pb2
 
 T = objects_pb2
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from dockyard.v1 import objects_pb2, specs_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 
 from agent.steps import Action, Observed, backoff_s, next_action, restart_wanted
+from dockyard.v1 import objects_pb2, specs_pb2
 
 ABSENT = Observed()
 CREATED = Observed(exists=True)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 
-from dockyard.v1 import objects_pb2, specs_pb2
-
 from controlplane.desired import service_hash
 from controlplane.reconcile.decision import Decision
 from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2, specs_pb2
 
 GIB = 1024**3
 MIB = 1024**2

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from dockyard.v1 import objects_pb2, specs_pb2
 from hypothesis import given
 from hypothesis import strategies as st
 
 from controlplane.desired import app_hash, diff_services, service_hash
+from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import spec
 
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from dockyard.v1 import objects_pb2
 
 from controlplane.leader import _OBJECTS_PER_TXN, decision_commits
 from controlplane.reconcile.decision import Decision
 from controlplane.store import keys
 from controlplane.store.codec import decode
 from controlplane.store.etcd import Commit
+from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import node, service, spec, task
 
 ETCD_MAX_TXN_OPS = 128  # etcd's default --max-txn-ops

@@ -6,9 +6,9 @@ import json
 
 import pytest
 import yaml
-from dockyard.v1 import objects_pb2, specs_pb2
 
 from controlplane.cli import render
+from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import GIB, MIB, app, node, service, spec, task
 
 SVC = service("shop", spec("web", replicas=2))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from dockyard.v1 import objects_pb2, specs_pb2
 
 from controlplane.reconcile.round import plan_round
 from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import (
     GIB,
     Revisions,

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections import Counter
 
-from dockyard.v1 import objects_pb2, specs_pb2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from controlplane.reconcile.round import plan_round
 from controlplane.reconcile.tasks import TERMINAL
 from controlplane.view import ClusterView
+from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import (
     GIB,
     MIB,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec import LoadedApp, load_app
+from dockyard.v1 import specs_pb2
 
 FILES = {
     "./db_password.txt": b"s3cret\n",

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dockyard.v1 import specs_pb2
-
 from controlplane.spec import load_app
+from dockyard.v1 import specs_pb2
 from scheduler.dag import start_waves
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "amp" / "compose.yaml"

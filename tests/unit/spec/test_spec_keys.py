@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+
 from dockyard.v1 import specs_pb2
 
 from .helpers import load_doc, load_service, load_text, service_doc

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 import yaml
-from dockyard.v1 import specs_pb2
 
 from controlplane.spec import load_app, render_app, spec_hash
+from dockyard.v1 import specs_pb2
 
 from .helpers import load_doc, service_doc
 from .test_spec_keys import CASES
