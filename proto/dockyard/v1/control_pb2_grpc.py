@@ -115,26 +115,29 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListApps(self, request, context):
-        """Listings, optionally filtered by app.
+        """Apps with their services, optionally one app.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListServices(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Services, optionally of one app.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListTasks(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Tasks with their latest reported status, optionally of one app.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
     def ListNodes(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """Every node, with its last heartbeat as seen by this replica.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
