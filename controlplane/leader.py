@@ -22,6 +22,7 @@ from controlplane.store import keys
 from controlplane.store.codec import encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from controlplane.view import Mirror
+from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
 
@@ -37,14 +38,19 @@ def _writes(
     decision: Decision, now_ms: int
 ) -> Iterator[tuple[dict[str, int], dict[str, bytes], list[str]]]:
     """Each object's write as (expect, puts, deletes), encoded from a copy. Pure."""
+    def placed(t: objects_pb2.Task) -> dict[str, int]:
+        """The node version a placement was judged against, for the commit to compare."""
+        version = decision.placed_on.get(t.node) if t.node else None
+        return {keys.node_key(t.node): version} if version else {}
+
     for t in decision.create_tasks:
         k = keys.task_key(t.app, t.meta.id)
-        yield {k: 0}, {k: encode(_unversioned(t))}, []
+        yield {k: 0, **placed(t)}, {k: encode(_unversioned(t))}, []
     for t in decision.update_tasks:
         k = keys.task_key(t.app, t.meta.id)
         changed = _unversioned(t)
         changed.meta.updated_ms = now_ms
-        yield {k: t.meta.version}, {k: encode(changed)}, []
+        yield {k: t.meta.version, **placed(t)}, {k: encode(changed)}, []
     for t in decision.delete_tasks:
         k = keys.task_key(t.app, t.meta.id)
         yield {k: t.meta.version}, {}, [k, keys.status_key(t.app, t.meta.id)]

@@ -17,6 +17,9 @@ class Decision:
     update_nodes: list[objects_pb2.Node] = field(default_factory=list)
     update_services: list[objects_pb2.Service] = field(default_factory=list)
     events: list[objects_pb2.Event] = field(default_factory=list)
+    # Nodes this round placed tasks on, with the versions the placement was judged
+    # against: the commit compares them, so a node drained or lost meanwhile refuses it.
+    placed_on: dict[str, int] = field(default_factory=dict)
 
     def empty(self) -> bool:
         return not (

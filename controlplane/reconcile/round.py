@@ -74,6 +74,7 @@ def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: i
         task = work.task(p.task_id)
         task.node = p.node
         task.unplaced_reason = ""
+        decision.placed_on[p.node] = view.nodes[p.node].meta.version
     for tid, reason in plan.unplaced.items():
         if work.peek(tid).unplaced_reason != reason:
             work.task(tid).unplaced_reason = reason

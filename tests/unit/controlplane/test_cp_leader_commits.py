@@ -122,3 +122,12 @@ def test_decision_commits_leaves_the_decision_alone() -> None:
     t = _task(1, version=42)
     list(decision_commits(Decision(update_tasks=[t]), now_ms=777))
     assert (t.meta.version, t.meta.updated_ms) == (42, 0)
+
+
+def test_a_placement_compares_the_node_version_it_was_judged_against() -> None:
+    placed = _task(1)
+    placed.node = "n1"
+    d = Decision(create_tasks=[placed], placed_on={"n1": 7})
+    (c,) = decision_commits(d, now_ms=1)
+    assert c.expect[keys.node_key("n1")] == 7
+    assert c.expect[keys.task_key("shop", "t001")] == 0
