@@ -8,7 +8,7 @@ method blocks, so the runner calls them in worker threads.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -44,7 +44,9 @@ class Driver(Protocol):
     def stop(self, container_id: str, timeout_s: int) -> None: ...
     def remove(self, container_id: str) -> None: ...
     def inspect(self, container_id: str) -> ContainerInfo | None: ...
-    def logs(self, container_id: str, *, follow: bool, tail: int) -> Iterator[bytes]: ...
+    def logs(self, container_id: str, *, follow: bool, tail: int) -> Any:
+        """An iterator of output chunks with `close()`, callable from another thread."""
+        ...
     def events(self, stop: threading.Event, on_event: Callable[[str, str], None]) -> None: ...
     def stop_events(self) -> None: ...
     def gateway(self) -> str: ...
@@ -158,11 +160,10 @@ class DockerDriver:
         except docker.errors.NotFound:
             return None
 
-    def logs(self, container_id: str, *, follow: bool, tail: int) -> Iterator[bytes]:
-        out: Iterator[bytes] = self._api.logs(
+    def logs(self, container_id: str, *, follow: bool, tail: int) -> Any:
+        return self._api.logs(
             container_id, stream=True, follow=follow, tail=tail if tail >= 0 else "all"
         )
-        return out
 
     def events(self, stop: threading.Event, on_event: Callable[[str, str], None]) -> None:
         """Call `on_event(container_id, action)` for each container event, until `stop`."""

@@ -76,6 +76,13 @@ class Runner:
             self._track(tid, info.id)
         log.info("re-adopted %d containers", len(owned))
 
+    @property
+    def driver(self) -> Driver:
+        return self._driver
+
+    def container_of(self, task_id: str) -> str | None:
+        return self._containers.get(task_id)
+
     def _track(self, task_id: str, container_id: str) -> None:
         self._containers[task_id] = container_id
         self._by_container[container_id] = task_id

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 import grpc
 
 from agent import identity as ident
+from agent.logs import publish_logs
 from agent.runner import Runner
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
@@ -76,6 +77,7 @@ class Session:
         self._runner = runner
         self._batch = batch
         self.identity = ident.Identity.fresh(description.name)
+        self._log_streams: set[asyncio.Task[None]] = set()
 
     async def run_forever(self) -> None:
         backoff = 0.1
@@ -150,7 +152,7 @@ class Session:
             ]
             try:
                 stream = stub.Session(dispatcher_pb2.SessionRequest(node=name, session_id=sid))
-                reader = asyncio.create_task(self._read(stream))
+                reader = asyncio.create_task(self._read(stream, stub, name))
                 done, _ = await asyncio.wait(
                     [reader, *helpers], return_when=asyncio.FIRST_COMPLETED
                 )
@@ -178,9 +180,18 @@ class Session:
             self.identity.adopt(reply.certificate, reply.ca_certificate, key)
             raise Renewed()
 
-    async def _read(self, stream: grpc.aio.UnaryStreamCall) -> None:
+    async def _read(
+        self, stream: grpc.aio.UnaryStreamCall, stub: dispatcher_pb2_grpc.DispatcherStub,
+        node: str,
+    ) -> None:
         async for msg in stream:
             self._runner.assign(msg)
+            for sub in msg.subscriptions:
+                task = asyncio.create_task(publish_logs(
+                    stub=stub, node=node, sub=sub, driver=self._runner.driver,
+                    container_of=self._runner.container_of))
+                self._log_streams.add(task)
+                task.add_done_callback(self._log_streams.discard)
         raise ConnectionError("the control plane closed the session")
 
     async def _heartbeats(

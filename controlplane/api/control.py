@@ -8,6 +8,7 @@ from typing import NoReturn, TypeVar
 import grpc
 
 from controlplane.admission import admit
+from controlplane.api.logs import LogBroker
 from controlplane.desired import app_hash, diff_services
 from controlplane.events import event_entry
 from controlplane.security.cluster import TokenKeeper
@@ -31,11 +32,13 @@ class ControlService(control_pb2_grpc.ControlServicer):
         on_change: Callable[[], None],
         heartbeats: Mapping[str, int] | None = None,
         tokens: TokenKeeper | None = None,
+        logs: LogBroker | None = None,
     ) -> None:
         self._tokens = tokens
         self._store = store
         self._on_change = on_change
         self._heartbeats = heartbeats if heartbeats is not None else {}
+        self._logs = logs
 
     async def Apply(
         self, request: control_pb2.ApplyRequest, context: grpc.aio.ServicerContext
@@ -220,6 +223,46 @@ class ControlService(control_pb2_grpc.ControlServicer):
         async for change in self._store.watch_prefix(prefix, start_revision=revision + 1):
             if change.value is not None:
                 yield decode(objects_pb2.Event, change.value)
+
+    async def Logs(
+        self, request: control_pb2.LogsRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[control_pb2.LogChunk]:
+        if self._logs is None:
+            await _abort(context, grpc.StatusCode.UNIMPLEMENTED, "logs are not served here")
+        tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
+        wanted = [t for t in tasks if t.service == request.service and t.node
+                  and (not request.slot or t.slot == request.slot)
+                  and t.status.container_id]
+        if not wanted:
+            await _abort(context, grpc.StatusCode.NOT_FOUND,
+                         f"no container of {request.app}/{request.service}"
+                         + (f" slot {request.slot}" if request.slot else "") + " to read")
+        by_node: dict[str, list[str]] = {}
+        info = {t.meta.id: t for t in wanted}
+        for t in wanted:
+            if self._logs.reachable(t.node):
+                by_node.setdefault(t.node, []).append(t.meta.id)
+            else:
+                yield control_pb2.LogChunk(
+                    task_id=t.meta.id, service=t.service, slot=t.slot, node=t.node,
+                    notice=f"node {t.node} has no session with this control-plane replica")
+        if not by_node:
+            return
+        sub = self._logs.subscribe(by_node, follow=request.follow, tail=request.tail or -1)
+        try:
+            while sub.pending:
+                msg = await sub.queue.get()
+                t = info[msg.task_id]
+                if msg.data:
+                    yield control_pb2.LogChunk(task_id=t.meta.id, service=t.service,
+                                               slot=t.slot, node=t.node, data=msg.data)
+                if msg.error:
+                    yield control_pb2.LogChunk(task_id=t.meta.id, service=t.service,
+                                               slot=t.slot, node=t.node, notice=msg.error)
+                if msg.done:
+                    sub.pending.discard(msg.task_id)
+        finally:
+            self._logs.close(sub)
 
     async def JoinToken(
         self, request: control_pb2.JoinTokenRequest, context: grpc.aio.ServicerContext

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from controlplane.api.logs import LogBroker
 from controlplane.endpoints import endpoints_for
 from controlplane.http_status import SESSIONS
 from controlplane.security import pki
@@ -82,6 +83,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         self._ttl = max(2, math.ceil(grace_s))
         self._sessions: dict[str, _Session] = {}
         self.last_heartbeat_ms: dict[str, int] = {}
+        self.logs = LogBroker()
         mirror.subscribe(self._changed)
 
     def _changed(self, kinds: set[str]) -> None:
@@ -179,6 +181,8 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
             return
         await self._mirror.synced.wait()
         SESSIONS.inc()
+        wake = session.changed.set
+        self.logs.attach(request.node, wake)
         try:
             sent: dict[str, int] = {}
             sent_endpoints: list[dispatcher_pb2.Endpoint] | None = None
@@ -190,13 +194,15 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
                 changes, sent_now = assignments_for(tasks, {} if complete else sent)
                 endpoints = endpoints_for(view, {t.app for t in tasks})
                 new_endpoints = endpoints != sent_endpoints
-                if complete or changes or new_endpoints:
+                subscriptions = self.logs.outgoing(request.node)
+                if complete or changes or new_endpoints or subscriptions:
                     yield dispatcher_pb2.SessionMessage(
                         complete=complete,
                         assignments=changes,
                         files=self._files_for(tasks, view.apps),
                         endpoints=endpoints,
                         has_endpoints=True,
+                        subscriptions=subscriptions,
                     )
                 sent, complete, sent_endpoints = sent_now, False, endpoints
                 try:
@@ -204,6 +210,7 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
                 except TimeoutError:
                     pass
         finally:
+            self.logs.detach(request.node, wake)
             SESSIONS.dec()
 
     @staticmethod
@@ -267,3 +274,23 @@ class DispatcherService(dispatcher_pb2_grpc.DispatcherServicer):
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return dispatcher_pb2.UpdateTaskStatusResponse()
+
+    async def PublishLogs(
+        self,
+        request_iterator: AsyncIterator[dispatcher_pb2.PublishLogsMessage],
+        context: grpc.aio.ServicerContext,
+    ) -> dispatcher_pb2.PublishLogsResponse:
+        """Forward a node's container output to the Logs call that asked for it; returning
+        early (nobody listens any more) tells the agent to stop reading."""
+        checked = ""
+        async for msg in request_iterator:
+            if msg.node != checked:
+                await self._tls.require_node(context, msg.node)
+                checked = msg.node
+            task = self._mirror.view.tasks.get(msg.task_id)
+            if task is not None and task.node != msg.node:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                    f"task {msg.task_id} does not run on node {msg.node}")
+            if not await self.logs.publish(msg):
+                break
+        return dispatcher_pb2.PublishLogsResponse()

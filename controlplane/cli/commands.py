@@ -6,8 +6,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from controlplane.cli import render
-from controlplane.cli.client import CliError, call, control_stub
+from controlplane.cli.client import CliError, call, control_stub, describe_rpc_error
 from controlplane.spec import LoadedApp, SpecError, load_app, render_app
 from dockyard.v1 import control_pb2, objects_pb2
 
@@ -166,4 +168,32 @@ def cmd_token(args: Any) -> int:
     r = call(args.server, stub.JoinToken,
              control_pb2.JoinTokenRequest(role=args.role, rotate=args.rotate))
     print(r.token)
+    return 0
+
+
+def cmd_logs(args: Any) -> int:
+    parts = args.target.split("/")
+    if len(parts) not in (2, 3) or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):
+        raise CliError(f"expected APP/SERVICE or APP/SERVICE/SLOT, got {args.target!r}")
+    stub = control_stub(args.server, args.credentials)
+    req = control_pb2.LogsRequest(app=parts[0], service=parts[1], follow=args.follow,
+                                  tail=args.tail,
+                                  slot=int(parts[2]) if len(parts) == 3 else 0)
+    partial: dict[str, str] = {}
+    try:
+        for chunk in stub.Logs(req, timeout=None if args.follow else 60):
+            prefix = f"{chunk.service}.{chunk.slot}@{chunk.node} | "
+            if chunk.notice:
+                print(f"{prefix}[{chunk.notice}]", file=sys.stderr)
+                continue
+            text = partial.pop(chunk.task_id, "") + chunk.data.decode("utf-8", "replace")
+            *lines, rest = text.split("\n")
+            for line in lines:
+                print(prefix + line, flush=True)
+            if rest:
+                partial[chunk.task_id] = rest
+    except grpc.RpcError as exc:
+        raise CliError(describe_rpc_error(exc, args.server)) from None
+    except KeyboardInterrupt:
+        return 130
     return 0

@@ -142,6 +142,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="APP/SERVICE=N")
     _server_flag(p)
 
+    p = sub.add_parser("logs", help="container output of a service's tasks, from every node")
+    p.add_argument("target", metavar="APP/SERVICE[/SLOT]")
+    p.add_argument("-f", "--follow", action="store_true", help="keep printing new output")
+    p.add_argument("--tail", type=int, default=-1, help="lines from the end (default: all)")
+    _server_flag(p)
+
     p = sub.add_parser("node", help="drain or activate a node")
     p.add_argument("action", choices=("drain", "activate"))
     p.add_argument("name")
@@ -216,6 +222,7 @@ def dispatch(args: Any) -> int:
         "delete": commands.cmd_delete,
         "scale": commands.cmd_scale,
         "node": commands.cmd_node,
+        "logs": commands.cmd_logs,
         "token": commands.cmd_token,
     }
     return handlers[args.command](args)

@@ -103,3 +103,36 @@ def test_get_nodes_shows_capacity_labels_and_heartbeat(bed: TestbedStatus) -> No
         assert n["cpu_millis"] == 2000 and n["memory_bytes"] == 2 * 1024**3
         assert n["address"].startswith("10.213.0.")
         assert n["last_heartbeat_ms"] > 0
+
+
+def test_logs_come_from_every_node_running_the_service(
+    bed: TestbedStatus, tmp_path: Path
+) -> None:
+    apply_text(bed, tmp_path, f"""
+name: talk
+x-dockyard: {{strategy: spread}}
+services:
+  talker:
+    image: {bed.image}
+    command: ["sh", "-c", "echo hello from slot $$DOCKYARD_SLOT on $$DOCKYARD_NODE; sleep 86400"]
+    stop_signal: SIGKILL
+    deploy:
+      replicas: 2
+""".replace("$$", "$"))
+    try:
+        tasks = wait_for("2 running", lambda: (t := running_tasks(bed, "talk"))
+                         and len(t) == 2 and t)
+        def both_said_hello() -> str | None:
+            out = cli(bed, "logs", "talk/talker").stdout
+            return out if out.count("hello from slot") == 2 else None
+
+        out = wait_for("both tasks' output", both_said_hello, timeout_s=20)
+        for t in tasks:
+            line = f"talker.{t['slot']}@{t['node']} | hello from slot {t['slot']} on {t['node']}"
+            assert line in out, out
+        one = cli(bed, "logs", "talk/talker/2").stdout
+        assert one.count("hello from slot") == 1 and "talker.2@" in one
+        bad = cli(bed, "logs", "talk/nobody", check=False)
+        assert bad.returncode == 1 and "no container of talk/nobody" in bad.stderr
+    finally:
+        cli(bed, "delete", "app", "talk")

@@ -137,3 +137,33 @@ class WatchRequest(_message.Message):
     APP_FIELD_NUMBER: _ClassVar[int]
     app: str
     def __init__(self, app: _Optional[str] = ...) -> None: ...
+
+class LogsRequest(_message.Message):
+    __slots__ = ("app", "service", "slot", "follow", "tail")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    service: str
+    slot: int
+    follow: bool
+    tail: int
+    def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class LogChunk(_message.Message):
+    __slots__ = ("task_id", "service", "slot", "node", "data", "notice")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    NOTICE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    service: str
+    slot: int
+    node: str
+    data: bytes
+    notice: str
+    def __init__(self, task_id: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., node: _Optional[str] = ..., data: _Optional[bytes] = ..., notice: _Optional[str] = ...) -> None: ...

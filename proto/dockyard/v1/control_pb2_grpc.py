@@ -85,6 +85,11 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.SetAvailabilityRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_objects__pb2.Node.FromString,
                 _registered_method=True)
+        self.Logs = channel.unary_stream(
+                '/dockyard.v1.Control/Logs',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.LogChunk.FromString,
+                _registered_method=True)
         self.Watch = channel.unary_stream(
                 '/dockyard.v1.Control/Watch',
                 request_serializer=dockyard_dot_v1_dot_control__pb2.WatchRequest.SerializeToString,
@@ -170,6 +175,13 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Logs(self, request, context):
+        """Container output of a service's tasks, streamed from the nodes that run them.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Watch(self, request, context):
         """Events as they happen, optionally for one app.
         """
@@ -236,6 +248,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.SetAvailability,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.SetAvailabilityRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_objects__pb2.Node.SerializeToString,
+            ),
+            'Logs': grpc.unary_stream_rpc_method_handler(
+                    servicer.Logs,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.LogsRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.LogChunk.SerializeToString,
             ),
             'Watch': grpc.unary_stream_rpc_method_handler(
                     servicer.Watch,
@@ -518,6 +535,33 @@ class Control:
             '/dockyard.v1.Control/SetAvailability',
             dockyard_dot_v1_dot_control__pb2.SetAvailabilityRequest.SerializeToString,
             dockyard_dot_v1_dot_objects__pb2.Node.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Logs(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dockyard.v1.Control/Logs',
+            dockyard_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.LogChunk.FromString,
             options,
             channel_credentials,
             insecure,

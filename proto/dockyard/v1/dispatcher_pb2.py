@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from dockyard.v1 import objects_pb2 as dockyard_dot_v1_dot_objects__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ockyard/v1/dispatcher.proto\x12\x0b\x64ockyard.v1\x1a\x19\x64ockyard/v1/objects.proto\"`\n\x0fRegisterRequest\x12\x31\n\x0b\x64\x65scription\x18\x01 \x01(\x0b\x32\x1c.dockyard.v1.NodeDescription\x12\r\n\x05token\x18\x02 \x01(\t\x12\x0b\n\x03\x63sr\x18\x03 \x01(\x0c\"p\n\x10RegisterResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x1b\n\x13heartbeat_period_ms\x18\x02 \x01(\x03\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x04 \x01(\x0c\"\x1b\n\x0cRenewRequest\x12\x0b\n\x03\x63sr\x18\x01 \x01(\x0c\"<\n\rRenewResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\"2\n\x0eSessionRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"\x97\x01\n\nAssignment\x12.\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1e.dockyard.v1.Assignment.Action\x12\x1f\n\x04task\x18\x02 \x01(\x0b\x32\x11.dockyard.v1.Task\"8\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\n\n\x06UPDATE\x10\x01\x12\n\n\x06REMOVE\x10\x02\"\xf6\x01\n\x0eSessionMessage\x12\x10\n\x08\x63omplete\x18\x01 \x01(\x08\x12,\n\x0b\x61ssignments\x18\x02 \x03(\x0b\x32\x17.dockyard.v1.Assignment\x12\x35\n\x05\x66iles\x18\x03 \x03(\x0b\x32&.dockyard.v1.SessionMessage.FilesEntry\x12(\n\tendpoints\x18\x04 \x03(\x0b\x32\x15.dockyard.v1.Endpoint\x12\x15\n\rhas_endpoints\x18\x05 \x01(\x08\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\";\n\x08\x45ndpoint\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x11\n\taddresses\x18\x03 \x03(\t\"4\n\x10HeartbeatRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"&\n\x11HeartbeatResponse\x12\x11\n\tperiod_ms\x18\x01 \x01(\x03\"L\n\x10TaskStatusUpdate\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\'\n\x06status\x18\x02 \x01(\x0b\x32\x17.dockyard.v1.TaskStatus\"k\n\x17UpdateTaskStatusRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12.\n\x07updates\x18\x03 \x03(\x0b\x32\x1d.dockyard.v1.TaskStatusUpdate\"\x1a\n\x18UpdateTaskStatusResponse2\x89\x03\n\nDispatcher\x12G\n\x08Register\x12\x1c.dockyard.v1.RegisterRequest\x1a\x1d.dockyard.v1.RegisterResponse\x12\x45\n\x07Session\x12\x1b.dockyard.v1.SessionRequest\x1a\x1b.dockyard.v1.SessionMessage0\x01\x12J\n\tHeartbeat\x12\x1d.dockyard.v1.HeartbeatRequest\x1a\x1e.dockyard.v1.HeartbeatResponse\x12_\n\x10UpdateTaskStatus\x12$.dockyard.v1.UpdateTaskStatusRequest\x1a%.dockyard.v1.UpdateTaskStatusResponse\x12>\n\x05Renew\x12\x19.dockyard.v1.RenewRequest\x1a\x1a.dockyard.v1.RenewResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1c\x64ockyard/v1/dispatcher.proto\x12\x0b\x64ockyard.v1\x1a\x19\x64ockyard/v1/objects.proto\"`\n\x0fRegisterRequest\x12\x31\n\x0b\x64\x65scription\x18\x01 \x01(\x0b\x32\x1c.dockyard.v1.NodeDescription\x12\r\n\x05token\x18\x02 \x01(\t\x12\x0b\n\x03\x63sr\x18\x03 \x01(\x0c\"p\n\x10RegisterResponse\x12\x12\n\nsession_id\x18\x01 \x01(\t\x12\x1b\n\x13heartbeat_period_ms\x18\x02 \x01(\x03\x12\x13\n\x0b\x63\x65rtificate\x18\x03 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x04 \x01(\x0c\"\x1b\n\x0cRenewRequest\x12\x0b\n\x03\x63sr\x18\x01 \x01(\x0c\"<\n\rRenewResponse\x12\x13\n\x0b\x63\x65rtificate\x18\x01 \x01(\x0c\x12\x16\n\x0e\x63\x61_certificate\x18\x02 \x01(\x0c\"2\n\x0eSessionRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"\x97\x01\n\nAssignment\x12.\n\x06\x61\x63tion\x18\x01 \x01(\x0e\x32\x1e.dockyard.v1.Assignment.Action\x12\x1f\n\x04task\x18\x02 \x01(\x0b\x32\x11.dockyard.v1.Task\"8\n\x06\x41\x63tion\x12\x16\n\x12\x41\x43TION_UNSPECIFIED\x10\x00\x12\n\n\x06UPDATE\x10\x01\x12\n\n\x06REMOVE\x10\x02\"\xab\x02\n\x0eSessionMessage\x12\x10\n\x08\x63omplete\x18\x01 \x01(\x08\x12,\n\x0b\x61ssignments\x18\x02 \x03(\x0b\x32\x17.dockyard.v1.Assignment\x12\x35\n\x05\x66iles\x18\x03 \x03(\x0b\x32&.dockyard.v1.SessionMessage.FilesEntry\x12(\n\tendpoints\x18\x04 \x03(\x0b\x32\x15.dockyard.v1.Endpoint\x12\x15\n\rhas_endpoints\x18\x05 \x01(\x08\x12\x33\n\rsubscriptions\x18\x06 \x03(\x0b\x32\x1c.dockyard.v1.LogSubscription\x1a,\n\nFilesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x0c:\x02\x38\x01\";\n\x08\x45ndpoint\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x11\n\taddresses\x18\x03 \x03(\t\"4\n\x10HeartbeatRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\"&\n\x11HeartbeatResponse\x12\x11\n\tperiod_ms\x18\x01 \x01(\x03\"L\n\x10TaskStatusUpdate\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\'\n\x06status\x18\x02 \x01(\x0b\x32\x17.dockyard.v1.TaskStatus\"k\n\x17UpdateTaskStatusRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x12\n\nsession_id\x18\x02 \x01(\t\x12.\n\x07updates\x18\x03 \x03(\x0b\x32\x1d.dockyard.v1.TaskStatusUpdate\"\x1a\n\x18UpdateTaskStatusResponse\"M\n\x0fLogSubscription\x12\n\n\x02id\x18\x01 \x01(\t\x12\x10\n\x08task_ids\x18\x02 \x03(\t\x12\x0e\n\x06\x66ollow\x18\x03 \x01(\x08\x12\x0c\n\x04tail\x18\x04 \x01(\x05\"w\n\x12PublishLogsMessage\x12\x0c\n\x04node\x18\x01 \x01(\t\x12\x17\n\x0fsubscription_id\x18\x02 \x01(\t\x12\x0f\n\x07task_id\x18\x03 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x04 \x01(\x0c\x12\x0c\n\x04\x64one\x18\x05 \x01(\x08\x12\r\n\x05\x65rror\x18\x06 \x01(\t\"\x15\n\x13PublishLogsResponse2\xdd\x03\n\nDispatcher\x12G\n\x08Register\x12\x1c.dockyard.v1.RegisterRequest\x1a\x1d.dockyard.v1.RegisterResponse\x12\x45\n\x07Session\x12\x1b.dockyard.v1.SessionRequest\x1a\x1b.dockyard.v1.SessionMessage0\x01\x12J\n\tHeartbeat\x12\x1d.dockyard.v1.HeartbeatRequest\x1a\x1e.dockyard.v1.HeartbeatResponse\x12R\n\x0bPublishLogs\x12\x1f.dockyard.v1.PublishLogsMessage\x1a .dockyard.v1.PublishLogsResponse(\x01\x12_\n\x10UpdateTaskStatus\x12$.dockyard.v1.UpdateTaskStatusRequest\x1a%.dockyard.v1.UpdateTaskStatusResponse\x12>\n\x05Renew\x12\x19.dockyard.v1.RenewRequest\x1a\x1a.dockyard.v1.RenewResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -49,21 +49,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ASSIGNMENT_ACTION']._serialized_start=523
   _globals['_ASSIGNMENT_ACTION']._serialized_end=579
   _globals['_SESSIONMESSAGE']._serialized_start=582
-  _globals['_SESSIONMESSAGE']._serialized_end=828
-  _globals['_SESSIONMESSAGE_FILESENTRY']._serialized_start=784
-  _globals['_SESSIONMESSAGE_FILESENTRY']._serialized_end=828
-  _globals['_ENDPOINT']._serialized_start=830
-  _globals['_ENDPOINT']._serialized_end=889
-  _globals['_HEARTBEATREQUEST']._serialized_start=891
-  _globals['_HEARTBEATREQUEST']._serialized_end=943
-  _globals['_HEARTBEATRESPONSE']._serialized_start=945
-  _globals['_HEARTBEATRESPONSE']._serialized_end=983
-  _globals['_TASKSTATUSUPDATE']._serialized_start=985
-  _globals['_TASKSTATUSUPDATE']._serialized_end=1061
-  _globals['_UPDATETASKSTATUSREQUEST']._serialized_start=1063
-  _globals['_UPDATETASKSTATUSREQUEST']._serialized_end=1170
-  _globals['_UPDATETASKSTATUSRESPONSE']._serialized_start=1172
-  _globals['_UPDATETASKSTATUSRESPONSE']._serialized_end=1198
-  _globals['_DISPATCHER']._serialized_start=1201
-  _globals['_DISPATCHER']._serialized_end=1594
+  _globals['_SESSIONMESSAGE']._serialized_end=881
+  _globals['_SESSIONMESSAGE_FILESENTRY']._serialized_start=837
+  _globals['_SESSIONMESSAGE_FILESENTRY']._serialized_end=881
+  _globals['_ENDPOINT']._serialized_start=883
+  _globals['_ENDPOINT']._serialized_end=942
+  _globals['_HEARTBEATREQUEST']._serialized_start=944
+  _globals['_HEARTBEATREQUEST']._serialized_end=996
+  _globals['_HEARTBEATRESPONSE']._serialized_start=998
+  _globals['_HEARTBEATRESPONSE']._serialized_end=1036
+  _globals['_TASKSTATUSUPDATE']._serialized_start=1038
+  _globals['_TASKSTATUSUPDATE']._serialized_end=1114
+  _globals['_UPDATETASKSTATUSREQUEST']._serialized_start=1116
+  _globals['_UPDATETASKSTATUSREQUEST']._serialized_end=1223
+  _globals['_UPDATETASKSTATUSRESPONSE']._serialized_start=1225
+  _globals['_UPDATETASKSTATUSRESPONSE']._serialized_end=1251
+  _globals['_LOGSUBSCRIPTION']._serialized_start=1253
+  _globals['_LOGSUBSCRIPTION']._serialized_end=1330
+  _globals['_PUBLISHLOGSMESSAGE']._serialized_start=1332
+  _globals['_PUBLISHLOGSMESSAGE']._serialized_end=1451
+  _globals['_PUBLISHLOGSRESPONSE']._serialized_start=1453
+  _globals['_PUBLISHLOGSRESPONSE']._serialized_end=1474
+  _globals['_DISPATCHER']._serialized_start=1477
+  _globals['_DISPATCHER']._serialized_end=1954
 # @@protoc_insertion_point(module_scope)

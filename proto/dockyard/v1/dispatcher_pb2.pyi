@@ -69,7 +69,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -82,12 +82,14 @@ class SessionMessage(_message.Message):
     FILES_FIELD_NUMBER: _ClassVar[int]
     ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     HAS_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
     endpoints: _containers.RepeatedCompositeFieldContainer[Endpoint]
     has_endpoints: bool
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ...) -> None: ...
+    subscriptions: _containers.RepeatedCompositeFieldContainer[LogSubscription]
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ...) -> None: ...
 
 class Endpoint(_message.Message):
     __slots__ = ("app", "service", "addresses")
@@ -132,5 +134,37 @@ class UpdateTaskStatusRequest(_message.Message):
     def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ..., updates: _Optional[_Iterable[_Union[TaskStatusUpdate, _Mapping]]] = ...) -> None: ...
 
 class UpdateTaskStatusResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class LogSubscription(_message.Message):
+    __slots__ = ("id", "task_ids", "follow", "tail")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_IDS_FIELD_NUMBER: _ClassVar[int]
+    FOLLOW_FIELD_NUMBER: _ClassVar[int]
+    TAIL_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    task_ids: _containers.RepeatedScalarFieldContainer[str]
+    follow: bool
+    tail: int
+    def __init__(self, id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+
+class PublishLogsMessage(_message.Message):
+    __slots__ = ("node", "subscription_id", "task_id", "data", "done", "error")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    DONE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    subscription_id: str
+    task_id: str
+    data: bytes
+    done: bool
+    error: str
+    def __init__(self, node: _Optional[str] = ..., subscription_id: _Optional[str] = ..., task_id: _Optional[str] = ..., data: _Optional[bytes] = ..., done: _Optional[bool] = ..., error: _Optional[str] = ...) -> None: ...
+
+class PublishLogsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -49,6 +49,11 @@ class DispatcherStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.PublishLogs = channel.stream_unary(
+                '/dockyard.v1.Dispatcher/PublishLogs',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
+                _registered_method=True)
         self.UpdateTaskStatus = channel.unary_unary(
                 '/dockyard.v1.Dispatcher/UpdateTaskStatus',
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
@@ -86,6 +91,13 @@ class DispatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PublishLogs(self, request_iterator, context):
+        """Container output for a log subscription the node was sent on its session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UpdateTaskStatus(self, request, context):
         """A batch of task status changes from one node.
         """
@@ -118,6 +130,11 @@ def add_DispatcherServicer_to_server(servicer, server):
                     servicer.Heartbeat,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'PublishLogs': grpc.stream_unary_rpc_method_handler(
+                    servicer.PublishLogs,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.SerializeToString,
             ),
             'UpdateTaskStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateTaskStatus,
@@ -211,6 +228,33 @@ class Dispatcher:
             '/dockyard.v1.Dispatcher/Heartbeat',
             dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishLogs(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/dockyard.v1.Dispatcher/PublishLogs',
+            dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

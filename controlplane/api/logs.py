@@ -1,0 +1,67 @@
+"""The log broker: container output travels agent -> dispatcher -> CLI.
+
+Agents dial the control plane, never the other way round, so a `dockyard logs` request
+becomes a subscription that rides each node's session stream; the node answers with a
+PublishLogs stream, and the broker hands its chunks to the waiting Logs call. This
+replica can only reach nodes whose sessions it holds; others get a notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dockyard.v1 import dispatcher_pb2
+
+
+@dataclass
+class Subscription:
+    id: str
+    queue: asyncio.Queue[dispatcher_pb2.PublishLogsMessage]
+    pending: set[str] = field(default_factory=set)  # task ids whose output has not ended
+
+
+class LogBroker:
+    def __init__(self) -> None:
+        self._subs: dict[str, Subscription] = {}
+        self._outbox: dict[str, list[dispatcher_pb2.LogSubscription]] = defaultdict(list)
+        self._wake: dict[str, Callable[[], None]] = {}
+
+    def attach(self, node: str, wake: Callable[[], None]) -> None:
+        """A session for `node` is open here; `wake` makes it send what is queued."""
+        self._wake[node] = wake
+
+    def detach(self, node: str, wake: Callable[[], None]) -> None:
+        if self._wake.get(node) is wake:
+            del self._wake[node]
+
+    def reachable(self, node: str) -> bool:
+        return node in self._wake
+
+    def subscribe(self, by_node: dict[str, list[str]], *, follow: bool, tail: int) -> Subscription:
+        sub = Subscription(secrets.token_hex(6), asyncio.Queue(maxsize=1024))
+        self._subs[sub.id] = sub
+        for node, task_ids in by_node.items():
+            sub.pending.update(task_ids)
+            self._outbox[node].append(dispatcher_pb2.LogSubscription(
+                id=sub.id, task_ids=task_ids, follow=follow, tail=tail))
+            self._wake[node]()
+        return sub
+
+    def outgoing(self, node: str) -> list[dispatcher_pb2.LogSubscription]:
+        """Subscriptions to send on `node`'s session now."""
+        return self._outbox.pop(node, [])
+
+    def close(self, sub: Subscription) -> None:
+        self._subs.pop(sub.id, None)
+
+    async def publish(self, msg: dispatcher_pb2.PublishLogsMessage) -> bool:
+        """Hand one message to its subscriber; False when nobody listens any more."""
+        sub = self._subs.get(msg.subscription_id)
+        if sub is None or msg.task_id not in sub.pending:
+            return False
+        await sub.queue.put(msg)
+        return True
