@@ -27,7 +27,9 @@ from dockyard.v1 import objects_pb2
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T", bound=Any)
-_OBJECTS_PER_TXN = 48  # well under etcd's default --max-txn-ops of 128
+_OBJECTS_PER_TXN = 48
+_TRIM_EVERY_S = 60.0
+_EVENTS_KEPT = 200  # well under etcd's default --max-txn-ops of 128
 
 
 def new_task_id() -> str:
@@ -116,6 +118,7 @@ class Leader:
         leader first lets agents that lost their leases during the handover re-register."""
         self._since = time.monotonic()
         self._dirty.set()
+        next_trim = self._since + _TRIM_EVERY_S
         while True:
             try:
                 await asyncio.wait_for(self._dirty.wait(), timeout=1.0)
@@ -127,9 +130,26 @@ class Leader:
                 continue
             try:
                 await self._round()
+                if time.monotonic() >= next_trim:
+                    next_trim = time.monotonic() + _TRIM_EVERY_S
+                    await self._trim_events()
             except StoreUnavailable as exc:
                 log.warning("round failed: %s", exc)
                 await asyncio.sleep(0.5)
+
+    async def _trim_events(self) -> None:
+        """Keep the newest events of each app; drop those of apps that are gone."""
+        entries, _ = await self._store.get_prefix(keys.EVENTS)
+        by_app: dict[str, list[str]] = {}
+        for e in entries:
+            app = e.key[len(keys.EVENTS):].split("/", 1)[0]
+            by_app.setdefault(app, []).append(e.key)
+        doomed: list[str] = []
+        for app, app_keys in by_app.items():
+            keep = _EVENTS_KEPT if app in self.mirror.view.apps or app == "_" else 0
+            doomed += sorted(app_keys)[: max(0, len(app_keys) - keep)]
+        for i in range(0, len(doomed), _OBJECTS_PER_TXN):
+            await self._store.commit(Commit(deletes=doomed[i:i + _OBJECTS_PER_TXN]))
 
     async def _round(self) -> None:
         now = int(time.time() * 1000)
