@@ -163,6 +163,8 @@ class Runner:
         except Exception as exc:  # never let one task stop the others
             log.exception("task %s: %s", tid, exc)
         finally:
+            if self._workers.get(tid) is asyncio.current_task():
+                del self._workers[tid]
             if tid in self._dirty:
                 self._wake.set()
 
@@ -186,8 +188,9 @@ class Runner:
             message = str(exc)
             log.warning("task %s: %s", tid, message)
         if task is None:
-            if action in (Action.REMOVE, Action.NOTHING) and tid not in self._containers:
+            if tid not in self._containers:  # gone for good: forget it
                 self._reported.pop(tid, None)
+                self._restarts.pop(tid, None)
             return
         removed = desired == objects_pb2.DESIRED_REMOVE and tid not in self._containers
         stopped = desired == objects_pb2.DESIRED_SHUTDOWN and (
