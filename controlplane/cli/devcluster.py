@@ -18,6 +18,12 @@ def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
     up.add_argument("--node-memory", help="memory each agent offers, e.g. 4G")
     up.add_argument("--labels", action="append", default=[],
                     help="labels for host i as i:k=v,k=v (repeatable)")
+    up.add_argument("--etcd-members", type=int, default=0,
+                    help="run N external etcd members instead of the server's embedded "
+                         "one (default 0: embedded)")
+    up.add_argument("--servers", type=int, default=1,
+                    help="control-plane replicas on :7070+i (default 1; more need "
+                         "--etcd-members)")
     down = sub.add_parser("down", help="remove exactly what up made")
     del down
     status = sub.add_parser("status", help="addresses, hosts and pids")
@@ -32,7 +38,8 @@ def run_devcluster(args: Any) -> int:
     try:
         if args.action == "up":
             st = testbed.up(nodes=args.nodes, node_cpus=args.node_cpus,
-                            node_memory=args.node_memory, labels=args.labels)
+                            node_memory=args.node_memory, labels=args.labels,
+                            etcd_members=args.etcd_members, servers=args.servers)
             _print_status(st.to_json(), "table")
             print(f"\nexport DOCKYARD_SERVER={st.server}")
             return 0
@@ -53,6 +60,18 @@ def _print_status(data: dict[str, Any], fmt: str) -> None:
         print(json.dumps(data, indent=2, sort_keys=True))
         return
     print(f"server    {data['server']}")
+    servers = data.get("servers") or []
+    if len(servers) > 1:
+        pids = data.get("server_pids") or [None] * len(servers)
+        for i, (addr, pid) in enumerate(zip(servers, pids, strict=False), start=1):
+            print(f"  replica s{i}: {addr}, pid {pid}")
+    etcd = data.get("etcd") or []
+    if etcd:
+        pids = data.get("etcd_pids") or [None] * len(etcd)
+        for i, (url, pid) in enumerate(zip(etcd, pids, strict=False), start=1):
+            print(f"  etcd e{i}: {url}, pid {pid}")
+    else:
+        print("etcd      embedded in the server")
     print(f"registry  {data['registry']}")
     print(f"image     {data.get('image', '')}")
     for h in data["hosts"]:

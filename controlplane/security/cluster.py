@@ -78,8 +78,14 @@ class TokenKeeper:
             entry = await self._store.get(TOKEN_KEY)
             token = entry.value.decode() if entry is not None else ""
             if pki.split_token(token)[0] != self._ca.digest:
-                token = pki.make_token(self._ca)  # none yet, or one from before the CA
-                await self._store.put(TOKEN_KEY, token.encode())
+                # None yet, or one from before the CA. Replicas starting together race
+                # here: the first write wins and the others take the stored token.
+                fresh = pki.make_token(self._ca)
+                expect = {TOKEN_KEY: entry.mod_revision if entry is not None else 0}
+                won = await self._store.commit(
+                    Commit(expect=expect, puts={TOKEN_KEY: fresh.encode()}))
+                stored = await self._store.get(TOKEN_KEY)
+                token = fresh if won or stored is None else stored.value.decode()
         self._set(token)
         return token
 

@@ -5,7 +5,13 @@ Each host is a network namespace ``dyk-hN`` joined by a veth pair to the bridge
 Docker Engine (container subnet 10.214.N.0/24, host-gw routes to the other hosts'
 subnets, no default route), and optionally a Dockyard agent. The root namespace runs a
 local registry (10.213.0.1:5000, holding a busybox image built offline) and the Dockyard
-server (10.213.0.1:7070 gRPC, :7080 HTTP).
+server (10.213.0.1:7070 gRPC, :7080 HTTP) with its embedded etcd (127.0.0.1:23790).
+
+High availability (``up(etcd_members=M, servers=S)``): M real ``etcd`` members in the root
+namespace (127.0.0.1, client port 24010+2i, peer port the next; data in STATE/etcd-N) and
+S control-plane replicas (10.213.0.1:7070+i gRPC, :7080+i HTTP, data in STATE/server and
+STATE/server-N, replica names s1..sS) sharing them; every agent joins every replica.
+S > 1 needs M > 0.
 
 Modules: ``layout`` (pure planning), ``netns`` (ip/iptables), ``processes`` (pids, logs,
 nsenter), ``images`` (busybox image, build and push), ``engines`` (dockerd per host),
@@ -19,6 +25,8 @@ Public API::
     down()                                # removes exactly what up made; safe twice
     status() -> TestbedStatus | None
     kill_agent(host), start_agent(host), cut_link(host), restore_link(host)
+    kill_server(index=0), kill_etcd_member(index)   # SIGKILL by default; up revives
+    leader() -> "s2" | None               # the replica holding /dockyard/cluster/leader
     host_docker_url(host) -> "unix://…/hN/docker.sock"
     preflight() -> str | None             # why a testbed cannot run here
     docker_client(host)                   # docker SDK client on a host's engine
@@ -33,7 +41,9 @@ from .cluster import (
     down,
     host_docker_url,
     kill_agent,
+    kill_etcd_member,
     kill_server,
+    leader,
     restore_link,
     start_agent,
     status,
@@ -54,7 +64,9 @@ __all__ = [
     "down",
     "host_docker_url",
     "kill_agent",
+    "kill_etcd_member",
     "kill_server",
+    "leader",
     "preflight",
     "restore_link",
     "start_agent",

@@ -16,7 +16,16 @@ from functools import partial
 from pathlib import Path
 
 from . import engines, images, netns, services
-from .layout import MAX_NODES, NAME_PREFIX, HostPlan, Layout, Route, plan, resolve_state_dir
+from .layout import (
+    ETCD_PORT,
+    MAX_NODES,
+    NAME_PREFIX,
+    HostPlan,
+    Layout,
+    Route,
+    plan,
+    resolve_state_dir,
+)
 from .processes import (
     ProcRecord,
     is_alive,
@@ -35,6 +44,8 @@ ENGINE_WAIT_S = 30.0
 REGISTRY_WAIT_S = 15.0
 AGENT_SETTLE_S = 1.5
 AGENT_STOP_S = 3.0
+ETCD_WAIT_S = 20.0
+LEADER_KEY = "/dockyard/cluster/leader"  # controlplane/election.py
 
 
 class TestbedError(RuntimeError):
@@ -149,13 +160,47 @@ def _listening(addr: str) -> bool:
         return False
 
 
-def _dockyard_up(
+def _etcd_up(layout: Layout, st: TestbedState, state_file: Path, progress: Progress) -> None:
+    """Start (or revive, rejoining on their data) the external etcd members, if any."""
+    if not layout.etcd_members:
+        return
+    started = [
+        m
+        for m in layout.etcd_members
+        if _ensure_proc(st, m.key, partial(services.start_etcd, layout, m), progress)
+    ]
+    save(state_file, st)
+    t0 = time.monotonic()
+
+    def settled() -> bool:
+        return all(
+            services.etcd_healthy(m.client_url) or not is_alive(st.processes[m.key])
+            for m in layout.etcd_members
+        )
+
+    wait_until(settled, ETCD_WAIT_S, 0.1)
+    for m in layout.etcd_members:
+        rec = st.processes[m.key]
+        if not is_alive(rec) or not services.etcd_healthy(m.client_url):
+            raise TestbedError(
+                f"etcd member {m.name} on {m.client_url} did not become healthy within "
+                f"{ETCD_WAIT_S:.0f}s: {tail(m.log)}"
+            )
+        if m in started:
+            progress(
+                f"etcd {m.name} ready (pid {rec.pid}, {time.monotonic() - t0:.1f}s) "
+                f"on {m.client_url}"
+            )
+
+
+def _servers_up(
     layout: Layout, st: TestbedState, state_file: Path, progress: Progress, problems: list[str]
 ) -> None:
-    if _ensure_proc(st, "server", lambda: services.start_server(layout), progress):
+    first = layout.servers[0]
+    if _ensure_proc(st, first.key, partial(services.start_server, layout, first), progress):
         save(state_file, st)
         st.token = None
-    srv = st.processes["server"]
+    srv = st.processes[first.key]
     if st.token is None:
         wait_until(
             lambda: services.read_token(layout) is not None or not is_alive(srv),
@@ -163,14 +208,29 @@ def _dockyard_up(
             0.1,
         )
         st.token = services.read_token(layout) or services.DEFAULT_TOKEN
-    wait_until(
-        lambda: _listening(layout.server_addr) or not is_alive(srv), services.TOKEN_WAIT_S, 0.1
-    )
-    if not is_alive(srv) or not _listening(layout.server_addr):
-        problems.append(f"server failed to start: {tail(layout.server_log)}")
-        progress(problems[-1])
-    else:
-        progress(f"server running (pid {srv.pid}) on {layout.server_addr}")
+    # The other replicas start once the first has stored the CA and the join token in
+    # etcd, so they read those instead of racing to make their own.
+    for s in layout.servers[1:]:
+        _ensure_proc(st, s.key, partial(services.start_server, layout, s), progress)
+    save(state_file, st)
+    t0 = time.monotonic()
+    for s in layout.servers:
+        rec = st.processes[s.key]
+        left = max(1.0, services.TOKEN_WAIT_S - (time.monotonic() - t0))
+        wait_until(lambda: _listening(s.addr) or not is_alive(rec), left, 0.1)  # noqa: B023
+        name = "server" if len(layout.servers) == 1 else f"server {s.name}"
+        if not is_alive(rec) or not _listening(s.addr):
+            problems.append(f"{name} failed to start: {tail(s.log)}")
+            progress(problems[-1])
+        else:
+            progress(f"{name} running (pid {rec.pid}) on {s.addr}")
+
+
+def _dockyard_up(
+    layout: Layout, st: TestbedState, state_file: Path, progress: Progress, problems: list[str]
+) -> None:
+    _etcd_up(layout, st, state_file, progress)
+    _servers_up(layout, st, state_file, progress, problems)
     started = [
         h
         for h in layout.hosts
@@ -197,24 +257,41 @@ def up(
     node_memory: str | None = None,
     labels: Sequence[str] = (),
     with_dockyard: bool = True,
+    etcd_members: int = 0,
+    servers: int = 1,
     state_dir: Path | None = None,
     progress: Progress = print,
 ) -> TestbedStatus:
-    """Bring the testbed up, or repair it if it is already up (see the package doc)."""
+    """Bring the testbed up, or repair it if it is already up (see the package doc).
+
+    ``etcd_members`` > 0 runs that many external etcd members (127.0.0.1:24010+) instead
+    of the server's embedded etcd; ``servers`` > 1 (which needs them) runs that many
+    control-plane replicas on 10.213.0.1:7070+i, and every agent joins them all.
+    """
     sd = resolve_state_dir(state_dir)
     t0 = time.monotonic()
+    if servers > 1 and etcd_members <= 0:
+        raise TestbedError(f"servers={servers} needs external etcd (etcd_members > 0, e.g. 3)")
+    try:
+        layout = plan(nodes, sd, etcd_members=etcd_members, servers=servers)
+    except ValueError as exc:
+        raise TestbedError(str(exc)) from None
     with locked(sd / "lock"):
         st = load(sd / "state.json")
         if st is not None and st.nodes != nodes:
             raise TestbedError(
                 f"a testbed with {st.nodes} nodes is up in {sd}; run down first to get {nodes}"
             )
-        st = st or TestbedState(nodes=nodes)
+        if st is not None and (st.etcd_members, st.servers) != (etcd_members, servers):
+            raise TestbedError(
+                f"a testbed with {st.etcd_members} etcd members and {st.servers} servers is "
+                f"up in {sd}; run down first to get {etcd_members} and {servers}"
+            )
+        st = st or TestbedState(nodes=nodes, etcd_members=etcd_members, servers=servers)
         st.node_cpus = f"{node_cpus:g}" if node_cpus is not None else st.node_cpus
         st.node_memory = node_memory or st.node_memory
         st.labels = list(labels) or st.labels
         st.with_dockyard = with_dockyard
-        layout = plan(nodes, sd)
         state_file = layout.state_file
         problems: list[str] = []
         _net_up(layout, st, state_file)
@@ -224,8 +301,9 @@ def up(
         if with_dockyard:
             _dockyard_up(layout, st, state_file, progress, problems)
         save(state_file, st)
+        ha = f", {servers} servers on {etcd_members} etcd members" if etcd_members else ""
         progress(
-            f"testbed up: {nodes} hosts, registry {layout.registry_addr}, "
+            f"testbed up: {nodes} hosts{ha}, registry {layout.registry_addr}, "
             f"image {layout.image_tag} ({time.monotonic() - t0:.1f}s)"
         )
         return build_status(layout, st, problems)
@@ -258,8 +336,15 @@ def down(*, state_dir: Path | None = None, progress: Progress = print) -> None:
         # Agents and server first, then the engines (gracefully, all at once), then the rest.
         agents = [r for k, r in procs.items() if k.startswith("agent:") and is_alive(r)]
         stop_pids([r.pid for r in agents], timeout=AGENT_STOP_S)
-        stop(procs.get("server"), timeout=5.0)
-        stop_pids(pids_mentioning(layout.server_dir), timeout=5.0)
+        # every replica at once, while etcd still runs (they resign leadership), then etcd
+        servers = [r for k, r in procs.items() if _is_server_key(k) and is_alive(r)]
+        stop_pids([r.pid for r in servers], timeout=5.0)
+        server_dirs = [layout.server_dir, *sorted(sd.glob("server-*"))]
+        stop_pids([p for d in server_dirs for p in pids_mentioning(d)], timeout=5.0)
+        members = [r for k, r in procs.items() if k.startswith("etcd:") and is_alive(r)]
+        stop_pids([r.pid for r in members], timeout=3.0)
+        etcd_dirs = sorted(sd.glob("etcd-*"))
+        stop_pids([p for d in etcd_dirs for p in pids_mentioning(d)], timeout=3.0)
         # A testbed has no use for graceful container stops: kill them, then the engines
         # (all at once) have nothing to wait for.
         for h in layout.hosts:
@@ -273,9 +358,15 @@ def down(*, state_dir: Path | None = None, progress: Progress = print) -> None:
         _remove_network(layout, st)
         for sub in ["server", "registry", "image", *[h.name for h in layout.hosts]]:
             shutil.rmtree(sd / sub, ignore_errors=True)
+        for d in [*server_dirs[1:], *etcd_dirs]:
+            shutil.rmtree(d, ignore_errors=True)
         (sd / "state.json").unlink(missing_ok=True)
     extra = f", {killed} leftover processes killed" if killed else ""
     progress(f"testbed down ({time.monotonic() - t0:.1f}s{extra})")
+
+
+def _is_server_key(key: str) -> bool:
+    return key == "server" or key.startswith("server:")
 
 
 def _remove_network(layout: Layout, st: TestbedState | None) -> None:
@@ -302,7 +393,12 @@ def status(*, state_dir: Path | None = None) -> TestbedStatus | None:
     """The testbed's status, or None if there is no testbed in the state dir."""
     sd = resolve_state_dir(state_dir)
     st = load(sd / "state.json")
-    return None if st is None else build_status(plan(st.nodes, sd), st)
+    return None if st is None else build_status(_plan_of(st, sd), st)
+
+
+def _plan_of(st: TestbedState, sd: Path) -> Layout:
+    """The layout a recorded state was made with (older state files: one server)."""
+    return plan(st.nodes, sd, etcd_members=st.etcd_members, servers=st.servers)
 
 
 def _loaded(state_dir: Path | None) -> tuple[Layout, TestbedState]:
@@ -310,7 +406,7 @@ def _loaded(state_dir: Path | None) -> tuple[Layout, TestbedState]:
     st = load(sd / "state.json")
     if st is None:
         raise TestbedError(f"no testbed in {sd}; run up first")
-    return plan(st.nodes, sd), st
+    return _plan_of(st, sd), st
 
 
 def host_docker_url(host: int | str, *, state_dir: Path | None = None) -> str:
@@ -334,16 +430,52 @@ def kill_agent(
     return rec.pid
 
 
-def kill_server(*, sig: int = signal.SIGKILL, state_dir: Path | None = None) -> int | None:
-    """Kill the control-plane server (SIGKILL by default, like a crash); returns its pid.
-    `up` starts it again."""
-    _layout, st = _loaded(state_dir)
-    rec = st.processes.get("server")
+def kill_server(
+    index: int = 0, *, sig: int = signal.SIGKILL, state_dir: Path | None = None
+) -> int | None:
+    """Kill one control-plane replica (0-based; the first, the only one without HA, by
+    default) with SIGKILL by default, like a crash; returns its pid, or None if it was not
+    running. `up` starts it again."""
+    layout, st = _loaded(state_dir)
+    if not 0 <= index < len(layout.servers):
+        raise TestbedError(f"no server {index}: the testbed has {len(layout.servers)}")
+    return _kill(st.processes.get(layout.servers[index].key), sig)
+
+
+def kill_etcd_member(
+    index: int, *, sig: int = signal.SIGKILL, state_dir: Path | None = None
+) -> int | None:
+    """Kill one external etcd member (0-based) with SIGKILL by default; returns its pid, or
+    None if it was not running. `up` restarts it on its data (rejoining the cluster)."""
+    layout, st = _loaded(state_dir)
+    if not 0 <= index < len(layout.etcd_members):
+        raise TestbedError(
+            f"no etcd member {index}: the testbed has {len(layout.etcd_members)} external members"
+        )
+    return _kill(st.processes.get(layout.etcd_members[index].key), sig)
+
+
+def _kill(rec: ProcRecord | None, sig: int) -> int | None:
     if rec is None or not is_alive(rec):
         return None
     signal_pid(rec.pid, sig)
     wait_until(lambda: not is_alive(rec), 15.0, 0.05)
     return rec.pid
+
+
+def leader(*, state_dir: Path | None = None) -> str | None:
+    """The replica name in etcd key /dockyard/cluster/leader (`sN` with HA; the server's
+    --listen address with the embedded etcd), read through etcd's JSON gateway from the
+    first member that answers. None: no leader now, or no member answered."""
+    layout, _st = _loaded(state_dir)
+    urls = layout.etcd_urls or [f"http://127.0.0.1:{ETCD_PORT}"]
+    for url in urls:
+        try:
+            value = services.etcd_get(url, LEADER_KEY)
+        except (OSError, ValueError):
+            continue  # down, or no quorum: try the next member
+        return value.decode() if value is not None else None
+    return None
 
 
 def start_agent(host: int | str, *, state_dir: Path | None = None) -> int:

@@ -26,6 +26,13 @@ HTTP_PORT = 7080
 # The server's embedded etcd: not the default 2379, which a developer's or an integration
 # test's etcd on the same machine may hold (seen: the server then exits at start).
 ETCD_PORT = 23790
+# External etcd members (``etcd_members`` > 0): member i (1-based) takes client port
+# ETCD_MEMBER_PORT + 2(i-1) and the next as peer port, on 127.0.0.1. Clear of 2379/2380
+# (a developer's etcd) and 23790/23791 (the embedded one).
+ETCD_MEMBER_PORT = 24010
+MAX_ETCD_MEMBERS = 9
+MAX_SERVERS = 10  # gRPC 7070..7079 must stay below the HTTP ports 7080..
+SERVER_LEADER_TTL = 3
 IMAGE_NAME = "busybox:latest"
 MAX_NODES = 200  # 10.213.0.{10+i} must stay below .255, and 10.214.{i} below 256
 NAME_PREFIX = "dyk-"
@@ -71,6 +78,50 @@ class HostPlan:
 
 
 @dataclass(frozen=True)
+class EtcdPlan:
+    """One external etcd member (root namespace, loopback)."""
+
+    index: int
+    name: str
+    client_port: int
+    peer_port: int
+    dir: Path
+    data_dir: Path
+    log: Path
+
+    @property
+    def client_url(self) -> str:
+        return f"http://127.0.0.1:{self.client_port}"
+
+    @property
+    def peer_url(self) -> str:
+        return f"http://127.0.0.1:{self.peer_port}"
+
+    @property
+    def key(self) -> str:
+        """Its key in the state file's ``processes``."""
+        return f"etcd:{self.name}"
+
+
+@dataclass(frozen=True)
+class ServerPlan:
+    """One control-plane replica (root namespace). The first keeps today's names."""
+
+    index: int
+    name: str
+    addr: str
+    http_addr: str
+    dir: Path
+    log: Path
+    join_token_file: Path
+
+    @property
+    def key(self) -> str:
+        """Its key in the state file's ``processes`` ("server" for the first)."""
+        return "server" if self.index == 1 else f"server:{self.name}"
+
+
+@dataclass(frozen=True)
 class Layout:
     """The whole testbed as planned; derived only from ``nodes`` and ``state_dir``."""
 
@@ -93,6 +144,17 @@ class Layout:
     image_dir: Path
     state_file: Path
     lock_file: Path
+    servers: tuple[ServerPlan, ...] = ()
+    etcd_members: tuple[EtcdPlan, ...] = ()
+
+    @property
+    def etcd_urls(self) -> list[str]:
+        """Client URLs of the external etcd members (empty: the server embeds one)."""
+        return [m.client_url for m in self.etcd_members]
+
+    @property
+    def initial_cluster(self) -> str:
+        return ",".join(f"{m.name}={m.peer_url}" for m in self.etcd_members)
 
     def host(self, ref: int | str) -> HostPlan:
         """Find a host by 1-based index, name ("h2") or netns name ("dyk-h2")."""
@@ -137,10 +199,49 @@ def _host(i: int, nodes: int, state_dir: Path) -> HostPlan:
     )
 
 
-def plan(nodes: int, state_dir: Path) -> Layout:
-    """Compute the layout of a testbed with ``nodes`` hosts under ``state_dir``."""
+def _server(i: int, state_dir: Path) -> ServerPlan:
+    d = state_dir / ("server" if i == 1 else f"server-{i}")
+    return ServerPlan(
+        index=i,
+        name=f"s{i}",
+        addr=f"{GATEWAY_IP}:{SERVER_PORT + i - 1}",
+        http_addr=f"{GATEWAY_IP}:{HTTP_PORT + i - 1}",
+        dir=d,
+        log=d / "server.log",
+        join_token_file=d / "join-token",
+    )
+
+
+def _etcd(i: int, state_dir: Path) -> EtcdPlan:
+    d = state_dir / f"etcd-{i}"
+    port = ETCD_MEMBER_PORT + 2 * (i - 1)
+    return EtcdPlan(
+        index=i,
+        name=f"e{i}",
+        client_port=port,
+        peer_port=port + 1,
+        dir=d,
+        data_dir=d / "data",
+        log=d / "etcd.log",
+    )
+
+
+def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1) -> Layout:
+    """Compute the layout of a testbed with ``nodes`` hosts under ``state_dir``, with
+    ``servers`` control-plane replicas and ``etcd_members`` external etcd members (0: the
+    single server embeds its etcd)."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"nodes must be between 1 and {MAX_NODES}, got {nodes}")
+    if not 0 <= etcd_members <= MAX_ETCD_MEMBERS:
+        raise ValueError(
+            f"etcd_members must be between 0 and {MAX_ETCD_MEMBERS}, got {etcd_members}"
+        )
+    if not 1 <= servers <= MAX_SERVERS:
+        raise ValueError(f"servers must be between 1 and {MAX_SERVERS}, got {servers}")
+    if servers > 1 and etcd_members == 0:
+        raise ValueError(
+            f"{servers} servers need an external etcd to share: pass etcd_members (e.g. 3)"
+        )
     hosts = tuple(_host(i, nodes, state_dir) for i in range(1, nodes + 1))
     registry_addr = f"{GATEWAY_IP}:{REGISTRY_PORT}"
     return Layout(
@@ -163,6 +264,8 @@ def plan(nodes: int, state_dir: Path) -> Layout:
         image_dir=state_dir / "image",
         state_file=state_dir / "state.json",
         lock_file=state_dir / "lock",
+        servers=tuple(_server(i, state_dir) for i in range(1, servers + 1)),
+        etcd_members=tuple(_etcd(i, state_dir) for i in range(1, etcd_members + 1)),
     )
 
 
@@ -194,23 +297,67 @@ def dockerd_argv(h: HostPlan, registry_addr: str) -> list[str]:
     ]
 
 
-def server_argv(layout: Layout) -> list[str]:
-    """The Dockyard control-plane server's command line (root namespace)."""
-    return [
+def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
+    """One control-plane replica's command line (root namespace); the first by default.
+
+    Without external etcd members it is today's single server with its embedded etcd.
+    """
+    srv = srv or layout.servers[0]
+    argv = [
         sys.executable,
         "-m",
         "controlplane",
         "server",
         "--listen",
-        layout.server_addr,
+        srv.addr,
         "--http-listen",
-        layout.http_addr,
+        srv.http_addr,
         "--data-dir",
-        str(layout.server_dir),
-        "--etcd-port",
-        str(ETCD_PORT),
-        # the testbed's credential stays in its state dir: never overwrite a user's own
-        "--admin-credentials=",
+        str(srv.dir),
+    ]
+    if layout.etcd_members:
+        argv += [
+            "--etcd",
+            ",".join(layout.etcd_urls),
+            "--replica-name",
+            srv.name,
+            "--leader-ttl",
+            str(SERVER_LEADER_TTL),
+        ]
+    else:
+        argv += ["--etcd-port", str(ETCD_PORT)]
+    # the testbed's credential stays in its state dir: never overwrite a user's own
+    return [*argv, "--admin-credentials="]
+
+
+def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:
+    """One external etcd member's command line (root namespace, loopback only)."""
+    return [
+        "etcd",
+        "--name",
+        m.name,
+        "--data-dir",
+        str(m.data_dir),
+        "--listen-client-urls",
+        m.client_url,
+        "--advertise-client-urls",
+        m.client_url,
+        "--listen-peer-urls",
+        m.peer_url,
+        "--initial-advertise-peer-urls",
+        m.peer_url,
+        "--initial-cluster",
+        layout.initial_cluster,
+        "--initial-cluster-state",
+        "existing" if existing else "new",
+        "--initial-cluster-token",
+        "dockyard-testbed",
+        "--heartbeat-interval",
+        "100",
+        "--election-timeout",
+        "1000",
+        "--log-level",
+        "warn",
     ]
 
 
@@ -224,7 +371,7 @@ def agent_argv(
         "controlplane",
         "agent",
         "--join",
-        layout.server_addr,
+        ",".join(s.addr for s in layout.servers) or layout.server_addr,
         f"--token={token}",
         "--name",
         h.name,

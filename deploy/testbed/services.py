@@ -1,18 +1,32 @@
-"""Root-namespace and per-host services of the testbed: the registry, the Dockyard
-control-plane server and one Dockyard agent per host.
+"""Root-namespace and per-host services of the testbed: the registry, the external etcd
+members (if any), the Dockyard control-plane replicas and one Dockyard agent per host.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+import urllib.request
 from pathlib import Path
 
 from .images import registry_config
-from .layout import HostPlan, Layout, agent_argv, host_labels, server_argv
+from .layout import (
+    EtcdPlan,
+    HostPlan,
+    Layout,
+    ServerPlan,
+    agent_argv,
+    etcd_argv,
+    host_labels,
+    server_argv,
+)
 from .processes import ProcRecord, clean_env, start
 from .state import TestbedState
 
 DEFAULT_TOKEN = "testbed"
+# etcd is on loopback: never through a proxy from the environment
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 TOKEN_WAIT_S = 20.0
 
 
@@ -27,11 +41,40 @@ def start_registry(layout: Layout) -> ProcRecord:
     )
 
 
-def start_server(layout: Layout) -> ProcRecord:
-    layout.server_dir.mkdir(parents=True, exist_ok=True)
+def start_server(layout: Layout, srv: ServerPlan | None = None) -> ProcRecord:
+    srv = srv or layout.servers[0]
+    srv.dir.mkdir(parents=True, exist_ok=True)
     env = clean_env(drop=["DOCKYARD_JOIN_TOKEN"])
     env["PYTHONPATH"] = _pythonpath()
-    return start(server_argv(layout), layout.server_log, env=env, cwd=layout.server_dir)
+    return start(server_argv(layout, srv), srv.log, env=env, cwd=srv.dir)
+
+
+def start_etcd(layout: Layout, m: EtcdPlan) -> ProcRecord:
+    """Start one member; ``existing`` (rejoin) when its data dir holds a member already."""
+    m.dir.mkdir(parents=True, exist_ok=True)
+    existing = (m.data_dir / "member").is_dir()
+    return start(etcd_argv(layout, m, existing=existing), m.log, cwd=m.dir)
+
+
+def etcd_healthy(url: str, timeout_s: float = 1.0) -> bool:
+    """The member at ``url`` answers /health and sees a leader."""
+    try:
+        with _DIRECT.open(f"{url}/health", timeout=timeout_s) as r:
+            return bool(json.loads(r.read()).get("health") == "true")
+    except (OSError, ValueError):
+        return False
+
+
+def etcd_get(url: str, key: str, timeout_s: float = 2.0) -> bytes | None:
+    """One key through etcd's JSON gateway (no etcdctl here); None: no such key.
+    OSError or ValueError when the member is down or has no quorum."""
+    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
+    req = urllib.request.Request(
+        f"{url}/v3/kv/range", data=body, headers={"Content-Type": "application/json"}
+    )
+    with _DIRECT.open(req, timeout=timeout_s) as r:
+        kvs = json.loads(r.read()).get("kvs") or []
+    return base64.b64decode(kvs[0].get("value", "")) if kvs else None
 
 
 def read_token(layout: Layout) -> str | None:

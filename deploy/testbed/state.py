@@ -57,6 +57,9 @@ class TestbedState:
     processes: dict[str, ProcRecord] = field(default_factory=dict)
     image: str | None = None
     token: str | None = None
+    # HA shape (absent in older state files: one server with its embedded etcd)
+    etcd_members: int = 0
+    servers: int = 1
 
     def add_unique(self, attr: str, value: str) -> None:
         items: list[str] = getattr(self, attr)
@@ -83,6 +86,8 @@ class TestbedState:
             "processes": {k: v.to_json() for k, v in self.processes.items()},
             "image": self.image,
             "token": self.token,
+            "etcd_members": self.etcd_members,
+            "servers": self.servers,
         }
 
     @staticmethod
@@ -128,6 +133,8 @@ class TestbedState:
             processes=procs,
             image=str(image) if image else None,
             token=str(token) if token else None,
+            etcd_members=int(str(d.get("etcd_members") or 0)),
+            servers=int(str(d.get("servers") or 1)),
         )
 
 

@@ -46,6 +46,10 @@ class TestbedStatus:
     state_dir: str = ""
     problems: list[str] = field(default_factory=list)
     credentials: str = ""  # the server's admin credential, for the CLI's --credentials
+    servers: list[str] = field(default_factory=list)  # every replica's gRPC address
+    etcd: list[str] = field(default_factory=list)  # external etcd member URLs ([]: embedded)
+    server_pids: list[int | None] = field(default_factory=list)  # per replica, None: down
+    etcd_pids: list[int | None] = field(default_factory=list)  # per member, None: down
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -55,6 +59,10 @@ class TestbedStatus:
             "image": self.image,
             "hosts": [h.to_json() for h in self.hosts],
             "credentials": self.credentials,
+            "servers": self.servers,
+            "etcd": self.etcd,
+            "server_pids": self.server_pids,
+            "etcd_pids": self.etcd_pids,
         }
 
 
@@ -86,5 +94,11 @@ def build_status(
         hosts,
         str(layout.state_dir),
         problems or [],
+        # every replica's admin.pem is signed by the one cluster CA (kept in etcd), so the
+        # first replica's works against all of them
         str(layout.server_dir / "admin.pem"),
+        [s.addr for s in layout.servers],
+        layout.etcd_urls,
+        [_pid(st, s.key) for s in layout.servers],
+        [_pid(st, m.key) for m in layout.etcd_members],
     )

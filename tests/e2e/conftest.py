@@ -19,8 +19,12 @@ BED_ARGS: dict[str, Any] = {"nodes": 3, "node_cpus": 2, "node_memory": "2G"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests marked `teardown` take the shared testbed down: they run last."""
-    items.sort(key=lambda item: item.get_closest_marker("teardown") is not None)
+    """Tests marked `teardown` take the shared testbed down: they run last; those in a
+    module with RUN_AFTER_TEARDOWN (a testbed of their own) run after them."""
+    items.sort(key=lambda item: (
+        item.get_closest_marker("teardown") is not None,
+        bool(getattr(getattr(item, "module", None), "RUN_AFTER_TEARDOWN", False)),
+    ))
 
 
 @pytest.fixture(scope="session")

@@ -41,7 +41,8 @@ def test_every_engine_answers(bed: TestbedStatus) -> None:
         finally:
             c.close()
     js = bed.to_json()
-    assert set(js) == {"server", "http", "registry", "image", "hosts", "credentials"}
+    assert set(js) == {"server", "http", "registry", "image", "hosts", "credentials", "servers",
+                       "etcd", "server_pids", "etcd_pids"}
     assert set(js["hosts"][0]) == {  # type: ignore[index]
         "name", "netns", "address", "docker_socket", "agent_pid", "dockerd_pid",
         "container_subnet",
