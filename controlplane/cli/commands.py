@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,7 @@ import grpc
 from controlplane.cli import render
 from controlplane.cli.client import CliError, call, control_stub, describe_rpc_error
 from controlplane.spec import LoadedApp, SpecError, load_app, render_app
+from controlplane.spec.service import parse_env_file
 from dockyard.v1 import control_pb2, objects_pb2
 
 
@@ -32,8 +34,16 @@ def load_compose(path: str) -> LoadedApp:
         except OSError as exc:
             raise SpecError(f"cannot read {rel}: {exc.strerror}") from None
 
+    environ: dict[str, str] = {}
+    dotenv = base / ".env"
+    if dotenv.is_file():
+        try:
+            environ.update(parse_env_file(dotenv.read_bytes(), where=".env"))
+        except (OSError, SpecError) as exc:
+            raise CliError(f"{dotenv}: {exc}") from None
+    environ.update(os.environ)  # the shell's environment wins over .env, as in Compose
     try:
-        return load_app(text, read_file=read_file, default_name=base.name)
+        return load_app(text, read_file=read_file, default_name=base.name, environ=environ)
     except SpecError as exc:
         raise CliError(f"{path}: {exc}") from None
 

@@ -10,10 +10,12 @@ directory), so tests need no disk.
 from __future__ import annotations
 
 import re
+from collections import abc
 from dataclasses import dataclass
 from typing import Any
 
 from controlplane.spec.errors import SpecError, kind, show
+from controlplane.spec.interpolate import interpolate
 from controlplane.spec.reader import (
     Mapping,
     ReadFile,
@@ -136,7 +138,12 @@ def _extension(value: Any) -> tuple[specs_pb2.Strategy, int]:
 
 
 def load_app(
-    text: str, *, read_file: ReadFile, default_name: str, base_dir: str | None = None
+    text: str,
+    *,
+    read_file: ReadFile,
+    default_name: str,
+    base_dir: str | None = None,
+    environ: abc.Mapping[str, str] | None = None,
 ) -> LoadedApp:
     """Parse and validate a Compose file.
 
@@ -145,6 +152,8 @@ def load_app(
     ``name`` (the CLI passes the Compose file's directory name). ``base_dir``, when
     given, is the absolute directory that relative bind mounts (``./html:/srv``) are
     resolved against, as Compose does; without it they are kept as written.
+    ``environ``, when given, is what `${VAR}` in values interpolates from, as Compose
+    does (the CLI passes its environment over the file's `.env`); without it, `$` stays.
     Raises ``SpecError``, and only that, for every bad input.
     """
     if not isinstance(text, str):
@@ -154,12 +163,15 @@ def load_app(
         raise SpecError('the file is empty; it needs a "services" mapping')
     if not isinstance(document, dict):
         raise SpecError(f"the top level must be a mapping, got {kind(document)}")
+    warnings: list[str] = []
+    if environ is not None:
+        document, unset = interpolate(document, environ)
+        warnings.extend(unset)
     for key in document:
         if not isinstance(key, str):
             raise SpecError(f"top-level key {show(key)} must be a string")
         if key not in TOP_LEVEL_KEYS and not key.startswith("x-"):
             raise SpecError(f"unknown top-level key {show(key)}")
-    warnings: list[str] = []
     if "version" in document:
         warnings.append('"version" is ignored: it is obsolete, and the current format is read')
     spec = specs_pb2.AppSpec(name=_app_name(document, default_name))

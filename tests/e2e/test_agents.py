@@ -118,7 +118,7 @@ services:
     stop_signal: SIGKILL
     deploy:
       replicas: 2
-""".replace("$$", "$"))
+""")
     try:
         tasks = wait_for("2 running", lambda: (t := running_tasks(bed, "talk"))
                          and len(t) == 2 and t)
