@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from controlplane.reconcile.decision import Decision
-from controlplane.reconcile.gates import ServiceHealth, gate, observe
+from controlplane.reconcile.gates import ServiceHealth, gate, has_healthcheck, observe
 from controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 
@@ -116,40 +116,7 @@ def _reconcile_service(
 ) -> None:
     app, name = svc.app, svc.spec.name
     waiting = gate(svc.spec, health_of)
-    by_slot: dict[int, objects_pb2.Task] = {}
-    for t in sorted(tasks, key=lambda t: t.meta.created_ms):
-        if t.desired_state not in LIVE:
-            continue
-        if _node_lost(view, t):
-            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
-            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
-                          message=f"{name}.{t.slot} lost with node {t.node}; replacing")
-            continue
-        if _drained(view, t):
-            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
-            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
-                          message=f"moving {name}.{t.slot} off drained node {t.node}")
-            continue
-        if t.spec_hash != svc.spec_hash or t.slot in by_slot:
-            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
-            continue
-        restarted = _restarted_dependency(svc, view.status_of(t.meta.id), health_of)
-        if waiting is None and restarted:
-            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
-            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
-                          message=f"restarting {name}.{t.slot}: {restarted} restarted")
-            continue
-        by_slot[t.slot] = t
-    excess = len(by_slot) - svc.spec.replicas
-    if excess > 0:
-        for t in scale_down_order(list(by_slot.values()), view)[:excess]:
-            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
-            del by_slot[t.slot]
-    for t in by_slot.values():
-        if waiting is None and t.desired_state == objects_pb2.DESIRED_READY:
-            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_RUNNING
-    free = (s for s in itertools.count(1) if s not in by_slot)
-    for slot in itertools.islice(free, max(0, svc.spec.replicas - len(by_slot))):
+    def new_task(slot: int) -> objects_pb2.Task:
         task = objects_pb2.Task(
             app=app, service=name, slot=slot, spec=svc.spec, spec_hash=svc.spec_hash,
             network=app,
@@ -160,6 +127,55 @@ def _reconcile_service(
         task.meta.id = new_id()
         task.meta.created_ms = task.meta.updated_ms = now_ms
         work.created[task.meta.id] = task
+        return task
+
+    def remove(t: objects_pb2.Task) -> None:
+        work.task(t.meta.id).desired_state = objects_pb2.DESIRED_REMOVE
+
+    by_slot: dict[int, objects_pb2.Task] = {}  # the task that serves each slot
+    beside: dict[int, objects_pb2.Task] = {}  # start-first: its replacement, starting
+    for t in sorted(tasks, key=lambda t: t.meta.created_ms):
+        if t.desired_state not in LIVE:
+            continue
+        if _node_lost(view, t):
+            remove(t)
+            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
+                          message=f"{name}.{t.slot} lost with node {t.node}; replacing")
+            continue
+        if _drained(view, t):
+            remove(t)
+            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
+                          message=f"moving {name}.{t.slot} off drained node {t.node}")
+            continue
+        restarted = _restarted_dependency(svc, view.status_of(t.meta.id), health_of)
+        if waiting is None and restarted:
+            remove(t)
+            decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
+                          message=f"restarting {name}.{t.slot}: {restarted} restarted")
+            continue
+        held = by_slot.get(t.slot)
+        if held is None:
+            by_slot[t.slot] = t
+        elif (held.spec_hash != svc.spec_hash and t.spec_hash == svc.spec_hash
+              and t.slot not in beside):
+            beside[t.slot] = t
+        else:
+            remove(t)  # a duplicate of its slot
+    _roll(svc=svc, view=view, by_slot=by_slot, beside=beside, new_task=new_task,
+          remove=remove)
+    excess = len(by_slot) - svc.spec.replicas
+    if excess > 0:
+        for t in scale_down_order(list(by_slot.values()), view)[:excess]:
+            remove(t)
+            del by_slot[t.slot]
+            if t.slot in beside:
+                remove(beside.pop(t.slot))
+    for t in [*by_slot.values(), *beside.values()]:
+        if waiting is None and t.desired_state == objects_pb2.DESIRED_READY:
+            work.task(t.meta.id).desired_state = objects_pb2.DESIRED_RUNNING
+    free = (s for s in itertools.count(1) if s not in by_slot)
+    for slot in itertools.islice(free, max(0, svc.spec.replicas - len(by_slot))):
+        new_task(slot)
     h = health_of.get(name)
     status = objects_pb2.ServiceStatus(
         running=h.running if h else 0, healthy=h.healthy if h else 0, waiting_on=waiting or ""
@@ -172,6 +188,46 @@ def _reconcile_service(
         if waiting and waiting != svc.status.waiting_on:
             decision.note(app=app, kind="service", obj=svc.meta.id, message=waiting,
                           now_ms=now_ms)
+
+
+def ready(view: ClusterView, task: objects_pb2.Task) -> bool:
+    """Running, and healthy when the service has a healthcheck."""
+    st = view.status_of(task.meta.id)
+    if st.state != objects_pb2.RUNNING:
+        return False
+    return not has_healthcheck(task.spec) or st.health == objects_pb2.HEALTH_HEALTHY
+
+
+def _roll(
+    *,
+    svc: objects_pb2.Service,
+    view: ClusterView,
+    by_slot: dict[int, objects_pb2.Task],
+    beside: dict[int, objects_pb2.Task],
+    new_task: Callable[[int], objects_pb2.Task],
+    remove: Callable[[objects_pb2.Task], None],
+) -> None:
+    """A rolling update, per `update_config`: at most `parallelism` slots change at once
+    (0: all), each stop-first (old task out, then the new one) or start-first (the new
+    one beside the old until it is ready). A new version that never gets ready holds the
+    rest of the update back."""
+    for slot, t in list(beside.items()):
+        if ready(view, t):
+            remove(by_slot[slot])
+            by_slot[slot] = beside.pop(slot)
+    outdated = sorted(s for s, t in by_slot.items()
+                      if t.spec_hash != svc.spec_hash and s not in beside)
+    if not outdated:
+        return
+    in_flight = len(beside) + sum(
+        1 for t in by_slot.values() if t.spec_hash == svc.spec_hash and not ready(view, t))
+    update = svc.spec.update_config
+    budget = (update.parallelism or len(outdated)) - in_flight
+    for slot in outdated[: max(0, budget)]:
+        if update.order == "start-first":
+            beside[slot] = new_task(slot)
+        else:
+            remove(by_slot.pop(slot))
 
 
 def scale_down_order(
