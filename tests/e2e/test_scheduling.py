@@ -94,3 +94,37 @@ def test_drain_moves_tasks_off_and_activate_brings_the_node_back(
         cli(bed, "delete", "app", "drained")
     nodes = {n["name"]: n for n in cli_json(bed, "get", "nodes")}
     assert nodes[victim]["availability"] == "active"
+
+
+def test_a_changed_spec_rolls_out_one_slot_at_a_time(bed: TestbedStatus, tmp_path: Path) -> None:
+    rolling = """    environment: {VERSION: "%s"}
+    deploy:
+      replicas: 3
+      update_config: {parallelism: 1, order: start-first}
+"""
+    base = f"""
+name: roll
+services:
+  worker:
+    image: {bed.image}
+    command: ["sleep", "86400"]
+    stop_signal: SIGKILL
+"""
+    apply_text(bed, tmp_path, base + rolling % "1")
+    try:
+        first = wait_for("3 running", lambda: (t := running_tasks(bed, "roll"))
+                         and len(t) == 3 and t, timeout_s=60)
+        out = apply_text(bed, tmp_path, base + rolling % "2")
+        assert "roll/worker updated" in out
+        low = 3
+        def rolled() -> bool:
+            nonlocal low
+            now = running_tasks(bed, "roll")
+            low = min(low, len(now))
+            ids = {t["id"] for t in now}
+            return len(now) == 3 and not ids & {t["id"] for t in first}
+
+        wait_for("all three replaced", rolled, timeout_s=90)
+        assert low >= 3, "start-first with parallelism 1 should never run fewer than 3"
+    finally:
+        cli(bed, "delete", "app", "roll")
