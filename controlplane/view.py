@@ -16,7 +16,7 @@ from typing import TypeVar
 
 from controlplane.store import keys
 from controlplane.store.codec import decode
-from controlplane.store.etcd import EtcdStore, StoreUnavailable
+from controlplane.store.etcd import EtcdStore
 from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class Mirror:
                 await self._load_and_follow()
             except asyncio.CancelledError:
                 raise
-            except (StoreUnavailable, Exception) as exc:  # keep the mirror alive
+            except Exception as exc:  # any failure: reload, so the mirror stays alive
                 log.warning("mirror lost its watch: %s; reloading", exc)
                 self.synced.clear()
                 await asyncio.sleep(delay)
