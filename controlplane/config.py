@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_SERVER = "127.0.0.1:7070"
@@ -34,7 +34,6 @@ class ServerConfig:
     node_cert_s: float = 86400.0
     # Where the first start also copies the admin credential (None: only DATA_DIR/admin.pem).
     admin_credentials: Path | None = None
-    extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def embedded_etcd(self) -> bool:

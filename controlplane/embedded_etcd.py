@@ -12,6 +12,7 @@ import ctypes
 import shutil
 import signal
 import subprocess
+from collections.abc import Sequence
 from pathlib import Path
 
 _PR_SET_PDEATHSIG = 1
@@ -22,25 +23,51 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def etcd_argv(*, binary: str, data_dir: Path, client_port: int, peer_port: int) -> list[str]:
-    """The command line for a single loopback-only member. Pure."""
-    client = f"http://127.0.0.1:{client_port}"
-    peer = f"http://127.0.0.1:{peer_port}"
-    return [
+def member_argv(
+    *,
+    binary: str,
+    name: str,
+    data_dir: Path,
+    client_url: str,
+    peer_url: str,
+    initial_cluster: str = "",
+    state: str = "new",
+    token: str = "",
+    extra: Sequence[str] = (),
+) -> list[str]:
+    """The command line of one etcd member; alone in its cluster unless `initial_cluster`
+    names the others. Pure. The embedded etcd, the testbed's external cluster and the
+    HA tests all start their members through it."""
+    argv = [
         binary,
-        "--name", "dockyard",
+        "--name", name,
         "--data-dir", str(data_dir),
-        "--listen-client-urls", client,
-        "--advertise-client-urls", client,
-        "--listen-peer-urls", peer,
-        "--initial-advertise-peer-urls", peer,
-        "--initial-cluster", f"dockyard={peer}",
-        "--initial-cluster-state", "new",
-        "--log-level", "warn",
-        "--quota-backend-bytes", str(2 * 1024**3),
-        "--auto-compaction-mode", "revision",
-        "--auto-compaction-retention", "10000",
+        "--listen-client-urls", client_url,
+        "--advertise-client-urls", client_url,
+        "--listen-peer-urls", peer_url,
+        "--initial-advertise-peer-urls", peer_url,
+        "--initial-cluster", initial_cluster or f"{name}={peer_url}",
+        "--initial-cluster-state", state,
     ]
+    if token:
+        argv += ["--initial-cluster-token", token]
+    return [*argv, *extra, "--log-level", "warn"]
+
+
+def etcd_argv(*, binary: str, data_dir: Path, client_port: int, peer_port: int) -> list[str]:
+    """The command line for the embedded single loopback-only member. Pure."""
+    return member_argv(
+        binary=binary,
+        name="dockyard",
+        data_dir=data_dir,
+        client_url=f"http://127.0.0.1:{client_port}",
+        peer_url=f"http://127.0.0.1:{peer_port}",
+        extra=(
+            "--quota-backend-bytes", str(2 * 1024**3),
+            "--auto-compaction-mode", "revision",
+            "--auto-compaction-retention", "10000",
+        ),
+    )
 
 
 class EmbeddedEtcd:

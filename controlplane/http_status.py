@@ -8,12 +8,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Counter, Gauge, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
 
-RPCS = Counter("dockyard_rpcs", "Control and dispatcher rpcs served", ["method", "code"])
-TASKS = Gauge("dockyard_tasks", "Tasks by observed state", ["state"])
-NODES = Gauge("dockyard_nodes", "Nodes by state", ["state"])
-PLACEMENTS = Counter("dockyard_placements", "Tasks placed by the scheduler")
 SESSIONS = Gauge("dockyard_agent_sessions", "Agent sessions open on this replica")
 
 HealthProbe = Callable[[], Awaitable[str | None]]

@@ -8,6 +8,7 @@ import statistics
 import time
 from collections import Counter
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -147,3 +148,26 @@ def delete_and_wait(cluster: Cluster, app: str, *, timeout_s: float = 60) -> Non
     cluster.stub.DeleteApp(control_pb2.DeleteAppRequest(name=app), timeout=30)
     wait_for(f"{app} gone", lambda: not cluster.tasks(app)
              and not any(cluster.containers(app).values()), timeout_s=timeout_s, every_s=0.2)
+
+
+def plain_docker_run(cluster: Cluster, hosts: list[str]) -> float:
+    """The baseline: seconds to start one sleeper per entry of `hosts` with plain parallel
+    `docker run -d` on those engines (the containers are removed afterwards)."""
+    clients = {h: cluster.engine(h) for h in set(hosts)}
+
+    def run(host: str) -> tuple[str, str]:
+        c = clients[host].containers.run(cluster.bed.image, ["sleep", "86400"], detach=True,
+                                         labels={"bench": "plain"}, stop_signal="SIGKILL")
+        return host, str(c.id)
+
+    try:
+        t0 = time.monotonic()
+        with ThreadPoolExecutor(max_workers=len(hosts)) as pool:
+            started = list(pool.map(run, hosts))
+        elapsed = time.monotonic() - t0
+        for host, cid in started:
+            clients[host].api.remove_container(cid, force=True)
+        return elapsed
+    finally:
+        for c in clients.values():
+            c.close()

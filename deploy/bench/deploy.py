@@ -11,13 +11,13 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from deploy import testbed
 from deploy.bench.cluster import (
     Cluster,
     apply_text,
     delete_and_wait,
+    plain_docker_run,
     sleeper_app,
     summary,
     wait_for,
@@ -38,26 +38,7 @@ def dockyard_once(cluster: Cluster, replicas: int) -> float:
 
 def plain_once(cluster: Cluster, replicas: int) -> float:
     hosts = [h.name for h in cluster.bed.hosts]
-    clients = {h: cluster.engine(h) for h in hosts}
-    placement = list(itertools.islice(itertools.cycle(hosts), replicas))
-
-    def run(host: str) -> str:
-        c = clients[host].containers.run(cluster.bed.image, ["sleep", "86400"], detach=True,
-                                         labels={"bench": "plain"}, stop_signal="SIGKILL")
-        return f"{host}:{c.id}"
-
-    try:
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(max_workers=replicas) as pool:
-            started = list(pool.map(run, placement))
-        elapsed = time.monotonic() - t0
-        for item in started:
-            host, cid = item.split(":", 1)
-            clients[host].api.remove_container(cid, force=True)
-        return elapsed
-    finally:
-        for c in clients.values():
-            c.close()
+    return plain_docker_run(cluster, list(itertools.islice(itertools.cycle(hosts), replicas)))
 
 
 def main() -> int:

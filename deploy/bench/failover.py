@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from deploy import testbed
 from deploy.bench.cluster import (
@@ -19,6 +18,7 @@ from deploy.bench.cluster import (
     apply_text,
     check_invariants,
     delete_and_wait,
+    plain_docker_run,
     sleeper_app,
     summary,
     wait_for,
@@ -29,23 +29,6 @@ from dockyard.v1 import objects_pb2
 APP = "benchfailover"
 REPLICAS = 6
 GRACE_S = 4.0  # the server's default --node-grace
-
-
-def plain_start(cluster: Cluster, host: str, n: int) -> float:
-    client = cluster.engine(host)
-    try:
-        t0 = time.monotonic()
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            started = list(pool.map(
-                lambda _i: client.containers.run(cluster.bed.image, ["sleep", "86400"],
-                                                 detach=True, stop_signal="SIGKILL"),
-                range(n)))
-        elapsed = time.monotonic() - t0
-        for c in started:
-            c.remove(force=True)
-        return elapsed
-    finally:
-        client.close()
 
 
 def one_failover(cluster: Cluster, victim: str) -> tuple[float, float]:
@@ -86,7 +69,7 @@ def main() -> int:
             victim = min(hosts, key=lambda h: (-count[h], (hosts.index(h) - i) % len(hosts)))
             n_lost = count[victim]
             survivor = next(h for h in hosts if h != victim)
-            floors.append(GRACE_S + plain_start(cluster, survivor, n_lost))
+            floors.append(GRACE_S + plain_docker_run(cluster, [survivor] * n_lost))
             failover, fence = one_failover(cluster, victim)
             problems = check_invariants(cluster, APP, REPLICAS)
             times.append(failover)

@@ -12,6 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlplane.embedded_etcd import member_argv
+
 DEFAULT_STATE_DIR = Path("/var/lib/dockyard-testbed")
 STATE_DIR_ENV = "DOCKYARD_TESTBED_DIR"
 
@@ -332,33 +334,17 @@ def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
 
 def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:
     """One external etcd member's command line (root namespace, loopback only)."""
-    return [
-        "etcd",
-        "--name",
-        m.name,
-        "--data-dir",
-        str(m.data_dir),
-        "--listen-client-urls",
-        m.client_url,
-        "--advertise-client-urls",
-        m.client_url,
-        "--listen-peer-urls",
-        m.peer_url,
-        "--initial-advertise-peer-urls",
-        m.peer_url,
-        "--initial-cluster",
-        layout.initial_cluster,
-        "--initial-cluster-state",
-        "existing" if existing else "new",
-        "--initial-cluster-token",
-        "dockyard-testbed",
-        "--heartbeat-interval",
-        "100",
-        "--election-timeout",
-        "1000",
-        "--log-level",
-        "warn",
-    ]
+    return member_argv(
+        binary="etcd",
+        name=m.name,
+        data_dir=m.data_dir,
+        client_url=m.client_url,
+        peer_url=m.peer_url,
+        initial_cluster=layout.initial_cluster,
+        state="existing" if existing else "new",
+        token="dockyard-testbed",
+        extra=("--heartbeat-interval", "100", "--election-timeout", "1000"),
+    )
 
 
 def agent_argv(

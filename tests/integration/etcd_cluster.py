@@ -20,6 +20,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from controlplane.embedded_etcd import member_argv
 from tests.integration.harness import free_port
 
 _PR_SET_PDEATHSIG = 1
@@ -89,21 +90,17 @@ class EtcdCluster:
         binary = shutil.which("etcd")
         if binary is None:
             raise RuntimeError("the `etcd` binary is not installed (apt-get install etcd-server)")
-        return [
-            binary,
-            "--name", m.name,
-            "--data-dir", str(m.data_dir),
-            "--listen-client-urls", m.client_url,
-            "--advertise-client-urls", m.client_url,
-            "--listen-peer-urls", m.peer_url,
-            "--initial-advertise-peer-urls", m.peer_url,
-            "--initial-cluster", self.initial_cluster,
-            "--initial-cluster-state", state,
-            "--initial-cluster-token", f"dockyard-test-{self.root.name}",
-            "--heartbeat-interval", "50",
-            "--election-timeout", "500",
-            "--log-level", "warn",
-        ]
+        return member_argv(
+            binary=binary,
+            name=m.name,
+            data_dir=m.data_dir,
+            client_url=m.client_url,
+            peer_url=m.peer_url,
+            initial_cluster=self.initial_cluster,
+            state=state,
+            token=f"dockyard-test-{self.root.name}",
+            extra=("--heartbeat-interval", "50", "--election-timeout", "500"),
+        )
 
     def _spawn(self, m: Member, state: str) -> None:
         m.data_dir.parent.mkdir(parents=True, exist_ok=True)
