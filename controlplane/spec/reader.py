@@ -84,10 +84,84 @@ def _construct_mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[An
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 
 
+# A Compose file is a few KiB; 1 MiB leaves room for generated files and stops a
+# hostile one before parsing (docs/limits.md).
+MAX_FILE_BYTES = 1024 * 1024
+# Values after alias expansion. YAML aliases share nodes, so a small file can stand for
+# an exponentially large tree ("billion laughs"); everything after parsing (interpolation,
+# merging, checks) walks the expanded tree, so its size is what must be bounded.
+MAX_EXPANDED_NODES = 200_000
+
+
+def check_size(data: str | bytes, *, where: str = "the file") -> None:
+    """Refuse a file over ``MAX_FILE_BYTES`` before it is parsed. Pure."""
+    size = len(data.encode() if isinstance(data, str) else data)
+    if size > MAX_FILE_BYTES:
+        raise SpecError(
+            f"{where} is {size} bytes; a Compose file may be at most "
+            f"{MAX_FILE_BYTES} bytes (1 MiB)"
+        )
+
+
+def _expanded_size(root: yaml.Node) -> int:
+    """How many nodes the tree under ``root`` has once every alias is expanded.
+
+    Linear in the number of distinct nodes: each node's expanded size is computed once
+    (aliases point at the same node object). Stops as soon as the bound is passed.
+    """
+    sizes: dict[int, int] = {}
+    on_path: set[int] = set()
+    # Iterative post-order walk: (node, children pushed?)
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        key = id(node)
+        if key in sizes and not expanded:
+            continue
+        children: list[yaml.Node] = []
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                children.extend((k, v))
+        elif isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        if not expanded:
+            if key in on_path:
+                raise SpecError("malformed YAML: an alias refers to a value that contains it")
+            on_path.add(key)
+            stack.append((node, True))
+            stack.extend((child, False) for child in children if id(child) not in sizes)
+            for child in children:
+                if id(child) in on_path:
+                    raise SpecError(
+                        "malformed YAML: an alias refers to a value that contains it"
+                    )
+            continue
+        on_path.discard(key)
+        total = 1 + sum(sizes[id(child)] for child in children)
+        if total > MAX_EXPANDED_NODES:
+            raise SpecError(
+                f"malformed YAML: aliases expand to more than {MAX_EXPANDED_NODES} values "
+                "(a billion-laughs file?)"
+            )
+        sizes[key] = total
+    return sizes.get(id(root), 0)
+
+
 def parse_yaml(text: str) -> Any:
-    """The YAML document in ``text``; ``SpecError`` with the line number when malformed."""
+    """The YAML document in ``text``; ``SpecError`` with the line number when malformed.
+
+    Refuses files over ``MAX_FILE_BYTES`` and documents whose aliases expand to more
+    than ``MAX_EXPANDED_NODES`` values, before anything is built from them.
+    """
+    check_size(text)
+    loader: _StrictLoader | None = None
     try:
-        return yaml.load(text, Loader=_StrictLoader)
+        loader = _StrictLoader(text)
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _expanded_size(node)
+        return loader.construct_document(node)
     except SpecError:
         raise
     except yaml.MarkedYAMLError as exc:
@@ -101,6 +175,9 @@ def parse_yaml(text: str) -> Any:
         raise SpecError("malformed YAML: nested too deeply") from None
     except (ValueError, TypeError, OverflowError) as exc:
         raise SpecError(f"malformed YAML: {exc}") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def mapping(value: Any, *, where: str, allow_null: bool = False) -> Mapping:
@@ -226,5 +303,6 @@ def strict_loader_resolves_to_str(text: str) -> bool:
     try:
         tag = loader.resolve(yaml.ScalarNode, text, (True, False))
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     return bool(tag == "tag:yaml.org,2002:str")

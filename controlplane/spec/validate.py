@@ -42,37 +42,48 @@ def _host_ports(service: specs_pb2.ServiceSpec) -> list[specs_pb2.PortMapping]:
     return [port for port in service.ports if port.host_port]
 
 
+def _first_clash(
+    ports: list[tuple[specs_pb2.PortMapping, str]],
+) -> tuple[specs_pb2.PortMapping, str, str] | None:
+    """The first port whose (host port, protocol) an earlier one already holds on an
+    overlapping address: ``(port, its owner, the earlier owner)``.
+
+    Linear in the number of ports (a dict per host port and protocol), so a range like
+    ``1000-60000:1000-60000`` is checked in one pass. Pure.
+    """
+    seen: dict[tuple[int, str], list[tuple[str, str]]] = {}
+    for port, owner in ports:
+        holders = seen.setdefault((port.host_port, port.protocol), [])
+        for address, other in holders:
+            if _addresses_overlap(port.host_ip, address):
+                return port, owner, other
+        holders.append((port.host_ip, owner))
+    return None
+
+
 def _check_ports_within(service: specs_pb2.ServiceSpec) -> None:
-    ports = _host_ports(service)
-    for index, port in enumerate(ports):
-        for other in ports[:index]:
-            if (
-                port.host_port == other.host_port
-                and port.protocol == other.protocol
-                and _addresses_overlap(port.host_ip, other.host_ip)
-            ):
-                raise SpecError(
-                    f"service {show(service.name)}: ports: host port {_port_label(port)} "
-                    "is published twice"
-                )
+    clash = _first_clash([(port, service.name) for port in _host_ports(service)])
+    if clash:
+        raise SpecError(
+            f"service {show(service.name)}: ports: host port {_port_label(clash[0])} "
+            "is published twice"
+        )
 
 
 def _check_ports_across(services: list[specs_pb2.ServiceSpec]) -> None:
-    seen: list[tuple[specs_pb2.PortMapping, str]] = []
+    # Within one service a port is checked by _check_ports_within; here, one entry per
+    # (service, host port, protocol, address) so only clashes between services remain.
+    unique: dict[tuple[str, int, str, str], specs_pb2.PortMapping] = {}
     for service in services:
         for port in _host_ports(service):
-            for other, owner in seen:
-                if (
-                    owner != service.name
-                    and port.host_port == other.host_port
-                    and port.protocol == other.protocol
-                    and _addresses_overlap(port.host_ip, other.host_ip)
-                ):
-                    raise SpecError(
-                        f"host port {_port_label(port)} is published by both {owner} and "
-                        f"{service.name}; they cannot share a node"
-                    )
-            seen.append((port, service.name))
+            unique.setdefault((service.name, port.host_port, port.protocol, port.host_ip), port)
+    clash = _first_clash([(port, key[0]) for key, port in unique.items()])
+    if clash:
+        port, owner, other = clash
+        raise SpecError(
+            f"host port {_port_label(port)} is published by both {other} and "
+            f"{owner}; they cannot share a node"
+        )
 
 
 def _one_per_node(service: specs_pb2.ServiceSpec) -> str | None:
