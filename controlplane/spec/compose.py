@@ -14,13 +14,17 @@ from collections import abc
 from dataclasses import dataclass
 from typing import Any
 
-from controlplane.spec.errors import SpecError, kind, show
+from controlplane.spec.errors import Notes, SpecError, kind, show
+from controlplane.spec.files import UNSET_KEY, compose_files
 from controlplane.spec.interpolate import interpolate
+from controlplane.spec.keys import CONFIG, NETWORK, SECRET, TOP_LEVEL, VOLUME, Key, triage
 from controlplane.spec.reader import (
     Mapping,
     ReadFile,
+    boolean,
     check_keys,
     integer,
+    key_value_pairs,
     mapping,
     parse_yaml,
     read_text,
@@ -30,7 +34,6 @@ from controlplane.spec.service import Declared, ServiceContext, parse_service
 from controlplane.spec.validate import check_service_name, validate_app
 from dockyard.v1 import specs_pb2
 
-TOP_LEVEL_KEYS = ("name", "version", "services", "volumes", "networks", "secrets", "configs")
 STRATEGIES = {"binpack": specs_pb2.BINPACK, "spread": specs_pb2.SPREAD}
 APP_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
 OBJECT_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
@@ -67,57 +70,107 @@ def _app_name(body: Mapping, default_name: str) -> str:
     return name
 
 
-def _declarations(value: Any, *, what: str, allowed: set[str] | None) -> dict[str, Mapping]:
-    """Top-level volumes/networks/secrets/configs: name -> its (possibly empty) options."""
+def _declarations(
+    value: Any, *, what: str, table: dict[str, Key], notes: Notes
+) -> dict[str, Mapping]:
+    """Top-level volumes/networks/secrets/configs: name -> its (possibly empty) options.
+
+    Keys are sorted by ``table``: warnings go to ``notes``, problems are raised."""
     body = mapping(value, where=f"{what}s", allow_null=True)
     result = {}
+    problems: list[str] = []
     for name, options in body.items():
         if not OBJECT_NAME.fullmatch(name):
-            raise SpecError(f"{what}s: {what} name {show(name)} is not valid")
+            problems.append(f"{what}s: {what} name {show(name)} is not valid")
+            continue
         where = f"{what} {show(name)}"
-        options_body = mapping(options, where=where, allow_null=True)
-        if allowed is not None:
-            check_keys(options_body, where=where, allowed=allowed)
+        try:
+            options_body = mapping(options, where=where, allow_null=True)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
+        warnings, found = triage(options_body, table=table, where=where)
+        notes.warnings.extend(warnings)
+        problems.extend(found)
         result[name] = options_body
+    if problems:
+        raise SpecError.many(problems)
     return result
 
 
-def _volumes(value: Any) -> list[str]:
-    declared = _declarations(value, what="volume", allowed={"driver"})
-    for name, options in declared.items():
-        driver = options.get("driver", "local")
-        if driver != "local":
-            raise SpecError(
-                f"volume {show(name)}: driver {show(driver)} is not supported; "
-                "a named volume is local to the node"
-            )
-    return list(declared)
-
-
-def _file_objects(value: Any, *, what: str, read_file: ReadFile) -> list[specs_pb2.FileObject]:
-    allowed = {"file", "external", "environment", "name"}
-    if what == "config":
-        allowed.add("content")
-    declared = _declarations(value, what=what, allowed=allowed)
+def _volumes(value: Any, notes: Notes) -> list[specs_pb2.VolumeSpec]:
+    declared = _declarations(value, what="volume", table=VOLUME, notes=notes)
     result = []
     for name, options in declared.items():
-        where = f"{what} {show(name)}"
-        present = [key for key in ("external", "environment", "name") if key in options]
-        if present:
-            raise SpecError(
-                f"{where}: {show(present[0])} is not supported; only file-based {what}s are "
-                f'(write "file: PATH")'
+        where = f"volume {show(name)}"
+        volume = specs_pb2.VolumeSpec(name=name)
+        if options.get("driver") is not None:
+            volume.driver = string(options["driver"], where=f"{where}: driver")
+            if volume.driver == "local":
+                volume.driver = ""
+        if options.get("driver_opts") is not None:
+            volume.driver_opts.update(
+                key_value_pairs(options["driver_opts"], where=f"{where}: driver_opts")
             )
-        if "file" in options and "content" in options:
-            raise SpecError(f'{where}: give either "file" or "content", not both')
-        if "content" in options:
-            data = string(options["content"], where=f"{where}: content").encode()
-        elif "file" in options:
-            path = string(options["file"], where=f"{where}: file")
-            data = read_text(read_file, path, where=where)
-        else:
-            raise SpecError(f'{where}: "file" is missing; only file-based {what}s are supported')
+        if options.get("labels") is not None:
+            volume.labels.update(key_value_pairs(options["labels"], where=f"{where}: labels"))
+        external = options.get("external")
+        if isinstance(external, dict):  # the old form, external: {name: X}
+            volume.external = True
+            volume.engine_name = string(external.get("name", name), where=f"{where}: external")
+        elif external is not None:
+            volume.external = boolean(external, where=f"{where}: external")
+        if options.get("name") is not None:
+            volume.engine_name = string(options["name"], where=f"{where}: name")
+        if volume.external and (volume.driver or volume.driver_opts):
+            raise SpecError(f"{where}: an external volume takes no driver or driver_opts")
+        if volume.driver:
+            notes.warn(
+                f"{where}: driver {show(volume.driver)} must be installed on every node "
+                "that runs a task using it"
+            )
+        result.append(volume)
+    return result
+
+
+def _file_objects(
+    value: Any,
+    *,
+    what: str,
+    read_file: ReadFile,
+    environ: abc.Mapping[str, str],
+    notes: Notes,
+) -> list[specs_pb2.FileObject]:
+    table = CONFIG if what == "config" else SECRET
+    declared = _declarations(value, what=what, table=table, notes=notes)
+    result = []
+    problems: list[str] = []
+    for name, options in declared.items():
+        where = f"{what} {show(name)}"
+        sources = [key for key in ("file", "content", "environment") if key in options]
+        try:
+            if len(sources) > 1:
+                raise SpecError(f"{where}: give one of file, content or environment, not several")
+            if "external" in options:
+                continue  # refused by the table already
+            if not sources:
+                raise SpecError(f'{where}: "file" is missing; write "file: PATH"')
+            if "content" in options:
+                data = string(options["content"], where=f"{where}: content").encode()
+            elif "environment" in options:
+                variable = string(options["environment"], where=f"{where}: environment")
+                if variable not in environ:
+                    raise SpecError(f"{where}: environment variable {variable} is not set")
+                data = environ[variable].encode()
+            else:
+                path = string(options["file"], where=f"{where}: file")
+                data = read_text(read_file, path, where=where)
+        except SpecError as exc:
+            problems.extend(exc.problems)
+            continue
         result.append(specs_pb2.FileObject(name=name, data=data))
+    if problems:
+        raise SpecError.many(problems)
     return result
 
 
@@ -144,6 +197,8 @@ def load_app(
     default_name: str,
     base_dir: str | None = None,
     environ: abc.Mapping[str, str] | None = None,
+    overrides: abc.Sequence[str] = (),
+    profiles: abc.Collection[str] = (),
 ) -> LoadedApp:
     """Parse and validate a Compose file.
 
@@ -154,57 +209,129 @@ def load_app(
     resolved against, as Compose does; without it they are kept as written.
     ``environ``, when given, is what `${VAR}` in values interpolates from, as Compose
     does (the CLI passes its environment over the file's `.env`); without it, `$` stays.
-    Raises ``SpecError``, and only that, for every bad input.
+    ``overrides`` are the texts of further files merged over this one in order, as
+    ``-f a.yaml -f b.yaml`` (and ``compose.override.yaml``) are; ``profiles`` are the
+    enabled profiles. ``include`` and ``extends`` files are read through ``read_file``.
+    Raises ``SpecError``, and only that, for every bad input; it carries every
+    problem found, one line each.
     """
     if not isinstance(text, str):
         raise SpecError(f"expected the file's text, got {kind(text)}")
+    document = load_document(text, environ=environ)
+    documents = []
+    warnings: list[str] = []
+    for extra in overrides:
+        documents.append(load_document(extra, environ=environ))
+    composed = compose_files(
+        document,
+        documents,
+        load=lambda path: load_document(
+            read_text(read_file, path, where=path).decode("utf-8", "replace"), environ=environ
+        ),
+        profiles=profiles,
+        notes_out=warnings,
+    )
+    return build_app(
+        composed,
+        read_file=read_file,
+        default_name=default_name,
+        base_dir=base_dir,
+        environ=environ,
+        warnings=warnings,
+    )
+
+
+def load_document(text: str, *, environ: abc.Mapping[str, str] | None) -> Mapping:
+    """One Compose file's text -> its mapping, interpolated when ``environ`` is given.
+
+    Unset variables are reported as warnings under the ``x-dockyard-unset`` key, which
+    ``build_app`` removes."""
     document = parse_yaml(text)
     if document is None:
         raise SpecError('the file is empty; it needs a "services" mapping')
     if not isinstance(document, dict):
         raise SpecError(f"the top level must be a mapping, got {kind(document)}")
-    warnings: list[str] = []
-    if environ is not None:
-        document, unset = interpolate(document, environ)
-        warnings.extend(unset)
     for key in document:
         if not isinstance(key, str):
             raise SpecError(f"top-level key {show(key)} must be a string")
-        if key not in TOP_LEVEL_KEYS and not key.startswith("x-"):
-            raise SpecError(f"unknown top-level key {show(key)}")
-    if "version" in document:
-        warnings.append('"version" is ignored: it is obsolete, and the current format is read')
-    spec = specs_pb2.AppSpec(name=_app_name(document, default_name))
-    strategy, default_max_per_node = _extension(document.get("x-dockyard"))
-    spec.strategy = strategy
-    spec.volumes.extend(_volumes(document.get("volumes")))
-    networks = _declarations(document.get("networks"), what="network", allowed=None)
-    for name, options in networks.items():
-        for key in options:
-            if not key.startswith("x-"):
-                raise SpecError(
-                    f"network {show(name)}: {show(key)} is not supported; Dockyard creates "
-                    'the app\'s network itself (declare it as "NAME: {}")'
+    result: Mapping = document
+    if environ is not None:
+        result, unset = interpolate(document, environ)
+        if unset:
+            result[UNSET_KEY] = unset
+    return result
+
+
+def build_app(
+    document: Mapping,
+    *,
+    read_file: ReadFile,
+    default_name: str,
+    base_dir: str | None = None,
+    environ: abc.Mapping[str, str] | None = None,
+    warnings: list[str] | None = None,
+) -> LoadedApp:
+    """A composed Compose document (files merged, includes, extends and profiles
+    resolved) -> the validated app. Every problem is found before one ``SpecError``
+    carrying them all is raised."""
+    notes = Notes()
+    notes.warnings.extend(warnings or [])
+    unset = document.pop(UNSET_KEY, None)
+    if isinstance(unset, list):
+        notes.warnings.extend(unset)
+    top_warnings, top_problems = triage(document, table=TOP_LEVEL, where="top level")
+    notes.warnings.extend(w.removeprefix("top level: ") for w in top_warnings)
+    notes.problems.extend(
+        p.replace("top level: unknown key", "unknown top-level key").removeprefix("top level: ")
+        for p in top_problems
+    )
+    spec = specs_pb2.AppSpec()
+    default_max_per_node = 0
+    with notes.collect():
+        spec.name = _app_name(document, default_name)
+    with notes.collect():
+        strategy, default_max_per_node = _extension(document.get("x-dockyard"))
+        spec.strategy = strategy
+    with notes.collect():
+        volumes = _volumes(document.get("volumes"), notes)
+        spec.volume_specs.extend(volumes)
+        spec.volumes.extend(volume.name for volume in volumes)
+    with notes.collect():
+        networks = _declarations(
+            document.get("networks"), what="network", table=NETWORK, notes=notes
+        )
+        spec.networks.extend(networks)
+    environment = environ if environ is not None else {}
+    for what, target in (("secret", spec.secrets), ("config", spec.configs)):
+        with notes.collect():
+            target.extend(
+                _file_objects(
+                    document.get(f"{what}s"), what=what, read_file=read_file,
+                    environ=environment, notes=notes,
                 )
-    spec.networks.extend(networks)
-    spec.secrets.extend(_file_objects(document.get("secrets"), what="secret", read_file=read_file))
-    spec.configs.extend(_file_objects(document.get("configs"), what="config", read_file=read_file))
+            )
     declared = Declared(
         volumes=frozenset(spec.volumes),
         networks=frozenset(spec.networks),
         secrets=frozenset(obj.name for obj in spec.secrets),
         configs=frozenset(obj.name for obj in spec.configs),
     )
-    services = mapping(document.get("services"), where="services", allow_null=True)
-    if not services:
-        raise SpecError('"services" is missing or empty; an app needs at least one service')
+    services: Mapping = {}
+    with notes.collect():
+        services = mapping(document.get("services"), where="services", allow_null=True)
+        if not services:
+            raise SpecError('"services" is missing or empty; an app needs at least one service')
     for name, body in services.items():
-        check_service_name(name)
+        with notes.collect():
+            check_service_name(name)
         ctx = ServiceContext(name=name, read_file=read_file, declared=declared, base_dir=base_dir)
-        service = parse_service(body, ctx)
-        if default_max_per_node and not service.placement.max_per_node:
-            service.placement.max_per_node = default_max_per_node
-        spec.services.append(service)
-        warnings.extend(ctx.warnings)
-    warnings.extend(validate_app(spec))
-    return LoadedApp(spec=spec, warnings=tuple(warnings))
+        with notes.collect():
+            service = parse_service(body, ctx)
+            if default_max_per_node and not service.placement.max_per_node:
+                service.placement.max_per_node = default_max_per_node
+            spec.services.append(service)
+        notes.warnings.extend(ctx.notes.warnings)
+        notes.problems.extend(ctx.notes.problems)
+    notes.raise_if_any()
+    notes.warnings.extend(validate_app(spec))
+    return LoadedApp(spec=spec, warnings=tuple(dict.fromkeys(notes.warnings)))

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from controlplane.spec.errors import SpecError, kind, show
+from controlplane.spec.errors import Notes, SpecError, kind, show
+from controlplane.spec.keys import SERVICE, check_table
 from controlplane.spec.reader import (
     boolean,
     check_keys,
     integer,
+    key_value_pairs,
     mapping,
     string,
     string_list,
@@ -71,12 +73,9 @@ def parse_depends_on(value: Any, *, where: str) -> list[specs_pb2.Dependency]:
     return result
 
 
-_HEALTH_KEYS = {"test", "interval", "timeout", "retries", "start_period", "disable"}
-
-
-def parse_healthcheck(value: Any, *, where: str) -> specs_pb2.HealthCheck:
+def parse_healthcheck(value: Any, *, where: str, notes: Notes) -> specs_pb2.HealthCheck:
     body = mapping(value, where=where)
-    check_keys(body, where=where, allowed=_HEALTH_KEYS)
+    check_table(body, table=SERVICE, path="healthcheck", where=where, notes=notes)
     check = specs_pb2.HealthCheck()
     if body.get("test") is not None:
         test = body["test"]
@@ -97,6 +96,7 @@ def parse_healthcheck(value: Any, *, where: str) -> specs_pb2.HealthCheck:
         ("interval", "interval_ms"),
         ("timeout", "timeout_ms"),
         ("start_period", "start_period_ms"),
+        ("start_interval", "start_interval_ms"),
     ):
         if body.get(key) is not None:
             setattr(check, field, parse_duration_ms(body[key], where=f"{where}.{key}"))
@@ -133,9 +133,11 @@ def parse_restart(value: Any, *, where: str) -> specs_pb2.RestartPolicy:
     return policy
 
 
-def _parse_restart_policy(value: Any, policy: specs_pb2.RestartPolicy, *, where: str) -> None:
+def _parse_restart_policy(
+    value: Any, policy: specs_pb2.RestartPolicy, *, where: str, notes: Notes
+) -> None:
     body = mapping(value, where=where)
-    check_keys(body, where=where, allowed={"condition", "delay", "max_attempts", "window"})
+    check_table(body, table=SERVICE, path="deploy.restart_policy", where=where, notes=notes)
     if body.get("condition") is not None:
         text = string(body["condition"], where=f"{where}.condition")
         if text not in RESTART_CONDITIONS:
@@ -151,9 +153,16 @@ def _parse_restart_policy(value: Any, policy: specs_pb2.RestartPolicy, *, where:
         policy.window_ms = parse_duration_ms(body["window"], where=f"{where}.window")
 
 
-def _parse_resources(value: Any, target: specs_pb2.Resources, *, where: str) -> None:
+def _parse_resources(
+    value: Any, service: specs_pb2.ServiceSpec, *, kind_: str, where: str, notes: Notes
+) -> None:
     body = mapping(value, where=where, allow_null=True)
-    check_keys(body, where=where, allowed={"cpus", "memory"})
+    path = f"deploy.resources.{kind_}"
+    check_table(body, table=SERVICE, path=path, where=where, notes=notes)
+    target = service.limits if kind_ == "limits" else service.reservations
+    if body.get("pids") is not None:
+        service.pids_limit = integer(body["pids"], where=f"{where}.pids", minimum=-1,
+                                     maximum=2**62)  # fmt: skip
     if body.get("cpus") is not None:
         target.cpu_millis = parse_cpus_millis(body["cpus"], where=f"{where}.cpus")
     if body.get("memory") is not None:
@@ -172,9 +181,11 @@ def normalize_constraint(text: str, *, where: str) -> str:
     return f"{constraint.key}{constraint.op}{constraint.value}"
 
 
-def _parse_placement(value: Any, placement: specs_pb2.PlacementSpec, *, where: str) -> None:
+def _parse_placement(
+    value: Any, placement: specs_pb2.PlacementSpec, *, where: str, notes: Notes
+) -> None:
     body = mapping(value, where=where, allow_null=True)
-    check_keys(body, where=where, allowed={"constraints", "preferences", "max_replicas_per_node"})
+    check_table(body, table=SERVICE, path="deploy.placement", where=where, notes=notes)
     if body.get("constraints") is not None:
         texts = string_list(body["constraints"], where=f"{where}.constraints")
         for index, text in enumerate(texts):
@@ -200,9 +211,11 @@ def _parse_placement(value: Any, placement: specs_pb2.PlacementSpec, *, where: s
         )
 
 
-def _parse_update_config(value: Any, update: specs_pb2.UpdateConfig, *, where: str) -> None:
+def _parse_update_config(
+    value: Any, update: specs_pb2.UpdateConfig, *, where: str, notes: Notes
+) -> None:
     body = mapping(value, where=where)
-    check_keys(body, where=where, allowed={"parallelism", "delay", "order", "failure_action"})
+    check_table(body, table=SERVICE, path="deploy.update_config", where=where, notes=notes)
     if body.get("parallelism") is not None:
         update.parallelism = integer(body["parallelism"], where=f"{where}.parallelism")
     if body.get("delay") is not None:
@@ -215,13 +228,12 @@ def _parse_update_config(value: Any, update: specs_pb2.UpdateConfig, *, where: s
             setattr(update, key, text)
 
 
-_DEPLOY_KEYS = {"replicas", "resources", "restart_policy", "placement", "update_config", "mode"}
-
-
-def parse_deploy(value: Any, service: specs_pb2.ServiceSpec, *, where: str) -> None:
-    """Fill replicas, resources, restart policy, placement and update config."""
+def parse_deploy(
+    value: Any, service: specs_pb2.ServiceSpec, *, where: str, notes: Notes
+) -> None:
+    """Fill replicas, labels, resources, restart policy, placement and update config."""
     body = mapping(value, where=where, allow_null=True)
-    check_keys(body, where=where, allowed=_DEPLOY_KEYS)
+    check_table(body, table=SERVICE, path="deploy", where=where, notes=notes)
     mode = body.get("mode", "replicated")
     if mode == "global":
         raise SpecError(
@@ -232,23 +244,28 @@ def parse_deploy(value: Any, service: specs_pb2.ServiceSpec, *, where: str) -> N
         raise SpecError(f'{where}.mode: expected "replicated", got {show(mode)}')
     if body.get("replicas") is not None:
         service.replicas = integer(body["replicas"], where=f"{where}.replicas")
+    if body.get("labels") is not None:
+        service.deploy_labels.update(key_value_pairs(body["labels"], where=f"{where}.labels"))
     if body.get("resources") is not None:
         at = f"{where}.resources"
         resources = mapping(body["resources"], where=at, allow_null=True)
-        check_keys(resources, where=at, allowed={"limits", "reservations"})
-        if "limits" in resources:
-            _parse_resources(resources["limits"], service.limits, where=f"{at}.limits")
-        if "reservations" in resources:
-            _parse_resources(
-                resources["reservations"], service.reservations, where=f"{at}.reservations"
-            )
+        check_table(resources, table=SERVICE, path="deploy.resources", where=at, notes=notes)
+        for kind_ in ("limits", "reservations"):
+            if kind_ in resources:
+                _parse_resources(
+                    resources[kind_], service, kind_=kind_, where=f"{at}.{kind_}", notes=notes
+                )
     if body.get("restart_policy") is not None:
         _parse_restart_policy(
-            body["restart_policy"], service.restart_policy, where=f"{where}.restart_policy"
+            body["restart_policy"], service.restart_policy, where=f"{where}.restart_policy",
+            notes=notes,
         )
     if body.get("placement") is not None:
-        _parse_placement(body["placement"], service.placement, where=f"{where}.placement")
+        _parse_placement(
+            body["placement"], service.placement, where=f"{where}.placement", notes=notes
+        )
     if body.get("update_config") is not None:
         _parse_update_config(
-            body["update_config"], service.update_config, where=f"{where}.update_config"
+            body["update_config"], service.update_config, where=f"{where}.update_config",
+            notes=notes,
         )

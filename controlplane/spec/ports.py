@@ -11,8 +11,10 @@ import posixpath
 import re
 from typing import Any
 
-from controlplane.spec.errors import SpecError, kind, show
-from controlplane.spec.reader import boolean, check_keys, integer, mapping, string
+from controlplane.spec.errors import Notes, SpecError, kind, show
+from controlplane.spec.keys import SERVICE, check_table
+from controlplane.spec.reader import boolean, integer, mapping, octal_mode, string
+from controlplane.spec.units import parse_size_bytes
 from dockyard.v1 import specs_pb2
 
 _PROTOCOLS = ("tcp", "udp")
@@ -83,12 +85,11 @@ def parse_short_port(text: str, *, where: str) -> list[specs_pb2.PortMapping]:
     ]
 
 
-_LONG_PORT_KEYS = {"target", "published", "protocol", "host_ip", "mode"}
-
-
-def parse_long_port(value: dict[str, Any], *, where: str) -> list[specs_pb2.PortMapping]:
+def parse_long_port(
+    value: dict[str, Any], *, where: str, notes: Notes
+) -> list[specs_pb2.PortMapping]:
     """``{target: 80, published: 8080, protocol: tcp, host_ip: ..., mode: host}``."""
-    check_keys(value, where=where, allowed=_LONG_PORT_KEYS)
+    check_table(value, table=SERVICE, path="ports", where=where, notes=notes)
     if "target" not in value:
         raise SpecError(f'{where}: the long form needs "target" (the container port)')
     target = integer(value["target"], where=f"{where}.target", minimum=1, maximum=65535)
@@ -115,21 +116,23 @@ def parse_long_port(value: dict[str, Any], *, where: str) -> list[specs_pb2.Port
         hosts = _port_range(published_text, where=f"{where}.published", spec=published_text)
     if len(hosts) != 1:
         raise SpecError(f'{where}.published: a range needs the short form, like "8000-8001:80-81"')
-    return [
-        specs_pb2.PortMapping(
-            container_port=target, host_port=hosts[0], protocol=protocol, host_ip=host_ip
-        )
-    ]
+    port = specs_pb2.PortMapping(
+        container_port=target, host_port=hosts[0], protocol=protocol, host_ip=host_ip
+    )
+    for key in ("name", "app_protocol"):
+        if value.get(key) is not None:
+            setattr(port, key, string(value[key], where=f"{where}.{key}"))
+    return [port]
 
 
-def parse_ports(value: Any, *, where: str) -> list[specs_pb2.PortMapping]:
+def parse_ports(value: Any, *, where: str, notes: Notes) -> list[specs_pb2.PortMapping]:
     if not isinstance(value, list):
         raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result: list[specs_pb2.PortMapping] = []
     for index, item in enumerate(value):
         at = f"{where}[{index}]"
         if isinstance(item, dict):
-            result.extend(parse_long_port(mapping(item, where=at), where=at))
+            result.extend(parse_long_port(mapping(item, where=at), where=at, notes=notes))
         else:
             result.extend(parse_short_port(string(item, where=at), where=at))
     return result
@@ -153,7 +156,7 @@ def parse_expose(value: Any, *, where: str) -> list[str]:
 # Volumes ---------------------------------------------------------------------------
 
 _VOLUME_TYPES = ("volume", "bind", "tmpfs")
-_LONG_VOLUME_KEYS = {"type", "source", "target", "read_only"}
+_PROPAGATIONS = ("rprivate", "private", "rshared", "shared", "rslave", "slave")
 
 
 def _is_path(source: str) -> bool:
@@ -166,36 +169,90 @@ def _check_target(target: str, *, where: str) -> str:
     return target
 
 
+def _short_options(mount: specs_pb2.VolumeMount, mode: str, *, where: str, text: str) -> None:
+    """The third part of ``SOURCE:TARGET:OPTIONS``: ro, rw, z, Z, nocopy, propagation."""
+    for option in mode.split(","):
+        if option in ("ro", "rw"):
+            mount.read_only = option == "ro"
+        elif option in ("z", "Z"):
+            mount.selinux = option
+        elif option == "nocopy":
+            mount.volume_nocopy = True
+        elif option in _PROPAGATIONS:
+            mount.bind_propagation = option
+        else:
+            raise SpecError(
+                f"{where}: mount option {show(option)} in {show(text)} is not one of ro, rw, "
+                "z, Z, nocopy or a propagation"
+            )
+
+
 def parse_short_volume(text: str, *, where: str) -> specs_pb2.VolumeMount:
     """``"data:/var/lib/x:ro"``, ``"./html:/srv"``, ``"/abs:/srv"`` or ``"/anon"``."""
     parts = text.split(":")
-    read_only = False
-    if len(parts) == 3:
-        mode = parts.pop()
-        options = mode.split(",")
-        for option in options:
-            if option not in ("ro", "rw"):
-                raise SpecError(
-                    f"{where}: mount option {show(option)} in {show(text)} is not ro or rw"
-                )
-        read_only = "ro" in options
+    mode = parts.pop() if len(parts) == 3 else ""
     if len(parts) == 1:
-        return specs_pb2.VolumeMount(type="volume", target=_check_target(parts[0], where=where))
-    if len(parts) != 2 or not parts[0] or not parts[1]:
+        mount = specs_pb2.VolumeMount(type="volume", target=_check_target(parts[0], where=where))
+    elif len(parts) != 2 or not parts[0] or not parts[1]:
         raise SpecError(f"{where}: cannot read volume {show(text)}; write SOURCE:TARGET[:ro]")
-    source, target = parts
-    volume_type = "bind" if _is_path(source) else "volume"
-    return specs_pb2.VolumeMount(
-        type=volume_type,
-        source=posixpath.normpath(source) if source.startswith("/") else source,
-        target=_check_target(target, where=where),
-        read_only=read_only,
-    )
+    else:
+        source, target = parts
+        volume_type = "bind" if _is_path(source) else "volume"
+        mount = specs_pb2.VolumeMount(
+            type=volume_type,
+            source=posixpath.normpath(source) if source.startswith("/") else source,
+            target=_check_target(target, where=where),
+        )
+    if mode:
+        _short_options(mount, mode, where=where, text=text)
+    return mount
 
 
-def parse_long_volume(value: dict[str, Any], *, where: str) -> specs_pb2.VolumeMount:
-    check_keys(value, where=where, allowed=_LONG_VOLUME_KEYS)
+def _long_options(
+    value: dict[str, Any], mount: specs_pb2.VolumeMount, *, where: str, notes: Notes
+) -> None:
+    """The ``bind``, ``volume`` and ``tmpfs`` sub-mappings of a long-syntax mount."""
+    for kind_ in ("bind", "volume", "tmpfs"):
+        if value.get(kind_) is None:
+            continue
+        at = f"{where}.{kind_}"
+        body = mapping(value[kind_], where=at)
+        check_table(body, table=SERVICE, path=f"volumes.{kind_}", where=at, notes=notes)
+        if kind_ != mount.type:
+            raise SpecError(f"{at}: options for {kind_} on a mount of type {mount.type}")
+        if body.get("propagation") is not None:
+            text = string(body["propagation"], where=f"{at}.propagation")
+            if text not in _PROPAGATIONS:
+                raise SpecError(f"{at}.propagation: expected one of {', '.join(_PROPAGATIONS)}")
+            mount.bind_propagation = text
+        if body.get("create_host_path") is not None:
+            create = boolean(body["create_host_path"], where=f"{at}.create_host_path")
+            mount.bind_no_create = not create
+        if body.get("selinux") is not None:
+            text = string(body["selinux"], where=f"{at}.selinux")
+            if text not in ("z", "Z"):
+                raise SpecError(f"{at}.selinux: expected z or Z, got {show(text)}")
+            mount.selinux = text
+        if body.get("nocopy") is not None:
+            mount.volume_nocopy = boolean(body["nocopy"], where=f"{at}.nocopy")
+        if body.get("subpath") is not None:
+            mount.volume_subpath = string(body["subpath"], where=f"{at}.subpath")
+        if body.get("size") is not None:
+            mount.tmpfs_size_bytes = parse_size_bytes(body["size"], where=f"{at}.size")
+        if body.get("mode") is not None:
+            mount.tmpfs_mode = octal_mode(body["mode"], where=f"{at}.mode")
+
+
+def parse_long_volume(
+    value: dict[str, Any], *, where: str, notes: Notes
+) -> specs_pb2.VolumeMount:
+    check_table(value, table=SERVICE, path="volumes", where=where, notes=notes)
     volume_type = string(value.get("type", "volume"), where=f"{where}.type")
+    if volume_type in ("npipe", "cluster", "image"):
+        raise SpecError(
+            f"{where}.type: {show(volume_type)} is not supported by Dockyard: mounts are "
+            "volumes, binds or tmpfs"
+        )
     if volume_type not in _VOLUME_TYPES:
         raise SpecError(f"{where}.type: expected volume, bind or tmpfs, got {show(volume_type)}")
     if "target" not in value:
@@ -219,19 +276,21 @@ def parse_long_volume(value: dict[str, Any], *, where: str) -> specs_pb2.VolumeM
         read_only = boolean(value["read_only"], where=f"{where}.read_only")
     if source.startswith("/"):
         source = posixpath.normpath(source)
-    return specs_pb2.VolumeMount(
+    mount = specs_pb2.VolumeMount(
         type=volume_type, source=source, target=target, read_only=read_only
     )
+    _long_options(value, mount, where=where, notes=notes)
+    return mount
 
 
-def parse_volumes(value: Any, *, where: str) -> list[specs_pb2.VolumeMount]:
+def parse_volumes(value: Any, *, where: str, notes: Notes) -> list[specs_pb2.VolumeMount]:
     if not isinstance(value, list):
         raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result = []
     for index, item in enumerate(value):
         at = f"{where}[{index}]"
         if isinstance(item, dict):
-            result.append(parse_long_volume(mapping(item, where=at), where=at))
+            result.append(parse_long_volume(mapping(item, where=at), where=at, notes=notes))
         else:
             result.append(parse_short_volume(string(item, where=at), where=at))
     return result

@@ -238,6 +238,15 @@ def integer(value: Any, *, where: str, minimum: int = 0, maximum: int = 2**31 - 
     return number
 
 
+def octal_mode(value: Any, *, where: str) -> int:
+    """File permission bits: ``"0440"`` is octal, a YAML number is taken as it is."""
+    if isinstance(value, str):
+        if not value or not set(value) <= set("01234567"):
+            raise SpecError(f"{where}: {show(value)} is not an octal mode like 0440")
+        value = int(value, 8)
+    return integer(value, where=where, maximum=0o7777)
+
+
 def string_list(value: Any, *, where: str, allow_single: bool = False) -> list[str]:
     """A list of strings; a single string is a one-item list when ``allow_single``."""
     if isinstance(value, str) and allow_single:

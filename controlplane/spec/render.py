@@ -50,6 +50,8 @@ def _resources(resources: specs_pb2.Resources) -> dict[str, Any]:
 
 def _deploy(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
     deploy: dict[str, Any] = {"mode": "replicated", "replicas": service.replicas}
+    if service.deploy_labels:
+        deploy["labels"] = dict(sorted(service.deploy_labels.items()))
     resources = {
         key: value
         for key, value in (
@@ -105,6 +107,8 @@ def _healthcheck(check: specs_pb2.HealthCheck) -> dict[str, Any]:
     ):
         if value:
             out[key] = format_duration(value)
+    if check.start_interval_ms:
+        out["start_interval"] = format_duration(check.start_interval_ms)
     if check.retries:
         out["retries"] = check.retries
     if check.disable:
@@ -125,9 +129,106 @@ def _file_reference(ref: specs_pb2.FileReference) -> dict[str, Any]:
     return out
 
 
+def _mount(mount: specs_pb2.VolumeMount) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": mount.type}
+    if mount.source:
+        out["source"] = mount.source
+    out["target"] = mount.target
+    if mount.read_only:
+        out["read_only"] = True
+    bind = {
+        key: value
+        for key, value in (
+            ("propagation", mount.bind_propagation),
+            ("create_host_path", False if mount.bind_no_create else None),
+            ("selinux", mount.selinux),
+        )
+        if value not in ("", None)
+    }
+    if bind:
+        out["bind"] = bind
+    volume: dict[str, Any] = {}
+    if mount.volume_nocopy:
+        volume["nocopy"] = True
+    if mount.volume_subpath:
+        volume["subpath"] = mount.volume_subpath
+    if volume:
+        out["volume"] = volume
+    tmpfs: dict[str, Any] = {}
+    if mount.tmpfs_size_bytes:
+        tmpfs["size"] = format_size(mount.tmpfs_size_bytes)
+    if mount.tmpfs_mode:
+        tmpfs["mode"] = f"0{mount.tmpfs_mode:o}"
+    if tmpfs:
+        out["tmpfs"] = tmpfs
+    return out
+
+
+def _port(port: specs_pb2.PortMapping) -> dict[str, Any]:
+    out: dict[str, Any] = {"target": port.container_port}
+    if port.host_port:
+        out["published"] = port.host_port
+    out["protocol"] = port.protocol or "tcp"
+    if port.host_ip:
+        out["host_ip"] = port.host_ip
+    out["mode"] = "host"
+    if port.name:
+        out["name"] = port.name
+    if port.app_protocol:
+        out["app_protocol"] = port.app_protocol
+    return out
+
+
+def _runtime(service: specs_pb2.ServiceSpec, out: dict[str, Any]) -> None:
+    """The engine-facing keys of ``controlplane.spec.runtime``, when set."""
+    if service.HasField("build"):
+        build: dict[str, Any] = {"context": service.build.context}
+        if service.build.dockerfile:
+            build["dockerfile"] = service.build.dockerfile
+        if service.build.args:
+            build["args"] = dict(sorted(service.build.args.items()))
+        if service.build.target:
+            build["target"] = service.build.target
+        out["build"] = build
+    if service.HasField("logging"):
+        logging: dict[str, Any] = {}
+        if service.logging.driver:
+            logging["driver"] = service.logging.driver
+        if service.logging.options:
+            logging["options"] = dict(sorted(service.logging.options.items()))
+        out["logging"] = logging
+    if service.ulimits:
+        out["ulimits"] = {u.name: {"soft": u.soft, "hard": u.hard} for u in service.ulimits}
+    if service.HasField("init"):
+        out["init"] = service.init
+    for key in ("privileged", "read_only", "stdin_open", "tty"):
+        if getattr(service, key):
+            out[key] = True
+    for key in ("platform", "domainname", "pid", "ipc", "uts", "userns_mode", "network_mode"):
+        if getattr(service, key):
+            out[key] = getattr(service, key)
+    for key in ("extra_hosts", "security_opt", "device_cgroup_rules", "dns", "dns_search",
+                "dns_opt", "group_add"):  # fmt: skip
+        if getattr(service, key):
+            out[key] = list(getattr(service, key))
+    if service.tmpfs:
+        out["tmpfs"] = [f"{t}:{o}" if o else t for t, o in sorted(service.tmpfs.items())]
+    if service.sysctls:
+        out["sysctls"] = dict(sorted(service.sysctls.items()))
+    if service.shm_size_bytes:
+        out["shm_size"] = format_size(service.shm_size_bytes)
+    if service.pids_limit:
+        out["pids_limit"] = service.pids_limit
+    if service.devices:
+        out["devices"] = [
+            ":".join(p for p in (d.host_path, d.container_path, d.permissions) if p)
+            for d in service.devices
+        ]
+
+
 def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
     """One service in long-form Compose shape."""
-    out: dict[str, Any] = {"image": service.image}
+    out: dict[str, Any] = {"image": service.image} if service.image else {}
     if service.HasField("entrypoint"):
         out["entrypoint"] = list(service.entrypoint.args)
     if service.HasField("command"):
@@ -135,16 +236,7 @@ def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
     if service.environment:
         out["environment"] = dict(sorted(service.environment.items()))
     if service.ports:
-        out["ports"] = [
-            {
-                "target": port.container_port,
-                **({"published": port.host_port} if port.host_port else {}),
-                "protocol": port.protocol or "tcp",
-                **({"host_ip": port.host_ip} if port.host_ip else {}),
-                "mode": "host",
-            }
-            for port in service.ports
-        ]
+        out["ports"] = [_port(port) for port in service.ports]
     if service.expose:
         out["expose"] = list(service.expose)
     if service.labels:
@@ -158,15 +250,7 @@ def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
         if getattr(service, key):
             out[key] = list(getattr(service, key))
     if service.volumes:
-        out["volumes"] = [
-            {
-                "type": mount.type,
-                **({"source": mount.source} if mount.source else {}),
-                "target": mount.target,
-                **({"read_only": True} if mount.read_only else {}),
-            }
-            for mount in service.volumes
-        ]
+        out["volumes"] = [_mount(mount) for mount in service.volumes]
     if service.depends_on:
         out["depends_on"] = {
             dep.service: {
@@ -184,9 +268,25 @@ def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
         out["secrets"] = [_file_reference(ref) for ref in service.secrets]
     if service.configs:
         out["configs"] = [_file_reference(ref) for ref in service.configs]
+    _runtime(service, out)
     out["deploy"] = _deploy(service)
     if service.placement.max_per_node:
         out["x-dockyard"] = {"max_per_node": service.placement.max_per_node}
+    return out
+
+
+def _volume(volume: specs_pb2.VolumeSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if volume.driver:
+        out["driver"] = volume.driver
+    if volume.driver_opts:
+        out["driver_opts"] = dict(sorted(volume.driver_opts.items()))
+    if volume.external:
+        out["external"] = True
+    if volume.engine_name:
+        out["name"] = volume.engine_name
+    if volume.labels:
+        out["labels"] = dict(sorted(volume.labels.items()))
     return out
 
 
@@ -196,7 +296,8 @@ def app_to_dict(spec: specs_pb2.AppSpec) -> dict[str, Any]:
     out["x-dockyard"] = {"strategy": _STRATEGY.get(spec.strategy, "binpack")}
     out["services"] = {service.name: service_to_dict(service) for service in spec.services}
     if spec.volumes:
-        out["volumes"] = {name: {} for name in spec.volumes}
+        options = {volume.name: _volume(volume) for volume in spec.volume_specs}
+        out["volumes"] = {name: options.get(name, {}) for name in spec.volumes}
     if spec.networks:
         out["networks"] = {name: {} for name in spec.networks}
     if spec.secrets:

@@ -19,31 +19,31 @@ from controlplane.spec.deploy import (
     parse_healthcheck,
     parse_restart,
 )
-from controlplane.spec.errors import SpecError, kind, show
+from controlplane.spec.envfile import parse_env_file
+from controlplane.spec.errors import Notes, SpecError, kind, show
 from controlplane.spec.images import image_reference_problem
+from controlplane.spec.keys import SERVICE, check_table, triage
 from controlplane.spec.ports import parse_expose, parse_ports, parse_volumes
 from controlplane.spec.reader import (
+    Mapping,
     ReadFile,
     boolean,
     check_keys,
     integer,
     key_value_pairs,
     mapping,
+    octal_mode,
     read_text,
     scalar_text,
     string,
     string_list,
 )
+from controlplane.spec.runtime import parse_runtime
 from controlplane.spec.units import parse_duration_ms
 from dockyard.v1 import specs_pb2
 
-# Every service key Dockyard reads; any other key (except x-*) is refused.
-HANDLED_KEYS = (
-    "image", "build", "container_name", "command", "entrypoint", "env_file", "environment",
-    "ports", "expose", "labels", "user", "working_dir", "hostname", "stop_signal",
-    "stop_grace_period", "cap_add", "cap_drop", "volumes", "depends_on", "healthcheck",
-    "restart", "networks", "secrets", "configs", "deploy", "x-dockyard",
-)  # fmt: skip
+# The service keys of the Compose specification; how each is handled is in ``keys``.
+HANDLED_KEYS = tuple(key for key in SERVICE if "." not in key)
 
 
 @dataclass(frozen=True)
@@ -58,23 +58,28 @@ class Declared:
 
 @dataclass
 class ServiceContext:
-    """What parsing one service needs besides its own mapping."""
+    """What parsing one service needs besides its own mapping; ``notes`` gathers its
+    warnings and every problem found."""
 
     name: str
     read_file: ReadFile
     declared: Declared
     base_dir: str | None = None
-    warnings: list[str] = field(default_factory=list)
+    notes: Notes = field(default_factory=Notes)
 
     @property
     def where(self) -> str:
         return f"service {show(self.name)}"
 
+    @property
+    def warnings(self) -> list[str]:
+        return self.notes.warnings
+
     def at(self, key: str) -> str:
         return f"{self.where}: {key}"
 
     def warn(self, message: str) -> None:
-        self.warnings.append(f"{self.where}: {message}")
+        self.notes.warn(f"{self.where}: {message}")
 
 
 def _argv(value: Any, *, where: str) -> specs_pb2.Argv:
@@ -89,34 +94,6 @@ def _argv(value: Any, *, where: str) -> specs_pb2.Argv:
             args=[scalar_text(item, where=f"{where}[{i}]") for i, item in enumerate(value)]
         )
     raise SpecError(f"{where}: expected a string or a list, got {kind(value)}")
-
-
-def parse_env_file(data: bytes, *, where: str) -> dict[str, str]:
-    """``K=V`` lines; blank lines and ``#`` comments are skipped; ``export`` and quotes
-    are understood as Compose's dotenv reader does; ``K`` alone maps to ""."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SpecError(f"{where}: the file is not UTF-8 text") from None
-    result: dict[str, str] = {}
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        line = line.removeprefix("export ").lstrip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not key or any(ch.isspace() for ch in key):
-            raise SpecError(f"{where}: line {number}: expected KEY=VALUE, got {show(raw)}")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            quote, value = value[0], value[1:-1]
-            if quote == '"':
-                value = value.replace("\\n", "\n").replace('\\"', '"').replace("\\\\", "\\")
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        result[key] = value if sep else ""
-    return result
 
 
 def _env_files(value: Any, ctx: ServiceContext) -> dict[str, str]:
@@ -165,12 +142,7 @@ def _file_references(
                 if body.get(key) is not None:
                     setattr(ref, key, string(body[key], where=f"{at}.{key}"))
             if body.get("mode") is not None:
-                mode = body["mode"]
-                if isinstance(mode, str):
-                    if not mode or not set(mode) <= set("01234567"):
-                        raise SpecError(f"{at}.mode: {show(mode)} is not an octal mode like 0440")
-                    mode = int(mode, 8)
-                ref.mode = integer(mode, where=f"{at}.mode", maximum=0o7777)
+                ref.mode = octal_mode(body["mode"], where=f"{at}.mode")
         else:
             ref = specs_pb2.FileReference(source=string(item, where=at))
         if ref.source not in declared:
@@ -186,8 +158,10 @@ def _networks(value: Any, ctx: ServiceContext) -> list[str]:
     if isinstance(value, dict):
         names = list(mapping(value, where=where))
         for name, options in value.items():
-            check_keys(mapping(options, where=f"{where}.{name}", allow_null=True),
-                       where=f"{where}.{name}", allowed=set())  # fmt: skip
+            body = mapping(options, where=f"{where}.{name}", allow_null=True)
+            with ctx.notes.collect():
+                check_table(body, table=SERVICE, path="networks",
+                            where=f"{where}.{name}", notes=ctx.notes)  # fmt: skip
     else:
         names = string_list(value, where=where)
     for name in names:
@@ -220,81 +194,107 @@ def _check_mounts(service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
                 )
 
 
-def parse_service(value: Any, ctx: ServiceContext) -> specs_pb2.ServiceSpec:
-    """Build one ``ServiceSpec``; warnings go to ``ctx.warnings``."""
-    body = mapping(value, where=ctx.where)
-    check_keys(body, where=ctx.where, allowed=set(HANDLED_KEYS))
-    service = specs_pb2.ServiceSpec(name=ctx.name, replicas=1)
-    service.restart_policy.condition = specs_pb2.RESTART_ANY
+def _image(body: Mapping, service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
     if body.get("image") is None:
-        if "build" in body:
-            raise SpecError(
-                f'{ctx.where}: "build" without "image" is not supported; build and push '
-                'the image to a registry, then name it in "image"'
-            )
-        raise SpecError(f'{ctx.where}: "image" is missing')
+        if body.get("build") is None:
+            raise SpecError(f'{ctx.where}: "image" is missing')
+        return  # build-only: the image is named when it is built
     service.image = string(body["image"], where=ctx.at("image"))
     problem = image_reference_problem(service.image)
     if problem:
         raise SpecError(f"{ctx.at('image')}: bad image reference {show(service.image)}: {problem}")
-    if "build" in body:
-        ctx.warn('"build" is ignored: the image is used, and building it is your job')
-    if "container_name" in body:
-        ctx.warn('"container_name" is ignored: replicas get their own names')
-    for key in ("command", "entrypoint"):
-        if key in body and body[key] is not None:
-            getattr(service, key).CopyFrom(_argv(body[key], where=ctx.at(key)))
-            getattr(service, key).SetInParent()  # an empty list is still "set"
+
+
+def _environment(body: Mapping, service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
     environment: dict[str, str] = {}
     if body.get("env_file") is not None:
         environment.update(_env_files(body["env_file"], ctx))
     if body.get("environment") is not None:
         environment.update(key_value_pairs(body["environment"], where=ctx.at("environment")))
     service.environment.update(environment)
-    if body.get("labels") is not None:
-        service.labels.update(key_value_pairs(body["labels"], where=ctx.at("labels")))
+
+
+def _ports(body: Mapping, service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
+    service.ports.extend(parse_ports(body["ports"], where=ctx.at("ports"), notes=ctx.notes))
+    unpublished = sorted({(p.container_port, p.protocol) for p in service.ports if not p.host_port})
+    for port, protocol in unpublished[:5]:
+        ctx.warn(
+            f"port {port}/{protocol} has no host port: it is reachable on the app network "
+            "only, not published on the node"
+        )
+
+
+def _volumes(body: Mapping, service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
+    service.volumes.extend(parse_volumes(body["volumes"], where=ctx.at("volumes"), notes=ctx.notes))
+    _check_mounts(service, ctx)
+
+
+def parse_service(value: Any, ctx: ServiceContext) -> specs_pb2.ServiceSpec:
+    """Build one ``ServiceSpec``. Warnings and problems go to ``ctx.notes``: every bad
+    key is reported, not only the first, and the caller raises them together."""
+    body = mapping(value, where=ctx.where)
+    warnings, problems = triage(body, table=SERVICE, where=ctx.where)
+    ctx.notes.warnings.extend(warnings)
+    ctx.notes.problems.extend(problems)
+    service = specs_pb2.ServiceSpec(name=ctx.name, replicas=1)
+    service.restart_policy.condition = specs_pb2.RESTART_ANY
+    notes = ctx.notes
+    with notes.collect():
+        _image(body, service, ctx)
+    for key in ("command", "entrypoint"):
+        if key in body and body[key] is not None:
+            with notes.collect():
+                getattr(service, key).CopyFrom(_argv(body[key], where=ctx.at(key)))
+                getattr(service, key).SetInParent()  # an empty list is still "set"
+    with notes.collect():
+        _environment(body, service, ctx)
+    with notes.collect():
+        if body.get("labels") is not None:
+            service.labels.update(key_value_pairs(body["labels"], where=ctx.at("labels")))
     for key in ("user", "working_dir", "hostname", "stop_signal"):
         if body.get(key) is not None:
-            setattr(service, key, string(body[key], where=ctx.at(key)))
-    if body.get("stop_grace_period") is not None:
-        service.stop_grace_period_ms = parse_duration_ms(
-            body["stop_grace_period"], where=ctx.at("stop_grace_period")
-        )
+            with notes.collect():
+                setattr(service, key, string(body[key], where=ctx.at(key)))
+    with notes.collect():
+        if body.get("stop_grace_period") is not None:
+            service.stop_grace_period_ms = parse_duration_ms(
+                body["stop_grace_period"], where=ctx.at("stop_grace_period")
+            )
     for key in ("cap_add", "cap_drop"):
         if body.get(key) is not None:
-            getattr(service, key).extend(string_list(body[key], where=ctx.at(key)))
-    if body.get("ports") is not None:
-        service.ports.extend(parse_ports(body["ports"], where=ctx.at("ports")))
-        for port in service.ports:
-            if port.host_port == 0:
-                ctx.warn(
-                    f"port {port.container_port}/{port.protocol} has no host port: it is "
-                    "reachable on the app network only, not published on the node"
-                )
-    if body.get("expose") is not None:
-        service.expose.extend(parse_expose(body["expose"], where=ctx.at("expose")))
-    if body.get("volumes") is not None:
-        service.volumes.extend(parse_volumes(body["volumes"], where=ctx.at("volumes")))
-        _check_mounts(service, ctx)
-    if body.get("depends_on") is not None:
-        service.depends_on.extend(parse_depends_on(body["depends_on"], where=ctx.at("depends_on")))
-    if body.get("healthcheck") is not None:
-        check = parse_healthcheck(body["healthcheck"], where=ctx.at("healthcheck"))
-        service.healthcheck.CopyFrom(check)
-        service.healthcheck.SetInParent()
-    if "restart" in body:
-        service.restart_policy.CopyFrom(parse_restart(body["restart"], where=ctx.at("restart")))
-    if body.get("networks") is not None:
-        service.networks.extend(_networks(body["networks"], ctx))
+            with notes.collect():
+                getattr(service, key).extend(string_list(body[key], where=ctx.at(key)))
+    steps = (
+        ("ports", lambda: _ports(body, service, ctx)),
+        ("expose", lambda: service.expose.extend(
+            parse_expose(body["expose"], where=ctx.at("expose")))),
+        ("volumes", lambda: _volumes(body, service, ctx)),
+        ("depends_on", lambda: service.depends_on.extend(
+            parse_depends_on(body["depends_on"], where=ctx.at("depends_on")))),
+        ("healthcheck", lambda: service.healthcheck.CopyFrom(
+            parse_healthcheck(body["healthcheck"], where=ctx.at("healthcheck"), notes=notes))),
+        ("networks", lambda: service.networks.extend(_networks(body["networks"], ctx))),
+    )  # fmt: skip
+    for key, step in steps:
+        if body.get(key) is not None:
+            with notes.collect():
+                step()
+    with notes.collect():
+        if "restart" in body:
+            service.restart_policy.CopyFrom(parse_restart(body["restart"], where=ctx.at("restart")))
     for key, declared in (("secrets", ctx.declared.secrets), ("configs", ctx.declared.configs)):
         if body.get(key) is not None:
-            getattr(service, key).extend(
-                _file_references(body[key], where=ctx.at(key), declared=declared, what=key[:-1])
-            )
-    if "deploy" in body:
-        parse_deploy(body["deploy"], service, where=ctx.at("deploy"))
-    if body.get("x-dockyard") is not None:
-        _service_extension(body["x-dockyard"], service, ctx)
+            with notes.collect():
+                getattr(service, key).extend(
+                    _file_references(body[key], where=ctx.at(key), declared=declared, what=key[:-1])
+                )
+    parse_runtime(body, service, where=ctx.where, notes=notes, read_file=ctx.read_file)
+    with notes.collect():
+        if "deploy" in body:
+            parse_deploy(body["deploy"], service, where=ctx.at("deploy"), notes=notes)
+    with notes.collect():
+        if body.get("x-dockyard") is not None:
+            _service_extension(body["x-dockyard"], service, ctx)
     return service
 
 

@@ -26,7 +26,7 @@ from dockyard.v1 import objects_pb2 as dockyard_dot_v1_dot_objects__pb2
 from dockyard.v1 import specs_pb2 as dockyard_dot_v1_dot_specs__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ockyard/v1/control.proto\x12\x0b\x64ockyard.v1\x1a\x19\x64ockyard/v1/objects.proto\x1a\x17\x64ockyard/v1/specs.proto\"0\n\x10JoinTokenRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0e\n\x06rotate\x18\x02 \x01(\x08\"\"\n\x11JoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\"2\n\x0c\x41pplyRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.dockyard.v1.AppSpec\"0\n\rServiceChange\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"[\n\rApplyResponse\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12+\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1a.dockyard.v1.ServiceChange\"\x1d\n\rGetAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1a\n\x0bListRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\"Z\n\x10ListAppsResponse\x12\x1e\n\x04\x61pps\x18\x01 \x03(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\">\n\x14ListServicesResponse\x12&\n\x08services\x18\x01 \x03(\x0b\x32\x14.dockyard.v1.Service\"5\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Task\"5\n\x11ListNodesResponse\x12 \n\x05nodes\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Node\"\xbf\x01\n\x0e\x41ppDescription\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\x12 \n\x05tasks\x18\x03 \x03(\x0b\x32\x11.dockyard.v1.Task\x12\"\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x12.dockyard.v1.Event\x12 \n\x05waves\x18\x05 \x03(\x0b\x32\x11.dockyard.v1.Wave\"\x18\n\x04Wave\x12\x10\n\x08services\x18\x01 \x03(\t\" \n\x10\x44\x65leteAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x11\x44\x65leteAppResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\">\n\x0cScaleRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x10\n\x08replicas\x18\x03 \x01(\x05\"W\n\x16SetAvailabilityRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12/\n\x0c\x61vailability\x18\x02 \x01(\x0e\x32\x19.dockyard.v1.Availability\"\x1b\n\x0cWatchRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\"W\n\x0bLogsRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\x05\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x0c\n\x04tail\x18\x05 \x01(\x05\"f\n\x08LogChunk\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\x05\x12\x0c\n\x04node\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x0e\n\x06notice\x18\x06 \x01(\t2\xfb\x06\n\x07\x43ontrol\x12>\n\x05\x41pply\x12\x19.dockyard.v1.ApplyRequest\x1a\x1a.dockyard.v1.ApplyResponse\x12\x36\n\x06GetApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x10.dockyard.v1.App\x12\x43\n\x08ListApps\x12\x18.dockyard.v1.ListRequest\x1a\x1d.dockyard.v1.ListAppsResponse\x12K\n\x0cListServices\x12\x18.dockyard.v1.ListRequest\x1a!.dockyard.v1.ListServicesResponse\x12\x45\n\tListTasks\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListTasksResponse\x12\x45\n\tListNodes\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListNodesResponse\x12\x46\n\x0b\x44\x65scribeApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x1b.dockyard.v1.AppDescription\x12J\n\tDeleteApp\x12\x1d.dockyard.v1.DeleteAppRequest\x1a\x1e.dockyard.v1.DeleteAppResponse\x12\x38\n\x05Scale\x12\x19.dockyard.v1.ScaleRequest\x1a\x14.dockyard.v1.Service\x12I\n\x0fSetAvailability\x12#.dockyard.v1.SetAvailabilityRequest\x1a\x11.dockyard.v1.Node\x12\x39\n\x04Logs\x12\x18.dockyard.v1.LogsRequest\x1a\x15.dockyard.v1.LogChunk0\x01\x12\x38\n\x05Watch\x12\x19.dockyard.v1.WatchRequest\x1a\x12.dockyard.v1.Event0\x01\x12J\n\tJoinToken\x12\x1d.dockyard.v1.JoinTokenRequest\x1a\x1e.dockyard.v1.JoinTokenResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19\x64ockyard/v1/control.proto\x12\x0b\x64ockyard.v1\x1a\x19\x64ockyard/v1/objects.proto\x1a\x17\x64ockyard/v1/specs.proto\"0\n\x10JoinTokenRequest\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0e\n\x06rotate\x18\x02 \x01(\x08\"\"\n\x11JoinTokenResponse\x12\r\n\x05token\x18\x01 \x01(\t\"A\n\x0c\x41pplyRequest\x12\"\n\x04spec\x18\x01 \x01(\x0b\x32\x14.dockyard.v1.AppSpec\x12\r\n\x05\x61llow\x18\x02 \x03(\t\"0\n\rServiceChange\x12\x0f\n\x07service\x18\x01 \x01(\t\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\"[\n\rApplyResponse\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12+\n\x07\x63hanges\x18\x02 \x03(\x0b\x32\x1a.dockyard.v1.ServiceChange\"\x1d\n\rGetAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"\x1a\n\x0bListRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\"Z\n\x10ListAppsResponse\x12\x1e\n\x04\x61pps\x18\x01 \x03(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\">\n\x14ListServicesResponse\x12&\n\x08services\x18\x01 \x03(\x0b\x32\x14.dockyard.v1.Service\"5\n\x11ListTasksResponse\x12 \n\x05tasks\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Task\"5\n\x11ListNodesResponse\x12 \n\x05nodes\x18\x01 \x03(\x0b\x32\x11.dockyard.v1.Node\"\xbf\x01\n\x0e\x41ppDescription\x12\x1d\n\x03\x61pp\x18\x01 \x01(\x0b\x32\x10.dockyard.v1.App\x12&\n\x08services\x18\x02 \x03(\x0b\x32\x14.dockyard.v1.Service\x12 \n\x05tasks\x18\x03 \x03(\x0b\x32\x11.dockyard.v1.Task\x12\"\n\x06\x65vents\x18\x04 \x03(\x0b\x32\x12.dockyard.v1.Event\x12 \n\x05waves\x18\x05 \x03(\x0b\x32\x11.dockyard.v1.Wave\"\x18\n\x04Wave\x12\x10\n\x08services\x18\x01 \x03(\t\" \n\x10\x44\x65leteAppRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\"$\n\x11\x44\x65leteAppResponse\x12\x0f\n\x07\x64\x65leted\x18\x01 \x01(\x08\">\n\x0cScaleRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x10\n\x08replicas\x18\x03 \x01(\x05\"W\n\x16SetAvailabilityRequest\x12\x0c\n\x04node\x18\x01 \x01(\t\x12/\n\x0c\x61vailability\x18\x02 \x01(\x0e\x32\x19.dockyard.v1.Availability\"\x1b\n\x0cWatchRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\"W\n\x0bLogsRequest\x12\x0b\n\x03\x61pp\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\x05\x12\x0e\n\x06\x66ollow\x18\x04 \x01(\x08\x12\x0c\n\x04tail\x18\x05 \x01(\x05\"f\n\x08LogChunk\x12\x0f\n\x07task_id\x18\x01 \x01(\t\x12\x0f\n\x07service\x18\x02 \x01(\t\x12\x0c\n\x04slot\x18\x03 \x01(\x05\x12\x0c\n\x04node\x18\x04 \x01(\t\x12\x0c\n\x04\x64\x61ta\x18\x05 \x01(\x0c\x12\x0e\n\x06notice\x18\x06 \x01(\t2\xfb\x06\n\x07\x43ontrol\x12>\n\x05\x41pply\x12\x19.dockyard.v1.ApplyRequest\x1a\x1a.dockyard.v1.ApplyResponse\x12\x36\n\x06GetApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x10.dockyard.v1.App\x12\x43\n\x08ListApps\x12\x18.dockyard.v1.ListRequest\x1a\x1d.dockyard.v1.ListAppsResponse\x12K\n\x0cListServices\x12\x18.dockyard.v1.ListRequest\x1a!.dockyard.v1.ListServicesResponse\x12\x45\n\tListTasks\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListTasksResponse\x12\x45\n\tListNodes\x12\x18.dockyard.v1.ListRequest\x1a\x1e.dockyard.v1.ListNodesResponse\x12\x46\n\x0b\x44\x65scribeApp\x12\x1a.dockyard.v1.GetAppRequest\x1a\x1b.dockyard.v1.AppDescription\x12J\n\tDeleteApp\x12\x1d.dockyard.v1.DeleteAppRequest\x1a\x1e.dockyard.v1.DeleteAppResponse\x12\x38\n\x05Scale\x12\x19.dockyard.v1.ScaleRequest\x1a\x14.dockyard.v1.Service\x12I\n\x0fSetAvailability\x12#.dockyard.v1.SetAvailabilityRequest\x1a\x11.dockyard.v1.Node\x12\x39\n\x04Logs\x12\x18.dockyard.v1.LogsRequest\x1a\x15.dockyard.v1.LogChunk0\x01\x12\x38\n\x05Watch\x12\x19.dockyard.v1.WatchRequest\x1a\x12.dockyard.v1.Event0\x01\x12J\n\tJoinToken\x12\x1d.dockyard.v1.JoinTokenRequest\x1a\x1e.dockyard.v1.JoinTokenResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -38,41 +38,41 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_JOINTOKENRESPONSE']._serialized_start=144
   _globals['_JOINTOKENRESPONSE']._serialized_end=178
   _globals['_APPLYREQUEST']._serialized_start=180
-  _globals['_APPLYREQUEST']._serialized_end=230
-  _globals['_SERVICECHANGE']._serialized_start=232
-  _globals['_SERVICECHANGE']._serialized_end=280
-  _globals['_APPLYRESPONSE']._serialized_start=282
-  _globals['_APPLYRESPONSE']._serialized_end=373
-  _globals['_GETAPPREQUEST']._serialized_start=375
-  _globals['_GETAPPREQUEST']._serialized_end=404
-  _globals['_LISTREQUEST']._serialized_start=406
-  _globals['_LISTREQUEST']._serialized_end=432
-  _globals['_LISTAPPSRESPONSE']._serialized_start=434
-  _globals['_LISTAPPSRESPONSE']._serialized_end=524
-  _globals['_LISTSERVICESRESPONSE']._serialized_start=526
-  _globals['_LISTSERVICESRESPONSE']._serialized_end=588
-  _globals['_LISTTASKSRESPONSE']._serialized_start=590
-  _globals['_LISTTASKSRESPONSE']._serialized_end=643
-  _globals['_LISTNODESRESPONSE']._serialized_start=645
-  _globals['_LISTNODESRESPONSE']._serialized_end=698
-  _globals['_APPDESCRIPTION']._serialized_start=701
-  _globals['_APPDESCRIPTION']._serialized_end=892
-  _globals['_WAVE']._serialized_start=894
-  _globals['_WAVE']._serialized_end=918
-  _globals['_DELETEAPPREQUEST']._serialized_start=920
-  _globals['_DELETEAPPREQUEST']._serialized_end=952
-  _globals['_DELETEAPPRESPONSE']._serialized_start=954
-  _globals['_DELETEAPPRESPONSE']._serialized_end=990
-  _globals['_SCALEREQUEST']._serialized_start=992
-  _globals['_SCALEREQUEST']._serialized_end=1054
-  _globals['_SETAVAILABILITYREQUEST']._serialized_start=1056
-  _globals['_SETAVAILABILITYREQUEST']._serialized_end=1143
-  _globals['_WATCHREQUEST']._serialized_start=1145
-  _globals['_WATCHREQUEST']._serialized_end=1172
-  _globals['_LOGSREQUEST']._serialized_start=1174
-  _globals['_LOGSREQUEST']._serialized_end=1261
-  _globals['_LOGCHUNK']._serialized_start=1263
-  _globals['_LOGCHUNK']._serialized_end=1365
-  _globals['_CONTROL']._serialized_start=1368
-  _globals['_CONTROL']._serialized_end=2259
+  _globals['_APPLYREQUEST']._serialized_end=245
+  _globals['_SERVICECHANGE']._serialized_start=247
+  _globals['_SERVICECHANGE']._serialized_end=295
+  _globals['_APPLYRESPONSE']._serialized_start=297
+  _globals['_APPLYRESPONSE']._serialized_end=388
+  _globals['_GETAPPREQUEST']._serialized_start=390
+  _globals['_GETAPPREQUEST']._serialized_end=419
+  _globals['_LISTREQUEST']._serialized_start=421
+  _globals['_LISTREQUEST']._serialized_end=447
+  _globals['_LISTAPPSRESPONSE']._serialized_start=449
+  _globals['_LISTAPPSRESPONSE']._serialized_end=539
+  _globals['_LISTSERVICESRESPONSE']._serialized_start=541
+  _globals['_LISTSERVICESRESPONSE']._serialized_end=603
+  _globals['_LISTTASKSRESPONSE']._serialized_start=605
+  _globals['_LISTTASKSRESPONSE']._serialized_end=658
+  _globals['_LISTNODESRESPONSE']._serialized_start=660
+  _globals['_LISTNODESRESPONSE']._serialized_end=713
+  _globals['_APPDESCRIPTION']._serialized_start=716
+  _globals['_APPDESCRIPTION']._serialized_end=907
+  _globals['_WAVE']._serialized_start=909
+  _globals['_WAVE']._serialized_end=933
+  _globals['_DELETEAPPREQUEST']._serialized_start=935
+  _globals['_DELETEAPPREQUEST']._serialized_end=967
+  _globals['_DELETEAPPRESPONSE']._serialized_start=969
+  _globals['_DELETEAPPRESPONSE']._serialized_end=1005
+  _globals['_SCALEREQUEST']._serialized_start=1007
+  _globals['_SCALEREQUEST']._serialized_end=1069
+  _globals['_SETAVAILABILITYREQUEST']._serialized_start=1071
+  _globals['_SETAVAILABILITYREQUEST']._serialized_end=1158
+  _globals['_WATCHREQUEST']._serialized_start=1160
+  _globals['_WATCHREQUEST']._serialized_end=1187
+  _globals['_LOGSREQUEST']._serialized_start=1189
+  _globals['_LOGSREQUEST']._serialized_end=1276
+  _globals['_LOGCHUNK']._serialized_start=1278
+  _globals['_LOGCHUNK']._serialized_end=1380
+  _globals['_CONTROL']._serialized_start=1383
+  _globals['_CONTROL']._serialized_end=2274
 # @@protoc_insertion_point(module_scope)

@@ -23,10 +23,12 @@ class JoinTokenResponse(_message.Message):
     def __init__(self, token: _Optional[str] = ...) -> None: ...
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("spec",)
+    __slots__ = ("spec", "allow")
     SPEC_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_FIELD_NUMBER: _ClassVar[int]
     spec: _specs_pb2.AppSpec
-    def __init__(self, spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ...) -> None: ...
+    allow: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., allow: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ServiceChange(_message.Message):
     __slots__ = ("service", "action")

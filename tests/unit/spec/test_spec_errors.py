@@ -45,9 +45,19 @@ def test_text_errors(text: str, message: str) -> None:
 
 
 SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
-    ({"privileged": True}, 'service "web": unknown key "privileged"'),
+    ({"privilegd": True}, 'service "web": unknown key "privilegd"'),
+    ({"volumes_from": ["db"]}, 'service "web": "volumes_from" is not supported by Dockyard: tasks of different services may run on different nodes'),
+    ({"network_mode": "service:db"}, 'service "web": network_mode: "service:db" is not supported by Dockyard: tasks of different services may run on different nodes'),
+    ({"gpus": "all"}, 'service "web": "gpus" is not supported by Dockyard: the scheduler does not place GPUs'),
+    ({"platform": "windows/amd64"}, 'service "web": platform: "windows/amd64" is not supported by Dockyard: nodes run Linux'),
+    ({"ulimits": {"nofile": {"soft": 10, "hard": 5}}}, 'service "web": ulimits.nofile: soft limit 10 is above the hard limit 5'),
+    ({"pid": "container:x"}, 'service "web": pid: "container:x" is not supported by Dockyard'),
+    ({"devices": ["dev/null"]}, 'service "web": devices[0]: device "dev/null" must be an absolute path'),
+    ({"extra_hosts": ["nohost"]}, 'service "web": extra_hosts[0]: expected HOST:IP, got "nohost"'),
+    ({"tmpfs": ["run"]}, 'service "web": tmpfs[0]: container path "run" must be absolute'),
+    ({"logging": {"driver": "local", "opts": {}}}, 'service "web": unknown key "logging.opts"'),
+    ({"build": {"context": ".", "ssh": ["default"]}}, 'service "web": "build.ssh" is not supported by Dockyard: builds do not get an SSH agent'),
     ({"image": None}, 'service "web": "image" is missing'),
-    ({"image": None, "build": "."}, 'service "web": "build" without "image" is not supported; build and push the image to a registry, then name it in "image"'),
     ({"image": "Nginx"}, 'service "web": image: bad image reference "Nginx": the repository name must be lowercase'),
     ({"image": "nginx:"}, 'service "web": image: bad image reference "nginx:": tag'),
     ({"image": ["nginx"]}, 'service "web": image: expected a string, got a list'),
@@ -68,7 +78,7 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"ports": ["1.2.3.4:5:6:7"]}, 'service "web": ports[0]: cannot read port "1.2.3.4:5:6:7"'),
     ({"ports": [{"published": 80}]}, 'service "web": ports[0]: the long form needs "target" (the container port)'),
     ({"ports": [{"target": 80, "mode": "ingress"}]}, 'service "web": ports[0].mode: "ingress" (a routing mesh) is not supported'),
-    ({"ports": [{"target": 80, "name": "http"}]}, 'service "web": unknown key "ports[0].name"'),
+    ({"ports": [{"target": 80, "nmae": "http"}]}, 'service "web": unknown key "ports[0].nmae"'),
     ({"expose": ["x"]}, 'service "web": expose[0]: invalid port "x"'),
     ({"labels": ["=x"]}, 'service "web": labels[0]: "=x" has no name before \'=\''),
     ({"user": None, "hostname": ["h"]}, 'service "web": hostname: expected a string, got a list'),
@@ -77,12 +87,12 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"cap_add": "NET_ADMIN"}, 'service "web": cap_add: expected a list, got a string'),
     ({"volumes": ["undeclared:/x"]}, 'service "web": volumes: volume "undeclared" is not declared in the top-level volumes'),
     ({"volumes": ["data:rel"]}, 'service "web": volumes[0]: container path "rel" must be absolute'),
-    ({"volumes": ["data:/x:z"]}, 'service "web": volumes[0]: mount option "z" in "data:/x:z" is not ro or rw'),
+    ({"volumes": ["data:/x:q"]}, 'service "web": volumes[0]: mount option "q" in "data:/x:q" is not one of ro, rw, z, Z, nocopy or a propagation'),
     ({"volumes": ["a:b:c:d"]}, 'service "web": volumes[0]: cannot read volume "a:b:c:d"'),
-    ({"volumes": [{"type": "npipe", "target": "/x"}]}, 'service "web": volumes[0].type: expected volume, bind or tmpfs, got "npipe"'),
+    ({"volumes": [{"type": "npipe", "target": "/x"}]}, 'service "web": volumes[0].type: "npipe" is not supported by Dockyard: mounts are volumes, binds or tmpfs'),
     ({"volumes": [{"type": "bind", "target": "/x"}]}, 'service "web": volumes[0]: a bind mount needs "source"'),
     ({"volumes": [{"source": "data"}]}, 'service "web": volumes[0]: the long form needs "target"'),
-    ({"volumes": [{"type": "volume", "source": "data", "target": "/x", "bind": {}}]}, 'service "web": unknown key "volumes[0].bind"'),
+    ({"volumes": [{"type": "volume", "source": "data", "target": "/x", "bind": {}}]}, 'service "web": volumes[0].bind: options for bind on a mount of type volume'),
     ({"depends_on": ["nope"]}, 'service "web": depends_on names "nope", which is not a service of this app'),
     ({"depends_on": {"web": {"condition": "ready"}}}, 'service "web": depends_on.web.condition: expected one of service_started, service_healthy, service_completed_successfully, got "ready"'),
     ({"depends_on": {"web": {"when": 1}}}, 'service "web": unknown key "depends_on.web.when"'),
@@ -92,11 +102,11 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"healthcheck": {"interval": "soon"}}, 'service "web": healthcheck.interval: invalid duration "soon"'),
     ({"healthcheck": {"retries": -1}}, 'service "web": healthcheck.retries: must not be negative, got -1'),
     ({"healthcheck": {"test": "x", "disable": True}}, 'service "web": healthcheck: "disable: true" cannot be combined with a test'),
-    ({"healthcheck": {"start_interval": "1s"}}, 'service "web": unknown key "healthcheck.start_interval"'),
+    ({"healthcheck": {"start_intervl": "1s"}}, 'service "web": unknown key "healthcheck.start_intervl"'),
     ({"restart": "sometimes"}, 'service "web": restart: expected no, always, on-failure[:N] or unless-stopped, got "sometimes"'),
     ({"restart": "on-failure:x"}, 'service "web": restart: expected a whole number, got "x"'),
     ({"networks": ["back"]}, 'service "web": networks: network "back" is not declared in the top-level networks'),
-    ({"networks": {"front": {"aliases": ["w"]}}}, 'service "web": unknown key "networks.front.aliases"'),
+    ({"networks": {"front": {"alias": ["w"]}}}, 'service "web": unknown key "networks.front.alias"'),
     ({"secrets": ["nope"]}, 'service "web": secrets[0]: secret "nope" is not declared in the top-level secrets'),
     ({"configs": [{"target": "/x"}]}, 'service "web": configs[0]: the long form needs "source"'),
     ({"secrets": [{"source": "pw", "mode": "0999"}]}, 'service "web": secrets[0].mode: "0999" is not an octal mode like 0440'),
@@ -104,19 +114,20 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"deploy": {"replicas": -1}}, 'service "web": deploy.replicas: must not be negative, got -1'),
     ({"deploy": {"replicas": "many"}}, 'service "web": deploy.replicas: expected a whole number, got "many"'),
     ({"deploy": {"mode": "global"}}, 'service "web": deploy.mode: "global" is not supported; set replicas to the node count and x-dockyard.max_per_node to 1'),
-    ({"deploy": {"labels": {}}}, 'service "web": unknown key "deploy.labels"'),
+    ({"deploy": {"lables": {}}}, 'service "web": unknown key "deploy.lables"'),
     ({"deploy": {"resources": {"limits": {"memory": "512M"}, "reservations": {"memory": "1G"}}}}, 'service "web": deploy.resources: reservations.memory 1 GiB exceeds limits.memory 512 MiB'),
     ({"deploy": {"resources": {"limits": {"cpus": "0.5"}, "reservations": {"cpus": 1}}}}, 'service "web": deploy.resources: reservations.cpus 1 exceeds limits.cpus 0.5'),
     ({"deploy": {"resources": {"limits": {"cpus": "-1"}}}}, 'service "web": deploy.resources.limits.cpus: CPU count must not be negative, got "-1"'),
     ({"deploy": {"resources": {"limits": {"memory": "lots"}}}}, 'service "web": deploy.resources.limits.memory: invalid size "lots"'),
-    ({"deploy": {"resources": {"limits": {"pids": 1}}}}, 'service "web": unknown key "deploy.resources.limits.pids"'),
+    ({"deploy": {"resources": {"limits": {"pidz": 1}}}}, 'service "web": unknown key "deploy.resources.limits.pidz"'),
+    ({"deploy": {"resources": {"reservations": {"devices": []}}}}, 'service "web": "deploy.resources.reservations.devices" is not supported by Dockyard: the scheduler does not place devices or GPUs'),
     ({"deploy": {"restart_policy": {"condition": "always"}}}, 'service "web": deploy.restart_policy.condition: expected none, on-failure or any, got "always"'),
     ({"deploy": {"placement": {"constraints": ["node.role==manager"]}}}, "service \"web\": deploy.placement.constraints[0]: constraint 'node.role==manager': key must be node.hostname or node.labels.NAME"),
     ({"deploy": {"placement": {"constraints": ["hostname"]}}}, "service \"web\": deploy.placement.constraints[0]: constraint 'hostname': expected KEY==VALUE or KEY!=VALUE"),
     ({"deploy": {"placement": {"preferences": [{"spread": "zone"}]}}}, 'service "web": deploy.placement.preferences[0].spread: expected node.labels.NAME, got "zone"'),
     ({"deploy": {"update_config": {"order": "random"}}}, 'service "web": deploy.update_config.order: expected stop-first or start-first, got "random"'),
     ({"deploy": {"update_config": {"failure_action": "panic"}}}, 'service "web": deploy.update_config.failure_action: expected pause or continue or rollback'),
-    ({"deploy": {"rollback_config": {}}}, 'service "web": unknown key "deploy.rollback_config"'),
+    ({"deploy": {"rollback": {}}}, 'service "web": unknown key "deploy.rollback"'),
     ({"x-dockyard": {"max_per_node": 0}}, 'service "web": x-dockyard.max_per_node: must be at least 1, got 0'),
     ({"x-dockyard": {"strategy": "spread"}}, 'service "web": unknown key "x-dockyard.strategy"'),
     ({"x-dockyard": {"max_per_node": 2}, "deploy": {"placement": {"max_replicas_per_node": 1}}}, 'service "web": x-dockyard.max_per_node: 2 disagrees with deploy.placement.max_replicas_per_node 1'),
@@ -145,17 +156,18 @@ APP_ERRORS: list[tuple[dict[str, Any], str]] = [
     (_app(Web={}), "service \"Web\": a service name must be lowercase letters, digits, '-' and '_', starting with a letter or digit"),
     (_app(**{"-web": {}}), 'service "-web": a service name must be'),
     ({"name": "Bad Name", **_app(web={})}, 'name: app name "Bad Name" must be lowercase letters'),
-    ({"secrets": {"s": {"external": True}}, **_app(web={})}, 'secret "s": "external" is not supported; only file-based secrets are (write "file: PATH")'),
-    ({"secrets": {"s": {"environment": "X"}}, **_app(web={})}, 'secret "s": "environment" is not supported; only file-based secrets are'),
-    ({"secrets": {"s": {}}, **_app(web={})}, 'secret "s": "file" is missing; only file-based secrets are supported'),
+    ({"secrets": {"s": {"external": True}}, **_app(web={})}, 'secret "s": "external" is not supported by Dockyard: secrets come from the Compose file; there is no external secret store'),
+    ({"secrets": {"s": {"environment": "X"}}, **_app(web={})}, 'secret "s": environment variable X is not set'),
+    ({"secrets": {"s": {}}, **_app(web={})}, 'secret "s": "file" is missing; write "file: PATH"'),
     ({"secrets": {"s": {"content": "x"}}, **_app(web={})}, 'secret "s": unknown key "content"'),
     ({"secrets": {"s": {"file": "./missing"}}, **_app(web={})}, 'secret "s": cannot read "./missing": No such file or directory'),
-    ({"configs": {"c": {"external": True}}, **_app(web={})}, 'config "c": "external" is not supported; only file-based configs are'),
-    ({"configs": {"c": {"file": "./app.conf", "content": "x"}}, **_app(web={})}, 'config "c": give either "file" or "content", not both'),
-    ({"volumes": {"v": {"driver": "nfs"}}, **_app(web={})}, 'volume "v": driver "nfs" is not supported; a named volume is local to the node'),
-    ({"volumes": {"v": {"external": True}}, **_app(web={})}, 'volume "v": unknown key "external"'),
+    ({"configs": {"c": {"external": True}}, **_app(web={})}, 'config "c": "external" is not supported by Dockyard: configs come from the Compose file'),
+    ({"configs": {"c": {"file": "./app.conf", "content": "x"}}, **_app(web={})}, 'config "c": give one of file, content or environment, not several'),
+    ({"volumes": {"v": {"external": True, "driver": "nfs"}}, **_app(web={})}, 'volume "v": an external volume takes no driver or driver_opts'),
+    ({"volumes": {"v": {"extrenal": True}}, **_app(web={})}, 'volume "v": unknown key "extrenal"'),
     ({"volumes": {"bad name": None}, **_app(web={})}, 'volumes: volume name "bad name" is not valid'),
-    ({"networks": {"n": {"driver": "overlay"}}, **_app(web={})}, 'network "n": "driver" is not supported; Dockyard creates the app\'s network itself'),
+    ({"networks": {"n": {"drivr": "overlay"}}, **_app(web={})}, 'network "n": unknown key "drivr"'),
+    ({"models": {}, **_app(web={})}, '"models" is not supported by Dockyard: AI models are not provided by Dockyard'),
     ({"networks": ["n"], **_app(web={})}, "networks: expected a mapping, got a list"),
     ({"x-dockyard": {"strategy": "random"}, **_app(web={})}, 'x-dockyard: strategy must be binpack or spread, got "random"'),
     ({"x-dockyard": {"max_per_node": -1}, **_app(web={})}, "x-dockyard: max_per_node: must be at least 1, got -1"),
@@ -196,7 +208,11 @@ def test_reader_failures_become_spec_errors() -> None:
 WARNINGS: list[tuple[dict[str, Any], str]] = [
     ({"version": "3.8", **_app(web={})}, '"version" is ignored: it is obsolete, and the current format is read'),
     (_app(web={"container_name": "w"}), 'service "web": "container_name" is ignored: replicas get their own names'),
-    (_app(web={"build": "."}), 'service "web": "build" is ignored: the image is used, and building it is your job'),
+    (_app(web={"networks": {"default": {"aliases": ["w"]}}}), 'service "web": "networks.default.aliases" is ignored: a service is reached by its name'),
+    ({"networks": {"n": {"driver": "overlay"}}, **_app(web={})}, 'network "n": "driver" is ignored: the app\'s services share Dockyard\'s cluster network'),
+    ({"volumes": {"v": {"driver": "nfs"}}, **_app(web={})}, 'volume "v": driver "nfs" must be installed on every node that runs a task using it'),
+    (_app(web={"deploy": {"update_config": {"delay": "5s"}}}), 'service "web": "deploy.update_config.delay" is not applied yet: batches follow each other at once'),
+    (_app(web={"deploy": {"restart_policy": {"window": "5s"}}}), 'service "web": "deploy.restart_policy.window" is not applied yet: every restart counts'),
     (_app(web={"ports": ["80"]}), 'service "web": port 80/tcp has no host port: it is reachable on the app network only'),
     (_app(web={"volumes": ["./x:/x"]}), 'service "web": bind mount "./x" is a relative path; the node that runs the task needs an absolute one'),
     (_app(web={"ports": ["8080:80"], "deploy": {"replicas": 3}}), 'service "web": publishes host port 8080/tcp, so at most one replica runs per node: its 3 replicas need 3 nodes (max_per_node 1)'),
@@ -229,3 +245,36 @@ def test_relative_bind_resolved_against_base_dir() -> None:
     )
     assert loaded.spec.services[0].volumes[0].source == "/home/u/amp/site"
     assert "is /home/u/amp/site on the node that runs the task" in loaded.warnings[0]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    doc = {
+        "services": {
+            "web": {"image": "nginx", "privilegd": True, "ports": ["abc"], "gpus": "all"},
+            "db": {"image": "Postgres", "deploy": {"replicas": -1}},
+        },
+        "bogus": 1,
+    }
+    with pytest.raises(SpecError) as caught:
+        load_doc(doc)
+    assert caught.value.problems == (
+        'unknown top-level key "bogus"',
+        'service "web": unknown key "privilegd"',
+        'service "web": "gpus" is not supported by Dockyard: the scheduler does not place GPUs',
+        'service "web": ports[0]: invalid port "abc"',
+        'service "db": image: bad image reference "Postgres": the repository name must be lowercase',
+        'service "db": deploy.replicas: must not be negative, got -1',
+    )
+    assert str(caught.value) == 'unknown top-level key "bogus" (and 5 more problems)'
+
+
+def test_problem_lines_are_capped_with_a_count() -> None:
+    from controlplane.spec.errors import problem_lines
+
+    doc = {"services": {"web": {"image": "nginx", **{f"bad{i}": 1 for i in range(25)}}}}
+    with pytest.raises(SpecError) as caught:
+        load_doc(doc)
+    lines = problem_lines(caught.value)
+    assert len(lines) == 21
+    assert lines[0] == 'service "web": unknown key "bad0"'
+    assert lines[-1] == "... and 5 more problems"

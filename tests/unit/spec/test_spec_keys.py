@@ -360,7 +360,10 @@ def test_top_level() -> None:
     assert list(spec.secrets) == [S.FileObject(name="pw", data=b"s3cret\n")]
     assert list(spec.configs) == [S.FileObject(name="conf", data=b"listen 80\n")]
     assert spec.services[0].placement.max_per_node == 3
-    assert loaded.warnings == ()
+    # Declared networks are accepted; that they are not created is said once.
+    assert loaded.warnings == (
+        '"networks" are not created: every service joins the app\'s one cluster network',
+    )
 
 
 def test_defaults() -> None:
