@@ -34,6 +34,8 @@ class ServerConfig:
     node_cert_s: float = 86400.0
     # Where the first start also copies the admin credential (None: only DATA_DIR/admin.pem).
     admin_credentials: Path | None = None
+    # Privileges every app may use (`--allow`, see controlplane/spec/privileges.py).
+    allow: frozenset[str] = frozenset()
 
     @property
     def embedded_etcd(self) -> bool:

@@ -83,7 +83,7 @@ async def run_server(config: ServerConfig) -> None:
     )
     dispatcher_pb2_grpc.add_DispatcherServicer_to_server(dispatcher, server)
     control = ControlService(store, on_change=leader.poke, heartbeats=dispatcher.last_heartbeat_ms,
-                             tokens=tokens, logs=dispatcher.logs)
+                             tokens=tokens, logs=dispatcher.logs, allow=config.allow)
     control_pb2_grpc.add_ControlServicer_to_server(security.AdminOnly(control, tls), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

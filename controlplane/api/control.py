@@ -12,6 +12,7 @@ from controlplane.api.logs import LogBroker
 from controlplane.desired import app_hash, diff_services
 from controlplane.events import event_entry
 from controlplane.security.cluster import TokenKeeper
+from controlplane.spec.privileges import privilege_problem
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
@@ -33,7 +34,9 @@ class ControlService(control_pb2_grpc.ControlServicer):
         heartbeats: Mapping[str, int] | None = None,
         tokens: TokenKeeper | None = None,
         logs: LogBroker | None = None,
+        allow: frozenset[str] = frozenset(),
     ) -> None:
+        self._allow = allow  # privileges the whole cluster grants (`server --allow`)
         self._tokens = tokens
         self._store = store
         self._on_change = on_change
@@ -48,6 +51,10 @@ class ControlService(control_pb2_grpc.ControlServicer):
         problem = admit(spec, nodes)
         if problem:
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        # Privileged Compose keys (docs/security.md): granted by the cluster or the request.
+        refused = privilege_problem(spec, self._allow | set(request.allow))
+        if refused:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
         for _ in range(_APPLY_ATTEMPTS):
             result = await self._guard(context, self._apply_once(spec))
             if result is not None:

@@ -2,50 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 import grpc
 
 from controlplane.cli import render
 from controlplane.cli.client import CliError, call, control_stub, describe_rpc_error
-from controlplane.spec import LoadedApp, SpecError, load_app, render_app
-from controlplane.spec.service import parse_env_file
+from controlplane.cli.compose_files import load_compose
+from controlplane.spec import LoadedApp, render_app
+from controlplane.spec.privileges import parse_allow, required_privileges
 from dockyard.v1 import control_pb2, objects_pb2
-
-
-def load_compose(path: str) -> LoadedApp:
-    """Read and validate a Compose file; paths in it are relative to its folder."""
-    file = Path(path)
-    try:
-        text = file.read_text()
-    except FileNotFoundError:
-        raise CliError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"{path}: cannot read: {exc}") from None
-    base = file.resolve().parent
-
-    def read_file(rel: str) -> bytes:
-        target = base / rel
-        try:
-            return target.read_bytes()
-        except OSError as exc:
-            raise SpecError(f"cannot read {rel}: {exc.strerror}") from None
-
-    environ: dict[str, str] = {}
-    dotenv = base / ".env"
-    if dotenv.is_file():
-        try:
-            environ.update(parse_env_file(dotenv.read_bytes(), where=".env"))
-        except (OSError, SpecError) as exc:
-            raise CliError(f"{dotenv}: {exc}") from None
-    environ.update(os.environ)  # the shell's environment wins over .env, as in Compose
-    try:
-        return load_app(text, read_file=read_file, default_name=base.name, environ=environ)
-    except SpecError as exc:
-        raise CliError(f"{path}: {exc}") from None
 
 
 def _warn(loaded: LoadedApp) -> None:
@@ -54,17 +21,33 @@ def _warn(loaded: LoadedApp) -> None:
 
 
 def cmd_config(args: Any) -> int:
-    loaded = load_compose(args.file)
+    loaded = load_compose(args.files, args.profiles)
     _warn(loaded)
+    needed = required_privileges(loaded.spec)
+    if needed:
+        print(f"note: this app needs --allow {','.join(sorted(needed))} to be applied",
+              file=sys.stderr)
     print(render_app(loaded.spec), end="")
     return 0
 
 
 def cmd_apply(args: Any) -> int:
-    loaded = load_compose(args.file)
+    loaded = load_compose(args.files, args.profiles)
     _warn(loaded)
+    try:
+        allow = parse_allow(args.allow)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    unbuilt = [s.name for s in loaded.spec.services if s.HasField("build") and not s.image]
+    if unbuilt:
+        raise CliError(
+            f"service {unbuilt[0]} has build but no image: Dockyard does not build images "
+            'yet; build and push it, then name it in "image"'
+        )
     stub = control_stub(args.server, args.credentials)
-    resp = call(args.server, stub.Apply, control_pb2.ApplyRequest(spec=loaded.spec))
+    # The server decides (its own --allow or this one); it refuses with one line.
+    request = control_pb2.ApplyRequest(spec=loaded.spec, allow=sorted(allow))
+    resp = call(args.server, stub.Apply, request)
     if args.output == "json" or args.output == "yaml":
         rows = {"app": resp.app.meta.id,
                 "changes": [{"service": c.service, "action": c.action} for c in resp.changes]}

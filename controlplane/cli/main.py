@@ -24,6 +24,7 @@ from controlplane.config import (
     env_default,
     server_address,
 )
+from controlplane.spec.privileges import PRIVILEGES, parse_allow
 
 OUTPUTS = ("table", "json", "yaml")
 
@@ -59,6 +60,15 @@ def _server_flag(p: argparse.ArgumentParser) -> None:
 
 def _output_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", choices=OUTPUTS, default="table", help="output format")
+
+
+def _compose_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("-f", "--file", action="append", default=[], dest="files",
+                   help="Compose file, '-' for stdin; repeat to merge files in order "
+                        "(default: compose.yaml or docker-compose.yml here, plus "
+                        "compose.override.yaml when present)")
+    p.add_argument("--profile", action="append", default=[], dest="profiles",
+                   help="enable services of this profile (repeatable; env COMPOSE_PROFILES)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument(f"--etcd-{flag}", metavar="FILE", default="",
                        help="client TLS for an external etcd (not supported yet: see "
                             "docs/security.md)")
+    p.add_argument("--allow", action="append", default=[env_default("ALLOW", "")],
+                   metavar="PRIVILEGE[,...]",
+                   help="privileges every app may use: " + ", ".join(PRIVILEGES)
+                        + " (or all); by default none (docs/security.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
     p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
@@ -111,10 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     add_agent_arguments(p)
 
     p = sub.add_parser("config", help="print the normalized app from a Compose file")
-    p.add_argument("-f", "--file", required=True, help="Compose file")
+    _compose_flags(p)
 
     p = sub.add_parser("apply", help="store an app's desired state (all or nothing)")
-    p.add_argument("-f", "--file", required=True, help="Compose file")
+    _compose_flags(p)
+    p.add_argument("--allow", action="append", default=[], metavar="PRIVILEGE[,...]",
+                   help="privileges this app may use: " + ", ".join(PRIVILEGES)
+                        + " (or all); see docs/security.md")
     p.add_argument("--wait", action="store_true", help="follow progress until all healthy")
     p.add_argument("--timeout", type=float, default=300.0, help="--wait gives up after (s)")
     _server_flag(p)
@@ -166,6 +183,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _allow(values: list[str]) -> set[str]:
+    try:
+        return parse_allow(values)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+
+
 def _run_server(args: Any) -> int:
     from controlplane.server import ServerError, run_server
 
@@ -190,6 +214,7 @@ def _run_server(args: Any) -> int:
         node_cert_s=args.node_cert_ttl,
         admin_credentials=(Path(args.admin_credentials).expanduser()
                            if args.admin_credentials else None),
+        allow=frozenset(_allow(args.allow)),
     )
     try:
         asyncio.run(run_server(config))
