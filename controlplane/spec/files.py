@@ -143,14 +143,22 @@ def _rebase(path: Any, folder: str) -> Any:
     return posixpath.normpath(posixpath.join(folder, path))
 
 
+def _rebase_bind(source: str, folder: str) -> str:
+    """A relative bind source keeps its leading ``./``, which marks it as a path."""
+    rebased = _rebase(source, folder)
+    return rebased if rebased.startswith((".", "/")) else f"./{rebased}"
+
+
 def _rebase_volume(item: Any, folder: str) -> Any:
     if isinstance(item, str):
         source, sep, rest = item.partition(":")
         if sep and source.startswith("."):
-            return f"{_rebase(source, folder)}:{rest}"
+            return f"{_rebase_bind(source, folder)}:{rest}"
         return item
     if isinstance(item, dict) and item.get("type") == "bind":
-        return {**item, "source": _rebase(item.get("source"), folder)}
+        source = item.get("source")
+        if isinstance(source, str) and source.startswith("."):
+            return {**item, "source": _rebase_bind(source, folder)}
     return item
 
 
@@ -336,7 +344,7 @@ def apply_profiles(document: Document, profiles: Collection[str]) -> Document:
     problems = []
     for name, body in kept.items():
         depends = body.get("depends_on") if isinstance(body, dict) else None
-        names = depends if isinstance(depends, list) else list(depends or {})
+        names = list(depends) if isinstance(depends, list | dict) else []
         for other in names:
             if isinstance(other, str) and other in dropped:
                 flags = " ".join(f"--profile {p}" for p in dropped[other][:1])
