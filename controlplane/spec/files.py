@@ -156,9 +156,9 @@ def _rebase_volume(item: Any, folder: str) -> Any:
             return f"{_rebase_bind(source, folder)}:{rest}"
         return item
     if isinstance(item, dict) and item.get("type") == "bind":
-        source = item.get("source")
-        if isinstance(source, str) and source.startswith("."):
-            return {**item, "source": _rebase_bind(source, folder)}
+        bind_source = item.get("source")
+        if isinstance(bind_source, str) and bind_source.startswith("."):
+            return {**item, "source": _rebase_bind(bind_source, folder)}
     return item
 
 

@@ -71,7 +71,8 @@ services:
     assert list(web.command.args) == ["c"]
     assert dict(web.environment) == {"A": "1", "B": "3", "C": "4"}
     assert [p.host_port for p in web.ports] == [8080, 8443]
-    assert [(m.source, m.target) for m in web.volumes] == [("/srv/b", "/data"), ("/srv/logs", "/logs")]
+    mounts = [(m.source, m.target) for m in web.volumes]
+    assert mounts == [("/srv/b", "/data"), ("/srv/logs", "/logs")]
     assert dict(web.labels) == {"x": "1"}
     assert [s.name for s in spec.services] == ["web", "api"]
 
@@ -153,4 +154,5 @@ def test_a_dependency_in_a_disabled_profile_says_which_to_enable() -> None:
 
 
 def test_unknown_profile_is_a_warning() -> None:
-    assert 'profile "typo" is not used by any service' in load(PROFILED, profiles=("typo",)).warnings
+    warnings = load(PROFILED, profiles=("typo",)).warnings
+    assert 'profile "typo" is not used by any service' in warnings

@@ -48,7 +48,7 @@ def _children(prefix: str, table: dict[str, Any]) -> list[str]:
 def _tree(prefix: str, table: dict[str, Any], depth: int) -> st.SearchStrategy[Any]:
     """A value shaped by the table: mappings whose keys are the table's keys below
     ``prefix`` (plus a stranger), leaves of any type."""
-    names = _children(prefix, table) + ["bogus", "x-ext"]
+    names = [*_children(prefix, table), "bogus", "x-ext"]
     if depth == 0:
         return _scalars
     nested = st.deferred(lambda: st.one_of(

@@ -28,11 +28,12 @@ def test_docs_tables_match_the_loader() -> None:
 
 
 def test_the_common_keys_are_applied() -> None:
-    common = (
-        "logging ulimits init extra_hosts tmpfs sysctls privileged read_only shm_size "
-        "stdin_open tty platform mem_limit cpus pids_limit security_opt devices dns labels "
-        "deploy.labels ports volumes build profiles extends"
-    ).split()
+    common = [
+        "logging", "ulimits", "init", "extra_hosts", "tmpfs", "sysctls", "privileged",
+        "read_only", "shm_size", "stdin_open", "tty", "platform", "mem_limit", "cpus",
+        "pids_limit", "security_opt", "devices", "dns", "labels", "deploy.labels", "ports",
+        "volumes", "build", "profiles", "extends",
+    ]  # fmt: skip
     assert [k for k in common if SERVICE[k].handling is not Handling.APPLIED] == []
 
 
