@@ -169,10 +169,19 @@ def _check_target(target: str, *, where: str) -> str:
     return target
 
 
-def _short_options(mount: specs_pb2.VolumeMount, mode: str, *, where: str, text: str) -> None:
+_CONSISTENCY = ("cached", "delegated", "consistent")
+
+
+def _short_options(
+    mount: specs_pb2.VolumeMount, mode: str, *, where: str, text: str, notes: Notes
+) -> None:
     """The third part of ``SOURCE:TARGET:OPTIONS``: ro, rw, z, Z, nocopy, propagation."""
     for option in mode.split(","):
-        if option in ("ro", "rw"):
+        if option in _CONSISTENCY:
+            head, _, shown = where.rpartition(": ")
+            notes.warn(f"{head}: {shown}: {show(option)} is ignored: it only matters on "
+                       "Docker Desktop")  # fmt: skip
+        elif option in ("ro", "rw"):
             mount.read_only = option == "ro"
         elif option in ("z", "Z"):
             mount.selinux = option
@@ -187,7 +196,7 @@ def _short_options(mount: specs_pb2.VolumeMount, mode: str, *, where: str, text:
             )
 
 
-def parse_short_volume(text: str, *, where: str) -> specs_pb2.VolumeMount:
+def parse_short_volume(text: str, *, where: str, notes: Notes) -> specs_pb2.VolumeMount:
     """``"data:/var/lib/x:ro"``, ``"./html:/srv"``, ``"/abs:/srv"`` or ``"/anon"``."""
     parts = text.split(":")
     mode = parts.pop() if len(parts) == 3 else ""
@@ -204,7 +213,7 @@ def parse_short_volume(text: str, *, where: str) -> specs_pb2.VolumeMount:
             target=_check_target(target, where=where),
         )
     if mode:
-        _short_options(mount, mode, where=where, text=text)
+        _short_options(mount, mode, where=where, text=text, notes=notes)
     return mount
 
 
@@ -292,5 +301,5 @@ def parse_volumes(value: Any, *, where: str, notes: Notes) -> list[specs_pb2.Vol
         if isinstance(item, dict):
             result.append(parse_long_volume(mapping(item, where=at), where=at, notes=notes))
         else:
-            result.append(parse_short_volume(string(item, where=at), where=at))
+            result.append(parse_short_volume(string(item, where=at), where=at, notes=notes))
     return result
