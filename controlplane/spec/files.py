@@ -26,8 +26,10 @@ from controlplane.spec.errors import SpecError, show
 Document = dict[str, Any]
 Load = Callable[[str], Document]
 
-# Nested files (include within include, extends across files) stop at this depth.
+# Nested files (include within include, extends across files) stop at this depth, and
+# one app reads at most this many other files (each at most 1 MiB).
 MAX_DEPTH = 10
+MAX_FILES = 100
 
 _APPEND = {
     "ports", "expose", "dns", "dns_search", "dns_opt", "tmpfs", "cap_add", "cap_drop",
@@ -368,6 +370,18 @@ def compose_files(
     """The main file with ``overrides`` merged in order, then includes, extends and
     profiles resolved. ``load(path)`` returns another file's interpolated mapping.
     ``notes_out`` receives warnings. Pure apart from ``load``."""
+    count = 0
+
+    def bounded(path: str) -> Document:
+        nonlocal count
+        count += 1
+        if count > MAX_FILES:
+            raise SpecError(
+                f"include/extends read more than {MAX_FILES} files; {show(path)} is one too many"
+            )
+        return load(path)
+
+    load = bounded
     merged = document
     for over in overrides:
         merged = merge_documents(merged, over)

@@ -108,3 +108,14 @@ def test_what_the_corpus_is_read_as() -> None:
     assert redis.volumes[0].source == "./infra/redis.conf"  # relative to the main file
     shop = load_compose([str(CORPUS / "secrets-configs" / "compose.yaml")]).spec
     assert {o.name: o.data for o in shop.secrets}["api_key"] == b"test-key-from-dotenv"
+
+
+@pytest.mark.parametrize("path", [p for p in FILES if p.parent.name != "vpn-sidecar"],
+                         ids=lambda p: p.parent.name)  # fmt: skip
+def test_config_output_loads_back_into_the_same_app(path: Path) -> None:
+    from controlplane.spec import load_app, render_app
+
+    spec = load_compose([str(path)]).spec
+    files = {obj.name: obj.data for obj in [*spec.secrets, *spec.configs]}
+    again = load_app(render_app(spec), read_file=lambda name: files[name], default_name="x")
+    assert again.spec == spec

@@ -81,3 +81,13 @@ def test_wide_port_range_is_accepted_and_clashes_are_found() -> None:
             "  web: {image: nginx, ports: ['1000-60000:1000-60000']}\n"
             "  api: {image: nginx, ports: ['59999:80']}\n"
         )
+
+
+def test_including_one_file_over_and_over_is_bounded() -> None:
+    files = {"big.yaml": b"services: {cache: {image: redis}}\n"}
+    text = "include: [" + ", ".join(["big.yaml"] * 150) + "]\nservices: {web: {image: nginx}}"
+    with pytest.raises(SpecError) as caught:
+        load_app(text, read_file=files.__getitem__, default_name="x", environ={})
+    assert str(caught.value) == (
+        'include/extends read more than 100 files; "big.yaml" is one too many'
+    )
