@@ -46,7 +46,7 @@ _SECTIONS = ("services", "volumes", "networks", "secrets", "configs")
 UNSET_KEY = "x-dockyard-unset"
 
 
-def _as_dict(value: Any) -> dict[str, Any] | None:
+def _as_dict(value: Any, *, colon: bool = False) -> dict[str, Any] | None:
     """``["A=1", "B"]`` or ``{A: 1}`` -> a dict; ``None`` when it is neither."""
     if isinstance(value, dict):
         return dict(value)
@@ -56,7 +56,7 @@ def _as_dict(value: Any) -> dict[str, Any] | None:
             if not isinstance(item, str | int | float):
                 return None
             key, sep, val = str(item).partition("=")
-            if not sep and ":" in key:  # extra_hosts' HOST:IP
+            if colon and not sep and ":" in key:  # extra_hosts' HOST:IP
                 key, _, val = key.partition(":")
                 sep = "="
             out[key] = val if sep else None
@@ -84,7 +84,8 @@ def _merge(path: str, base: Any, over: Any) -> Any:
                 out.append(item)
         return out
     if path in _BY_NAME:
-        left, right = _as_dict(base), _as_dict(over)
+        colon = path == "extra_hosts"
+        left, right = _as_dict(base, colon=colon), _as_dict(over, colon=colon)
         if left is not None and right is not None:
             return {**left, **right}
     if path in _KEYED_LISTS and isinstance(base, list) and isinstance(over, list):
@@ -371,6 +372,7 @@ def compose_files(
     profiles resolved. ``load(path)`` returns another file's interpolated mapping.
     ``notes_out`` receives warnings. Pure apart from ``load``."""
     count = 0
+    read_one = load
 
     def bounded(path: str) -> Document:
         nonlocal count
@@ -379,14 +381,13 @@ def compose_files(
             raise SpecError(
                 f"include/extends read more than {MAX_FILES} files; {show(path)} is one too many"
             )
-        return load(path)
+        return read_one(path)
 
-    load = bounded
     merged = document
     for over in overrides:
         merged = merge_documents(merged, over)
-    merged = _resolve_includes(merged, load, 0)
-    merged = _resolve_extends(merged, load)
+    merged = _resolve_includes(merged, bounded, 0)
+    merged = _resolve_extends(merged, bounded)
     if profiles and isinstance(merged.get("services"), dict):
         known = {p for b in merged["services"].values() for p in _profiles_of(b, name="?")}
         for profile in sorted(set(profiles) - known - {"*"}):
