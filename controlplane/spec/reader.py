@@ -7,6 +7,7 @@ and the parsed tree can hold any type anywhere. These helpers turn both into
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -306,12 +307,11 @@ def read_text(read_file: ReadFile, path: str, *, where: str) -> bytes:
     return data
 
 
+_RESOLVER = _StrictLoader("")  # only its resolve() is used: pure, no stream read
+
+
+@functools.lru_cache(maxsize=4096)
 def strict_loader_resolves_to_str(text: str) -> bool:
     """Whether ``text`` written as a plain scalar would load back as a string."""
-    loader = _StrictLoader("")
-    try:
-        tag = loader.resolve(yaml.ScalarNode, text, (True, False))
-    finally:
-        if loader is not None:
-            loader.dispose()
+    tag = _RESOLVER.resolve(yaml.ScalarNode, text, (True, False))
     return bool(tag == "tag:yaml.org,2002:str")
