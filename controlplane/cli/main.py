@@ -24,9 +24,11 @@ from controlplane.config import (
     env_default,
     server_address,
 )
-from controlplane.spec.privileges import PRIVILEGES, parse_allow
 
 OUTPUTS = ("table", "json", "yaml")
+# The names of controlplane/spec/privileges.py's PRIVILEGES, written out so that every
+# command does not import the Compose loader to print its help (a unit test keeps them equal).
+PRIVILEGE_NAMES = ("privileged", "capabilities", "host-binds", "host-namespaces", "devices")
 
 DESCRIPTION = """\
 Dockyard runs multi-container apps from Compose files across a pool of Docker hosts:
@@ -115,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
                             "docs/security.md)")
     p.add_argument("--allow", action="append", default=[env_default("ALLOW", "")],
                    metavar="PRIVILEGE[,...]",
-                   help="privileges every app may use: " + ", ".join(PRIVILEGES)
+                   help="privileges every app may use: " + ", ".join(PRIVILEGE_NAMES)
                         + " (or all); by default none (docs/security.md)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
@@ -130,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("apply", help="store an app's desired state (all or nothing)")
     _compose_flags(p)
     p.add_argument("--allow", action="append", default=[], metavar="PRIVILEGE[,...]",
-                   help="privileges this app may use: " + ", ".join(PRIVILEGES)
+                   help="privileges this app may use: " + ", ".join(PRIVILEGE_NAMES)
                         + " (or all); see docs/security.md")
     p.add_argument("--wait", action="store_true", help="follow progress until all healthy")
     p.add_argument("--timeout", type=float, default=300.0, help="--wait gives up after (s)")
@@ -184,6 +186,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _allow(values: list[str]) -> set[str]:
+    from controlplane.spec.privileges import parse_allow
+
     try:
         return parse_allow(values)
     except ValueError as exc:

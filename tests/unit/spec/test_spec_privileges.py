@@ -62,3 +62,10 @@ def test_parse_allow() -> None:
     assert len(parse_allow(["all"])) == 5
     with pytest.raises(ValueError, match="unknown privilege 'root'"):
         parse_allow(["root"])
+
+
+def test_the_cli_help_names_every_privilege() -> None:
+    from controlplane.cli.main import PRIVILEGE_NAMES
+    from controlplane.spec.privileges import PRIVILEGES
+
+    assert tuple(PRIVILEGES) == PRIVILEGE_NAMES
