@@ -10,7 +10,7 @@ import grpc
 from controlplane.admission import admit
 from controlplane.api.logs import LogBroker
 from controlplane.desired import app_hash, diff_services
-from controlplane.events import event_entry
+from controlplane.events import event_entry, stored_events
 from controlplane.security.cluster import TokenKeeper
 from controlplane.spec.privileges import privilege_problem
 from controlplane.store import keys, typed
@@ -226,7 +226,14 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self, request: control_pb2.WatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[objects_pb2.Event]:
         prefix = keys.events_prefix(request.app) if request.app else keys.EVENTS
-        _, revision = await self._guard(context, self._store.get_prefix(keys.cluster_key("")))
+        if request.history:
+            stored, revision = await self._guard(context, self._store.get_prefix(prefix))
+            for event in stored_events(stored):
+                yield event
+            if request.stop_after_history:
+                return
+        else:
+            _, revision = await self._guard(context, self._store.get_prefix(keys.cluster_key("")))
         async for change in self._store.watch_prefix(prefix, start_revision=revision + 1):
             if change.value is not None:
                 yield decode(objects_pb2.Event, change.value)

@@ -3,25 +3,30 @@
 The credential file (DATA_DIR/admin.pem, copied to ~/.dockyard/admin.pem) holds three PEM
 blocks: the admin certificate, its key and the cluster CA certificate. The server is
 verified as `dockyard-server`, the name every control-plane replica's certificate carries.
+
+A cluster may have several control-plane replicas, and every one serves the Control API.
+The client is given their addresses ("A,B,C") and moves to the next one when a call finds
+its server down (gRPC UNAVAILABLE: refused, reset, or no answer to the TCP connect within
+a few seconds), over a bounded number of rounds with a growing pause between rounds.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
 import grpc
 
-from dockyard.v1 import control_pb2_grpc
+from controlplane.cli.errors import CliError
+from dockyard.v1 import control_pb2, control_pb2_grpc
+
+__all__ = ["CliError", "ControlClient", "call", "control_stub", "describe_rpc_error",
+           "load_credentials"]
 
 T = TypeVar("T")
-
-
-class CliError(Exception):
-    """A failure to show the user as one line."""
-
 
 SERVER_NAME = "dockyard-server"
 _PEM = re.compile(rb"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----\s*", re.DOTALL)
@@ -45,12 +50,103 @@ def load_credentials(path: Path) -> tuple[bytes, bytes, bytes]:
     return certs[0], keys[0], certs[1]
 
 
-def control_stub(address: str, credentials: Path) -> control_pb2_grpc.ControlStub:
-    cert, key, ca = load_credentials(credentials)
-    creds = grpc.ssl_channel_credentials(ca, key, cert)
-    channel = grpc.secure_channel(
-        address, creds, options=[("grpc.ssl_target_name_override", SERVER_NAME)])
-    return control_pb2_grpc.ControlStub(channel)
+def control_stub(address: str, credentials: Path) -> ControlClient:
+    """The Control API at `address`: one HOST:PORT, or several separated by commas."""
+    return ControlClient([a.strip() for a in address.split(",") if a.strip()], credentials)
+
+
+# Only the first connect to each address waits this long for the TCP handshake, when
+# there is another address to move to (gRPC's own default is 20 s).
+_CONNECT_TIMEOUT_MS = 3000
+_STREAMING = {m.name for m in control_pb2.DESCRIPTOR.services_by_name["Control"].methods
+              if m.server_streaming}
+
+
+def moves_on(exc: grpc.RpcError) -> bool:
+    """Whether a failed call should be tried on the next server address. Pure."""
+    return hasattr(exc, "code") and exc.code() == grpc.StatusCode.UNAVAILABLE
+
+
+class ControlClient:
+    """The Control API over a list of server addresses, used like a generated stub:
+    `client.ListNodes(request, timeout=...)`. A call that finds its server down moves to
+    the next address; after a whole round of failures it pauses (`backoff_s`, doubling)
+    and tries again, `rounds` times at most. The address that answered is kept first for
+    the next call. A stream moves on only before its first message: after that, a
+    broken stream is the caller's to report."""
+
+    def __init__(self, addresses: Sequence[str], credentials: Path, *, rounds: int = 3,
+                 backoff_s: float = 0.2) -> None:
+        if not addresses:
+            raise CliError("no server address (pass --server HOST:PORT)")
+        cert, key, ca = load_credentials(credentials)
+        self._creds = grpc.ssl_channel_credentials(ca, key, cert)
+        self.addresses = tuple(addresses)
+        self._rounds = max(1, rounds)
+        self._backoff_s = backoff_s
+        self._stubs: dict[str, Any] = {}
+        self._first = 0
+
+    def _stub(self, address: str) -> Any:
+        if address not in self._stubs:
+            options: list[tuple[str, Any]] = [("grpc.ssl_target_name_override", SERVER_NAME)]
+            if len(self.addresses) > 1:
+                options.append(("grpc.min_reconnect_backoff_ms", _CONNECT_TIMEOUT_MS))
+            channel = grpc.secure_channel(address, self._creds, options=options)
+            self._stubs[address] = control_pb2_grpc.ControlStub(channel)
+        return self._stubs[address]
+
+    def _order(self) -> Iterator[tuple[int, str]]:
+        """Every address once per round, starting with the one that answered last."""
+        for round_no in range(self._rounds):
+            if round_no:
+                time.sleep(self._backoff_s * 2 ** (round_no - 1))
+            n = len(self.addresses)
+            for k in range(n):
+                i = (self._first + k) % n
+                yield i, self.addresses[i]
+
+    def __getattr__(self, method: str) -> Callable[..., Any]:
+        if method.startswith("_"):
+            raise AttributeError(method)
+        if method in _STREAMING:
+            return lambda request, **kw: self._stream(method, request, **kw)
+        return lambda request, **kw: self._unary(method, request, **kw)
+
+    def _unary(self, method: str, request: Any, **kw: Any) -> Any:
+        last: grpc.RpcError | None = None
+        for i, address in self._order():
+            try:
+                result = getattr(self._stub(address), method)(request, **kw)
+            except grpc.RpcError as exc:
+                if not moves_on(exc):
+                    raise
+                last = exc
+                continue
+            self._first = i
+            return result
+        assert last is not None
+        raise last
+
+    def _stream(self, method: str, request: Any, **kw: Any) -> Iterator[Any]:
+        last: grpc.RpcError | None = None
+        for i, address in self._order():
+            stream = getattr(self._stub(address), method)(request, **kw)
+            started = False
+            try:
+                for item in stream:
+                    if not started:
+                        started, self._first = True, i
+                    yield item
+                return
+            except grpc.RpcError as exc:
+                if started or not moves_on(exc):
+                    raise
+                last = exc
+            finally:
+                stream.cancel()
+        assert last is not None
+        raise last
 
 
 def call(address: str, fn: Callable[..., T], request: Any, *, timeout: float = 30.0) -> T:
@@ -76,6 +172,8 @@ def describe_rpc_error(exc: grpc.RpcError, address: str) -> str:
     ):
         if "etcd" in details:
             return f"server at {address} cannot reach etcd: {details}"
+        if "," in address:
+            return f"no server reachable at {address.replace(',', ', ')}"
         return f"server unreachable at {address}"
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return f"server at {address} did not answer in time"

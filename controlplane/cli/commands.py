@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
 from controlplane.cli import render
 from controlplane.cli.client import CliError, call, control_stub, describe_rpc_error
-from controlplane.cli.compose_files import load_compose
-from controlplane.spec import LoadedApp, render_app
-from controlplane.spec.privileges import parse_allow, required_privileges
+from controlplane.cli.tables import print_rows
 from dockyard.v1 import control_pb2, objects_pb2
+
+if TYPE_CHECKING:
+    from controlplane.spec import LoadedApp
+
+# The Compose loader (controlplane.spec, with the DAG's networkx) is imported only by the
+# commands that read a Compose file: a `get` or `describe` does not pay for it.
 
 
 def _warn(loaded: LoadedApp) -> None:
@@ -21,6 +25,10 @@ def _warn(loaded: LoadedApp) -> None:
 
 
 def cmd_config(args: Any) -> int:
+    from controlplane.cli.compose_files import load_compose
+    from controlplane.spec import render_app
+    from controlplane.spec.privileges import required_privileges
+
     loaded = load_compose(args.files, args.profiles)
     _warn(loaded)
     needed = required_privileges(loaded.spec)
@@ -32,6 +40,9 @@ def cmd_config(args: Any) -> int:
 
 
 def cmd_apply(args: Any) -> int:
+    from controlplane.cli.compose_files import load_compose
+    from controlplane.spec.privileges import parse_allow
+
     loaded = load_compose(args.files, args.profiles)
     _warn(loaded)
     try:
@@ -82,10 +93,7 @@ def cmd_get(args: Any) -> int:
         alloc = render.allocated_by_node(call(args.server, stub.ListTasks, req).tasks)
         rows = [render.node_row(n, alloc.get(n.meta.id, (0, 0))) for n in nodes]
         kind = "nodes"
-    if args.output == "table":
-        print(render.table(kind, rows))
-    else:
-        print(render.dump(rows, args.output))
+    print_rows(kind, rows, args.output)
     return 0
 
 

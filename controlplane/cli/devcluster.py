@@ -7,7 +7,7 @@ import json
 import os
 from typing import Any
 
-from controlplane.cli.client import CliError
+from controlplane.cli.errors import CliError
 
 
 def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:

@@ -1,15 +1,17 @@
-"""`dockyard`: parse the command line, run one subcommand, turn failures into one line."""
+"""`dockyard`: parse the command line, run one subcommand, turn failures into one line.
+
+A CLI call should be quick, and most of its time is Python importing modules, so this
+module imports only the standard library it needs: gRPC, protobuf, YAML, the Compose
+loader and the daemons come in with the subcommand that uses them (`python -X importtime
+-m controlplane --version` shows what is left; `make bench-cli` times it).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import logging
 import os
-import signal
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 if sys.argv[1:2] not in (["server"], ["agent"]):
@@ -17,13 +19,9 @@ if sys.argv[1:2] not in (["server"], ["agent"]):
     # rule of CLI commands; it reads this when grpc is imported, so set it first.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-from controlplane.cli.client import CliError
-from controlplane.config import (
-    ServerConfig,
-    credentials_path,
-    env_default,
-    server_address,
-)
+from controlplane import __version__
+from controlplane.cli.errors import CliError
+from controlplane.config import env_default
 
 OUTPUTS = ("table", "json", "yaml")
 # The names of controlplane/spec/privileges.py's PRIVILEGES, written out so that every
@@ -39,25 +37,34 @@ dependency order gated on health, and moves them when a host dies.
 EPILOG = """\
 examples:
   dockyard server                         control plane with an embedded etcd
-  dockyard agent --join HOST:7070 --token T
+  dockyard agent --join HOST:7070 --token-file FILE
   dockyard apply -f compose.yaml --wait   store the app, follow it until healthy
   dockyard get tasks -o json
   dockyard describe app amp               placement, what waits on what, events
   dockyard scale amp/web=4
+  dockyard events -f                      cluster and app events as they happen
+  dockyard context add prod --server A:7070,B:7070 --credentials prod.pem
   dockyard dev-cluster up --nodes 3       a local multi-host testbed (root)
 
-The server address comes from --server, else DOCKYARD_SERVER, else 127.0.0.1:7070.
-The admin credential comes from --credentials, else DOCKYARD_CREDENTIALS, else
-~/.dockyard/admin.pem (the server writes DATA_DIR/admin.pem on its first start, and a copy
-to ~/.dockyard/admin.pem when there is none).
+The server addresses come from --server, else --context's, else DOCKYARD_SERVER, else
+the current context's (dockyard context use), else 127.0.0.1:7070. The admin credential
+comes from --credentials, else --context's, else DOCKYARD_CREDENTIALS, else the current
+context's, else ~/.dockyard/admin.pem (the server writes DATA_DIR/admin.pem on its first
+start, and a copy to ~/.dockyard/admin.pem when there is none). With several addresses
+(A,B,C) a call moves to the next one when a server is down.
 """
 
 
 def _server_flag(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--server", help="control plane HOST:PORT (env DOCKYARD_SERVER)")
+    p.add_argument("--server", metavar="HOST:PORT[,...]",
+                   help="control plane replicas (env DOCKYARD_SERVER)")
     p.add_argument("--credentials", metavar="FILE",
                    help="admin credential (env DOCKYARD_CREDENTIALS; "
                         "default ~/.dockyard/admin.pem)")
+    from controlplane.cli.contexts import context_names
+
+    p.add_argument("--context", help="a kept cluster (env DOCKYARD_CONTEXT; default: "
+                   "the current one)").completer = context_names  # type: ignore[attr-defined]
 
 
 def _output_flag(p: argparse.ArgumentParser) -> None:
@@ -73,11 +80,14 @@ def _compose_flags(p: argparse.ArgumentParser) -> None:
                    help="enable services of this profile (repeatable; env COMPOSE_PROFILES)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = "") -> argparse.ArgumentParser:
+    """The whole parser. `command` is the subcommand about to run, if known: the agent's
+    flags (and the modules they import) are added only for it; "" adds everything."""
     parser = argparse.ArgumentParser(
         prog="dockyard", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"dockyard {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("server", help="run the control plane")
@@ -122,9 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
     p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
-    from agent.cli import add_agent_arguments
+    if command in ("", "agent"):
+        from agent.cli import add_agent_arguments
 
-    add_agent_arguments(p)
+        add_agent_arguments(p)
 
     p = sub.add_parser("config", help="print the normalized app from a Compose file")
     _compose_flags(p)
@@ -182,6 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     from controlplane.cli.devcluster import add_devcluster_arguments
 
     add_devcluster_arguments(p)
+    _add_habit_commands(sub)
     return parser
 
 
@@ -194,7 +206,31 @@ def _allow(values: list[str]) -> set[str]:
         raise CliError(str(exc)) from None
 
 
+def _add_habit_commands(sub: Any) -> None:
+    """`context`, `events` and `completion`: the commands of everyday CLI habits."""
+    p = sub.add_parser("context", help="keep several clusters; pick the current one")
+    from controlplane.cli.contexts import add_context_arguments
+
+    add_context_arguments(p)
+
+    p = sub.add_parser("events", help="cluster and app events as they happen")
+    p.add_argument("-f", "--follow", action="store_true",
+                   help="after the stored events, print new ones until Ctrl-C")
+    p.add_argument("--app", help="only this app's events")
+    _server_flag(p)
+    p.add_argument("-o", "--output", choices=("table", "json"), default="table",
+                   help="json: one object per line")
+
+    p = sub.add_parser("completion", help="print the shell completion script")
+    p.add_argument("shell", choices=("bash", "zsh", "fish"), nargs="?", default="bash")
+
+
 def _run_server(args: Any) -> int:
+    import asyncio
+    import logging
+    from pathlib import Path
+
+    from controlplane.config import ServerConfig
     from controlplane.server import ServerError, run_server
 
     logging.basicConfig(
@@ -227,7 +263,46 @@ def _run_server(args: Any) -> int:
     return 0
 
 
+def _resolve_target(args: Any) -> None:
+    """Set args.server ("A,B,C") and args.credentials from flags, env and contexts."""
+    from pathlib import Path
+
+    from controlplane.cli import contexts
+    from controlplane.config import resolve_client
+
+    try:
+        target = resolve_client(
+            server=args.server, credentials=args.credentials,
+            context=getattr(args, "context", None), env=os.environ, home=Path.home(),
+            load_contexts=lambda: contexts.load(contexts.contexts_path()))
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    args.server = target.server
+    args.credentials = target.credentials
+
+
+def _dispatch_habits(args: Any) -> int | None:
+    """The `context`, `events` and `completion` commands; None for any other."""
+    if args.command == "context":
+        from controlplane.cli.contexts import run_context
+
+        return run_context(args)
+    if args.command == "completion":
+        from controlplane.cli.completion import print_completion
+
+        return print_completion(args.shell)
+    if args.command == "events":
+        _resolve_target(args)
+        from controlplane.cli.watch import cmd_events
+
+        return cmd_events(args)
+    return None
+
+
 def dispatch(args: Any) -> int:
+    habit = _dispatch_habits(args)
+    if habit is not None:
+        return habit
     from controlplane.cli import commands
 
     if args.command == "server":
@@ -241,8 +316,7 @@ def dispatch(args: Any) -> int:
 
         return run_devcluster(args)
     if hasattr(args, "server"):
-        args.server = server_address(args.server)
-        args.credentials = credentials_path(args.credentials)
+        _resolve_target(args)
     handlers = {
         "config": commands.cmd_config,
         "apply": commands.cmd_apply,
@@ -257,9 +331,23 @@ def dispatch(args: Any) -> int:
     return handlers[args.command](args)
 
 
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The subcommand named on the command line, if any (the first word that is not an
+    option). Pure."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    import signal
+
+    words = list(sys.argv[1:] if argv is None else argv)
+    completing = "_ARGCOMPLETE" in os.environ
+    parser = build_parser("" if completing else _command_word(words))
+    if completing:
+        from controlplane.cli.completion import complete
+
+        complete(parser)  # answers the shell and exits
+    args = parser.parse_args(words)
     if args.command is None:
         parser.print_help()
         return 2

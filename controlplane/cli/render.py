@@ -12,8 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-import yaml
-
 from dockyard.v1 import objects_pb2, specs_pb2
 
 Row = dict[str, Any]
@@ -150,10 +148,13 @@ TABLE_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
     "nodes": (("NAME", "name"), ("STATE", "state"), ("AVAIL", "availability"),
               ("ADDRESS", "address"), ("CPUS", "_cpus"), ("MEMORY", "_mem"),
               ("LABELS", "_labels"), ("HEARTBEAT", "_hb")),
+    "contexts": (("CURRENT", "_current"), ("NAME", "name"), ("SERVERS", "_servers"),
+                 ("CREDENTIALS", "credentials")),
 }
 
 
-def _cell(kind: str, row: Row, key: str) -> str:
+def cell(row: Row, key: str) -> str:
+    """The text of one table cell: a row's field, or a derived one (`_` keys)."""
     if key == "_svc":
         return f"{row['app']}/{row['service']}.{row['slot']}"
     if key == "_cid":
@@ -166,13 +167,17 @@ def _cell(kind: str, row: Row, key: str) -> str:
         return ",".join(f"{k}={v}" for k, v in sorted(row["labels"].items())) or "-"
     if key == "_hb":
         return ago(row["last_heartbeat_ms"])
+    if key == "_current":
+        return "*" if row["current"] else ""
+    if key == "_servers":
+        return ",".join(row["servers"])
     value = row.get(key, "")
     return "" if value is None else str(value)
 
 
 def table(kind: str, rows: Sequence[Row]) -> str:
     cols = TABLE_COLUMNS[kind]
-    cells = [[h for h, _ in cols]] + [[_cell(kind, r, k) for _, k in cols] for r in rows]
+    cells = [[h for h, _ in cols]] + [[cell(r, k) for _, k in cols] for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
     return "\n".join(
         "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
@@ -183,6 +188,8 @@ def table(kind: str, rows: Sequence[Row]) -> str:
 def dump(rows: Any, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(rows, indent=2, sort_keys=True)
+    import yaml  # only -o yaml pays for it
+
     return yaml.safe_dump(rows, sort_keys=True, default_flow_style=False).rstrip()
 
 

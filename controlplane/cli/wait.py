@@ -11,9 +11,9 @@ import re
 import sys
 import time
 
-from controlplane.cli.client import CliError, call
+from controlplane.cli.client import CliError, ControlClient, call
 from controlplane.cli.render import crash_loop, task_state
-from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2
+from dockyard.v1 import control_pb2, objects_pb2
 
 
 def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tuple[str, bool]:
@@ -39,7 +39,7 @@ def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tup
 
 
 def wait_for_app(
-    stub: control_pb2_grpc.ControlStub, address: str, app: str, *, timeout_s: float
+    stub: ControlClient, address: str, app: str, *, timeout_s: float
 ) -> int:
     start = time.monotonic()
     deadline = start + timeout_s

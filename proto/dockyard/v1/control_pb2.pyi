@@ -135,10 +135,14 @@ class SetAvailabilityRequest(_message.Message):
     def __init__(self, node: _Optional[str] = ..., availability: _Optional[_Union[_objects_pb2.Availability, str]] = ...) -> None: ...
 
 class WatchRequest(_message.Message):
-    __slots__ = ("app",)
+    __slots__ = ("app", "history", "stop_after_history")
     APP_FIELD_NUMBER: _ClassVar[int]
+    HISTORY_FIELD_NUMBER: _ClassVar[int]
+    STOP_AFTER_HISTORY_FIELD_NUMBER: _ClassVar[int]
     app: str
-    def __init__(self, app: _Optional[str] = ...) -> None: ...
+    history: bool
+    stop_after_history: bool
+    def __init__(self, app: _Optional[str] = ..., history: _Optional[bool] = ..., stop_after_history: _Optional[bool] = ...) -> None: ...
 
 class LogsRequest(_message.Message):
     __slots__ = ("app", "service", "slot", "follow", "tail")

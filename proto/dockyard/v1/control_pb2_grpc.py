@@ -183,7 +183,7 @@ class ControlServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Watch(self, request, context):
-        """Events as they happen, optionally for one app.
+        """Events as they happen, optionally for one app, optionally after the stored ones.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
