@@ -68,6 +68,8 @@ async def run_server(config: ServerConfig) -> None:
         raise ServerError(str(exc)) from None
     home = config.admin_credentials if created else None
     security.write_admin_credentials(ca, config.data_dir, home=home)
+    if created:
+        _print_first_start(config)
 
     mirror = Mirror(store)
     leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s,
@@ -150,6 +152,17 @@ async def run_server(config: ServerConfig) -> None:
     if etcd is not None:
         await etcd.stop()
     log.info("stopped")
+
+
+def _print_first_start(config: ServerConfig) -> None:
+    from controlplane.firststart import first_start_message, host_ip, same_file_text
+
+    data_dir = config.data_dir.resolve()
+    copy = config.admin_credentials
+    if copy is not None and not same_file_text(copy, data_dir / "admin.pem"):
+        copy = None  # another cluster's credential was there and is kept
+    print(first_start_message(listen=config.listen, data_dir=data_dir, admin_copy=copy,
+                              host_ip=host_ip()), flush=True)
 
 
 async def _watch_child(etcd: EmbeddedEtcd) -> None:

@@ -1,0 +1,53 @@
+"""Pure pieces of the CLI's everyday habits: the first start's join command, event
+lines, the command word that decides which flags to build, and the failover rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from controlplane.cli.main import _command_word, build_parser
+from controlplane.cli.watch import event_line, event_row
+from controlplane.firststart import first_start_message, join_address
+from dockyard.v1 import objects_pb2
+
+
+def test_join_address_replaces_a_wildcard_host() -> None:
+    assert join_address("0.0.0.0:7070", "10.1.2.3") == "10.1.2.3:7070"
+    assert join_address("[::]:7070", "10.1.2.3") == "10.1.2.3:7070"
+    assert join_address("127.0.0.1:9000", "10.1.2.3") == "127.0.0.1:9000"
+
+
+def test_first_start_message_has_the_exact_join_command() -> None:
+    text = first_start_message(listen="0.0.0.0:7070", data_dir=Path("/var/lib/dockyard"),
+                               admin_copy=Path("/root/.dockyard/admin.pem"), host_ip="10.0.0.5")
+    assert ("  dockyard agent --join 10.0.0.5:7070 --token-file /var/lib/dockyard/join-token"
+            in text.splitlines())
+    assert "/var/lib/dockyard/admin.pem (a copy is at /root/.dockyard/admin.pem)" in text
+
+
+def test_event_line_and_row() -> None:
+    ev = objects_pb2.Event(timestamp_ms=1_700_000_000_123, kind="app", object="shop",
+                           message="applied: web created", app="shop")
+    row = event_row(ev)
+    assert row == {"timestamp_ms": 1_700_000_000_123, "kind": "app", "object": "shop",
+                   "app": "shop", "message": "applied: web created"}
+    assert event_line(row, utc=True) == (
+        "2023-11-14 22:13:20.123  app      shop  applied: web created")
+
+
+def test_command_word_is_the_first_non_option() -> None:
+    assert _command_word(["--version"]) is None
+    assert _command_word(["get", "nodes"]) == "get"
+    assert _command_word([]) is None
+
+
+def test_the_agent_flags_are_built_only_for_the_agent() -> None:
+    def agent_flags(parser_command: str | None) -> set[str]:
+        parser = build_parser(parser_command)
+        sub = next(a for a in parser._actions if a.dest == "command")
+        agent = sub.choices["agent"]  # type: ignore[index]
+        return {o for a in agent._actions for o in a.option_strings}
+
+    assert "--join" in agent_flags("agent")
+    assert "--join" in agent_flags("")
+    assert "--join" not in agent_flags("get")
