@@ -2,7 +2,8 @@
 
 A service is up when all its replicas are healthy (or running, with no healthcheck), or
 have completed successfully. Only changes are printed, one line each, so the output
-reads the same in a terminal and in a CI log.
+reads the same in a terminal and in a CI log; a terminal also gets a bar per service
+(controlplane/cli/progress.py).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import sys
 import time
 
 from controlplane.cli.client import CliError, ControlClient, call
+from controlplane.cli.progress import wait_report
 from controlplane.cli.render import crash_loop, task_state
 from dockyard.v1 import control_pb2, objects_pb2
 
@@ -38,6 +40,13 @@ def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tup
     return f"{svc.spec.name}: " + ", ".join(parts), up
 
 
+def service_done(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> int:
+    """How many of a service's replicas are there: healthy, or completed. Pure."""
+    done = sum(1 for t in tasks if t.status.state == objects_pb2.COMPLETE
+               and t.status.exit_code == 0)
+    return max(svc.status.healthy, done)
+
+
 def wait_for_app(
     stub: ControlClient, address: str, app: str, *, timeout_s: float
 ) -> int:
@@ -46,12 +55,13 @@ def wait_for_app(
     last: dict[str, str] = {}
     waves_shown = False
     lines: list[str] = []
+    report = wait_report()
     try:
         while True:
             d = call(address, stub.DescribeApp, control_pb2.GetAppRequest(name=app))
             if not waves_shown:
                 for i, w in enumerate(d.waves, 1):
-                    print(f"wave {i}: {', '.join(w.services)}")
+                    report.line(f"wave {i}: {', '.join(w.services)}")
                 waves_shown = True
             by_svc: dict[str, list[objects_pb2.Task]] = {}
             for t in d.tasks:
@@ -61,14 +71,17 @@ def wait_for_app(
             lines = []
             for svc in d.services:
                 line, up = service_line(svc, by_svc.get(svc.spec.name, []))
+                report.service(svc.spec.name, service_done(svc, by_svc.get(svc.spec.name, [])),
+                               svc.spec.replicas, line)
                 lines.append(line)
                 all_up = all_up and up
                 key = re.sub(r"\d+ checks failed", "checks failed", line)
                 if last.get(svc.spec.name) != key:
                     elapsed = time.monotonic() - start
-                    print(f"[{elapsed:5.1f}s] {line}", flush=True)
+                    report.line(f"[{elapsed:5.1f}s] {line}")
                     last[svc.spec.name] = key
             if all_up:
+                report.close()
                 print(f"app {app} is up in {time.monotonic() - start:.1f}s")
                 return 0
             if time.monotonic() > deadline:
@@ -76,5 +89,8 @@ def wait_for_app(
                 raise CliError(f"timed out after {timeout_s:g}s waiting for {app}: {pending}")
             time.sleep(0.2)
     except KeyboardInterrupt:
+        report.close()
         print(f"stopped waiting; the apply of {app} stands", file=sys.stderr)
         return 130
+    finally:
+        report.close()
