@@ -6,12 +6,13 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover chaos proto lint clean
+        bench-deploy bench-failover bench-cli chaos proto lint clean
 
 help:
 	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
 	@echo "make test    every test: unit, integration (etcd, gRPC), e2e (testbed, Docker)"
 	@echo "make bench   the benchmarks behind PRODUCT.md's promises"
+	@echo "make bench-cli   how long a CLI call takes, against bare Python start-up"
 	@echo "make chaos   kill hosts, agents and the leader; time recovery, check nothing lost"
 	@echo "make lint    ruff, mypy, import contracts"
 	@echo "make proto   regenerate dockyard.v1 from proto/*.proto"
@@ -47,6 +48,9 @@ demo-down: venv
 	$(BIN)/dockyard dev-cluster down
 
 bench: bench-scheduler bench-deploy bench-failover
+
+bench-cli: venv
+	$(BIN)/python -m deploy.bench.cli
 
 bench-scheduler: venv
 	$(BIN)/python -m scheduler.bench
