@@ -1,4 +1,9 @@
-"""`dockyard dev-cluster up|down|status`: the local multi-host testbed (run as root)."""
+"""`dockyard dev-cluster up|down|status`: the local multi-host testbed (run as root).
+
+`up` writes the `dev` context (every server replica, the testbed's admin credential) and
+makes it current, so a plain `dockyard get nodes` talks to the testbed; `down` removes
+that context.
+"""
 
 from __future__ import annotations
 
@@ -41,10 +46,17 @@ def run_devcluster(args: Any) -> int:
                             node_memory=args.node_memory, labels=args.labels,
                             etcd_members=args.etcd_members, servers=args.servers)
             _print_status(st.to_json(), "table")
-            print(f"\nexport DOCKYARD_SERVER={st.server}")
+            from controlplane.cli.contexts import keep_dev_context
+
+            note = keep_dev_context(st.servers or [st.server], st.credentials)
+            print(f"\n{note}" if note else f"\nexport DOCKYARD_SERVER={st.server} "
+                  f"DOCKYARD_CREDENTIALS={st.credentials}")
             return 0
         if args.action == "down":
             testbed.down()
+            from controlplane.cli.contexts import drop_dev_context
+
+            drop_dev_context()
             return 0
         st_opt = testbed.status()
         if st_opt is None:

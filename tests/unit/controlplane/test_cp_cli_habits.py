@@ -1,12 +1,17 @@
-"""Pure pieces of the CLI's everyday habits: the first start's join command, event
-lines, the command word that decides which flags to build, and the failover rule."""
+"""The CLI's everyday habits in small: the first start's join command, event lines, the
+command word that decides which flags to build, and the dev-cluster context (in a
+temporary HOME)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from controlplane.cli import contexts
 from controlplane.cli.main import _command_word, build_parser
 from controlplane.cli.watch import event_line, event_row
+from controlplane.config import Context, Contexts
 from controlplane.firststart import first_start_message, join_address
 from dockyard.v1 import objects_pb2
 
@@ -51,3 +56,25 @@ def test_the_agent_flags_are_built_only_for_the_agent() -> None:
     assert "--join" in agent_flags("agent")
     assert "--join" in agent_flags("")
     assert "--join" not in agent_flags("get")
+
+
+def test_dev_cluster_context_is_written_current_and_dropped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))
+    path = contexts.contexts_path()
+    contexts.save(path, contexts.with_context(
+        Contexts(), Context("prod", ("10.0.0.1:7070",), "/p.pem"), use=True))
+    note = contexts.keep_dev_context(["10.9.0.1:7070", "10.9.0.1:7071"], "/bed/admin.pem")
+    assert "context dev is current" in note
+    kept = contexts.load(path)
+    assert kept.current == "dev"
+    assert kept.get("dev") == Context("dev", ("10.9.0.1:7070", "10.9.0.1:7071"),
+                                      "/bed/admin.pem")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    contexts.keep_dev_context(["10.9.0.1:7070"], "/bed/admin.pem")  # a second up replaces
+    assert contexts.load(path).get("dev") == Context("dev", ("10.9.0.1:7070",),
+                                                     "/bed/admin.pem")
+    contexts.drop_dev_context()
+    assert contexts.load(path).names == ("prod",) and contexts.load(path).current == ""
+    contexts.drop_dev_context()  # nothing to drop: no error
