@@ -9,8 +9,10 @@ everything down again. Every wait is bounded; measured times are printed.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,26 @@ def _netns() -> str:
                           check=False).stdout
 
 
+def _check_context_moves_on(tmp_path: Path, servers: list[str], credentials: str) -> None:
+    """`context add --use` with `servers`, then `get nodes` with nothing else to go by."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
+    env["HOME"] = str(tmp_path / "user")
+
+    def run(*args: str) -> str:
+        out = subprocess.run([sys.executable, "-m", "controlplane", *args], env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    run("context", "add", "ha", "--server", ",".join(servers), "--credentials", credentials,
+        "--use")
+    t0 = time.monotonic()
+    nodes = json.loads(run("get", "nodes", "-o", "json"))
+    print(f"get nodes with the first of {len(servers)} addresses down: "
+          f"{time.monotonic() - t0:.2f}s")
+    assert len(nodes) == 3
+
+
 def test_ha_testbed_survives_leader_and_etcd_member_loss(tmp_path: Path) -> None:
     reason = testbed.preflight()
     if reason:
@@ -110,6 +132,9 @@ def test_ha_testbed_survives_leader_and_etcd_member_loss(tmp_path: Path) -> None
         follower = next(a for i, a in enumerate(bed.servers)
                         if i != victim and f"s{i + 1}" != new)
         via = _on(bed, follower)
+
+        # a context that lists every replica, the dead one first: plain `get nodes` moves on
+        _check_context_moves_on(tmp_path, [bed.servers[victim], *survivors], bed.credentials)
 
         # nodes stay ready (agents move to a surviving replica) and nothing restarts
         down_seen: list[str] = []
