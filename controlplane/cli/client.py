@@ -84,17 +84,26 @@ class ControlClient:
         self.addresses = tuple(addresses)
         self._rounds = max(1, rounds)
         self._backoff_s = backoff_s
-        self._stubs: dict[str, Any] = {}
+        self._channels: dict[str, tuple[grpc.Channel, Any]] = {}
         self._first = 0
 
     def _stub(self, address: str) -> Any:
-        if address not in self._stubs:
-            options: list[tuple[str, Any]] = [("grpc.ssl_target_name_override", SERVER_NAME)]
+        if address not in self._channels:
+            # A channel of its own (no subchannel shared with an earlier one), so a retry
+            # after `_forget` really connects again instead of waiting out gRPC's backoff.
+            options: list[tuple[str, Any]] = [("grpc.ssl_target_name_override", SERVER_NAME),
+                                              ("grpc.use_local_subchannel_pool", 1)]
             if len(self.addresses) > 1:
                 options.append(("grpc.min_reconnect_backoff_ms", _CONNECT_TIMEOUT_MS))
             channel = grpc.secure_channel(address, self._creds, options=options)
-            self._stubs[address] = control_pb2_grpc.ControlStub(channel)
-        return self._stubs[address]
+            self._channels[address] = (channel, control_pb2_grpc.ControlStub(channel))
+        return self._channels[address][1]
+
+    def _forget(self, address: str) -> None:
+        """Drop a failed address's channel: the next try opens a new connection."""
+        channel, _ = self._channels.pop(address, (None, None))
+        if channel is not None:
+            channel.close()
 
     def _order(self) -> Iterator[tuple[int, str]]:
         """Every address once per round, starting with the one that answered last."""
@@ -122,6 +131,7 @@ class ControlClient:
                 if not moves_on(exc):
                     raise
                 last = exc
+                self._forget(address)
                 continue
             self._first = i
             return result
@@ -145,6 +155,7 @@ class ControlClient:
                 last = exc
             finally:
                 stream.cancel()
+            self._forget(address)
         assert last is not None
         raise last
 
