@@ -1,8 +1,9 @@
-"""The node agent: a session with the control plane, and the Docker Engine driver.
+"""The node agent: a session with the control plane, and a container runtime driver.
 
 `session` holds the gRPC stream and heartbeats, `steps` decides what to do next for a
-task (pure), `driver` is the Docker Engine behind a small interface, `containers` maps
-a task to Docker's create arguments (pure), and `runner` ties them together. The agent
-never imports the control plane and holds no etcd credentials: it knows only the
-Dispatcher API in `dockyard.v1`.
+task (pure), `runtime/` holds the runtime-neutral driver interface and the runtimes
+behind it (`runtime/docker/`, and the in-memory `runtime/fake.py`), `containers` names
+and labels a task's container (pure), `status` reads a container into a task status
+(pure), and `runner` ties them together. The agent never imports the control plane and
+holds no etcd credentials: it knows only the Dispatcher API in `dockyard.v1`.
 """

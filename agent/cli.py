@@ -95,14 +95,15 @@ def describe_node(args: Any, *, engine_version: str) -> objects_pb2.NodeDescript
 
 async def _main(args: Any) -> int:
     from agent.dns import serve_dns
-    from agent.driver import DockerDriver
     from agent.runner import Runner
+    from agent.runtime.docker.driver import DockerDriver
     from agent.session import JoinRefused, Session, StatusBatch
 
     driver = await asyncio.to_thread(DockerDriver, args.docker)
-    desc = describe_node(args, engine_version=driver.version)
+    runtime = await asyncio.to_thread(driver.describe)
+    desc = describe_node(args, engine_version=runtime.version)
     batch = StatusBatch()
-    gateway = await asyncio.to_thread(driver.gateway)
+    gateway = runtime.gateway
     dns = await serve_dns(gateway) if gateway and not args.no_dns else None
     runner = Runner(driver=driver, node=desc.name, state_dir=Path(args.state_dir) / desc.name,
                     report=batch.add, dns=dns, resolver=gateway)
@@ -129,7 +130,7 @@ async def _main(args: Any) -> int:
 
 
 def run_agent(args: Any) -> int:
-    from agent.driver import DriverError
+    from agent.runtime.driver import DriverError
     from agent.session import JoinRefused
 
     logging.basicConfig(

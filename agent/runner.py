@@ -1,8 +1,10 @@
 """The runner: keeps this node's containers in line with its assignments.
 
-Assignments arrive from the session; container events arrive from the engine. Either
+Assignments arrive from the session; container changes arrive from the runtime. Either
 marks a task dirty; one worker per task then inspects, asks `steps.next_action`, acts,
-and reports the resulting status. Engine calls block, so they run in threads.
+and reports the resulting status. The runner knows only the neutral driver interface
+(`agent/runtime/driver.py`): calls of a blocking runtime (Docker) run in worker threads,
+those of an in-memory one (the fake, for tests and hollow nodes) run inline.
 """
 
 from __future__ import annotations
@@ -10,14 +12,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from agent.containers import create_kwargs, stop_timeout_s
+from agent.containers import stop_timeout_s
 from agent.dns import ServiceDNS, search_domain, table_from
-from agent.driver import ContainerInfo, Driver, DriverError
+from agent.runtime.driver import ContainerInfo, ContainerState, CreateRequest, Driver, DriverError
 from agent.status import status_from
 from agent.steps import Action, Observed, backoff_s, next_action
 from dockyard.v1 import dispatcher_pb2, objects_pb2
@@ -25,6 +27,8 @@ from dockyard.v1 import dispatcher_pb2, objects_pb2
 log = logging.getLogger("dockyard.agent")
 
 Report = Callable[[str, objects_pb2.TaskStatus], None]
+Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 _RESYNC_S = 10.0
 
 
@@ -35,9 +39,8 @@ def _now_ms() -> int:
 def _observed(info: ContainerInfo | None) -> Observed:
     if info is None:
         return Observed()
-    running = info.status in ("running", "restarting", "paused")
-    exited = info.status in ("exited", "dead")
-    return Observed(exists=True, running=running, exited=exited, exit_code=info.exit_code)
+    return Observed(exists=True, running=info.state.alive, exited=info.state.ended,
+                    exit_code=info.exit_code)
 
 
 class Runner:
@@ -50,8 +53,14 @@ class Runner:
         report: Report,
         dns: ServiceDNS | None = None,
         resolver: str = "",
+        network: str = "",
+        sleep: Sleep = asyncio.sleep,
     ) -> None:
+        """`network` is the network containers attach to ("" for the runtime's default);
+        `sleep` waits out restart backoff (tests pass one that records the delays)."""
         self._driver = driver
+        self._network = network
+        self._sleep = sleep
         self._dns = dns
         self._resolver = resolver if dns is not None else ""
         self._node = node
@@ -71,10 +80,16 @@ class Runner:
 
     async def adopt(self) -> None:
         """Find the containers this node's agent made before, without touching them."""
-        owned = await asyncio.to_thread(self._driver.owned, self._node)
+        owned = await self._call(self._driver.owned, self._node)
         for tid, info in owned.items():
             self._track(tid, info.id)
         log.info("re-adopted %d containers", len(owned))
+
+    async def _call(self, fn: Callable[..., T], *args: object) -> T:
+        """One driver call: in a worker thread if the runtime blocks, else inline."""
+        if self._driver.blocking:
+            return await asyncio.to_thread(fn, *args)
+        return fn(*args)
 
     @property
     def driver(self) -> Driver:
@@ -82,6 +97,10 @@ class Runner:
 
     def container_of(self, task_id: str) -> str | None:
         return self._containers.get(task_id)
+
+    def quiet(self) -> bool:
+        """No task waits for work or is being worked on."""
+        return not self._dirty and not self._workers
 
     def _track(self, task_id: str, container_id: str) -> None:
         self._containers[task_id] = container_id
@@ -123,8 +142,8 @@ class Runner:
         tmp.replace(path)
         return str(path)
 
-    def on_engine_event(self, container_id: str, action: str) -> None:
-        """Called from the engine's event thread."""
+    def on_engine_event(self, container_id: str) -> None:
+        """Called by the runtime, from any thread, when a container changed."""
         tid = self._by_container.get(container_id)
         if tid is not None and self._loop is not None:
             self._loop.call_soon_threadsafe(self._mark, {tid})
@@ -135,10 +154,7 @@ class Runner:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        stop = threading.Event()
-        events = asyncio.create_task(
-            asyncio.to_thread(self._driver.events, stop, self.on_engine_event)
-        )
+        watch = await self._call(self._driver.watch, self.on_engine_event)
         try:
             while True:
                 try:
@@ -153,9 +169,7 @@ class Runner:
                     self._dirty.discard(tid)
                     self._workers[tid] = asyncio.create_task(self._converge_and_repeat(tid))
         finally:
-            stop.set()
-            self._driver.stop_events()
-            events.cancel()
+            watch.close()
 
     async def _converge_and_repeat(self, tid: str) -> None:
         try:
@@ -173,7 +187,7 @@ class Runner:
         if task is None and not self._complete_seen:
             return  # until the first complete set, an unknown container is left alone
         cid = self._containers.get(tid)
-        info = await asyncio.to_thread(self._driver.inspect, cid) if cid else None
+        info = await self._call(self._driver.inspect, cid) if cid else None
         if cid and info is None:
             self._forget_container(tid)
         desired = task.desired_state if task is not None else None
@@ -194,7 +208,7 @@ class Runner:
             return
         removed = desired == objects_pb2.DESIRED_REMOVE and tid not in self._containers
         stopped = desired == objects_pb2.DESIRED_SHUTDOWN and (
-            info is None or info.status != "running")
+            info is None or info.state is not ContainerState.RUNNING)
         prev = self._reported.get(tid, objects_pb2.TaskStatus())
         status = status_from(
             info, previous=prev, restarts=self._restarts.get(tid, 0), now_ms=_now_ms(),
@@ -217,46 +231,47 @@ class Runner:
         if action == Action.REMOVE:
             if info is not None:
                 grace = stop_timeout_s(task.spec) if task is not None else 10
-                if info.status == "running":
-                    await asyncio.to_thread(d.stop, info.id, grace)
-                await asyncio.to_thread(d.remove, info.id)
+                if info.state is ContainerState.RUNNING:
+                    await self._call(d.stop, info.id, grace)
+                await self._call(d.remove, info.id)
             self._forget_container(tid)
             return None
         assert task is not None
         if action == Action.STOP:
             assert info is not None
-            await asyncio.to_thread(d.stop, info.id, stop_timeout_s(task.spec))
+            await self._call(d.stop, info.id, stop_timeout_s(task.spec))
         elif action == Action.CREATE:
             preparing = objects_pb2.TaskStatus(state=objects_pb2.PREPARING, timestamp_ms=_now_ms())
             self._reported[tid] = preparing
             self._report(tid, preparing)
-            kwargs = create_kwargs(
-                task,
+            req = CreateRequest(
+                task=task,
                 node=self._node,
-                secret_paths=self._files,
+                files=dict(self._files),
                 resolver=self._resolver,
                 search=search_domain(task.app) if self._resolver else "",
+                network=self._network,
             )
-            cid = await asyncio.to_thread(d.prepare, kwargs)
+            cid = await self._call(d.create, req)
             self._track(tid, cid)
             if task.desired_state == objects_pb2.DESIRED_RUNNING:
-                await asyncio.to_thread(d.start, cid)
-            info = await asyncio.to_thread(d.inspect, cid)
+                await self._call(d.start, cid)
+            info = await self._call(d.inspect, cid)
             return info
         elif action == Action.START:
             assert info is not None
-            await asyncio.to_thread(d.start, info.id)
+            await self._call(d.start, info.id)
         elif action == Action.RESTART:
             assert info is not None
             n = self._restarts.get(tid, 0)
             delay = backoff_s(n, task.spec.restart_policy)
-            await asyncio.sleep(delay)
+            await self._sleep(delay)
             if self.assignments.get(tid) is not task:
                 return info  # reassigned meanwhile: decide again
             self._restarts[tid] = n + 1
-            await asyncio.to_thread(d.start, info.id)
+            await self._call(d.start, info.id)
         cid = self._containers.get(tid) or (info.id if info else "")
-        return await asyncio.to_thread(d.inspect, cid) if cid else None
+        return await self._call(d.inspect, cid) if cid else None
 
     def _forget_container(self, tid: str) -> None:
         cid = self._containers.pop(tid, None)

@@ -1,14 +1,15 @@
-"""A task's status from its container as the engine shows it. Pure."""
+"""A task's status from its container as the runtime shows it. Pure."""
 
 from __future__ import annotations
 
-from agent.driver import ContainerInfo
+from agent.runtime.driver import ContainerInfo, ContainerState, Health
 from dockyard.v1 import objects_pb2
 
 _HEALTH = {
-    "starting": objects_pb2.HEALTH_STARTING,
-    "healthy": objects_pb2.HEALTH_HEALTHY,
-    "unhealthy": objects_pb2.HEALTH_UNHEALTHY,
+    Health.NONE: objects_pb2.HEALTH_NONE,
+    Health.STARTING: objects_pb2.HEALTH_STARTING,
+    Health.HEALTHY: objects_pb2.HEALTH_HEALTHY,
+    Health.UNHEALTHY: objects_pb2.HEALTH_UNHEALTHY,
 }
 
 
@@ -31,11 +32,11 @@ def status_from(
         st.container_id = info.id
         st.address = info.address
         st.started_ms = info.started_ms
-        st.health = _HEALTH.get(info.health, objects_pb2.HEALTH_NONE)
+        st.health = _HEALTH[info.health]
         st.failing_streak = info.failing_streak
-        if info.status in ("running", "restarting", "paused"):
+        if info.state.alive:
             st.state = objects_pb2.RUNNING
-        elif info.status == "created":
+        elif info.state is ContainerState.CREATED:
             st.state = objects_pb2.FAILED if message else objects_pb2.READY
         else:
             st.exit_code = info.exit_code
@@ -43,7 +44,7 @@ def status_from(
             st.state = objects_pb2.COMPLETE if info.exit_code == 0 else objects_pb2.FAILED
             if not st.message and info.exit_code:
                 st.message = f"exited with code {info.exit_code}"
-            st.health = objects_pb2.HEALTH_NONE if not info.health else st.health
+            st.health = objects_pb2.HEALTH_NONE if info.health is Health.NONE else st.health
     healthy_now = st.state == objects_pb2.RUNNING and st.health == objects_pb2.HEALTH_HEALTHY
     same_container = (previous.container_id, previous.started_ms) == (
         st.container_id, st.started_ms)

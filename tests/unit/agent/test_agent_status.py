@@ -6,16 +6,18 @@ import dataclasses
 
 import pytest
 
-from agent.driver import ContainerInfo
+from agent.runtime.driver import ContainerInfo, ContainerState, Health
 from agent.status import status_from
 from dockyard.v1 import objects_pb2
 
 T = objects_pb2
+EXITED = ContainerState.EXITED
 
 
 def info(**kw) -> ContainerInfo:  # type: ignore[no-untyped-def]
-    base = dict(id="c1", task_id="t1", status="running", exit_code=0, started_ms=1000,
-                finished_ms=0, health="", failing_streak=0, spec_hash="h")
+    base = dict(id="c1", task_id="t1", state=ContainerState.RUNNING, exit_code=0,
+                started_ms=1000, finished_ms=0, health=Health.NONE, failing_streak=0,
+                spec_hash="h")
     base.update(kw)
     return ContainerInfo(**base)
 
@@ -27,21 +29,20 @@ def info(**kw) -> ContainerInfo:  # type: ignore[no-untyped-def]
         (None, "cannot pull x: not found", False, T.FAILED, T.HEALTH_NONE),
         (None, "", True, T.SHUTDOWN, T.HEALTH_NONE),
         (info(), "", True, T.SHUTDOWN, T.HEALTH_NONE),
-        (info(status="created"), "", False, T.READY, T.HEALTH_NONE),
-        (info(status="created"), "cannot start container: x", False, T.FAILED,
+        (info(state=ContainerState.CREATED), "", False, T.READY, T.HEALTH_NONE),
+        (info(state=ContainerState.CREATED), "cannot start container: x", False, T.FAILED,
          T.HEALTH_NONE),
-        (info(status="running"), "", False, T.RUNNING, T.HEALTH_NONE),
-        (info(status="restarting"), "", False, T.RUNNING, T.HEALTH_NONE),
-        (info(status="paused"), "", False, T.RUNNING, T.HEALTH_NONE),
-        (info(health="starting"), "", False, T.RUNNING, T.HEALTH_STARTING),
-        (info(health="healthy"), "", False, T.RUNNING, T.HEALTH_HEALTHY),
-        (info(health="unhealthy"), "", False, T.RUNNING, T.HEALTH_UNHEALTHY),
-        (info(health="weird"), "", False, T.RUNNING, T.HEALTH_NONE),
-        (info(status="exited", exit_code=0), "", False, T.COMPLETE, T.HEALTH_NONE),
-        (info(status="exited", exit_code=3), "", False, T.FAILED, T.HEALTH_NONE),
-        (info(status="dead", exit_code=137), "", False, T.FAILED, T.HEALTH_NONE),
-        (info(status="exited", exit_code=1, health="unhealthy"), "", False, T.FAILED,
-         T.HEALTH_UNHEALTHY),
+        (info(state=ContainerState.RUNNING), "", False, T.RUNNING, T.HEALTH_NONE),
+        (info(state=ContainerState.RESTARTING), "", False, T.RUNNING, T.HEALTH_NONE),
+        (info(state=ContainerState.PAUSED), "", False, T.RUNNING, T.HEALTH_NONE),
+        (info(health=Health.STARTING), "", False, T.RUNNING, T.HEALTH_STARTING),
+        (info(health=Health.HEALTHY), "", False, T.RUNNING, T.HEALTH_HEALTHY),
+        (info(health=Health.UNHEALTHY), "", False, T.RUNNING, T.HEALTH_UNHEALTHY),
+        (info(state=ContainerState.EXITED, exit_code=0), "", False, T.COMPLETE, T.HEALTH_NONE),
+        (info(state=ContainerState.EXITED, exit_code=3), "", False, T.FAILED, T.HEALTH_NONE),
+        (info(state=ContainerState.DEAD, exit_code=137), "", False, T.FAILED, T.HEALTH_NONE),
+        (info(state=ContainerState.EXITED, exit_code=1, health=Health.UNHEALTHY), "", False,
+         T.FAILED, T.HEALTH_UNHEALTHY),
     ],
 )
 def test_state_mapping(container: ContainerInfo | None, message: str, removed: bool,
@@ -52,7 +53,7 @@ def test_state_mapping(container: ContainerInfo | None, message: str, removed: b
 
 
 def test_running_container_fields() -> None:
-    st = status_from(info(health="unhealthy", failing_streak=4), previous=T.TaskStatus(),
+    st = status_from(info(health=Health.UNHEALTHY, failing_streak=4), previous=T.TaskStatus(),
                      restarts=2, now_ms=5000)
     assert (st.container_id, st.started_ms, st.failing_streak, st.restarts) == ("c1", 1000,
                                                                                  4, 2)
@@ -61,28 +62,28 @@ def test_running_container_fields() -> None:
 
 
 def test_exited_container_fields_and_message() -> None:
-    st = status_from(info(status="exited", exit_code=2, finished_ms=9000),
+    st = status_from(info(state=ContainerState.EXITED, exit_code=2, finished_ms=9000),
                      previous=T.TaskStatus(), restarts=0, now_ms=1)
     assert (st.exit_code, st.finished_ms, st.message) == (2, 9000, "exited with code 2")
-    given = status_from(info(status="exited", exit_code=2), previous=T.TaskStatus(),
+    given = status_from(info(state=ContainerState.EXITED, exit_code=2), previous=T.TaskStatus(),
                         restarts=0, now_ms=1, message="oom killed")
     assert given.message == "oom killed"
-    ok = status_from(info(status="exited", exit_code=0), previous=T.TaskStatus(), restarts=0,
+    ok = status_from(info(state=EXITED, exit_code=0), previous=T.TaskStatus(), restarts=0,
                      now_ms=1)
     assert ok.message == ""
 
 
 def test_healthy_ms_is_first_time_healthy_for_the_same_container() -> None:
-    first = status_from(info(health="healthy"), previous=T.TaskStatus(), restarts=0,
+    first = status_from(info(health=Health.HEALTHY), previous=T.TaskStatus(), restarts=0,
                         now_ms=2000)
     assert first.healthy_ms == 2000
-    again = status_from(info(health="healthy"), previous=first, restarts=0, now_ms=9000)
+    again = status_from(info(health=Health.HEALTHY), previous=first, restarts=0, now_ms=9000)
     assert again.healthy_ms == 2000
     # the same container, unhealthy for a while, keeps no healthy_ms ...
-    sick = status_from(info(health="unhealthy"), previous=again, restarts=0, now_ms=9500)
+    sick = status_from(info(health=Health.UNHEALTHY), previous=again, restarts=0, now_ms=9500)
     assert sick.healthy_ms == 0
     # ... so when it recovers, healthy_ms is the recovery time
-    back = status_from(info(health="healthy"), previous=sick, restarts=0, now_ms=9900)
+    back = status_from(info(health=Health.HEALTHY), previous=sick, restarts=0, now_ms=9900)
     assert back.healthy_ms == 9900
 
 
@@ -92,16 +93,16 @@ def test_healthy_ms_is_first_time_healthy_for_the_same_container() -> None:
     ids=["new-container", "restarted-in-place"],
 )
 def test_healthy_ms_resets_for_another_container(changed: dict) -> None:
-    first = status_from(info(health="healthy"), previous=T.TaskStatus(), restarts=0,
+    first = status_from(info(health=Health.HEALTHY), previous=T.TaskStatus(), restarts=0,
                         now_ms=2000)
-    other = status_from(info(health="healthy", **changed), previous=first, restarts=1,
+    other = status_from(info(health=Health.HEALTHY, **changed), previous=first, restarts=1,
                         now_ms=7000)
     assert other.healthy_ms == 7000
 
 
 def test_healthy_ms_unset_unless_running_and_healthy() -> None:
-    for c in (info(health="starting"), info(status="exited", health="healthy"),
-              info(status="created")):
+    for c in (info(health=Health.STARTING), info(state=EXITED, health=Health.HEALTHY),
+              info(state=ContainerState.CREATED)):
         assert status_from(c, previous=T.TaskStatus(healthy_ms=5), restarts=0,
                            now_ms=1).healthy_ms == 0
 
@@ -116,11 +117,11 @@ def test_timestamp_kept_when_nothing_changed() -> None:
 @pytest.mark.parametrize(
     ("now_info", "message"),
     [
-        (info(health="healthy"), ""),
+        (info(health=Health.HEALTHY), ""),
         (info(id="c2"), ""),
-        (info(status="exited", exit_code=1), ""),
+        (info(state=ContainerState.EXITED, exit_code=1), ""),
         (info(), "something happened"),
-        (info(status="created"), ""),
+        (info(state=ContainerState.CREATED), ""),
     ],
     ids=["health", "container", "exit", "message", "state"],
 )
@@ -135,6 +136,6 @@ def test_status_from_keeps_previous_untouched() -> None:
     prev = T.TaskStatus(state=T.RUNNING, container_id="c1", started_ms=1000, timestamp_ms=3)
     snapshot = T.TaskStatus()
     snapshot.CopyFrom(prev)
-    status_from(dataclasses.replace(info(), status="exited", exit_code=1), previous=prev,
+    status_from(dataclasses.replace(info(), state=EXITED, exit_code=1), previous=prev,
                 restarts=0, now_ms=10)
     assert prev == snapshot

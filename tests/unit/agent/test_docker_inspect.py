@@ -1,4 +1,4 @@
-"""agent/driver.py: the pure parts, info_from_inspect and _split_tag."""
+"""agent/runtime/docker/inspect.py: engine documents in neutral terms."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.driver import _split_tag, info_from_inspect
+from agent.runtime.docker.inspect import health_of, info_from_inspect, split_tag, state_of
+from agent.runtime.driver import ContainerState, Health
 
 
 def _ms(*args: int) -> int:
@@ -27,10 +28,10 @@ def test_running_container() -> None:
         StartedAt="2024-03-01T12:00:05.123456789Z", FinishedAt="0001-01-01T00:00:00Z",
     ))
     assert info.id == "f" * 64
-    assert (info.task_id, info.spec_hash, info.status) == ("t1", "h1", "running")
+    assert (info.task_id, info.spec_hash, info.state) == ("t1", "h1", ContainerState.RUNNING)
     assert info.started_ms == _ms(2024, 3, 1, 12, 0, 5) + 123
     assert info.finished_ms == 0
-    assert (info.health, info.failing_streak, info.exit_code) == ("", 0, 0)
+    assert (info.health, info.failing_streak, info.exit_code) == (Health.NONE, 0, 0)
 
 
 def test_exited_container_with_health() -> None:
@@ -39,10 +40,10 @@ def test_exited_container_with_health() -> None:
         StartedAt="2024-03-01T12:00:00Z", FinishedAt="2024-03-01T12:01:00.5Z",
         Health={"Status": "unhealthy", "FailingStreak": 5, "Log": []},
     ))
-    assert (info.status, info.exit_code) == ("exited", 137)
+    assert (info.state, info.exit_code) == (ContainerState.EXITED, 137)
     assert info.started_ms == _ms(2024, 3, 1, 12, 0, 0)
     assert info.finished_ms == _ms(2024, 3, 1, 12, 1, 0) + 500
-    assert (info.health, info.failing_streak) == ("unhealthy", 5)
+    assert (info.health, info.failing_streak) == (Health.UNHEALTHY, 5)
 
 
 @pytest.mark.parametrize(
@@ -56,9 +57,9 @@ def test_exited_container_with_health() -> None:
 )
 def test_missing_parts_default(attrs: dict[str, Any]) -> None:
     info = info_from_inspect(attrs)
-    assert (info.id, info.task_id, info.status, info.exit_code, info.started_ms,
+    assert (info.id, info.task_id, info.state, info.exit_code, info.started_ms,
             info.finished_ms, info.health, info.failing_streak, info.spec_hash) == (
-        "x", "", "", 0, 0, 0, "", 0, "")
+        "x", "", ContainerState.UNKNOWN, 0, 0, 0, Health.NONE, 0, "")
 
 
 @pytest.mark.parametrize(
@@ -91,7 +92,7 @@ def test_timestamps(ts: str, ms: int) -> None:
     ],
 )
 def test_split_tag(image: str, repo: str, tag: str) -> None:
-    assert _split_tag(image) == (repo, tag)
+    assert split_tag(image) == (repo, tag)
 
 
 @pytest.mark.parametrize(
@@ -108,3 +109,21 @@ def test_address(net: dict[str, Any] | None, address: str) -> None:
     attrs = _attrs()
     attrs["NetworkSettings"] = net
     assert info_from_inspect(attrs).address == address
+
+
+@pytest.mark.parametrize(
+    ("status", "state"),
+    [("created", ContainerState.CREATED), ("running", ContainerState.RUNNING),
+     ("paused", ContainerState.PAUSED), ("restarting", ContainerState.RESTARTING),
+     ("exited", ContainerState.EXITED), ("dead", ContainerState.DEAD),
+     ("removing", ContainerState.REMOVING), ("", ContainerState.UNKNOWN),
+     ("bogus", ContainerState.UNKNOWN)],
+)
+def test_engine_status_words_become_neutral_states(status: str, state: ContainerState) -> None:
+    assert state_of(status) is state
+
+
+def test_unknown_health_words_mean_no_health_check() -> None:
+    assert health_of("weird") is Health.NONE
+    assert health_of("") is Health.NONE
+    assert health_of("healthy") is Health.HEALTHY

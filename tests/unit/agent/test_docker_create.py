@@ -1,23 +1,24 @@
-"""agent/containers.py: a task's docker SDK create arguments."""
+"""agent/runtime/docker/create.py (and agent/containers.py): a task's docker SDK create
+arguments."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
-from agent.containers import (
-    LABEL,
-    NODE_LABEL,
-    TASK_LABEL,
-    container_name,
-    create_kwargs,
-    healthcheck_for,
-    ports_for,
-    stop_timeout_s,
-    volumes_for,
-)
+from agent.containers import LABEL, NODE_LABEL, TASK_LABEL, container_name, stop_timeout_s
+from agent.runtime.docker.create import create_kwargs, healthcheck_for, ports_for, volumes_for
+from agent.runtime.driver import CreateRequest
 from dockyard.v1 import objects_pb2, specs_pb2
 
 MS = 1_000_000  # ns per ms
+
+
+def kwargs_of(task: objects_pb2.Task, *, node: str, secret_paths: dict[str, str],
+              resolver: str = "", search: str = "", network: str = "") -> dict[str, Any]:
+    return create_kwargs(CreateRequest(task=task, node=node, files=secret_paths,
+                                       resolver=resolver, search=search, network=network))
 
 
 def _task(spec: specs_pb2.ServiceSpec | None = None, *, slot: int = 2) -> objects_pb2.Task:
@@ -32,7 +33,7 @@ def _spec(**kw) -> specs_pb2.ServiceSpec:  # type: ignore[no-untyped-def]
 
 
 def test_minimal_kwargs() -> None:
-    kw = create_kwargs(_task(), node="n1", secret_paths={})
+    kw = kwargs_of(_task(), node="n1", secret_paths={})
     assert kw == {
         "image": "registry:5000/web:1",
         "name": "shop.web.2.abc123",
@@ -59,7 +60,7 @@ def test_minimal_kwargs() -> None:
 
 def test_user_labels_kept_but_cannot_override_dockyard_labels() -> None:
     s = _spec(labels={"team": "a", LABEL + "task-id": "forged", LABEL + "node": "other"})
-    labels = create_kwargs(_task(s), node="n1", secret_paths={})["labels"]
+    labels = kwargs_of(_task(s), node="n1", secret_paths={})["labels"]
     assert labels["team"] == "a"
     assert labels[TASK_LABEL] == "abc123"
     assert labels[NODE_LABEL] == "n1"
@@ -77,17 +78,17 @@ def test_user_labels_kept_but_cannot_override_dockyard_labels() -> None:
     ],
 )
 def test_plain_fields(field: str, value: object, key: str, expected: object) -> None:
-    kw = create_kwargs(_task(_spec(**{field: value})), node="n1", secret_paths={})
+    kw = kwargs_of(_task(_spec(**{field: value})), node="n1", secret_paths={})
     assert kw[key] == expected
 
 
 def test_command_and_entrypoint_only_when_set() -> None:
-    kw = create_kwargs(_task(), node="n", secret_paths={})
+    kw = kwargs_of(_task(), node="n", secret_paths={})
     assert "command" not in kw and "entrypoint" not in kw
     s = _spec()
     s.command.SetInParent()  # set but empty: "nothing"
     s.entrypoint.args.extend(["/bin/sh", "-c"])
-    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    kw = kwargs_of(_task(s), node="n", secret_paths={})
     assert kw["command"] == []
     assert kw["entrypoint"] == ["/bin/sh", "-c"]
 
@@ -105,7 +106,7 @@ def test_limits(cpu: int, mem: int, expected: dict[str, int]) -> None:
     s = _spec()
     s.limits.cpu_millis = cpu
     s.limits.memory_bytes = mem
-    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    kw = kwargs_of(_task(s), node="n", secret_paths={})
     assert {k: kw[k] for k in ("nano_cpus", "mem_limit") if k in kw} == expected
 
 
@@ -116,7 +117,7 @@ def test_healthcheck_converts_ms_to_ns() -> None:
     s.healthcheck.timeout_ms = 2000
     s.healthcheck.start_period_ms = 30_000
     s.healthcheck.retries = 3
-    assert create_kwargs(_task(s), node="n", secret_paths={})["healthcheck"] == {
+    assert kwargs_of(_task(s), node="n", secret_paths={})["healthcheck"] == {
         "test": ["CMD", "curl", "-f", "http://localhost"],
         "interval": 5000 * MS,
         "timeout": 2000 * MS,
@@ -140,7 +141,7 @@ def test_healthcheck_variants(build, expected) -> None:  # type: ignore[no-untyp
     s = _spec()
     build(s)
     assert healthcheck_for(s) == expected
-    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    kw = kwargs_of(_task(s), node="n", secret_paths={})
     assert kw.get("healthcheck") == expected
 
 
@@ -161,7 +162,7 @@ def test_healthcheck_variants(build, expected) -> None:  # type: ignore[no-untyp
 def test_ports(ports: list[dict], expose: list[str], expected: dict) -> None:
     s = _spec(ports=[specs_pb2.PortMapping(**p) for p in ports], expose=expose)
     assert ports_for(s) == expected
-    kw = create_kwargs(_task(s), node="n", secret_paths={})
+    kw = kwargs_of(_task(s), node="n", secret_paths={})
     assert kw.get("ports", {}) == expected
 
 
@@ -192,7 +193,7 @@ F = specs_pb2.FileReference
 def test_volumes(volumes: list[specs_pb2.VolumeMount], expected: list[str]) -> None:
     t = _task(_spec(volumes=volumes))
     assert volumes_for(t, {}) == expected
-    assert create_kwargs(t, node="n", secret_paths={})["volumes"] == expected
+    assert kwargs_of(t, node="n", secret_paths={})["volumes"] == expected
 
 
 @pytest.mark.parametrize(
@@ -214,7 +215,7 @@ def test_secrets_and_configs(secrets: list[specs_pb2.FileReference],
     paths = {"shop/db_pw": "/host/shop/db_pw", "shop/nginx": "/host/shop/nginx"}
     t = _task(_spec(secrets=secrets, configs=configs))
     assert volumes_for(t, paths) == expected
-    kw = create_kwargs(t, node="n", secret_paths=paths)
+    kw = kwargs_of(t, node="n", secret_paths=paths)
     assert kw.get("volumes", []) == expected
 
 
@@ -225,18 +226,23 @@ def test_secret_of_another_app_is_not_mounted() -> None:
 
 def test_user_environment_plus_dockyard_variables() -> None:
     s = _spec(environment={"A": "1", "DOCKYARD_NODE": "forged"})
-    env = create_kwargs(_task(s), node="n1", secret_paths={})["environment"]
+    env = kwargs_of(_task(s), node="n1", secret_paths={})["environment"]
     assert env == {"A": "1", "DOCKYARD_NODE": "n1", "DOCKYARD_APP": "shop",
                    "DOCKYARD_SERVICE": "web", "DOCKYARD_SLOT": "2"}
 
 
 def test_resolver_and_search_domain() -> None:
-    kw = create_kwargs(_task(), node="n", secret_paths={}, resolver="172.17.0.1",
-                       search="shop.dockyard")
+    kw = kwargs_of(_task(), node="n", secret_paths={}, resolver="172.17.0.1",
+                   search="shop.dockyard")
     assert kw["dns"] == ["172.17.0.1"]
     assert kw["dns_search"] == ["shop.dockyard"]
-    kw = create_kwargs(_task(), node="n", secret_paths={})
+    kw = kwargs_of(_task(), node="n", secret_paths={})
     assert "dns" not in kw and "dns_search" not in kw
+
+
+def test_network_only_when_given() -> None:
+    assert kwargs_of(_task(), node="n", secret_paths={}, network="shop")["network"] == "shop"
+    assert "network" not in kwargs_of(_task(), node="n", secret_paths={})
 
 
 @pytest.mark.parametrize(
@@ -244,7 +250,7 @@ def test_resolver_and_search_domain() -> None:
     ids=["tmpfs", "anonymous"],
 )
 def test_every_mount_reaches_the_container(mount: specs_pb2.VolumeMount) -> None:
-    kw = create_kwargs(_task(_spec(volumes=[mount])), node="n", secret_paths={})
+    kw = kwargs_of(_task(_spec(volumes=[mount])), node="n", secret_paths={})
     assert mount.target in repr(kw)
 
 

@@ -1,0 +1,120 @@
+"""A task's container as docker SDK `containers.create` arguments. Pure functions: no I/O.
+
+The neutral parts (name, labels, environment) come from `agent.containers`; this module
+only spells them, and the rest of the service spec, the way the Docker Engine API wants.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+
+from agent.containers import container_name, environment_for, hostname_for, labels_for
+from agent.runtime.driver import CreateRequest
+from dockyard.v1 import objects_pb2, specs_pb2
+
+MS_TO_NS = 1_000_000
+
+
+def healthcheck_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any] | None:
+    if not spec.HasField("healthcheck"):
+        return None
+    hc = spec.healthcheck
+    if hc.disable:
+        return {"test": ["NONE"]}
+    out: dict[str, Any] = {"test": list(hc.test)}
+    for key, ms in (("interval", hc.interval_ms), ("timeout", hc.timeout_ms),
+                    ("start_period", hc.start_period_ms)):
+        if ms:
+            out[key] = ms * MS_TO_NS
+    if hc.retries:
+        out["retries"] = hc.retries
+    return out
+
+
+def ports_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any]:
+    bindings: dict[str, list[Any]] = {}
+    for p in spec.ports:
+        key = f"{p.container_port}/{p.protocol or 'tcp'}"
+        binding = (p.host_ip, p.host_port) if p.host_port and p.host_ip else (p.host_port or None)
+        bindings.setdefault(key, []).append(binding)
+    # The docker SDK takes one binding as itself and several as a list.
+    ports: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in bindings.items()}
+    for e in spec.expose:
+        port, _, proto = e.partition("/")
+        ports.setdefault(f"{port}/{proto or 'tcp'}", None)
+    return ports
+
+
+def volumes_for(task: objects_pb2.Task, secret_paths: Mapping[str, str]) -> list[str]:
+    out = []
+    for v in task.spec.volumes:
+        mode = "ro" if v.read_only else "rw"
+        if v.type == "volume" and v.source:
+            out.append(f"{task.app}_{v.source}:{v.target}:{mode}")
+        elif v.type == "bind":
+            out.append(f"{v.source}:{v.target}:{mode}")
+        elif v.type == "volume":
+            out.append(v.target)  # anonymous: the engine names it
+    for ref, default_dir in ((task.spec.secrets, "/run/secrets"), (task.spec.configs, "/")):
+        for f in ref:
+            host = secret_paths.get(f"{task.app}/{f.source}")
+            if host is None:
+                continue
+            target = f.target or str(PurePosixPath(default_dir) / f.source)
+            if not target.startswith("/"):
+                target = str(PurePosixPath(default_dir) / target)
+            out.append(f"{host}:{target}:ro")
+    return out
+
+
+def create_kwargs(req: CreateRequest) -> dict[str, Any]:
+    """Keyword arguments for docker SDK `containers.create`."""
+    task = req.task
+    spec = task.spec
+    kw: dict[str, Any] = {
+        "image": spec.image,
+        "name": container_name(task),
+        "labels": labels_for(task, req.node),
+        "environment": environment_for(task, req.node),
+        "hostname": hostname_for(task),
+        "detach": True,
+    }
+    if spec.HasField("command"):
+        kw["command"] = list(spec.command.args)
+    if spec.HasField("entrypoint"):
+        kw["entrypoint"] = list(spec.entrypoint.args)
+    if spec.user:
+        kw["user"] = spec.user
+    if spec.working_dir:
+        kw["working_dir"] = spec.working_dir
+    if spec.stop_signal:
+        kw["stop_signal"] = spec.stop_signal
+    if spec.cap_add:
+        kw["cap_add"] = list(spec.cap_add)
+    if spec.cap_drop:
+        kw["cap_drop"] = list(spec.cap_drop)
+    if spec.limits.cpu_millis:
+        kw["nano_cpus"] = spec.limits.cpu_millis * MS_TO_NS
+    if spec.limits.memory_bytes:
+        kw["mem_limit"] = spec.limits.memory_bytes
+    hc = healthcheck_for(spec)
+    if hc is not None:
+        kw["healthcheck"] = hc
+    ports = ports_for(spec)
+    if ports:
+        kw["ports"] = ports
+    volumes = volumes_for(task, req.files)
+    if volumes:
+        kw["volumes"] = volumes
+    tmpfs = {v.target: "" for v in spec.volumes if v.type == "tmpfs"}
+    if tmpfs:
+        kw["tmpfs"] = tmpfs
+    if req.resolver:
+        kw["dns"] = [req.resolver]
+    if req.search:
+        kw["dns_search"] = [req.search]
+    if req.network:
+        kw["network"] = req.network
+    return kw

@@ -1,0 +1,167 @@
+"""The Docker Engine driver: `agent.runtime.driver.Driver` through the docker SDK.
+
+Every method blocks (`blocking = True`), so the runner calls them in worker threads.
+Creates are translated by `create.py`, engine documents are read by `inspect.py`; this
+file holds only the calls and the engine's errors turned into `DriverError`.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import docker
+import docker.errors
+
+from agent.containers import NODE_LABEL, TASK_LABEL, container_name
+from agent.runtime.docker.create import create_kwargs
+from agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
+from agent.runtime.driver import (
+    ContainerInfo,
+    CreateRequest,
+    DriverError,
+    EventHandler,
+    ExecResult,
+    LogStream,
+    RuntimeDescription,
+)
+
+
+def _why(exc: docker.errors.APIError) -> str:
+    return str(exc.explanation or exc)
+
+
+class _EventWatch:
+    """The engine's event stream, read in a daemon thread until `close()`."""
+
+    def __init__(self, api: Any, on_change: EventHandler) -> None:
+        self._stop = threading.Event()
+        self._stream = api.events(decode=True, filters={"type": "container", "label": TASK_LABEL})
+        self._thread = threading.Thread(target=self._pump, args=(on_change,),
+                                        name="docker-events", daemon=True)
+        self._thread.start()
+
+    def _pump(self, on_change: EventHandler) -> None:
+        try:
+            for ev in self._stream:
+                if self._stop.is_set():
+                    break
+                cid = ev.get("id") or ev.get("Actor", {}).get("ID", "")
+                on_change(str(cid))
+        except Exception:  # the stream was closed under us: that is how it stops
+            pass
+        finally:
+            self._stream.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._stream.close()
+
+
+class DockerDriver:
+    blocking = True
+
+    def __init__(self, base_url: str) -> None:
+        self.base_url = base_url
+        try:
+            self._client = docker.DockerClient(base_url=base_url, timeout=120)
+            self.version = str(self._client.version().get("Version", ""))
+        except docker.errors.DockerException as exc:
+            raise DriverError(f"Docker Engine unreachable at {base_url}: {exc}") from None
+        self._api = self._client.api
+
+    def describe(self) -> RuntimeDescription:
+        try:
+            info = self._api.info()
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot describe the engine: {_why(exc)}") from None
+        return RuntimeDescription(
+            name="docker", version=self.version, cpus=float(info.get("NCPU") or 0),
+            memory_bytes=int(info.get("MemTotal") or 0), gateway=self._gateway())
+
+    def owned(self, node: str) -> dict[str, ContainerInfo]:
+        mine = {"label": [TASK_LABEL, f"{NODE_LABEL}={node}"]}
+        found = self._api.containers(all=True, filters=mine)
+        out = {}
+        for c in found:
+            info = self.inspect(c["Id"])
+            if info is not None and info.task_id:
+                out[info.task_id] = info
+        return out
+
+    def _ensure_image(self, image: str) -> None:
+        try:
+            self._api.inspect_image(image)
+            return
+        except docker.errors.ImageNotFound:
+            pass
+        repo, tag = split_tag(image)
+        try:
+            self._api.pull(repo, tag=tag)
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot pull {image}: {_why(exc)}") from None
+
+    def create(self, req: CreateRequest) -> str:
+        self._ensure_image(req.task.spec.image)
+        name = container_name(req.task)
+        try:
+            existing = self._api.containers(all=True, filters={"name": f"^/{name}$"})
+            if existing:
+                return str(existing[0]["Id"])
+            container = self._client.containers.create(**create_kwargs(req))
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot create container: {_why(exc)}") from None
+        return str(container.id)
+
+    def start(self, container_id: str) -> None:
+        try:
+            self._api.start(container_id)
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot start container: {_why(exc)}") from None
+
+    def stop(self, container_id: str, timeout_s: int) -> None:
+        try:
+            self._api.stop(container_id, timeout=timeout_s)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot stop container: {_why(exc)}") from None
+
+    def remove(self, container_id: str) -> None:
+        try:
+            self._api.remove_container(container_id, force=True, v=False)
+        except docker.errors.NotFound:
+            pass
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot remove container: {_why(exc)}") from None
+
+    def inspect(self, container_id: str) -> ContainerInfo | None:
+        try:
+            return info_from_inspect(self._api.inspect_container(container_id))
+        except docker.errors.NotFound:
+            return None
+
+    def logs(self, container_id: str, *, follow: bool, tail: int) -> LogStream:
+        stream: LogStream = self._api.logs(
+            container_id, stream=True, follow=follow, tail=tail if tail >= 0 else "all"
+        )
+        return stream
+
+    def exec(self, container_id: str, argv: list[str]) -> ExecResult:
+        try:
+            ex = self._api.exec_create(container_id, argv)
+            output = self._api.exec_start(ex["Id"])
+            code = self._api.exec_inspect(ex["Id"]).get("ExitCode")
+        except docker.errors.APIError as exc:
+            raise DriverError(f"cannot exec in container: {_why(exc)}") from None
+        return ExecResult(exit_code=int(code or 0), output=bytes(output or b""))
+
+    def watch(self, on_change: EventHandler) -> _EventWatch:
+        return _EventWatch(self._api, on_change)
+
+    def _gateway(self) -> str:
+        """The default bridge's gateway: where this node's containers find their DNS."""
+        try:
+            return bridge_gateway(self._api.inspect_network("bridge"))
+        except docker.errors.APIError:
+            return ""
