@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli chaos proto lint clean
+        bench-deploy bench-failover bench-cli bench-scale chaos proto lint clean
 
 help:
 	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
@@ -60,6 +60,10 @@ bench-deploy: deps venv
 
 bench-failover: deps venv
 	$(BIN)/python -m deploy.bench.failover
+
+# Hollow nodes on loopback: no root, no Docker. BENCH_SCALE=small (default) or full.
+bench-scale: venv
+	$(BIN)/python -m deploy.bench.scale
 
 chaos: deps venv
 	$(BIN)/python -m deploy.bench.chaos

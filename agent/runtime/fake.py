@@ -10,6 +10,7 @@ inline instead of in threads.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import threading
 import time
@@ -139,7 +140,9 @@ class FakeDriver:
         image = req.task.spec.image
         if self._images is not None and image not in self._images:
             raise DriverError(f"cannot pull {image}: not found")
-        cid = f"fake{next(self._ids):012d}"
+        # Unique across nodes (names carry the task id), deterministic, and as long as an
+        # engine's, so nothing downstream can tell them apart by shape.
+        cid = hashlib.sha256(f"{name}/{next(self._ids)}".encode()).hexdigest()
         self.containers[cid] = FakeContainer(
             id=cid, name=name, labels=labels_for(req.task, req.node), image=image)
         self.calls.append(("create", cid))

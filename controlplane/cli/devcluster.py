@@ -1,4 +1,5 @@
-"""`dockyard dev-cluster up|down|status`: the local multi-host testbed (run as root).
+"""`dockyard dev-cluster up|down|status`: the local multi-host testbed (run as root), or
+with `--hollow N` a server and N hollow agents on loopback (no root, no Docker).
 
 `up` writes the `dev` context (every server replica, the testbed's admin credential) and
 makes it current, so a plain `dockyard get nodes` talks to the testbed; `down` removes
@@ -19,6 +20,9 @@ def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
     sub = p.add_subparsers(dest="action", metavar="ACTION", required=True)
     up = sub.add_parser("up", help="build or repair the testbed (idempotent)")
     up.add_argument("--nodes", type=int, default=3, help="number of hosts (default 3)")
+    up.add_argument("--hollow", type=int, default=0, metavar="N",
+                    help="instead of the testbed: a server on loopback and N hollow agents "
+                         "(real sessions, in-memory containers; no root needed)")
     up.add_argument("--node-cpus", type=float, help="CPUs each agent offers")
     up.add_argument("--node-memory", help="memory each agent offers, e.g. 4G")
     up.add_argument("--labels", action="append", default=[],
@@ -36,6 +40,9 @@ def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run_devcluster(args: Any) -> int:
+    hollow = _run_hollow(args)
+    if hollow is not None:
+        return hollow
     if os.geteuid() != 0:
         raise CliError("dev-cluster needs root (network namespaces and Docker Engines)")
     from deploy import testbed
@@ -65,6 +72,47 @@ def run_devcluster(args: Any) -> int:
         return 0
     except testbed.TestbedError as exc:
         raise CliError(str(exc)) from None
+
+
+def _run_hollow(args: Any) -> int | None:
+    """The hollow form of up/down/status, or None when the testbed is meant."""
+    from deploy.bench import scale_cluster as hollow
+
+    try:
+        if args.action == "up":
+            if not args.hollow:
+                return None
+            if args.hollow < 1:
+                raise CliError("--hollow needs a positive number of nodes")
+            cluster = hollow.up(args.hollow)
+            _print_hollow(cluster.to_json(), "table")
+            print(f"\nexport DOCKYARD_SERVER={cluster.address} "
+                  f"DOCKYARD_CREDENTIALS={cluster.credentials}")
+            return 0
+        if args.action == "down":
+            if hollow.down():
+                return 0
+            if os.geteuid() != 0:
+                print("no hollow cluster is up (and only root can take a testbed down)")
+                return 0
+            return None
+        found = hollow.status()
+        if found is None:
+            return None
+        _print_hollow(found.to_json(), args.output)
+        return 0
+    except hollow.HollowError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _print_hollow(data: dict[str, Any], fmt: str) -> None:
+    if fmt == "json":
+        print(json.dumps(data, indent=2, sort_keys=True))
+        return
+    print(f"server    {data['server']} (pid {data['server_pid']}, embedded etcd)")
+    print(f"hollow    {data['nodes']} nodes in {len(data['processes'])} processes")
+    for p in data["processes"]:
+        print(f"  pid {p['pid']}: {p['nodes']} nodes from {p['first']}")
 
 
 def _print_status(data: dict[str, Any], fmt: str) -> None:

@@ -45,6 +45,7 @@ examples:
   dockyard events -f                      cluster and app events as they happen
   dockyard context add prod --server A:7070,B:7070 --credentials prod.pem
   dockyard dev-cluster up --nodes 3       a local multi-host testbed (root)
+  dockyard dev-cluster up --hollow 100    a server and 100 hollow agents (no root)
 
 The server addresses come from --server, else --context's, else DOCKYARD_SERVER, else
 the current context's (dockyard context use), else 127.0.0.1:7070. The admin credential

@@ -1,0 +1,304 @@
+"""`make bench-scale`: the control plane against hundreds of hollow nodes.
+
+A real `dockyard server` with its real etcd, and hollow agents (the real session and
+runner over in-memory containers, `scale_hollow`), many per process. It measures, in
+one run, each figure next to a baseline taken by the same harness in the same run:
+
+- join: N nodes joining at once, against one node joining alone;
+- apply to all running: R replicas on N nodes, in tasks/s, against R0 replicas on the
+  first 10 nodes before the others joined;
+- reads: `dockyard get tasks -o json` with every task, against `dockyard get apps -o
+  json` (what any CLI call costs);
+- memory: server and etcd RSS and etcd's database, against the idle server;
+- failover: SIGKILL of the process holding 10% of the nodes, until their tasks run
+  elsewhere, against the node grace (the soonest they can be declared down);
+- apps: A apps of S single-replica services, against one such app alone;
+- false node-down: nodes that were alive but seen down, sampled every 0.5 s.
+
+BENCH_SCALE=small (the default; CI): 100 nodes, 1,000 replicas, 10 apps of 10 services.
+BENCH_SCALE=full: 1,000 nodes, 10,000 replicas, 100 apps of 10 services.
+BENCH_SCALE_PROFILE=1 also runs py-spy against the server and prints its top frames.
+Results go to bench-results/scale.json. Waits are bounded: a phase that does not finish
+in time is reported as such, with how far it got, and the run goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from controlplane.spec import load_app
+from deploy.bench.cluster import RESULTS, write_report
+from deploy.bench.scale_cluster import HollowCluster, up
+from deploy.bench.scale_probe import (
+    DownWatch,
+    Observer,
+    Profile,
+    Waited,
+    cpu_by_part,
+    poll,
+    resources,
+)
+from dockyard.v1 import control_pb2
+
+NODE_GRACE_S = 4.0  # the server's default --node-grace
+
+
+@dataclass(frozen=True)
+class Size:
+    nodes: int
+    replicas: int
+    base_replicas: int  # on the first 10 nodes
+    apps: int
+    services: int  # per app
+    timeout_s: float  # per phase
+
+
+SIZES = {
+    "small": Size(nodes=100, replicas=1000, base_replicas=1000, apps=10, services=10,
+                  timeout_s=120),
+    "full": Size(nodes=1000, replicas=10000, base_replicas=1000, apps=100, services=10,
+                 timeout_s=600),
+}
+
+
+def replicas_app(name: str, replicas: int) -> str:
+    """One service of `replicas` tiny sleepers, spread. Pure."""
+    return f"""
+name: {name}
+x-dockyard: {{strategy: spread}}
+services:
+  sleeper:
+    image: busybox
+    command: ["sleep", "86400"]
+    deploy:
+      replicas: {replicas}
+      resources:
+        reservations: {{cpus: "0.01", memory: 8M}}
+"""
+
+
+def services_app(name: str, services: int) -> str:
+    """`services` single-replica services, spread. Pure."""
+    body = "".join(f"""
+  s{i}:
+    image: busybox
+    command: ["sleep", "86400"]
+    deploy:
+      resources:
+        reservations: {{cpus: "0.01", memory: 8M}}
+""" for i in range(services))
+    return f"name: {name}\nx-dockyard: {{strategy: spread}}\nservices:{body}"
+
+
+def apply(obs: Observer, text: str) -> None:
+    def no_files(path: str) -> bytes:
+        raise FileNotFoundError(path)
+
+    spec = load_app(text, read_file=no_files, default_name="bench").spec
+    obs.stub.Apply(control_pb2.ApplyRequest(spec=spec), timeout=60)
+
+
+def delete(obs: Observer, app: str, timeout_s: float) -> Waited:
+    obs.stub.DeleteApp(control_pb2.DeleteAppRequest(name=app), timeout=60)
+    return poll(lambda: 1 if not obs.tasks(app) else 0, 1, timeout_s=timeout_s, every_s=0.2)
+
+
+def figure(w: Waited, want: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"seconds": round(w.seconds, 3), "done": w.ok, "reached": w.last,
+                           "wanted": want}
+    if w.ok and w.seconds > 0:
+        out["per_second"] = round(want / w.seconds, 1)
+    return out
+
+
+def cli_seconds(cluster: HollowCluster, *args: str, runs: int = 3) -> float:
+    """Median wall time of the real CLI as a process (what a user waits)."""
+    env = {**os.environ, "DOCKYARD_SERVER": cluster.address,
+           "DOCKYARD_CREDENTIALS": str(cluster.credentials)}
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "controlplane", *args], env=env,
+                             capture_output=True, timeout=120)
+        times.append(time.monotonic() - t0 if out.returncode == 0 else float("inf"))
+    return statistics.median(times)
+
+
+def ratio(value: float, base: float) -> str:
+    return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
+
+
+def run(size_name: str, *, profile: bool) -> dict[str, Any]:
+    size = SIZES[size_name]
+    root = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
+    cluster = up(0, root=root)
+    obs = Observer(cluster)
+    report: dict[str, Any] = {"size": size_name, **asdict(size),
+                              "load_before": os.getloadavg()}
+    prof = Profile(cluster.server.pid, root / "profile.txt") if (
+        profile and cluster.server) else None
+    watch = DownWatch(obs)
+    try:
+        report["resources_idle"] = resources(cluster)
+        # Baselines: one node alone, then ten nodes and R0 replicas.
+        t0 = time.monotonic()
+        first = cluster.add_nodes(1, prefix="base-")
+        names = set(first[0].names())
+        w = poll(lambda: obs.ready_nodes(names), 1, timeout_s=60)
+        report["join_1"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), 1)
+        rest = cluster.add_nodes(9, prefix="base-")
+        names |= set(rest[0].names())
+        poll(lambda: obs.ready_nodes(names), 10, timeout_s=60)
+        watch.start()
+        apply(obs, replicas_app("baseline", size.base_replicas))
+        w = poll(lambda: obs.running_replicas("baseline"), size.base_replicas,
+                 timeout_s=size.timeout_s)
+        report["apply_10_nodes"] = figure(w, size.base_replicas)
+        delete(obs, "baseline", size.timeout_s)
+        # N nodes joining at once (in processes of 10% of N each).
+        more = size.nodes - 10
+        t0 = time.monotonic()
+        groups = cluster.add_nodes(more, prefix="hollow-", per_process=max(1, size.nodes // 10))
+        w = poll(lambda: obs.ready_nodes(), size.nodes, timeout_s=size.timeout_s, every_s=0.2)
+        report["join_n"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), more)
+        # R replicas on N nodes.
+        t0 = time.monotonic()
+        apply(obs, replicas_app("scale", size.replicas))
+        w = poll(lambda: obs.running_replicas("scale"), size.replicas,
+                 timeout_s=size.timeout_s, every_s=0.25)
+        report["apply_n_nodes"] = figure(Waited(w.ok, time.monotonic() - t0, w.last),
+                                         size.replicas)
+        report["duplicates_after_apply"] = obs.duplicates("scale")
+        # Reads.
+        report["get_tasks_s"] = cli_seconds(cluster, "get", "tasks", "-o", "json")
+        report["get_apps_s"] = cli_seconds(cluster, "get", "apps", "-o", "json")
+        report["tasks_listed"] = len(obs.tasks())
+        report["resources_loaded"] = resources(cluster)
+        # Failover: a process holding 10% of the nodes dies.
+        victim = next(g for g in groups if g.count == max(g.count for g in groups))
+        dead = set(victim.names())
+        watch.dead |= dead
+        on_victim = sum(1 for t in obs.tasks("scale") if t.node in dead)
+        t0 = time.monotonic()
+        cluster.stop_group(victim, kill=True)
+        w = poll(lambda: obs.running_on("scale", avoid=dead), size.replicas,
+                 timeout_s=size.timeout_s, every_s=0.5)
+        report["failover"] = {**figure(Waited(w.ok, time.monotonic() - t0, w.last),
+                                       size.replicas),
+                              "nodes_killed": len(dead), "tasks_moved": on_victim}
+        report["duplicates_after_failover"] = obs.duplicates("scale")
+        # Apps of many services: one alone, then all at once.
+        apply(obs, services_app("app-base", size.services))
+        w = poll(lambda: obs.running_replicas("app-base"), size.services,
+                 timeout_s=size.timeout_s)
+        report["one_app"] = figure(w, size.services)
+        t0 = time.monotonic()
+        for i in range(size.apps):
+            apply(obs, services_app(f"app-{i:03d}", size.services))
+        want = size.services * size.apps
+        w = poll(lambda: obs.running_in_apps("app-", but="app-base"), want,
+                 timeout_s=size.timeout_s, every_s=0.25)
+        report["many_apps"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), want)
+        report["resources_end"] = resources(cluster)
+        report["cpu_seconds"] = cpu_by_part(cluster)
+        report["cpu_seconds"]["bench_observer"] = round(time.process_time(), 1)
+    finally:
+        watch.stop()
+        report["false_down"] = {"nodes": len(watch.false_down), "of": size.nodes,
+                                "share": round(len(watch.false_down) / size.nodes, 4),
+                                "sightings": watch.sightings, "samples": watch.samples}
+        if prof is not None:
+            report["profile_top"] = [(f, round(s, 3)) for f, s in prof.finish()]
+        report["load_after"] = os.getloadavg()
+        keep_logs(cluster)
+        cluster.down()
+    return report
+
+
+def keep_logs(cluster: HollowCluster) -> None:
+    """The server's and the hollow processes' logs, kept for reading after the run."""
+    dest = RESULTS / "scale-logs"
+    shutil.rmtree(dest, ignore_errors=True)
+    dest.mkdir(parents=True)
+    for log in cluster.root.glob("*.log"):
+        shutil.copy(log, dest / log.name)
+
+
+def print_report(r: dict[str, Any]) -> None:
+    def line(label: str, value: str, base: str = "") -> None:
+        print(f"  {label:<44} {value:<26} {base}")
+
+    def took(f: dict[str, Any]) -> str:
+        if not f.get("done"):
+            return f"NOT DONE in {f['seconds']:.1f}s ({f['reached']}/{f['wanted']})"
+        return f"{f['seconds']:.2f}s"
+
+    n, rep = r["nodes"], r["replicas"]
+    print(f"\nbench-scale ({r['size']}): {n} hollow nodes, load before "
+          f"{r['load_before'][0]:.1f}, after {r['load_after'][0]:.1f} (2-core machine)")
+    j1, jn = r.get("join_1"), r.get("join_n")
+    if j1 and jn:
+        line(f"join of {jn['wanted']} nodes at once", took(jn),
+             f"vs 1 node alone {j1['seconds']:.2f}s: {ratio(jn['seconds'], j1['seconds'])}")
+    a10, an = r.get("apply_10_nodes"), r.get("apply_n_nodes")
+    if a10 and an:
+        rate = an.get("per_second", 0.0)
+        base = a10.get("per_second", 0.0)
+        line(f"apply {rep} replicas on {n} nodes", f"{took(an)} ({rate:.0f} tasks/s)",
+             f"vs {a10['wanted']} on 10 nodes {base:.0f} tasks/s: {ratio(rate, base)}")
+        print(f"  {'duplicated slots after apply':<44} {r.get('duplicates_after_apply')}")
+    if "get_tasks_s" in r:
+        line(f"get tasks -o json ({r['tasks_listed']} tasks)", f"{r['get_tasks_s']:.2f}s",
+             f"vs get apps {r['get_apps_s']:.2f}s: {ratio(r['get_tasks_s'], r['get_apps_s'])}")
+    idle, loaded = r.get("resources_idle"), r.get("resources_end") or r.get("resources_loaded")
+    if idle and loaded:
+        for key, label in (("server_rss", "server RSS"), ("etcd_rss", "etcd RSS"),
+                           ("etcd_db", "etcd DB size")):
+            line(label, f"{loaded[key] / 2**20:.0f} MiB",
+                 f"vs idle {idle[key] / 2**20:.0f} MiB: {ratio(loaded[key], idle[key])}")
+    fo = r.get("failover")
+    if fo:
+        extra = f" (grace + {fo['seconds'] - NODE_GRACE_S:.1f}s)" if fo["done"] else ""
+        line(f"failover of {fo['nodes_killed']} nodes ({fo['tasks_moved']} tasks)",
+             took(fo) + extra, f"vs node grace {NODE_GRACE_S:.0f}s: "
+             f"{ratio(fo['seconds'], NODE_GRACE_S)}")
+        print(f"  {'duplicated slots after failover':<44} {r.get('duplicates_after_failover')}")
+    one, many = r.get("one_app"), r.get("many_apps")
+    if one and many:
+        line(f"{r['apps']} apps of {r['services']} services", took(many),
+             f"vs 1 app alone {one['seconds']:.2f}s: {ratio(many['seconds'], one['seconds'])}")
+    fd = r["false_down"]
+    line("alive nodes seen down (false node-down)",
+         f"{fd['nodes']} of {fd['of']} ({fd['share']:.1%})",
+         f"{fd['sightings']} sightings in {fd['samples']} samples")
+    cpu = r.get("cpu_seconds")
+    if cpu:
+        print("  CPU seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
+    for frame, share in r.get("profile_top", []):
+        print(f"    {share:6.1%}  {frame}")
+
+
+def main() -> int:
+    size = os.environ.get("BENCH_SCALE", "small")
+    if size not in SIZES:
+        print(f"error: BENCH_SCALE must be one of {', '.join(SIZES)}, not {size!r}",
+              file=sys.stderr)
+        return 1
+    report = run(size, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+    print_report(report)
+    path = write_report("scale" if size == "small" else f"scale-{size}", report)
+    print(f"\nwritten to {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
