@@ -1,0 +1,48 @@
+"""The pure parts of `make bench-scale`: process sizes, node names, apps, profile reading."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from controlplane.spec import load_app
+from deploy.bench.scale import replicas_app, services_app
+from deploy.bench.scale_cluster import groups_of
+from deploy.bench.scale_hollow import node_names
+from deploy.bench.scale_probe import top_frames
+
+
+@pytest.mark.parametrize(("count", "per", "sizes"), [
+    (0, 10, []), (5, 10, [5]), (10, 10, [10]), (11, 10, [6, 5]), (990, 100, [99] * 10),
+    (90, 10, [10] * 9),
+])
+def test_groups_split_evenly_and_never_exceed_the_cap(count: int, per: int,
+                                                      sizes: list[int]) -> None:
+    assert groups_of(count, per) == sizes
+
+
+def test_node_names_continue_from_first() -> None:
+    assert node_names("hollow-", 8, 3) == ["hollow-0008", "hollow-0009", "hollow-0010"]
+
+
+def test_bench_apps_are_valid_compose() -> None:
+    one = yaml.safe_load(replicas_app("scale", 1000))
+    assert one["services"]["sleeper"]["deploy"]["replicas"] == 1000
+    many = yaml.safe_load(services_app("app-001", 10))
+    assert sorted(many["services"]) == sorted(f"s{i}" for i in range(10))
+    for text in (replicas_app("scale", 1000), services_app("app-001", 10)):
+        spec = load_app(text, read_file=lambda p: b"", default_name="x").spec
+        assert spec.services
+
+
+def test_top_frames_count_each_frame_once_per_stack() -> None:
+    collapsed = "\n".join([
+        "<module> (x.py:1);serve (s.py:2);fanout (d.py:3);fanout (d.py:3) 6",
+        "<module> (x.py:1);serve (s.py:2);heartbeat (d.py:9) 4",
+        "garbage line",
+    ])
+    top = dict(top_frames(collapsed))
+    assert top["serve (s.py:2)"] == 1.0
+    assert top["fanout (d.py:3)"] == 0.6
+    assert top["heartbeat (d.py:9)"] == 0.4
+    assert "<module> (x.py:1)" not in top
