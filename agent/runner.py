@@ -19,7 +19,14 @@ from typing import TypeVar
 
 from agent.containers import stop_timeout_s
 from agent.dns import ServiceDNS, search_domain, table_from
-from agent.runtime.driver import ContainerInfo, ContainerState, CreateRequest, Driver, DriverError
+from agent.runtime.driver import (
+    ContainerInfo,
+    ContainerState,
+    CreateRequest,
+    Driver,
+    DriverError,
+    Watch,
+)
 from agent.status import status_from
 from agent.steps import Action, Observed, backoff_s, next_action
 from dockyard.v1 import dispatcher_pb2, objects_pb2
@@ -154,7 +161,11 @@ class Runner:
 
     async def run(self) -> None:
         self._loop = asyncio.get_running_loop()
-        watch = await self._call(self._driver.watch, self.on_engine_event)
+        watch: Watch | None = None
+        try:
+            watch = await self._call(self._driver.watch, self.on_engine_event)
+        except Exception as exc:  # no change events: the periodic resync still converges
+            log.warning("cannot watch the runtime for changes: %s", exc)
         try:
             while True:
                 try:
@@ -169,7 +180,8 @@ class Runner:
                     self._dirty.discard(tid)
                     self._workers[tid] = asyncio.create_task(self._converge_and_repeat(tid))
         finally:
-            watch.close()
+            if watch is not None:
+                watch.close()
 
     async def _converge_and_repeat(self, tid: str) -> None:
         try:

@@ -17,6 +17,7 @@ one run, each figure next to a baseline taken by the same harness in the same ru
 
 BENCH_SCALE=small (the default; CI): 100 nodes, 1,000 replicas, 10 apps of 10 services.
 BENCH_SCALE=full: 1,000 nodes, 10,000 replicas, 100 apps of 10 services.
+BENCH_SCALE_TIMEOUT=S bounds each phase (default 60 s small, 600 s full).
 BENCH_SCALE_PROFILE=1 also runs py-spy against the server and prints its top frames.
 Results go to bench-results/scale.json. Waits are bounded: a phase that does not finish
 in time is reported as such, with how far it got, and the run goes on.
@@ -31,7 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -59,14 +60,15 @@ class Size:
     base_replicas: int  # on the first 10 nodes
     apps: int
     services: int  # per app
-    timeout_s: float  # per phase
+    timeout_s: float  # per phase (BENCH_SCALE_TIMEOUT overrides)
+    task_poll_s: float  # how often the failover wait lists every task
 
 
 SIZES = {
     "small": Size(nodes=100, replicas=1000, base_replicas=1000, apps=10, services=10,
-                  timeout_s=120),
+                  timeout_s=60, task_poll_s=0.5),
     "full": Size(nodes=1000, replicas=10000, base_replicas=1000, apps=100, services=10,
-                 timeout_s=600),
+                 timeout_s=600, task_poll_s=1.0),
 }
 
 
@@ -137,8 +139,7 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
 
 
-def run(size_name: str, *, profile: bool) -> dict[str, Any]:
-    size = SIZES[size_name]
+def run(size: Size, size_name: str, *, profile: bool) -> dict[str, Any]:
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
     cluster = up(0, root=root)
     obs = Observer(cluster)
@@ -191,7 +192,7 @@ def run(size_name: str, *, profile: bool) -> dict[str, Any]:
         t0 = time.monotonic()
         cluster.stop_group(victim, kill=True)
         w = poll(lambda: obs.running_on("scale", avoid=dead), size.replicas,
-                 timeout_s=size.timeout_s, every_s=0.5)
+                 timeout_s=size.timeout_s, every_s=size.task_poll_s)
         report["failover"] = {**figure(Waited(w.ok, time.monotonic() - t0, w.last),
                                        size.replicas),
                               "nodes_killed": len(dead), "tasks_moved": on_victim}
@@ -293,7 +294,16 @@ def main() -> int:
         print(f"error: BENCH_SCALE must be one of {', '.join(SIZES)}, not {size!r}",
               file=sys.stderr)
         return 1
-    report = run(size, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+    chosen = SIZES[size]
+    timeout = os.environ.get("BENCH_SCALE_TIMEOUT", "")
+    if timeout:
+        try:
+            chosen = replace(chosen, timeout_s=float(timeout))
+        except ValueError:
+            print(f"error: BENCH_SCALE_TIMEOUT must be seconds, not {timeout!r}",
+                  file=sys.stderr)
+            return 1
+    report = run(chosen, size, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
     print_report(report)
     path = write_report("scale" if size == "small" else f"scale-{size}", report)
     print(f"\nwritten to {path}")
