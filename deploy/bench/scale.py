@@ -44,6 +44,8 @@ from deploy.bench.scale_probe import (
     Observer,
     Profile,
     Waited,
+    agent_exits,
+    attempt,
     cpu_by_part,
     poll,
     resources,
@@ -139,12 +141,12 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
 
 
-def run(size: Size, size_name: str, *, profile: bool) -> dict[str, Any]:
+def run(size: Size, report: dict[str, Any], *, profile: bool) -> None:
+    """Fill `report` phase by phase (so that what was measured survives a failure)."""
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
     cluster = up(0, root=root)
     obs = Observer(cluster)
-    report: dict[str, Any] = {"size": size_name, **asdict(size),
-                              "load_before": os.getloadavg()}
+    report.update({**asdict(size), "load_before": os.getloadavg()})
     prof = Profile(cluster.server.pid, root / "profile.txt") if (
         profile and cluster.server) else None
     watch = DownWatch(obs)
@@ -178,17 +180,17 @@ def run(size: Size, size_name: str, *, profile: bool) -> dict[str, Any]:
                  timeout_s=size.timeout_s, every_s=0.25)
         report["apply_n_nodes"] = figure(Waited(w.ok, time.monotonic() - t0, w.last),
                                          size.replicas)
-        report["duplicates_after_apply"] = obs.duplicates("scale")
+        report["duplicates_after_apply"] = attempt(lambda: obs.duplicates("scale"), -1)
         # Reads.
         report["get_tasks_s"] = cli_seconds(cluster, "get", "tasks", "-o", "json")
         report["get_apps_s"] = cli_seconds(cluster, "get", "apps", "-o", "json")
-        report["tasks_listed"] = len(obs.tasks())
+        report["tasks_listed"] = attempt(lambda: len(obs.tasks()), -1)
         report["resources_loaded"] = resources(cluster)
         # Failover: a process holding 10% of the nodes dies.
         victim = next(g for g in groups if g.count == max(g.count for g in groups))
         dead = set(victim.names())
         watch.dead |= dead
-        on_victim = sum(1 for t in obs.tasks("scale") if t.node in dead)
+        on_victim = attempt(lambda: sum(1 for t in obs.tasks("scale") if t.node in dead), -1)
         t0 = time.monotonic()
         cluster.stop_group(victim, kill=True)
         w = poll(lambda: obs.running_on("scale", avoid=dead), size.replicas,
@@ -196,7 +198,7 @@ def run(size: Size, size_name: str, *, profile: bool) -> dict[str, Any]:
         report["failover"] = {**figure(Waited(w.ok, time.monotonic() - t0, w.last),
                                        size.replicas),
                               "nodes_killed": len(dead), "tasks_moved": on_victim}
-        report["duplicates_after_failover"] = obs.duplicates("scale")
+        report["duplicates_after_failover"] = attempt(lambda: obs.duplicates("scale"), -1)
         # Apps of many services: one alone, then all at once.
         apply(obs, services_app("app-base", size.services))
         w = poll(lambda: obs.running_replicas("app-base"), size.services,
@@ -210,8 +212,6 @@ def run(size: Size, size_name: str, *, profile: bool) -> dict[str, Any]:
                  timeout_s=size.timeout_s, every_s=0.25)
         report["many_apps"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), want)
         report["resources_end"] = resources(cluster)
-        report["cpu_seconds"] = cpu_by_part(cluster)
-        report["cpu_seconds"]["bench_observer"] = round(time.process_time(), 1)
     finally:
         watch.stop()
         report["false_down"] = {"nodes": len(watch.false_down), "of": size.nodes,
@@ -220,9 +220,11 @@ def run(size: Size, size_name: str, *, profile: bool) -> dict[str, Any]:
         if prof is not None:
             report["profile_top"] = [(f, round(s, 3)) for f, s in prof.finish()]
         report["load_after"] = os.getloadavg()
+        report["agent_exits"] = agent_exits(cluster)
+        report["cpu_seconds"] = {**cpu_by_part(cluster),
+                                 "bench_observer": round(time.process_time(), 1)}
         keep_logs(cluster)
         cluster.down()
-    return report
 
 
 def keep_logs(cluster: HollowCluster) -> None:
@@ -243,6 +245,9 @@ def print_report(r: dict[str, Any]) -> None:
             return f"NOT DONE in {f['seconds']:.1f}s ({f['reached']}/{f['wanted']})"
         return f"{f['seconds']:.2f}s"
 
+    if "nodes" not in r:
+        print(f"bench-scale did not start: {r.get('error')}")
+        return
     n, rep = r["nodes"], r["replicas"]
     print(f"\nbench-scale ({r['size']}): {n} hollow nodes, load before "
           f"{r['load_before'][0]:.1f}, after {r['load_after'][0]:.1f} (2-core machine)")
@@ -281,6 +286,10 @@ def print_report(r: dict[str, Any]) -> None:
     line("alive nodes seen down (false node-down)",
          f"{fd['nodes']} of {fd['of']} ({fd['share']:.1%})",
          f"{fd['sightings']} sightings in {fd['samples']} samples")
+    print(f"  {'agent exits (restarted after 1 s, as systemd does)':<44} "
+          f"{r.get('agent_exits')}")
+    if "error" in r:
+        print(f"  the run broke off: {r['error']}")
     cpu = r.get("cpu_seconds")
     if cpu:
         print("  CPU seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
@@ -303,7 +312,11 @@ def main() -> int:
             print(f"error: BENCH_SCALE_TIMEOUT must be seconds, not {timeout!r}",
                   file=sys.stderr)
             return 1
-    report = run(chosen, size, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+    report: dict[str, Any] = {"size": size}
+    try:
+        run(chosen, report, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+    except Exception as exc:  # a phase broke: keep and print what was measured
+        report["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     print_report(report)
     path = write_report("scale" if size == "small" else f"scale-{size}", report)
     print(f"\nwritten to {path}")

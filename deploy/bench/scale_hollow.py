@@ -31,6 +31,7 @@ from dockyard.v1 import objects_pb2, specs_pb2
 
 log = logging.getLogger("dockyard.hollow")
 
+EXIT_MARK = "agent exited:"
 NODE_CPUS = 16.0
 NODE_MEMORY = 64 * 1024**3
 
@@ -47,8 +48,15 @@ class HollowNode:
     name: str
     driver: FakeDriver
     runner: Runner
-    session: Session
+    join: list[str]
+    token: str
+    description: objects_pb2.NodeDescription
+    batch: StatusBatch
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def new_session(self) -> Session:
+        return Session(addresses=self.join, token=self.token, description=self.description,
+                       runner=self.runner, batch=self.batch)
 
     @classmethod
     def make(cls, *, name: str, join: list[str], token: str, state_dir: Path,
@@ -66,14 +74,27 @@ class HollowNode:
             labels=labels, engine_version=f"{rt.name} {rt.version}")
         batch = StatusBatch()
         runner = Runner(driver=driver, node=name, state_dir=state_dir / name, report=batch.add)
-        session = Session(addresses=join, token=token, description=desc, runner=runner,
-                          batch=batch)
-        return cls(name=name, driver=driver, runner=runner, session=session)
+        return cls(name=name, driver=driver, runner=runner, join=join, token=token,
+                   description=desc, batch=batch)
 
     def start(self) -> None:
         self.tasks = [asyncio.create_task(self.runner.run(), name=f"{self.name}-runner"),
-                      asyncio.create_task(self.session.run_forever(),
-                                          name=f"{self.name}-session")]
+                      asyncio.create_task(self._supervised(), name=f"{self.name}-session")]
+
+    async def _supervised(self) -> None:
+        """The session, restarted a second after it ends, as systemd restarts the agent
+        (deploy/systemd: Restart=always, RestartSec=1). Each exit is logged with
+        EXIT_MARK so the benchmark can count them. A refused join is final."""
+        for _ in range(100_000):
+            try:
+                await self.new_session().run_forever()
+                why = "the session returned"
+            except JoinRefused:
+                raise
+            except Exception as exc:  # what would make a real agent process exit
+                why = f"{type(exc).__name__}: {exc}"
+            log.error("%s %s: %s; restarting in 1s", EXIT_MARK, self.name, why)
+            await asyncio.sleep(1.0)
 
     async def stop(self) -> None:
         for t in self.tasks:

@@ -80,7 +80,7 @@ class Observer:
                    if s.app.startswith(prefix) and s.app != but)
 
     def tasks(self, app: str = "") -> list[objects_pb2.Task]:
-        return list(self.stub.ListTasks(control_pb2.ListRequest(app=app), timeout=30).tasks)
+        return list(self.stub.ListTasks(control_pb2.ListRequest(app=app), timeout=60).tasks)
 
     def running_on(self, app: str, *, avoid: set[str]) -> int:
         """Tasks of `app` desired and observed running, none of them on `avoid` nodes,
@@ -134,6 +134,25 @@ class DownWatch:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=15)
+
+
+def attempt(fn: Callable[[], T], default: T) -> T:
+    """One reading that an overloaded server may time out: `default` then."""
+    try:
+        return fn()
+    except grpc.RpcError:
+        return default
+
+
+def agent_exits(cluster: HollowCluster) -> int:
+    """How many times hollow agents exited (and were restarted, as systemd would)."""
+    from deploy.bench.scale_hollow import EXIT_MARK
+
+    n = 0
+    for log in cluster.root.glob("hollow-*.log"):
+        with contextlib.suppress(OSError):
+            n += log.read_text(errors="replace").count(EXIT_MARK)
+    return n
 
 
 def rss_bytes(pid: int) -> int:
