@@ -36,6 +36,8 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import grpc
+
 from controlplane.spec import load_app
 from deploy.bench.cluster import RESULTS, write_report
 from deploy.bench.scale_cluster import HollowCluster, up
@@ -53,6 +55,9 @@ from deploy.bench.scale_probe import (
 from dockyard.v1 import control_pb2
 
 NODE_GRACE_S = 4.0  # the server's default --node-grace
+TARGETS = ("1,000 nodes joined <= 10 s; 10,000 replicas on 1,000 nodes <= 5 s (>= 2,000 "
+           "tasks/s); 1,000 at 100 nodes <= 1 s; get tasks at 10,000 <= 0.5 s; server RSS "
+           "< 1 GB; failover <= grace + 2 s; no false node-down")
 
 
 @dataclass(frozen=True)
@@ -141,7 +146,7 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
 
 
-def run(size: Size, report: dict[str, Any], *, profile: bool) -> None:
+def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool) -> None:
     """Fill `report` phase by phase (so that what was measured survives a failure)."""
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
     cluster = up(0, root=root)
@@ -219,6 +224,8 @@ def run(size: Size, report: dict[str, Any], *, profile: bool) -> None:
                                 "sightings": watch.sightings, "samples": watch.samples}
         if prof is not None:
             report["profile_top"] = [(f, round(s, 3)) for f, s in prof.finish()]
+            RESULTS.mkdir(exist_ok=True)
+            prof.keep(RESULTS / f"scale-{size_name}-profile.txt")
         report["load_after"] = os.getloadavg()
         report["agent_exits"] = agent_exits(cluster)
         report["cpu_seconds"] = {**cpu_by_part(cluster),
@@ -290,6 +297,7 @@ def print_report(r: dict[str, Any]) -> None:
           f"{r.get('agent_exits')}")
     if "error" in r:
         print(f"  the run broke off: {r['error']}")
+    print(f"  targets (docs/promises.md): {TARGETS}")
     cpu = r.get("cpu_seconds")
     if cpu:
         print("  CPU seconds: " + ", ".join(f"{k} {v:.0f}" for k, v in cpu.items()))
@@ -314,7 +322,9 @@ def main() -> int:
             return 1
     report: dict[str, Any] = {"size": size}
     try:
-        run(chosen, report, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+        run(chosen, size, report, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+    except grpc.RpcError as exc:  # the server failed a call the run cannot do without
+        report["error"] = f"a call to the server failed: {exc.code().name} {exc.details()}"
     except Exception as exc:  # a phase broke: keep and print what was measured
         report["error"] = f"{type(exc).__name__}: {exc}".splitlines()[0]
     print_report(report)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -233,6 +234,11 @@ class Profile:
             return []
         return top_frames(self.out.read_text())
 
+    def keep(self, dest: Path) -> None:
+        """A copy of the raw collapsed stacks (for flame graphs, or a closer look)."""
+        if self.out.exists():
+            shutil.copy(self.out, dest)
+
 
 def top_frames(collapsed: str, *, limit: int = 15) -> list[tuple[str, float]]:
     """From py-spy's collapsed stacks ("a;b;c N" per line): each frame's share of all
@@ -249,7 +255,14 @@ def top_frames(collapsed: str, *, limit: int = 15) -> list[tuple[str, float]]:
             seen[frame] += n
     if not total:
         return []
-    interesting = [(f, c / total) for f, c in seen.most_common()
-                   if not f.startswith(("<module>", "run (asyncio", "_run_once", "run_forever",
-                                        "_run (asyncio", "run_until_complete", "main ("))]
+    interesting = [(f, c / total) for f, c in seen.most_common() if not _plumbing(f)]
     return interesting[:limit]
+
+
+def _plumbing(frame: str) -> bool:
+    """Frames every sample passes through (the interpreter, the event loop, the command's
+    entry): they say nothing about where the time goes. Pure."""
+    where = frame[frame.rfind("(") + 1:]
+    return (frame.startswith(("<module>", "_run_module_as_main", "_run_code"))
+            or where.startswith(("asyncio/", "threading.py", "<frozen", "concurrent/"))
+            or where.startswith("controlplane/cli/main.py"))

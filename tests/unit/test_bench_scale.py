@@ -39,6 +39,7 @@ def test_top_frames_count_each_frame_once_per_stack() -> None:
     collapsed = "\n".join([
         "<module> (x.py:1);serve (s.py:2);fanout (d.py:3);fanout (d.py:3) 6",
         "<module> (x.py:1);serve (s.py:2);heartbeat (d.py:9) 4",
+        "_run_once (asyncio/base_events.py:1922);Handle._run (asyncio/events.py:80) 0",
         "garbage line",
     ])
     top = dict(top_frames(collapsed))
@@ -46,3 +47,4 @@ def test_top_frames_count_each_frame_once_per_stack() -> None:
     assert top["fanout (d.py:3)"] == 0.6
     assert top["heartbeat (d.py:9)"] == 0.4
     assert "<module> (x.py:1)" not in top
+    assert not [f for f in top if "asyncio/" in f]
