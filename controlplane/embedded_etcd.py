@@ -15,7 +15,19 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
+from controlplane.store.client import ClientTls
+
 _PR_SET_PDEATHSIG = 1
+TLS_DIR = "etcd-tls"
+
+
+def client_tls(data_dir: Path) -> ClientTls | None:
+    """The control plane's client TLS for the embedded etcd under `data_dir`, if made."""
+    d = data_dir / TLS_DIR
+    try:
+        return ClientTls.from_files(d / "ca.pem", d / "client.pem", d / "client-key.pem")
+    except ValueError:
+        return None
 
 
 def _die_with_parent() -> None:

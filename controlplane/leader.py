@@ -15,21 +15,20 @@ import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from controlplane.events import event_entry
+from controlplane.events import EventBudget, event_entry, events_to_trim
+from controlplane.mirror import Mirror
 from controlplane.reconcile.decision import Decision
 from controlplane.reconcile.round import plan_round
 from controlplane.store import keys
 from controlplane.store.codec import encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
-from controlplane.view import Mirror
 from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T", bound=Any)
 _OBJECTS_PER_TXN = 48
-_TRIM_EVERY_S = 60.0
-_EVENTS_KEPT = 200  # well under etcd's default --max-txn-ops of 128
+_TRIM_EVERY_S = 10.0
 
 
 def new_task_id() -> str:
@@ -138,16 +137,10 @@ class Leader:
                 await asyncio.sleep(0.5)
 
     async def _trim_events(self) -> None:
-        """Keep the newest events of each app; drop those of apps that are gone."""
+        """Keep the newest events within their budget; drop those of apps that are gone."""
         entries, _ = await self._store.get_prefix(keys.EVENTS)
-        by_app: dict[str, list[str]] = {}
-        for e in entries:
-            app = e.key[len(keys.EVENTS):].split("/", 1)[0]
-            by_app.setdefault(app, []).append(e.key)
-        doomed: list[str] = []
-        for app, app_keys in by_app.items():
-            keep = _EVENTS_KEPT if app in self.mirror.view.apps or app == "_" else 0
-            doomed += sorted(app_keys)[: max(0, len(app_keys) - keep)]
+        doomed = events_to_trim(((e.key, len(e.key) + len(e.value)) for e in entries),
+                                live_apps=self.mirror.view.apps.keys(), budget=EventBudget())
         for i in range(0, len(doomed), _OBJECTS_PER_TXN):
             await self._store.commit(Commit(deletes=doomed[i:i + _OBJECTS_PER_TXN]))
 

@@ -26,9 +26,9 @@ from controlplane.election import Election
 from controlplane.embedded_etcd import EmbeddedEtcd
 from controlplane.http_status import serve_http
 from controlplane.leader import Leader
+from controlplane.mirror import Mirror
 from controlplane.security import cluster as security
 from controlplane.store.etcd import EtcdStore, StoreUnavailable
-from controlplane.view import Mirror
 from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 
 log = logging.getLogger("dockyard.server")
@@ -108,7 +108,7 @@ async def run_server(config: ServerConfig) -> None:
             await store.get(security.TOKEN_KEY)
         except StoreUnavailable as exc:
             return str(exc)
-        return None
+        return mirror.problem  # not ready until the mirror is in sync with etcd
 
     try:
         http = await serve_http(config.http_listen, probe)

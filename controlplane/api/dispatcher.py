@@ -25,12 +25,12 @@ import grpc
 from controlplane.api.logs import LogBroker
 from controlplane.endpoints import endpoints_for
 from controlplane.http_status import SESSIONS
+from controlplane.mirror import Mirror
 from controlplane.security import pki
 from controlplane.security.cluster import Tls
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
-from controlplane.view import Mirror
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger(__name__)

@@ -9,12 +9,18 @@ half-applied.
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import aetcd
 import aetcd.exceptions
+
+from controlplane.store.client import Client, ClientTls, PageTooLarge
+
+# Keys per page of a range read; halved while a page exceeds the client's message limit.
+PAGE_KEYS = 512
 
 
 class StoreUnavailable(Exception):
@@ -67,12 +73,14 @@ def _parse_endpoint(url: str) -> tuple[str, int]:
 class EtcdStore:
     """A connection to an etcd cluster, tried endpoint by endpoint."""
 
-    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = 5.0) -> None:
+    def __init__(self, endpoints: Sequence[str], *, timeout_s: float = 5.0,
+                 tls: ClientTls | None = None) -> None:
         if not endpoints:
             raise ValueError("no etcd endpoint given")
         self._endpoints = [_parse_endpoint(e) for e in endpoints]
         self._timeout_s = timeout_s
-        self._client: aetcd.Client | None = None
+        self._tls = tls
+        self._client: Client | None = None
         self._next = 0
         self._reconnecting = asyncio.Lock()
         self._retired: set[asyncio.Task[None]] = set()
@@ -89,7 +97,7 @@ class EtcdStore:
         while True:
             host, port = self._endpoints[self._next % len(self._endpoints)]
             self._next += 1
-            client = aetcd.Client(host=host, port=port, timeout=self._timeout_s)
+            client = Client(host=host, port=port, timeout=self._timeout_s, tls=self._tls)
             try:
                 await client.connect()
                 await client.get(b"/dockyard/cluster/ping")
@@ -111,7 +119,7 @@ class EtcdStore:
             self._client = None
 
     @property
-    def client(self) -> aetcd.Client:
+    def client(self) -> Client:
         if self._client is None:
             raise StoreUnavailable("not connected to etcd")
         return self._client
@@ -122,14 +130,41 @@ class EtcdStore:
             return None
         return Entry(key, bytes(got.value), int(got.mod_revision), int(got.lease))
 
-    async def get_prefix(self, prefix: str) -> tuple[list[Entry], int]:
+    async def get_prefix(self, prefix: str, *, revision: int = 0) -> tuple[list[Entry], int]:
         """Every key under `prefix`, and the store revision the read saw."""
-        got = await self._call(lambda c: c.get_prefix(prefix.encode()))
-        entries = [
-            Entry(kv.key.decode(), bytes(kv.value), int(kv.mod_revision), int(kv.lease))
-            for kv in got
-        ]
-        return entries, int(got.header.revision)
+        return await self.get_range(prefix, prefix_end(prefix), revision=revision)
+
+    async def get_range(self, start: str, end: str, *,
+                        revision: int = 0) -> tuple[list[Entry], int]:
+        """Every key in [start, end) and the revision read at, whatever their total size.
+
+        Read in pages of at most PAGE_KEYS keys (fewer while a page exceeds the client's
+        message limit), each continuing after the last key of the one before, all at one
+        revision: the first page's, or `revision` if given. So the result is one
+        consistent snapshot, and a watch from revision + 1 misses nothing.
+        """
+        entries: list[Entry] = []
+        key, stop = start.encode(), end.encode()
+        limit = PAGE_KEYS
+        while True:
+            try:
+                page = await self._call(functools.partial(
+                    _range_page, key=key, end=stop, limit=limit, revision=revision))
+            except PageTooLarge as exc:
+                if limit == 1:
+                    raise StoreUnavailable(f"etcd at {self.endpoints}: one key under "
+                                           f"{key.decode(errors='replace')!r} is too large: "
+                                           f"{_short(exc)}") from None
+                limit = max(1, limit // 2)
+                continue
+            revision = revision or int(page.header.revision)
+            entries += [
+                Entry(kv.key.decode(), bytes(kv.value), int(kv.mod_revision), int(kv.lease))
+                for kv in page.kvs
+            ]
+            if not page.more or not page.kvs:
+                return entries, revision
+            key = bytes(page.kvs[-1].key) + b"\0"
 
     async def commit(self, commit: Commit) -> bool:
         """Apply `commit` as one transaction. False when an expectation failed."""
@@ -182,7 +217,7 @@ class EtcdStore:
         finally:
             await watch.cancel()
 
-    async def _call(self, op: Callable[[aetcd.Client], Awaitable[Any]]) -> Any:
+    async def _call(self, op: Callable[[Client], Awaitable[Any]]) -> Any:
         """Run `op` on the client; if its endpoint is gone, move to the next one and run
         it once more. Safe to repeat: reads, leases, plain puts, and transactions whose
         compares refuse a second application."""
@@ -201,7 +236,7 @@ class EtcdStore:
         except aetcd.exceptions.ClientError as exc:
             raise StoreUnavailable(f"etcd at {self.endpoints}: {_short(exc)}") from exc
 
-    async def _reconnect(self, failed: aetcd.Client) -> None:
+    async def _reconnect(self, failed: Client) -> None:
         """Replace a client whose endpoint failed; one coroutine does it, others wait."""
         async with self._reconnecting:
             if self._client is not failed:
@@ -214,12 +249,23 @@ class EtcdStore:
             await self.connect(wait_s=5.0)
 
 
-async def _close_later(client: aetcd.Client, delay_s: float) -> None:
+async def _range_page(client: Client, *, key: bytes, end: bytes, limit: int,
+                      revision: int) -> Any:
+    return await client.range_page(key, end, limit=limit, revision=revision)
+
+
+async def _close_later(client: Client, delay_s: float) -> None:
     await asyncio.sleep(delay_s)
     try:
         await client.close()
     except Exception:  # a dead endpoint's channel may fail to close cleanly
         pass
+
+
+def prefix_end(prefix: str) -> str:
+    """The first key after every key that starts with `prefix`. Pure."""
+    raw = prefix.encode()
+    return (raw[:-1] + bytes([raw[-1] + 1])).decode()
 
 
 def _short(exc: BaseException) -> str:

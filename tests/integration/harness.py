@@ -13,6 +13,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from controlplane.embedded_etcd import client_tls
+from controlplane.store.client import ClientTls
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -101,3 +104,8 @@ def run_cli(server: ServerProcess, *args: str, check: bool = True,
     if check and out.returncode != 0:
         raise AssertionError(f"dockyard {' '.join(args)} failed: {out.stderr}")
     return out
+
+
+def embedded_etcd_tls(data_dir: Path) -> ClientTls | None:
+    """The client TLS material a server keeps for its embedded etcd (None: none yet)."""
+    return client_tls(data_dir)

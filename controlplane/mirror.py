@@ -1,0 +1,100 @@
+"""Mirror: the I/O that keeps a `ClusterView` current, as a Kubernetes informer does.
+
+One paginated read of `/dockyard/` (without the events, which no reconciler reads) at one
+revision, then one watch from the next revision. Any break (etcd down, a compacted
+revision, a lost stream) clears `synced`, and the mirror reads everything again with a
+bounded backoff. While it is not in sync, `problem` says why, and `/healthz` reports it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from controlplane.store import keys
+from controlplane.store.etcd import EtcdStore, prefix_end
+from controlplane.view import ClusterView
+
+log = logging.getLogger(__name__)
+
+ALL_KINDS = frozenset({"apps", "services", "tasks", "status", "nodes", "alive"})
+
+
+class Mirror:
+    """Keeps a ClusterView current and calls `on_change(kinds)` after each batch."""
+
+    def __init__(self, store: EtcdStore) -> None:
+        self.view = ClusterView()
+        self._store = store
+        self._listeners: list[Callable[[set[str]], None]] = []
+        self.synced = asyncio.Event()
+        self._last_error = ""
+
+    @property
+    def problem(self) -> str | None:
+        """Why the view is not in sync with etcd (one line), or None when it is."""
+        if self.synced.is_set():
+            return None
+        if self._last_error:
+            return f"mirror not in sync with etcd: {self._last_error}"
+        return "mirror not in sync with etcd: still loading"
+
+    def subscribe(self, listener: Callable[[set[str]], None]) -> None:
+        """Call `listener(kinds)` after every batch of changes."""
+        self._listeners.append(listener)
+
+    def _on_change(self, kinds: set[str]) -> None:
+        for listener in self._listeners:
+            listener(kinds)
+
+    async def run(self) -> None:
+        """Load, then follow the watch; on any break, load again (bounded backoff)."""
+        delay = 0.2
+        while True:
+            try:
+                await self._load_and_follow()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure: reload, so the mirror stays alive
+                text = str(exc).strip()
+                self._last_error = text.splitlines()[0] if text else type(exc).__name__
+                log.warning("mirror lost its watch: %s; reloading", self._last_error)
+                if self.synced.is_set():
+                    delay = 0.2  # it was in sync: start the backoff over
+                self.synced.clear()
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+
+    async def load(self) -> ClusterView:
+        """Everything under /dockyard/ except events, read in pages at one revision."""
+        before, revision = await self._store.get_range(keys.ROOT, keys.EVENTS)
+        after, _ = await self._store.get_range(prefix_end(keys.EVENTS), prefix_end(keys.ROOT),
+                                               revision=revision)
+        view = ClusterView(revision=revision)
+        for e in (*before, *after):
+            view.apply(e.key, e.value, e.mod_revision)
+        view.revision = revision
+        return view
+
+    async def _load_and_follow(self) -> None:
+        view = await self.load()
+        self.view = view
+        self._last_error = ""
+        self.synced.set()
+        log.info("mirror in sync at revision %d", view.revision)
+        self._on_change(set(ALL_KINDS))
+        pending: set[str] = set()
+        async for change in self._store.watch_prefix(keys.ROOT,
+                                                     start_revision=view.revision + 1):
+            kind = self.view.apply(change.key, change.value, change.mod_revision)
+            if kind is not None:
+                pending.add(kind)
+                # Let the rest of a transaction's events arrive before waking anyone.
+                asyncio.get_running_loop().call_soon(self._flush, pending)
+
+    def _flush(self, pending: set[str]) -> None:
+        if pending:
+            kinds = set(pending)
+            pending.clear()
+            self._on_change(kinds)
