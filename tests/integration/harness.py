@@ -74,8 +74,12 @@ class ServerProcess:
         raise RuntimeError(f"server did not become healthy: {self.log_tail()}")
 
     def log_tail(self) -> str:
+        return self.log_text()[-2000:]
+
+    def log_text(self) -> str:
+        """Everything the server process wrote to its log so far."""
         path = self.data_dir.parent / "server.log"
-        return path.read_text()[-2000:] if path.exists() else ""
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self, sig: int = signal.SIGTERM) -> int:
         assert self.proc is not None
