@@ -43,6 +43,16 @@ class ServerConfig:
     admin_credentials: Path | None = None
     # Privileges every app may use (`--allow`, see controlplane/spec/privileges.py).
     allow: frozenset[str] = frozenset()
+    # Client TLS to an external etcd: CA, certificate, key (all three, or none).
+    etcd_cacert: Path | None = None
+    etcd_cert: Path | None = None
+    etcd_key: Path | None = None
+    # The key that encrypts the cluster CA's key in etcd (None: DATA_DIR/kek).
+    kek_file: Path | None = None
+
+    @property
+    def kek_path(self) -> Path:
+        return self.kek_file or self.data_dir / "kek"
 
     @property
     def embedded_etcd(self) -> bool:

@@ -3,6 +3,12 @@
 `dockyard server` without `--etcd` uses it. It listens on loopback only, keeps its data
 under the server's data dir, and dies with the server (PR_SET_PDEATHSIG), so a
 `kill -9` of the server never leaves an orphan holding the port.
+
+It speaks TLS only, on its client and peer ports, and requires a client certificate
+from the etcd CA in DATA_DIR/etcd-tls (`controlplane/security/etcd_certs.py`); after the
+first start etcd's authentication is on too (`controlplane/store/auth.py`). So a local
+user without the server's files gets neither a TLS session nor, with another
+certificate, any key.
 """
 
 from __future__ import annotations
@@ -13,19 +19,37 @@ import shutil
 import signal
 import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
+from controlplane.security.etcd_certs import CLIENT_USER, EtcdFiles, ensure_files
+from controlplane.store.auth import enable_auth
 from controlplane.store.client import ClientTls
+from controlplane.store.etcd import EtcdStore
 
 _PR_SET_PDEATHSIG = 1
-TLS_DIR = "etcd-tls"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberTls:
+    """TLS files of one etcd member: its certificate and key, and the CA its clients'
+    (or peers') certificates must come from."""
+
+    cert: Path
+    key: Path
+    ca: Path
+
+    def flags(self, prefix: str = "") -> list[str]:
+        """etcd's flags for client TLS (`prefix` "") or peer TLS ("peer-"). Pure."""
+        return [f"--{prefix}cert-file", str(self.cert), f"--{prefix}key-file", str(self.key),
+                f"--{prefix}trusted-ca-file", str(self.ca), f"--{prefix}client-cert-auth"]
 
 
 def client_tls(data_dir: Path) -> ClientTls | None:
     """The control plane's client TLS for the embedded etcd under `data_dir`, if made."""
-    d = data_dir / TLS_DIR
+    files = EtcdFiles.under(data_dir)
     try:
-        return ClientTls.from_files(d / "ca.pem", d / "client.pem", d / "client-key.pem")
+        return ClientTls.from_files(files.ca, files.client, files.client_key)
     except ValueError:
         return None
 
@@ -45,11 +69,15 @@ def member_argv(
     initial_cluster: str = "",
     state: str = "new",
     token: str = "",
+    client_tls: MemberTls | None = None,
+    peer_tls: MemberTls | None = None,
     extra: Sequence[str] = (),
 ) -> list[str]:
     """The command line of one etcd member; alone in its cluster unless `initial_cluster`
-    names the others. Pure. The embedded etcd, the testbed's external cluster and the
-    HA tests all start their members through it."""
+    names the others. With `client_tls` (`peer_tls`) its client (peer) port speaks TLS
+    only and requires a client certificate from that CA; the URLs must then be https.
+    Pure. The embedded etcd, the testbed's external cluster and the HA tests all start
+    their members through it."""
     argv = [
         binary,
         "--name", name,
@@ -63,17 +91,26 @@ def member_argv(
     ]
     if token:
         argv += ["--initial-cluster-token", token]
+    if client_tls is not None:
+        argv += client_tls.flags()
+    if peer_tls is not None:
+        argv += peer_tls.flags("peer-")
     return [*argv, *extra, "--log-level", "warn"]
 
 
-def etcd_argv(*, binary: str, data_dir: Path, client_port: int, peer_port: int) -> list[str]:
-    """The command line for the embedded single loopback-only member. Pure."""
+def etcd_argv(*, binary: str, data_dir: Path, client_port: int, peer_port: int,
+              files: EtcdFiles) -> list[str]:
+    """The command line for the embedded single loopback-only member, TLS on both ports
+    with the certificates in `files`. Pure."""
+    tls = MemberTls(cert=files.server, key=files.server_key, ca=files.ca)
     return member_argv(
         binary=binary,
         name="dockyard",
         data_dir=data_dir,
-        client_url=f"http://127.0.0.1:{client_port}",
-        peer_url=f"http://127.0.0.1:{peer_port}",
+        client_url=f"https://127.0.0.1:{client_port}",
+        peer_url=f"https://127.0.0.1:{peer_port}",
+        client_tls=tls,
+        peer_tls=tls,
         extra=(
             "--quota-backend-bytes", str(2 * 1024**3),
             "--auto-compaction-mode", "revision",
@@ -85,15 +122,27 @@ def etcd_argv(*, binary: str, data_dir: Path, client_port: int, peer_port: int) 
 class EmbeddedEtcd:
     """A child etcd process. `start` returns its client URL once it is spawned."""
 
-    def __init__(self, *, data_dir: Path, client_port: int, peer_port: int) -> None:
+    def __init__(self, *, data_dir: Path, client_port: int, peer_port: int,
+                 files: EtcdFiles) -> None:
         self.data_dir = data_dir
         self.client_port = client_port
         self.peer_port = peer_port
+        self.files = files
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"https://127.0.0.1:{self.client_port}"
+
+    @property
+    def client_tls(self) -> ClientTls:
+        """What the control plane dials this etcd with (after `start`)."""
+        return ClientTls.from_files(self.files.ca, self.files.client, self.files.client_key)
+
+    async def secure(self, store: EtcdStore) -> None:
+        """Turn etcd's authentication on, if it is not yet (`store` is connected)."""
+        password = self.files.root_password.read_text().strip()
+        await enable_auth(store.client, user=CLIENT_USER, root_password=password)
 
     def start(self) -> str:
         binary = shutil.which("etcd")
@@ -103,6 +152,7 @@ class EmbeddedEtcd:
                 "or pass --etcd URL"
             )
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        ensure_files(self.files)
         log = open(self.data_dir.parent / "etcd.log", "ab")  # noqa: SIM115 - child owns it
         self._proc = subprocess.Popen(
             etcd_argv(
@@ -110,6 +160,7 @@ class EmbeddedEtcd:
                 data_dir=self.data_dir,
                 client_port=self.client_port,
                 peer_port=self.peer_port,
+                files=self.files,
             ),
             stdout=log,
             stderr=log,

@@ -28,6 +28,9 @@ from controlplane.http_status import serve_http
 from controlplane.leader import Leader
 from controlplane.mirror import Mirror
 from controlplane.security import cluster as security
+from controlplane.security.etcd_certs import EtcdFiles
+from controlplane.security.sealed import SealError
+from controlplane.store.client import ClientTls
 from controlplane.store.etcd import EtcdStore, StoreUnavailable
 from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 
@@ -41,28 +44,33 @@ class ServerError(Exception):
 async def run_server(config: ServerConfig) -> None:
     etcd: EmbeddedEtcd | None = None
     endpoints = list(config.etcd)
+    etcd_tls = external_etcd_tls(config)
     if config.embedded_etcd:
         etcd = EmbeddedEtcd(
             data_dir=config.data_dir / "etcd",
             client_port=config.etcd_client_port,
             peer_port=config.etcd_client_port + 1,
+            files=EtcdFiles.under(config.data_dir),
         )
         endpoints = [etcd.start()]
-    store = EtcdStore(endpoints)
+        etcd_tls = etcd.client_tls
+    store = EtcdStore(endpoints, tls=etcd_tls)
     try:
         await store.connect(wait_s=20.0)
+        if etcd is not None:
+            await etcd.secure(store)
     except StoreUnavailable as exc:
         if etcd is not None:
             await etcd.stop()
         raise ServerError(str(exc)) from None
 
     try:
-        ca, created = await security.ensure_ca(store)
+        ca, created = await security.ensure_ca(store, config.kek_path)
         tls = security.Tls(ca, config.listen)
         tokens = security.TokenKeeper(store, ca, config.data_dir / "join-token")
         tokens.on_change = tls.set_token
         await tokens.ensure(config.join_token)
-    except (StoreUnavailable, ValueError) as exc:
+    except (StoreUnavailable, ValueError, SealError) as exc:
         if etcd is not None:
             await etcd.stop()
         raise ServerError(str(exc)) from None
@@ -163,6 +171,23 @@ def _print_first_start(config: ServerConfig) -> None:
         copy = None  # another cluster's credential was there and is kept
     print(first_start_message(listen=config.listen, data_dir=data_dir, admin_copy=copy,
                               host_ip=host_ip()), flush=True)
+
+
+def external_etcd_tls(config: ServerConfig) -> ClientTls | None:
+    """Client TLS to an external etcd from --etcd-cacert/--etcd-cert/--etcd-key, or None.
+    ServerError (one line) for an incomplete set or an unreadable file."""
+    given = (config.etcd_cacert, config.etcd_cert, config.etcd_key)
+    if not any(given):
+        return None
+    if config.embedded_etcd:
+        raise ServerError("--etcd-cacert, --etcd-cert and --etcd-key are for an external etcd "
+                          "(--etcd URL); the embedded etcd makes its own")
+    if not all(given):
+        raise ServerError("--etcd-cacert, --etcd-cert and --etcd-key go together")
+    try:
+        return ClientTls.from_files(*given)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise ServerError(str(exc)) from None
 
 
 async def _watch_child(etcd: EmbeddedEtcd) -> None:

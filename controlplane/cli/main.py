@@ -12,7 +12,10 @@ import argparse
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 if sys.argv[1:2] not in (["server"], ["agent"]):
     # gRPC core's own log lines (a refused handshake...) would break the one-line error
@@ -122,10 +125,15 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
                    help="where a new cluster's first start also copies DATA_DIR/admin.pem, "
                         "if no file is there yet; empty: nowhere (default "
                         "~/.dockyard/admin.pem)")
-    for flag in ("cacert", "cert", "key"):
-        p.add_argument(f"--etcd-{flag}", metavar="FILE", default="",
-                       help="client TLS for an external etcd (not supported yet: see "
-                            "docs/security.md)")
+    for flag, what in (("cacert", "the CA that signed the external etcd's certificate"),
+                       ("cert", "this server's client certificate for the external etcd"),
+                       ("key", "the key of --etcd-cert")):
+        p.add_argument(f"--etcd-{flag}", metavar="FILE",
+                       default=env_default(f"ETCD_{flag.upper()}", ""),
+                       help=f"{what} (all three together; see docs/security.md)")
+    p.add_argument("--kek-file", metavar="FILE", default=env_default("KEK_FILE", ""),
+                   help="the key that encrypts the cluster CA's key in etcd; every replica "
+                        "needs the same one (default DATA_DIR/kek, made on the first start)")
     p.add_argument("--allow", action="append", default=[env_default("ALLOW", "")],
                    metavar="PRIVILEGE[,...]",
                    help="privileges every app may use: " + ", ".join(PRIVILEGE_NAMES)
@@ -226,6 +234,12 @@ def _add_habit_commands(sub: Any) -> None:
     p.add_argument("shell", choices=("bash", "zsh", "fish"), nargs="?", default="bash")
 
 
+def _path(flag: str) -> Path | None:
+    from pathlib import Path
+
+    return Path(flag).expanduser() if flag else None
+
+
 def _run_server(args: Any) -> int:
     import asyncio
     import logging
@@ -238,9 +252,6 @@ def _run_server(args: Any) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    if args.etcd_cacert or args.etcd_cert or args.etcd_key:
-        raise CliError("etcd client TLS is not supported yet: the etcd client (aetcd 1.0) "
-                       "only dials plaintext; keep etcd on loopback or a private network")
     config = ServerConfig(
         listen=args.listen,
         http_listen=args.http_listen,
@@ -256,6 +267,10 @@ def _run_server(args: Any) -> int:
         admin_credentials=(Path(args.admin_credentials).expanduser()
                            if args.admin_credentials else None),
         allow=frozenset(_allow(args.allow)),
+        etcd_cacert=_path(args.etcd_cacert),
+        etcd_cert=_path(args.etcd_cert),
+        etcd_key=_path(args.etcd_key),
+        kek_file=_path(args.kek_file),
     )
     try:
         asyncio.run(run_server(config))

@@ -2,8 +2,9 @@
 of :7070, who is calling an rpc, and the admin credential file.
 
 The CA certificate and key live in etcd (`/dockyard/cluster/ca-cert`, `ca-key`), which only
-control-plane replicas can read, so every replica signs with the same CA. Each replica
-issues itself a fresh server certificate at start; its key stays in memory.
+control-plane replicas can read, so every replica signs with the same CA. The key is
+stored encrypted with a key kept on each replica's disk (`controlplane/security/sealed.py`).
+Each replica issues itself a fresh server certificate at start; its key stays in memory.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 
 import grpc
 
-from controlplane.security import pki
+from controlplane.security import pki, sealed
 from controlplane.store import keys
 from controlplane.store.etcd import Commit, EtcdStore
 
@@ -33,19 +34,42 @@ TOKEN_KEY = keys.cluster_key("join-token")
 SERVER_CERT_S = 365 * 86400.0
 
 
-async def ensure_ca(store: EtcdStore) -> tuple[pki.ClusterCA, bool]:
-    """The cluster CA from etcd, or a new one stored now. True when it was made now."""
+async def ensure_ca(store: EtcdStore, kek_path: Path) -> tuple[pki.ClusterCA, bool]:
+    """The cluster CA from etcd, or a new one stored now. True when it was made now.
+
+    Its key is kept sealed with the key in `kek_path`; a key stored in the clear by an
+    older version is sealed now. SealError (one line) when the key file is missing or
+    is not this cluster's while a sealed key exists: never a new key over existing data.
+    """
+    aad = CA_KEY_KEY.encode()
     for _ in range(5):
         cert = await store.get(CA_CERT_KEY)
         key = await store.get(CA_KEY_KEY)
         if cert is not None and key is not None:
-            return pki.ClusterCA(cert.value, key.value), False
+            if sealed.is_sealed(key.value):
+                kek = sealed.load_kek(kek_path)
+                if kek is None:
+                    raise sealed.SealError(
+                        f"the cluster CA key in etcd is encrypted and its key file {kek_path} "
+                        f"is missing: restore it from a backup or another replica "
+                        f"(--kek-file)")
+                plain = sealed.unseal(kek, key.value, aad=aad, kek_path=kek_path)
+                return pki.ClusterCA(cert.value, plain), False
+            kek = sealed.load_kek(kek_path) or sealed.create_kek(kek_path)
+            commit = Commit(expect={CA_KEY_KEY: key.mod_revision},
+                            puts={CA_KEY_KEY: sealed.seal(kek, key.value, aad=aad)})
+            if await store.commit(commit):
+                log.info("encrypted the cluster CA key in etcd with the key in %s", kek_path)
+                return pki.ClusterCA(cert.value, key.value), False
+            continue
+        kek = sealed.load_kek(kek_path) or sealed.create_kek(kek_path)
         ca = pki.create_ca()
         commit = Commit(expect={CA_CERT_KEY: 0, CA_KEY_KEY: 0})
         commit.puts[CA_CERT_KEY] = ca.cert_pem
-        commit.puts[CA_KEY_KEY] = ca.key_pem
+        commit.puts[CA_KEY_KEY] = sealed.seal(kek, ca.key_pem, aad=aad)
         if await store.commit(commit):
-            log.info("created the cluster CA (sha256 %s)", ca.digest)
+            log.info("created the cluster CA (sha256 %s); its key is encrypted with %s",
+                     ca.digest, kek_path)
             return ca, True
     raise RuntimeError("the cluster CA kept changing in etcd")
 

@@ -96,11 +96,11 @@ class ClusterCA:
         return ca_digest(self.cert_pem)
 
 
-def create_ca(*, years: int = 10) -> ClusterCA:
+def create_ca(*, years: int = 10, title: str = "dockyard cluster CA") -> ClusterCA:
     key = new_key()
     name = x509.Name([
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "dockyard"),
-        x509.NameAttribute(NameOID.COMMON_NAME, f"dockyard cluster CA {secrets.token_hex(4)}"),
+        x509.NameAttribute(NameOID.COMMON_NAME, f"{title} {secrets.token_hex(4)}"),
     ])
     now = _now()
     cert = (

@@ -14,13 +14,16 @@ import ctypes
 import json
 import shutil
 import signal
+import ssl
 import subprocess
 import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from controlplane.embedded_etcd import member_argv
+from controlplane.security.etcd_certs import EtcdFiles
 from tests.integration.harness import free_port
 
 _PR_SET_PDEATHSIG = 1
@@ -163,33 +166,66 @@ class EtcdCluster:
         raise RuntimeError(f"no etcd member answered: {last}")
 
 
-def etcd_get(url: str, key: str, timeout_s: float = 2.0) -> bytes | None:
-    """Read one key from the etcd at `url` (None: no such key); OSError if it is down.
+@dataclass(frozen=True)
+class Gateway:
+    """How to reach an etcd's JSON gateway: its URL, plus the TLS context and auth token
+    an etcd with client TLS and authentication (the embedded one) needs."""
+
+    url: str
+    context: ssl.SSLContext | None = None
+    token: str = ""
+
+    def post(self, path: str, body: dict[str, Any], timeout_s: float = 2.0) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if self.token:
+            headers["Authorization"] = self.token
+        req = urllib.request.Request(f"{self.url}{path}", data=json.dumps(body).encode(),
+                                     headers=headers)
+        with urllib.request.urlopen(req, timeout=timeout_s, context=self.context) as r:
+            return json.loads(r.read())
+
+
+def tls_context(ca: Path, cert: Path, key: Path) -> ssl.SSLContext:
+    ctx = ssl.create_default_context(cafile=str(ca))
+    ctx.load_cert_chain(str(cert), str(key))
+    return ctx
+
+
+def embedded_gateway(data_dir: Path, port: int) -> Gateway:
+    """The embedded etcd of the server with `data_dir`, as etcd's `root` user: its
+    password and the client certificate are files only the server (and root) can read."""
+    files = EtcdFiles.under(data_dir)
+    gw = Gateway(f"https://127.0.0.1:{port}", tls_context(files.ca, files.client,
+                                                          files.client_key))
+    password = files.root_password.read_text().strip()
+    token = gw.post("/v3/auth/authenticate", {"name": "root", "password": password})["token"]
+    return Gateway(gw.url, gw.context, token)
+
+
+def _gateway(where: str | Gateway) -> Gateway:
+    return where if isinstance(where, Gateway) else Gateway(where)
+
+
+def etcd_get(where: str | Gateway, key: str, timeout_s: float = 2.0) -> bytes | None:
+    """Read one key from the etcd at `where` (None: no such key); OSError if it is down.
 
     Through etcd's JSON gateway (`/v3/kv/range`), not a gRPC client: the test process
     forks etcd and server children, and forking while gRPC threads run is unsafe.
     (`etcdctl` is not installed with Debian's `etcd-server`.)
     """
-    body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
-    req = urllib.request.Request(
-        f"{url}/v3/kv/range", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=timeout_s) as r:
-        kvs = json.loads(r.read()).get("kvs") or []
+    got = _gateway(where).post("/v3/kv/range", {"key": base64.b64encode(key.encode()).decode()},
+                               timeout_s)
+    kvs = got.get("kvs") or []
     return base64.b64decode(kvs[0].get("value", "")) if kvs else None
 
 
-def etcd_count(url: str, prefix: str, timeout_s: float = 2.0) -> int:
-    """How many keys start with `prefix` in the etcd at `url` (JSON gateway, count only)."""
+def etcd_count(where: str | Gateway, prefix: str, timeout_s: float = 2.0) -> int:
+    """How many keys start with `prefix` in the etcd at `where` (JSON gateway, count only)."""
     raw = prefix.encode()
     end = raw[:-1] + bytes([raw[-1] + 1])
-    body = json.dumps({
+    got = _gateway(where).post("/v3/kv/range", {
         "key": base64.b64encode(raw).decode(),
         "range_end": base64.b64encode(end).decode(),
         "count_only": True,
-    }).encode()
-    req = urllib.request.Request(
-        f"{url}/v3/kv/range", data=body, headers={"Content-Type": "application/json"}
-    )
-    with urllib.request.urlopen(req, timeout=timeout_s) as r:
-        return int(json.loads(r.read()).get("count", 0))
+    }, timeout_s)
+    return int(got.get("count", 0))

@@ -18,7 +18,12 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.integration.etcd_cluster import EtcdCluster, etcd_count, etcd_get
+from tests.integration.etcd_cluster import (
+    EtcdCluster,
+    embedded_gateway,
+    etcd_count,
+    etcd_get,
+)
 from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
 
 pytestmark = pytest.mark.integration
@@ -301,10 +306,14 @@ BIG = {f"s{i:02d}": 1 for i in range(40)}
 
 def app_state(server: ServerProcess, app: str) -> tuple[bool, int]:
     """Straight from the server's embedded etcd: is the app there, how many services."""
-    url = f"http://127.0.0.1:{server.etcd_port}"
-    present = wait_for(lambda: [etcd_get(url, f"/dockyard/apps/{app}")], 10)
+    def read() -> list[Any]:
+        gw = embedded_gateway(server.data_dir, server.etcd_port)
+        return [etcd_get(gw, f"/dockyard/apps/{app}"),
+                etcd_count(gw, f"/dockyard/services/{app}/")]
+
+    present = wait_for(read, 10)
     assert present is not None, "the embedded etcd does not answer"
-    return present[0] is not None, etcd_count(url, f"/dockyard/services/{app}/")
+    return present[0] is not None, present[1]
 
 
 def restart_after_kill(server: ServerProcess) -> None:
@@ -376,8 +385,8 @@ def test_sigterm_restart_keeps_apps_services_and_tasks(
     for port in (server.grpc_port, server.http_port, server.etcd_port):
         wait_port_free(port)
     server.start()
-    leader_url = f"http://127.0.0.1:{server.etcd_port}"
-    assert wait_for(lambda: etcd_get(leader_url, LEADER_KEY), 10), "no leader after restart"
+    assert wait_for(lambda: etcd_get(embedded_gateway(server.data_dir, server.etcd_port),
+                                     LEADER_KEY), 10), "no leader after restart"
     time.sleep(1.5)  # let the restarted leader run rounds over the reloaded state
 
     after = {k: get_json(server, k) for k in ("apps", "services", "tasks")}

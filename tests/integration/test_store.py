@@ -7,29 +7,34 @@ import asyncio
 import pytest
 
 from controlplane.store.etcd import Commit, EtcdStore
-from tests.integration.harness import ServerProcess
+from tests.integration.harness import ServerProcess, embedded_etcd_tls
 
 pytestmark = pytest.mark.integration
+
+# The server's etcd user may touch /dockyard/ only.
+T = "/dockyard/t/"
+A, B = T + "a", T + "b"
 
 
 def test_stale_write_is_refused_and_nothing_is_half_applied(server: ServerProcess) -> None:
     async def scenario() -> None:
-        store = EtcdStore([f"http://127.0.0.1:{server.etcd_port}"])
+        store = EtcdStore([f"https://127.0.0.1:{server.etcd_port}"],
+                          tls=embedded_etcd_tls(server.data_dir))
         await store.connect()
         try:
-            assert await store.commit(Commit(expect={"/t/a": 0}, puts={"/t/a": b"1"}))
-            a = await store.get("/t/a")
+            assert await store.commit(Commit(expect={A: 0}, puts={A: b"1"}))
+            a = await store.get(A)
             assert a is not None
             # A second writer that read before the first one wrote: refused whole.
-            stale = Commit(expect={"/t/a": 0}, puts={"/t/a": b"2", "/t/b": b"2"})
+            stale = Commit(expect={A: 0}, puts={A: b"2", B: b"2"})
             assert not await store.commit(stale)
-            assert (await store.get("/t/a")).value == b"1"  # type: ignore[union-attr]
-            assert await store.get("/t/b") is None
+            assert (await store.get(A)).value == b"1"  # type: ignore[union-attr]
+            assert await store.get(B) is None
             # With the fresh version it goes through, all of it.
-            fresh = Commit(expect={"/t/a": a.mod_revision}, puts={"/t/a": b"3", "/t/b": b"3"})
+            fresh = Commit(expect={A: a.mod_revision}, puts={A: b"3", B: b"3"})
             assert await store.commit(fresh)
-            entries, _ = await store.get_prefix("/t/")
-            assert [(e.key, e.value) for e in entries] == [("/t/a", b"3"), ("/t/b", b"3")]
+            entries, _ = await store.get_prefix(T)
+            assert [(e.key, e.value) for e in entries] == [(A, b"3"), (B, b"3")]
         finally:
             await store.close()
 
