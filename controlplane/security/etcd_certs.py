@@ -83,7 +83,7 @@ def ensure_files(files: EtcdFiles) -> None:
     if not _fresh(files.server, ca):
         cert, key = pki.issue_with_key(ca, cn=ETCD_NAME, ou="etcd", valid_s=VALID_S,
                                        dns=("localhost",), ips=("127.0.0.1", "::1"),
-                                       server=True)
+                                       server=True, client_too=True)
         _write(files.server_key, key)
         _write(files.server, cert)
     if not _fresh(files.client, ca):

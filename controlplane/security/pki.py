@@ -130,8 +130,11 @@ def issue(
     dns: tuple[str, ...] = (),
     ips: tuple[str, ...] = (),
     server: bool = False,
+    client_too: bool = False,
 ) -> bytes:
-    """A certificate for `public_key` signed by the CA, as PEM."""
+    """A certificate for `public_key` signed by the CA, as PEM. A server certificate
+    with `client_too` may also act as a client (an etcd member dials its peers and its
+    own gateway with it)."""
     now = _now()
     ca_cert = ca.cert
     subject = x509.Name([
@@ -140,6 +143,8 @@ def issue(
         x509.NameAttribute(NameOID.COMMON_NAME, cn),
     ])
     usages = [ExtendedKeyUsageOID.SERVER_AUTH] if server else [ExtendedKeyUsageOID.CLIENT_AUTH]
+    if server and client_too:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     builder = (
         x509.CertificateBuilder().subject_name(subject).issuer_name(ca_cert.subject)
         .public_key(public_key).serial_number(x509.random_serial_number())
@@ -174,11 +179,11 @@ def sign_node_csr(ca: ClusterCA, csr_pem: bytes, node: str, *, valid_s: float) -
 
 def issue_with_key(ca: ClusterCA, *, cn: str, ou: str, valid_s: float,
                    dns: tuple[str, ...] = (), ips: tuple[str, ...] = (),
-                   server: bool = False) -> tuple[bytes, bytes]:
+                   server: bool = False, client_too: bool = False) -> tuple[bytes, bytes]:
     """A fresh key and its certificate: (cert PEM, key PEM)."""
     key = new_key()
     cert = issue(ca, key.public_key(), cn=cn, ou=ou, valid_s=valid_s, dns=dns, ips=ips,
-                 server=server)
+                 server=server, client_too=client_too)
     return cert, key_pem(key)
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controlplane.embedded_etcd import member_argv
-from controlplane.security.etcd_certs import EtcdFiles
+from controlplane.embedded_etcd import MemberTls, member_argv
+from controlplane.security import pki
 from tests.integration.harness import free_port
 
 _PR_SET_PDEATHSIG = 1
@@ -34,6 +34,52 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
+@dataclass(frozen=True)
+class ClusterTls:
+    """Client TLS for the test cluster: a CA of its own, a server certificate per member
+    (127.0.0.1) and one client certificate, the files a server's --etcd-* flags name."""
+
+    root: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.root / "ca.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.root / "client.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.root / "client-key.pem"
+
+    def member(self, name: str) -> MemberTls:
+        return MemberTls(cert=self.root / f"{name}.pem", key=self.root / f"{name}-key.pem",
+                         ca=self.ca)
+
+    def make(self, members: list[str]) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        ca = pki.create_ca(title="dockyard test etcd CA")
+        self.ca.write_bytes(ca.cert_pem)
+        for name in members:
+            cert, key = pki.issue_with_key(ca, cn=name, ou="etcd", valid_s=86400.0,
+                                           dns=("localhost",), ips=("127.0.0.1",),
+                                           server=True, client_too=True)
+            self.member(name).cert.write_bytes(cert)
+            self.member(name).key.write_bytes(key)
+        cert, key = pki.issue_with_key(ca, cn="dockyard", ou="etcd", valid_s=86400.0)
+        self.cert.write_bytes(cert)
+        self.key.write_bytes(key)
+
+    def context(self) -> ssl.SSLContext:
+        return tls_context(self.ca, self.cert, self.key)
+
+    def server_flags(self) -> tuple[str, ...]:
+        """What `dockyard server` needs to dial this cluster."""
+        return ("--etcd-cacert", str(self.ca), "--etcd-cert", str(self.cert),
+                "--etcd-key", str(self.key))
+
+
 @dataclass
 class Member:
     name: str
@@ -41,10 +87,16 @@ class Member:
     client_port: int
     peer_port: int
     proc: subprocess.Popen[bytes] | None = None
+    tls: ClusterTls | None = None
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        scheme = "https" if self.tls else "http"
+        return f"{scheme}://127.0.0.1:{self.client_port}"
+
+    @property
+    def gateway(self) -> Gateway:
+        return Gateway(self.client_url, self.tls.context() if self.tls else None)
 
     @property
     def peer_url(self) -> str:
@@ -60,26 +112,32 @@ class Member:
     def healthy(self) -> bool:
         """The member answers /health and sees a cluster leader."""
         try:
-            with urllib.request.urlopen(f"{self.client_url}/health", timeout=1) as r:
+            with urllib.request.urlopen(f"{self.client_url}/health", timeout=1,
+                                        context=self.gateway.context) as r:
                 return bool(json.loads(r.read()).get("health") == "true")
         except (OSError, ValueError):
             return False
 
 
-@dataclass
+@dataclass(init=False)
 class EtcdCluster:
-    """Three members; `start()` returns once every member reports healthy."""
+    """Three members; `start()` returns once every member reports healthy. With
+    `tls=True` their client ports speak TLS only and require a client certificate
+    (`self.tls`); peers talk plaintext on loopback."""
 
     root: Path
     size: int = 3
     members: list[Member] = field(default_factory=list)
+    tls: ClusterTls | None = None
 
-    def __post_init__(self) -> None:
-        if not self.members:
-            self.members = [
-                Member(f"m{i}", self.root / f"m{i}", free_port(), free_port())
-                for i in range(self.size)
-            ]
+    def __init__(self, root: Path, size: int = 3, *, tls: bool = False) -> None:
+        self.root = root
+        self.size = size
+        self.tls = ClusterTls(root / "tls") if tls else None
+        self.members = [
+            Member(f"m{i}", root / f"m{i}", free_port(), free_port(), tls=self.tls)
+            for i in range(size)
+        ]
 
     @property
     def urls(self) -> list[str]:
@@ -102,6 +160,7 @@ class EtcdCluster:
             initial_cluster=self.initial_cluster,
             state=state,
             token=f"dockyard-test-{self.root.name}",
+            client_tls=self.tls.member(m.name) if self.tls else None,
             extra=("--heartbeat-interval", "50", "--election-timeout", "500"),
         )
 
@@ -115,6 +174,8 @@ class EtcdCluster:
 
     def start(self, timeout_s: float = 20.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        if self.tls is not None:
+            self.tls.make([m.name for m in self.members])
         for m in self.members:
             self._spawn(m, "new")
         self.wait_healthy(self.members, timeout_s)
@@ -160,7 +221,7 @@ class EtcdCluster:
             if not m.running():
                 continue
             try:
-                return etcd_get(m.client_url, key)
+                return etcd_get(m.gateway, key)
             except (OSError, ValueError) as exc:  # down or no leader: try the next member
                 last = exc
         raise RuntimeError(f"no etcd member answered: {last}")
@@ -168,19 +229,15 @@ class EtcdCluster:
 
 @dataclass(frozen=True)
 class Gateway:
-    """How to reach an etcd's JSON gateway: its URL, plus the TLS context and auth token
-    an etcd with client TLS and authentication (the embedded one) needs."""
+    """How to reach an etcd's JSON gateway: its URL, plus the TLS context an etcd with
+    client TLS needs."""
 
     url: str
     context: ssl.SSLContext | None = None
-    token: str = ""
 
     def post(self, path: str, body: dict[str, Any], timeout_s: float = 2.0) -> Any:
-        headers = {"Content-Type": "application/json"}
-        if self.token:
-            headers["Authorization"] = self.token
         req = urllib.request.Request(f"{self.url}{path}", data=json.dumps(body).encode(),
-                                     headers=headers)
+                                     headers={"Content-Type": "application/json"})
         with urllib.request.urlopen(req, timeout=timeout_s, context=self.context) as r:
             return json.loads(r.read())
 
@@ -189,17 +246,6 @@ def tls_context(ca: Path, cert: Path, key: Path) -> ssl.SSLContext:
     ctx = ssl.create_default_context(cafile=str(ca))
     ctx.load_cert_chain(str(cert), str(key))
     return ctx
-
-
-def embedded_gateway(data_dir: Path, port: int) -> Gateway:
-    """The embedded etcd of the server with `data_dir`, as etcd's `root` user: its
-    password and the client certificate are files only the server (and root) can read."""
-    files = EtcdFiles.under(data_dir)
-    gw = Gateway(f"https://127.0.0.1:{port}", tls_context(files.ca, files.client,
-                                                          files.client_key))
-    password = files.root_password.read_text().strip()
-    token = gw.post("/v3/auth/authenticate", {"name": "root", "password": password})["token"]
-    return Gateway(gw.url, gw.context, token)
 
 
 def _gateway(where: str | Gateway) -> Gateway:
@@ -217,15 +263,3 @@ def etcd_get(where: str | Gateway, key: str, timeout_s: float = 2.0) -> bytes | 
                                timeout_s)
     kvs = got.get("kvs") or []
     return base64.b64decode(kvs[0].get("value", "")) if kvs else None
-
-
-def etcd_count(where: str | Gateway, prefix: str, timeout_s: float = 2.0) -> int:
-    """How many keys start with `prefix` in the etcd at `where` (JSON gateway, count only)."""
-    raw = prefix.encode()
-    end = raw[:-1] + bytes([raw[-1] + 1])
-    got = _gateway(where).post("/v3/kv/range", {
-        "key": base64.b64encode(raw).decode(),
-        "range_end": base64.b64encode(end).decode(),
-        "count_only": True,
-    }, timeout_s)
-    return int(got.get("count", 0))

@@ -18,12 +18,9 @@ from typing import Any, TypeVar
 
 import pytest
 
-from tests.integration.etcd_cluster import (
-    EtcdCluster,
-    embedded_gateway,
-    etcd_count,
-    etcd_get,
-)
+from controlplane.security.sealed import create_kek
+from tests.integration.etcd_cluster import EtcdCluster
+from tests.integration.etcd_read import embedded_read
 from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
 
 pytestmark = pytest.mark.integration
@@ -118,13 +115,14 @@ class Replica(ServerProcess):
 
     etcd_urls: str = ""
     name: str = ""
+    flags: tuple[str, ...] = ()
 
     def argv(self) -> list[str]:
         return [*super().argv(), "--etcd", self.etcd_urls, "--replica-name", self.name,
-                "--leader-ttl", str(LEADER_TTL_S)]
+                "--leader-ttl", str(LEADER_TTL_S), *self.flags]
 
 
-def new_server(root: Path, **extra: str) -> ServerProcess:
+def new_server(root: Path, **extra: Any) -> ServerProcess:
     root.mkdir(parents=True)
     (root / "data").mkdir()
     ports = (free_port(), free_port(), free_port())
@@ -169,13 +167,19 @@ class Ha:
 
 @pytest.fixture
 def ha(tmp_path: Path) -> Iterator[Ha]:
-    etcd = EtcdCluster(tmp_path / "etcd")
+    etcd = EtcdCluster(tmp_path / "etcd", tls=True)
     replicas: list[Replica] = []
     try:
         etcd.start()
         urls = ",".join(etcd.urls)
+        # Every replica dials etcd over TLS and shares the key that seals the CA key.
+        kek = tmp_path / "kek"
+        create_kek(kek)
+        assert etcd.tls is not None
+        flags = (*etcd.tls.server_flags(), "--kek-file", str(kek))
         replicas = [
-            new_server(tmp_path / f"r{i}", etcd_urls=urls, name=f"r{i}")  # type: ignore[misc]
+            new_server(tmp_path / f"r{i}", etcd_urls=urls, name=f"r{i}",
+                       flags=flags)  # type: ignore[misc]
             for i in range(3)
         ]
         with ThreadPoolExecutor(3) as pool:
@@ -306,12 +310,9 @@ BIG = {f"s{i:02d}": 1 for i in range(40)}
 
 def app_state(server: ServerProcess, app: str) -> tuple[bool, int]:
     """Straight from the server's embedded etcd: is the app there, how many services."""
-    def read() -> list[Any]:
-        gw = embedded_gateway(server.data_dir, server.etcd_port)
-        return [etcd_get(gw, f"/dockyard/apps/{app}"),
-                etcd_count(gw, f"/dockyard/services/{app}/")]
-
-    present = wait_for(read, 10)
+    present = wait_for(lambda: embedded_read(server.data_dir, server.etcd_port,
+                                             f"/dockyard/apps/{app}",
+                                             f"/dockyard/services/{app}/"), 10)
     assert present is not None, "the embedded etcd does not answer"
     return present[0] is not None, present[1]
 
@@ -385,8 +386,8 @@ def test_sigterm_restart_keeps_apps_services_and_tasks(
     for port in (server.grpc_port, server.http_port, server.etcd_port):
         wait_port_free(port)
     server.start()
-    assert wait_for(lambda: etcd_get(embedded_gateway(server.data_dir, server.etcd_port),
-                                     LEADER_KEY), 10), "no leader after restart"
+    assert wait_for(lambda: embedded_read(server.data_dir, server.etcd_port, LEADER_KEY)[0],
+                    10), "no leader after restart"
     time.sleep(1.5)  # let the restarted leader run rounds over the reloaded state
 
     after = {k: get_json(server, k) for k in ("apps", "services", "tasks")}

@@ -1,0 +1,51 @@
+"""Read a server's embedded etcd the way the server does (gRPC, its client certificate),
+in a process of its own: the test process forks servers, and forking while gRPC threads
+run is unsafe. (etcd's JSON gateway refuses requests that carry a client certificate
+once authentication is on.)
+
+`python -m tests.integration.etcd_read DATA_DIR PORT KEY...` prints one JSON list: for
+each KEY ending in "/", how many keys start with it; for any other KEY, its value as
+text, or null.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from controlplane.embedded_etcd import client_tls
+from controlplane.store.etcd import EtcdStore
+
+
+async def read(data_dir: Path, port: int, wanted: list[str]) -> list[Any]:
+    store = EtcdStore([f"https://127.0.0.1:{port}"], tls=client_tls(data_dir))
+    await store.connect(wait_s=5.0)
+    try:
+        out: list[Any] = []
+        for key in wanted:
+            if key.endswith("/"):
+                out.append(len((await store.get_prefix(key))[0]))
+            else:
+                entry = await store.get(key)
+                out.append(None if entry is None else entry.value.decode(errors="replace"))
+        return out
+    finally:
+        await store.close()
+
+
+def embedded_read(data_dir: Path, port: int, *wanted: str) -> list[Any]:
+    """`read` in a child process; RuntimeError (one line) if etcd does not answer."""
+    out = subprocess.run([sys.executable, "-m", "tests.integration.etcd_read", str(data_dir),
+                          str(port), *wanted], capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        raise RuntimeError((out.stderr.strip().splitlines() or ["etcd read failed"])[-1])
+    result: list[Any] = json.loads(out.stdout)
+    return result
+
+
+if __name__ == "__main__":
+    print(json.dumps(asyncio.run(read(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3:]))))
