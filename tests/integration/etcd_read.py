@@ -5,7 +5,7 @@ once authentication is on.)
 
 `python -m tests.integration.etcd_read DATA_DIR PORT KEY...` prints one JSON list: for
 each KEY ending in "/", how many keys start with it; for any other KEY, its value as
-text, or null.
+text, or null. KEY=FILE puts the file's bytes at KEY; KEY>FILE writes KEY's value to FILE.
 """
 
 from __future__ import annotations
@@ -27,7 +27,16 @@ async def read(data_dir: Path, port: int, wanted: list[str]) -> list[Any]:
     try:
         out: list[Any] = []
         for key in wanted:
-            if key.endswith("/"):
+            if "=" in key:
+                name, _, path = key.partition("=")
+                await store.put(name, Path(path).read_bytes())
+                out.append(None)
+            elif ">" in key:
+                name, _, path = key.partition(">")
+                entry = await store.get(name)
+                Path(path).write_bytes(entry.value if entry is not None else b"")
+                out.append(None)
+            elif key.endswith("/"):
                 out.append(len((await store.get_prefix(key))[0]))
             else:
                 entry = await store.get(key)
