@@ -111,3 +111,58 @@ def _write(path: Path, data: bytes) -> None:
         f.write(data)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterFiles:
+    """TLS files for an external etcd cluster that Dockyard itself runs on loopback (the
+    testbed's `dev-cluster --etcd-members N`, the HA tests): a CA, a certificate per
+    member (127.0.0.1, usable as client too, as members dial their peers and their own
+    gateway) and one client certificate for the control-plane replicas, which the
+    server's --etcd-cacert/--etcd-cert/--etcd-key name."""
+
+    root: Path
+
+    @property
+    def ca(self) -> Path:
+        return self.root / "ca.pem"
+
+    @property
+    def cert(self) -> Path:
+        return self.root / "client.pem"
+
+    @property
+    def key(self) -> Path:
+        return self.root / "client-key.pem"
+
+    def member(self, name: str) -> tuple[Path, Path]:
+        """(certificate, key) of member `name`."""
+        return self.root / f"{name}.pem", self.root / f"{name}-key.pem"
+
+    def ensure(self, members: list[str]) -> None:
+        """Make the CA and every missing certificate; keep what is there (a restarted
+        member keeps its certificate)."""
+        self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        try:
+            ca = pki.ClusterCA(self.ca.read_bytes(), (self.root / "ca-key.pem").read_bytes())
+        except OSError:
+            ca = pki.create_ca(title="dockyard etcd CA")
+            _write(self.root / "ca-key.pem", ca.key_pem)
+            _write(self.ca, ca.cert_pem)
+        for name in members:
+            cert_path, key_path = self.member(name)
+            if not _fresh(cert_path, ca):
+                cert, key = pki.issue_with_key(ca, cn=name, ou="etcd", valid_s=VALID_S,
+                                               dns=("localhost",), ips=("127.0.0.1",),
+                                               server=True, client_too=True)
+                _write(key_path, key)
+                _write(cert_path, cert)
+        if not _fresh(self.cert, ca):
+            cert, key = pki.issue_with_key(ca, cn=CLIENT_USER, ou="etcd", valid_s=VALID_S)
+            _write(self.key, key)
+            _write(self.cert, cert)
+
+    def server_flags(self) -> tuple[str, ...]:
+        """What `dockyard server` needs to dial this cluster."""
+        return ("--etcd-cacert", str(self.ca), "--etcd-cert", str(self.cert),
+                "--etcd-key", str(self.key))

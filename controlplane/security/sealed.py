@@ -84,15 +84,22 @@ def load_kek(path: Path) -> bytes | None:
 
 
 def create_kek(path: Path) -> bytes:
-    """A new KEK written to `path` (mode 0600); never over an existing file."""
+    """A new KEK written to `path` (mode 0600), or the one already there: never over an
+    existing file. The file appears whole (written aside, then linked), so replicas
+    starting together all end up with the one that won."""
     kek = os.urandom(KEY_BYTES)
     path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        existing = load_kek(path)
-        assert existing is not None
-        return existing
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(base64.b64encode(kek).decode() + "\n")
+    try:
+        os.link(tmp, path)
+    except FileExistsError:
+        existing = load_kek(path)
+        if existing is None:
+            raise SealError(f"{path} vanished while being created") from None
+        return existing
+    finally:
+        tmp.unlink(missing_ok=True)
     return kek

@@ -17,7 +17,6 @@ from pathlib import Path
 
 from . import engines, images, netns, services
 from .layout import (
-    ETCD_PORT,
     MAX_NODES,
     NAME_PREFIX,
     HostPlan,
@@ -171,17 +170,18 @@ def _etcd_up(layout: Layout, st: TestbedState, state_file: Path, progress: Progr
     ]
     save(state_file, st)
     t0 = time.monotonic()
+    opener = services.etcd_opener(layout)
 
     def settled() -> bool:
         return all(
-            services.etcd_healthy(m.client_url) or not is_alive(st.processes[m.key])
+            services.etcd_healthy(opener, m.client_url) or not is_alive(st.processes[m.key])
             for m in layout.etcd_members
         )
 
     wait_until(settled, ETCD_WAIT_S, 0.1)
     for m in layout.etcd_members:
         rec = st.processes[m.key]
-        if not is_alive(rec) or not services.etcd_healthy(m.client_url):
+        if not is_alive(rec) or not services.etcd_healthy(opener, m.client_url):
             raise TestbedError(
                 f"etcd member {m.name} on {m.client_url} did not become healthy within "
                 f"{ETCD_WAIT_S:.0f}s: {tail(m.log)}"
@@ -464,14 +464,17 @@ def _kill(rec: ProcRecord | None, sig: int) -> int | None:
 
 
 def leader(*, state_dir: Path | None = None) -> str | None:
-    """The replica name in etcd key /dockyard/cluster/leader (`sN` with HA; the server's
-    --listen address with the embedded etcd), read through etcd's JSON gateway from the
-    first member that answers. None: no leader now, or no member answered."""
+    """The replica name in etcd key /dockyard/cluster/leader (`sN`), read through the
+    external etcd's JSON gateway from the first member that answers. None: no leader now,
+    or no member answered, or no external etcd (the single server's embedded etcd admits
+    only the server itself)."""
     layout, _st = _loaded(state_dir)
-    urls = layout.etcd_urls or [f"http://127.0.0.1:{ETCD_PORT}"]
-    for url in urls:
+    if not layout.etcd_members:
+        return None
+    opener = services.etcd_opener(layout)
+    for url in layout.etcd_urls:
         try:
-            value = services.etcd_get(url, LEADER_KEY)
+            value = services.etcd_get(opener, url, LEADER_KEY)
         except (OSError, ValueError):
             continue  # down, or no quorum: try the next member
         return value.decode() if value is not None else None

@@ -12,7 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.embedded_etcd import member_argv
+from controlplane.embedded_etcd import MemberTls, member_argv
+from controlplane.security.etcd_certs import ClusterFiles
 
 DEFAULT_STATE_DIR = Path("/var/lib/dockyard-testbed")
 STATE_DIR_ENV = "DOCKYARD_TESTBED_DIR"
@@ -93,7 +94,7 @@ class EtcdPlan:
 
     @property
     def client_url(self) -> str:
-        return f"http://127.0.0.1:{self.client_port}"
+        return f"https://127.0.0.1:{self.client_port}"
 
     @property
     def peer_url(self) -> str:
@@ -148,6 +149,16 @@ class Layout:
     lock_file: Path
     servers: tuple[ServerPlan, ...] = ()
     etcd_members: tuple[EtcdPlan, ...] = ()
+
+    @property
+    def etcd_tls(self) -> ClusterFiles:
+        """Client TLS of the external etcd members (certificates made at `up`)."""
+        return ClusterFiles(self.state_dir / "etcd-tls")
+
+    @property
+    def kek_file(self) -> Path:
+        """The key every replica seals the cluster CA key with: one for all of them."""
+        return self.state_dir / "kek"
 
     @property
     def etcd_urls(self) -> list[str]:
@@ -325,6 +336,9 @@ def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
             srv.name,
             "--leader-ttl",
             str(SERVER_LEADER_TTL),
+            *layout.etcd_tls.server_flags(),
+            "--kek-file",
+            str(layout.kek_file),
         ]
     else:
         argv += ["--etcd-port", str(ETCD_PORT)]
@@ -333,7 +347,8 @@ def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
 
 
 def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:
-    """One external etcd member's command line (root namespace, loopback only)."""
+    """One external etcd member's command line (root namespace, loopback only; client
+    TLS with the certificates in ``layout.etcd_tls``)."""
     return member_argv(
         binary="etcd",
         name=m.name,
@@ -343,6 +358,7 @@ def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:
         initial_cluster=layout.initial_cluster,
         state="existing" if existing else "new",
         token="dockyard-testbed",
+        client_tls=MemberTls(*layout.etcd_tls.member(m.name), ca=layout.etcd_tls.ca),
         extra=("--heartbeat-interval", "100", "--election-timeout", "1000"),
     )
 

@@ -7,8 +7,11 @@ from __future__ import annotations
 import base64
 import json
 import os
+import ssl
 import urllib.request
 from pathlib import Path
+
+from controlplane.security.sealed import create_kek
 
 from .images import registry_config
 from .layout import (
@@ -25,8 +28,6 @@ from .processes import ProcRecord, clean_env, start
 from .state import TestbedState
 
 DEFAULT_TOKEN = "testbed"
-# etcd is on loopback: never through a proxy from the environment
-_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 TOKEN_WAIT_S = 20.0
 
 
@@ -52,27 +53,40 @@ def start_server(layout: Layout, srv: ServerPlan | None = None) -> ProcRecord:
 def start_etcd(layout: Layout, m: EtcdPlan) -> ProcRecord:
     """Start one member; ``existing`` (rejoin) when its data dir holds a member already."""
     m.dir.mkdir(parents=True, exist_ok=True)
+    layout.etcd_tls.ensure([e.name for e in layout.etcd_members])
+    create_kek(layout.kek_file)  # made once, before any replica: they all share it
     existing = (m.data_dir / "member").is_dir()
     return start(etcd_argv(layout, m, existing=existing), m.log, cwd=m.dir)
 
 
-def etcd_healthy(url: str, timeout_s: float = 1.0) -> bool:
+def etcd_opener(layout: Layout) -> urllib.request.OpenerDirector:
+    """Direct (no proxy) HTTPS to the external etcd members, with the client certificate."""
+    files = layout.etcd_tls
+    context = ssl.create_default_context(cafile=str(files.ca))
+    context.load_cert_chain(str(files.cert), str(files.key))
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                       urllib.request.HTTPSHandler(context=context))
+
+
+def etcd_healthy(opener: urllib.request.OpenerDirector, url: str,
+                 timeout_s: float = 1.0) -> bool:
     """The member at ``url`` answers /health and sees a leader."""
     try:
-        with _DIRECT.open(f"{url}/health", timeout=timeout_s) as r:
+        with opener.open(f"{url}/health", timeout=timeout_s) as r:
             return bool(json.loads(r.read()).get("health") == "true")
     except (OSError, ValueError):
         return False
 
 
-def etcd_get(url: str, key: str, timeout_s: float = 2.0) -> bytes | None:
+def etcd_get(opener: urllib.request.OpenerDirector, url: str, key: str,
+             timeout_s: float = 2.0) -> bytes | None:
     """One key through etcd's JSON gateway (no etcdctl here); None: no such key.
     OSError or ValueError when the member is down or has no quorum."""
     body = json.dumps({"key": base64.b64encode(key.encode()).decode()}).encode()
     req = urllib.request.Request(
         f"{url}/v3/kv/range", data=body, headers={"Content-Type": "application/json"}
     )
-    with _DIRECT.open(req, timeout=timeout_s) as r:
+    with opener.open(req, timeout=timeout_s) as r:
         kvs = json.loads(r.read()).get("kvs") or []
     return base64.b64decode(kvs[0].get("value", "")) if kvs else None
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from controlplane.embedded_etcd import MemberTls, member_argv
-from controlplane.security import pki
+from controlplane.security.etcd_certs import ClusterFiles
 from tests.integration.harness import free_port
 
 _PR_SET_PDEATHSIG = 1
@@ -34,52 +34,6 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
-@dataclass(frozen=True)
-class ClusterTls:
-    """Client TLS for the test cluster: a CA of its own, a server certificate per member
-    (127.0.0.1) and one client certificate, the files a server's --etcd-* flags name."""
-
-    root: Path
-
-    @property
-    def ca(self) -> Path:
-        return self.root / "ca.pem"
-
-    @property
-    def cert(self) -> Path:
-        return self.root / "client.pem"
-
-    @property
-    def key(self) -> Path:
-        return self.root / "client-key.pem"
-
-    def member(self, name: str) -> MemberTls:
-        return MemberTls(cert=self.root / f"{name}.pem", key=self.root / f"{name}-key.pem",
-                         ca=self.ca)
-
-    def make(self, members: list[str]) -> None:
-        self.root.mkdir(parents=True, exist_ok=True)
-        ca = pki.create_ca(title="dockyard test etcd CA")
-        self.ca.write_bytes(ca.cert_pem)
-        for name in members:
-            cert, key = pki.issue_with_key(ca, cn=name, ou="etcd", valid_s=86400.0,
-                                           dns=("localhost",), ips=("127.0.0.1",),
-                                           server=True, client_too=True)
-            self.member(name).cert.write_bytes(cert)
-            self.member(name).key.write_bytes(key)
-        cert, key = pki.issue_with_key(ca, cn="dockyard", ou="etcd", valid_s=86400.0)
-        self.cert.write_bytes(cert)
-        self.key.write_bytes(key)
-
-    def context(self) -> ssl.SSLContext:
-        return tls_context(self.ca, self.cert, self.key)
-
-    def server_flags(self) -> tuple[str, ...]:
-        """What `dockyard server` needs to dial this cluster."""
-        return ("--etcd-cacert", str(self.ca), "--etcd-cert", str(self.cert),
-                "--etcd-key", str(self.key))
-
-
 @dataclass
 class Member:
     name: str
@@ -87,7 +41,7 @@ class Member:
     client_port: int
     peer_port: int
     proc: subprocess.Popen[bytes] | None = None
-    tls: ClusterTls | None = None
+    tls: ClusterFiles | None = None
 
     @property
     def client_url(self) -> str:
@@ -96,7 +50,9 @@ class Member:
 
     @property
     def gateway(self) -> Gateway:
-        return Gateway(self.client_url, self.tls.context() if self.tls else None)
+        if self.tls is None:
+            return Gateway(self.client_url)
+        return Gateway(self.client_url, tls_context(self.tls.ca, self.tls.cert, self.tls.key))
 
     @property
     def peer_url(self) -> str:
@@ -128,12 +84,12 @@ class EtcdCluster:
     root: Path
     size: int = 3
     members: list[Member] = field(default_factory=list)
-    tls: ClusterTls | None = None
+    tls: ClusterFiles | None = None
 
     def __init__(self, root: Path, size: int = 3, *, tls: bool = False) -> None:
         self.root = root
         self.size = size
-        self.tls = ClusterTls(root / "tls") if tls else None
+        self.tls = ClusterFiles(root / "tls") if tls else None
         self.members = [
             Member(f"m{i}", root / f"m{i}", free_port(), free_port(), tls=self.tls)
             for i in range(size)
@@ -160,7 +116,7 @@ class EtcdCluster:
             initial_cluster=self.initial_cluster,
             state=state,
             token=f"dockyard-test-{self.root.name}",
-            client_tls=self.tls.member(m.name) if self.tls else None,
+            client_tls=MemberTls(*self.tls.member(m.name), ca=self.tls.ca) if self.tls else None,
             extra=("--heartbeat-interval", "50", "--election-timeout", "500"),
         )
 
@@ -175,7 +131,7 @@ class EtcdCluster:
     def start(self, timeout_s: float = 20.0) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.tls is not None:
-            self.tls.make([m.name for m in self.members])
+            self.tls.ensure([m.name for m in self.members])
         for m in self.members:
             self._spawn(m, "new")
         self.wait_healthy(self.members, timeout_s)
