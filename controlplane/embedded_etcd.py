@@ -173,6 +173,14 @@ class EmbeddedEtcd:
     def exited(self) -> int | None:
         return None if self._proc is None else self._proc.poll()
 
+    def why_exited(self) -> str:
+        """The last line etcd logged, to say why it exited (one line)."""
+        try:
+            lines = (self.data_dir.parent / "etcd.log").read_text(errors="replace").splitlines()
+        except OSError:
+            return f"code {self.exited()}"
+        return lines[-1].strip() if lines else f"code {self.exited()}"
+
     async def stop(self, *, grace_s: float = 10.0) -> None:
         """SIGTERM, wait up to `grace_s`, then SIGKILL."""
         proc = self._proc

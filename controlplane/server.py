@@ -61,6 +61,8 @@ async def run_server(config: ServerConfig) -> None:
             await etcd.secure(store)
     except StoreUnavailable as exc:
         if etcd is not None:
+            if etcd.exited() is not None:
+                raise ServerError(f"the embedded etcd exited: {etcd.why_exited()}") from None
             await etcd.stop()
         raise ServerError(str(exc)) from None
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.harness import ServerProcess, free_port, wait_port_free
+from tests.integration.harness import ServerProcess, free_port, free_port_pair, wait_port_free
 
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port())
+    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port_pair())
     srv.data_dir.mkdir()
     srv.start()
     yield srv

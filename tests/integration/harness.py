@@ -23,6 +23,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def free_port_pair() -> int:
+    """A free port whose successor is free too: the embedded etcd's client and peer
+    ports. (Other tests on the machine may take either before etcd binds; this only
+    narrows the window.)"""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    return free_port()
+
+
 @dataclass
 class ServerProcess:
     data_dir: Path

@@ -19,7 +19,13 @@ from controlplane.security.etcd_certs import EtcdFiles
 from controlplane.security.sealed import load_kek, unseal
 from tests.integration.etcd_cluster import EtcdCluster
 from tests.integration.etcd_read import embedded_read
-from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
+from tests.integration.harness import (
+    ServerProcess,
+    free_port,
+    free_port_pair,
+    run_cli,
+    wait_port_free,
+)
 from tests.integration.test_ha import compose
 
 pytestmark = pytest.mark.integration
@@ -118,7 +124,7 @@ def test_external_etcd_with_client_tls_flags(tmp_path: Path) -> None:
     etcd.start()
     data = tmp_path / "data"
     data.mkdir()
-    srv = ServerProcess(data, free_port(), free_port(), free_port())
+    srv = ServerProcess(data, free_port(), free_port(), free_port_pair())
     try:
         assert etcd.tls is not None
         base = ["--etcd", etcd.urls[0]]

@@ -21,7 +21,13 @@ import pytest
 from controlplane.security.sealed import create_kek
 from tests.integration.etcd_cluster import EtcdCluster
 from tests.integration.etcd_read import embedded_read
-from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
+from tests.integration.harness import (
+    ServerProcess,
+    free_port,
+    free_port_pair,
+    run_cli,
+    wait_port_free,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -125,7 +131,7 @@ class Replica(ServerProcess):
 def new_server(root: Path, **extra: Any) -> ServerProcess:
     root.mkdir(parents=True)
     (root / "data").mkdir()
-    ports = (free_port(), free_port(), free_port())
+    ports = (free_port(), free_port(), free_port_pair())
     if extra:
         return Replica(root / "data", *ports, **extra)
     return ServerProcess(root / "data", *ports)

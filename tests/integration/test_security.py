@@ -22,7 +22,13 @@ from agent.session import JoinRefused, Session, StatusBatch
 from controlplane.cli.client import load_credentials
 from controlplane.security import pki
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
-from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
+from tests.integration.harness import (
+    ServerProcess,
+    free_port,
+    free_port_pair,
+    run_cli,
+    wait_port_free,
+)
 
 pytestmark = pytest.mark.integration
 OPTS = ident.CHANNEL_OPTIONS
@@ -214,7 +220,7 @@ def test_token_print_and_rotate(server: ServerProcess) -> None:
 
 @pytest.fixture
 def short_certs(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port())
+    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port_pair())
     srv.data_dir.mkdir()
     srv.start("--node-cert-ttl", "6")
     yield srv
