@@ -26,7 +26,8 @@ from tests.integration.harness import (
     run_cli,
     wait_port_free,
 )
-from tests.integration.test_ha import compose
+from tests.integration.test_ha import compose, wait_for
+from tests.integration.test_large_state import healthz
 
 pytestmark = pytest.mark.integration
 
@@ -144,6 +145,13 @@ def test_external_etcd_with_client_tls_flags(tmp_path: Path) -> None:
         assert '"shop"' in run_cli(srv, "get", "services", "-o", "json").stdout
         stored = etcd.get(CA_KEY)
         assert stored is not None and stored.startswith(b"dyk1:")
+        # etcd gone: /healthz says not-ready in one line; back: ready again.
+        etcd.kill(etcd.members[0])
+        assert wait_for(lambda: healthz(srv)[0] == 503, 20), healthz(srv)
+        _status, body = healthz(srv)
+        assert body.count("\n") == 1 and "etcd" in body, body
+        etcd.restart(etcd.members[0])
+        assert wait_for(lambda: healthz(srv) == (200, "ok\n"), 30), healthz(srv)
     finally:
         if srv.proc is not None and srv.proc.poll() is None:
             srv.stop()
