@@ -1,7 +1,7 @@
 """Pure placement: bin-packing, constraints and spread (the dependency DAG is in dag.py).
 
 Everything here is a function of an immutable snapshot: ``place`` turns nodes and tasks
-into a ``Plan``, ``fit_reason`` re-checks one placement against fresh state, and
+into a ``Plan`` by running each scheduling rule (``rules.py``) over every node, and
 ``never_fits`` tells the API that no node could ever hold a task.  No I/O happens here.
 Modules in this package may import only the standard library, numpy and networkx;
 never grpc, etcd clients, docker, ``controlplane`` or ``agent``
@@ -9,7 +9,7 @@ never grpc, etcd clients, docker, ``controlplane`` or ``agent``
 """
 
 from scheduler.constraints import parse_constraint
-from scheduler.feasibility import fit_reason, never_fits
+from scheduler.feasibility import invalid_reason, never_fits
 from scheduler.model import (
     Algorithm,
     Constraint,
@@ -31,7 +31,7 @@ __all__ = [
     "Resources",
     "Strategy",
     "TaskRequest",
-    "fit_reason",
+    "invalid_reason",
     "never_fits",
     "parse_constraint",
     "place",

@@ -14,7 +14,7 @@ while the plan is computed, then dropped.  Nothing here performs I/O.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,10 +22,15 @@ import numpy.typing as npt
 
 from scheduler import explain
 from scheduler.constraints import constraint_holds, node_value
-from scheduler.model import Constraint, NodeInfo, Resources, Strategy
+from scheduler.model import MAX_AMOUNT, Constraint, NodeInfo, Resources, Strategy
+from scheduler.rules import CHANGING, RULES
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
+
+
+def _amounts(values: Iterable[int]) -> IntArray:
+    return np.array([min(max(value, 0), MAX_AMOUNT) for value in values], dtype=np.int64)
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,17 +53,21 @@ class ClusterState:
         self.nodes = nodes
         self.names = [node.name for node in nodes]
         self.size = len(nodes)
-        self.cap_cpu: IntArray = np.array([n.capacity.cpu_millis for n in nodes], dtype=np.int64)
-        self.cap_mem: IntArray = np.array([n.capacity.memory_bytes for n in nodes], dtype=np.int64)
-        self.free_cpu: IntArray = self.cap_cpu - np.array(
-            [n.allocated.cpu_millis for n in nodes], dtype=np.int64
-        )
-        self.free_mem: IntArray = self.cap_mem - np.array(
-            [n.allocated.memory_bytes for n in nodes], dtype=np.int64
-        )
+        # Out-of-range figures from a node (negative, or beyond MAX_AMOUNT) are read as
+        # the nearest sane amount, so no sum below can overflow int64.
+        self.cap_cpu: IntArray = _amounts(n.capacity.cpu_millis for n in nodes)
+        self.cap_mem: IntArray = _amounts(n.capacity.memory_bytes for n in nodes)
+        self.free_cpu: IntArray = self.cap_cpu - _amounts(n.allocated.cpu_millis for n in nodes)
+        self.free_mem: IntArray = self.cap_mem - _amounts(n.allocated.memory_bytes for n in nodes)
         self.ready: BoolArray = np.array([n.ready for n in nodes], dtype=np.bool_)
         self.drained: BoolArray = np.array([n.drained for n in nodes], dtype=np.bool_)
         self.usable: BoolArray = self.ready & ~self.drained
+        # Tasks on each node (every service): spread balances it, so tasks with no
+        # reservations spread too.
+        self.task_count: IntArray = np.array(
+            [min(max(sum(n.service_counts.values()), 0), MAX_AMOUNT) for n in nodes],
+            dtype=np.int64,
+        )
         # Ties between equally good nodes are broken by a permutation drawn from the
         # seed, so equal inputs and seed give equal plans and load is not skewed
         # towards the first nodes of the list.
@@ -108,80 +117,51 @@ class ClusterState:
             self._label_values[key] = values
         return values
 
-    # -- filters --------------------------------------------------------------------
+    # -- the rules, run as a pipeline ---------------------------------------------
 
     def feasible(self, shape: Shape) -> BoolArray:
-        """Nodes that can take one more replica of ``shape`` right now."""
-        demand = shape.demand
-        mask = self.usable & (self.free_cpu >= demand.cpu_millis)
-        mask &= self.free_mem >= demand.memory_bytes
-        for constraint in shape.constraints:
-            mask &= self.constraint_mask(constraint)
-        for port in shape.ports:
-            users = self.port_nodes.get(port)
-            if users:
-                mask[list(users)] = False
-        if shape.max_per_node is not None:
-            mask &= self.service_counts(shape.service) < shape.max_per_node
+        """Nodes that can take one more replica of ``shape`` right now (every rule)."""
+        mask = np.ones(self.size, dtype=np.bool_)
+        for rule in RULES:
+            mask &= rule.mask(self, shape)
         return mask
 
     def room(self, *, node: int, shape: Shape, limit: int) -> int:
         """How many more replicas of ``shape`` fit on ``node`` (at most ``limit``).
 
-        Assumes the node passed ``feasible`` for this shape earlier in the same group:
-        only this group's own bookings can have changed it since.
+        Assumes the node passed ``feasible`` for this shape earlier in the same call:
+        only the rules that bookings change are asked again.
         """
-        demand = shape.demand
         room = limit
-        if demand.cpu_millis > 0:
-            room = min(room, int(self.free_cpu[node]) // demand.cpu_millis)
-        if demand.memory_bytes > 0:
-            room = min(room, int(self.free_mem[node]) // demand.memory_bytes)
-        if shape.max_per_node is not None:
-            room = min(room, shape.max_per_node - int(self.service_counts(shape.service)[node]))
-        if shape.ports and room > 0:
-            if any(node in self.port_nodes.get(port, ()) for port in shape.ports):
+        for rule in CHANGING:
+            room = rule.room(self, shape, node, room)
+            if room <= 0:
                 return 0
-            room = 1
-        return max(room, 0)
+        return room
 
     def book(self, *, node: int, shape: Shape, count: int) -> None:
         """Reserve ``count`` replicas of ``shape`` on ``node``."""
         self.free_cpu[node] -= shape.demand.cpu_millis * count
         self.free_mem[node] -= shape.demand.memory_bytes * count
         self.service_counts(shape.service)[node] += count
+        self.task_count[node] += count
         for port in shape.ports:
             self.port_nodes[port].add(node)
 
     # -- explanations ---------------------------------------------------------------
 
     def rejection_summary(self, shape: Shape) -> str:
-        """Why no node takes ``shape`` now, counted per reason (first failing filter)."""
+        """Why no node takes ``shape`` now, counted per reason (the first rule that
+        refuses a node explains it)."""
         remaining = np.ones(self.size, dtype=np.bool_)
         counts: dict[str, int] = {}
-
-        def charge(failing: BoolArray, reason: str) -> None:
-            hit = failing & remaining
-            number = int(hit.sum())
-            if number:
-                counts[explain.detailed(reason=reason, demand=shape.demand)] = number
-                remaining[hit] = False
-
-        charge(~self.ready, explain.NODE_DOWN)
-        charge(self.drained, explain.NODE_DRAINED)
-        for constraint in shape.constraints:
-            charge(~self.constraint_mask(constraint), explain.failed_constraint(constraint))
-        if shape.max_per_node is not None:
-            charge(
-                self.service_counts(shape.service) >= shape.max_per_node,
-                explain.max_per_node_reached(shape.max_per_node),
-            )
-        for port in sorted(shape.ports):
-            users = np.zeros(self.size, dtype=np.bool_)
-            users[list(self.port_nodes.get(port, ()))] = True
-            charge(users, explain.port_in_use(port))
-        charge(self.free_cpu < shape.demand.cpu_millis, explain.INSUFFICIENT_CPU)
-        charge(self.free_mem < shape.demand.memory_bytes, explain.INSUFFICIENT_MEMORY)
+        for rule in RULES:
+            for refusal in rule.refusals(self, shape):
+                hit = refusal.nodes & remaining
+                number = int(hit.sum())
+                if number:
+                    counts[refusal.wording] = counts.get(refusal.wording, 0) + number
+                    remaining[hit] = False
         return explain.summarise_rejections(
             total=self.size, fitting=int(remaining.sum()), counts=counts
         )

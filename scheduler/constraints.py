@@ -1,11 +1,10 @@
 """Parsing and evaluating ``placement.constraints`` and spread label keys.
 
 Why this module exists: constraints arrive as strings written by users
-(``node.labels.zone != b``) and are checked in three places: the filters of ``place``,
-``fit_reason`` when a plan is re-checked against fresh state, and ``never_fits`` when an
-apply is refused.  One parser and one evaluator keep those three in agreement, and a
-parser that fails with a one-line message gives the user an error that names the
-mistake.
+(``node.labels.zone != b``) and are checked in two places: the ``Constraints`` rule of
+``place`` and ``never_fits`` when an apply is refused.  One parser and one evaluator
+keep the two in agreement, and a parser that fails with a one-line message gives the
+user an error that names the mistake.
 """
 
 from __future__ import annotations
@@ -80,11 +79,3 @@ def constraint_holds(*, constraint: Constraint, node: NodeInfo) -> bool:
     if constraint.op == "!=":
         return value != constraint.value
     raise ValueError(f"constraint {constraint}: unknown operator {constraint.op!r}")
-
-
-def first_failed(*, constraints: tuple[Constraint, ...], node: NodeInfo) -> Constraint | None:
-    """The first constraint ``node`` breaks, or ``None`` when it satisfies them all."""
-    for constraint in constraints:
-        if not constraint_holds(constraint=constraint, node=node):
-            return constraint
-    return None

@@ -1,7 +1,9 @@
-"""The dependency graph of an app's services: start order, stop order, cycles.
+"""The dependency graph of an app's services: start order and cycles.
 
 Why: Dockyard starts services in dependency order across hosts (each tier waits
-until the ones it needs are ready) and stops them in the reverse order. The graph
+until the ones it needs are ready). Stopping in reverse order is decided from live
+tasks by the task reconciler (a service stops once no running task needs it), not
+from waves computed here. The graph
 comes from Compose ``depends_on``; this module takes it as a plain mapping
 ``service -> the services it depends on`` so that the scheduler stays free of the
 wire types. Every function here is pure: a computation with no side effects.
@@ -23,7 +25,7 @@ def dependency_graph(deps: Dependencies) -> nx.DiGraph:
     """A directed graph with an edge ``dependency -> dependent`` for each dependency.
 
     Every service is a node, and so is every name that is depended on, even when it
-    is not a key of ``deps`` (see ``missing_dependencies``). Pure.
+    is not a key of ``deps``. Pure.
     """
     graph = nx.DiGraph()
     graph.add_nodes_from(deps)
@@ -31,16 +33,6 @@ def dependency_graph(deps: Dependencies) -> nx.DiGraph:
         for dependency in needs:
             graph.add_edge(dependency, service)
     return graph
-
-
-def missing_dependencies(deps: Dependencies) -> list[tuple[str, str]]:
-    """``(service, dependency)`` pairs whose dependency is not a service, sorted. Pure."""
-    return sorted(
-        (service, dependency)
-        for service, needs in deps.items()
-        for dependency in set(needs)
-        if dependency not in deps
-    )
 
 
 def find_cycle(deps: Dependencies) -> list[str] | None:
@@ -95,8 +87,3 @@ def start_waves(deps: Dependencies) -> list[list[str]]:
         if wave:
             waves.append(wave)
     return waves
-
-
-def stop_order(deps: Dependencies) -> list[list[str]]:
-    """The start waves reversed: dependents stop before what they depend on. Pure."""
-    return list(reversed(start_waves(deps)))

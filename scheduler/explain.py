@@ -4,7 +4,7 @@ Why this module exists: PRODUCT.md promises answers to "why is this pending?".  
 scheduler is the only component that knows why each node refused a task, so it writes
 the sentence ("0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed
 node.labels.zone==b") and the control plane shows it as is.  All wording lives here so
-that the filters, ``fit_reason`` and ``never_fits`` say the same thing the same way.
+that the rules and ``never_fits`` say the same thing the same way.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ INSUFFICIENT_CPU = "insufficient cpu"
 INSUFFICIENT_MEMORY = "insufficient memory"
 
 
-def _trim(number: float) -> str:
-    text = f"{number:.2f}".rstrip("0").rstrip(".")
+def _trim(number: float, places: int = 2) -> str:
+    text = f"{number:.{places}f}".rstrip("0").rstrip(".")
     return text if text else "0"
 
 
@@ -40,14 +40,9 @@ def format_bytes(count: int) -> str:
 
 
 def format_cpus(millis: int) -> str:
-    """``1500`` -> ``"1.5 cpus"``, ``1000`` -> ``"1 cpu"``, ``250`` -> ``"0.25 cpus"``."""
-    text = _trim(millis / 1000)
+    """``1500`` -> ``"1.5 cpus"``, ``1000`` -> ``"1 cpu"``, ``5`` -> ``"0.005 cpus"``."""
+    text = _trim(millis / 1000, places=3)
     return f"{text} cpu" if text in ("1", "-1") else f"{text} cpus"
-
-
-def format_resources(resources: Resources) -> str:
-    """``"1.5 cpus, 4 GiB"``."""
-    return f"{format_cpus(resources.cpu_millis)}, {format_bytes(resources.memory_bytes)}"
 
 
 def failed_constraint(constraint: Constraint) -> str:

@@ -1,13 +1,10 @@
-"""Whether one task fits one node, now or ever, and the reason when it does not.
+"""Whether a task could ever run: impossible requests and tasks no node could hold.
 
-Why this module exists: the plan applier re-checks every placement of a plan against a
-fresher snapshot before it commits (Nomad's leader does the same), and the API refuses
-an apply whose tasks no node could ever hold.  Both need a per-node answer with a short
-reason, written in plain Python over the public model so it is obviously right; the
-vectorised filters in ``cluster.py`` must agree with it, and the tests check that they do.
-
-Filters run in a fixed order and the first failure is the reason: node down, node
-drained, constraints, max_per_node, host ports, cpu, memory.
+Why this module exists: the API refuses an apply whose tasks no cluster or no node of
+this cluster could ever hold, with a sentence that says what is missing ("needs 64 GiB
+memory; the largest node has 8 GiB"), and ``place`` refuses the same impossible
+requests instead of computing on them.  Whether a task fits a node *now* is the rules'
+business (``rules.py``); this module answers only "never".
 """
 
 from __future__ import annotations
@@ -15,35 +12,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from scheduler import explain
-from scheduler.constraints import constraint_holds, first_failed
-from scheduler.model import NodeInfo, TaskRequest
+from scheduler.constraints import constraint_holds
+from scheduler.model import MAX_AMOUNT, NodeInfo, TaskRequest
 
 
-def fit_reason(*, node: NodeInfo, task: TaskRequest) -> str | None:
-    """``None`` when ``task`` fits ``node`` as it is now, else a short reason.
+def invalid_reason(task: TaskRequest) -> str | None:
+    """A one-line reason when ``task`` asks for something no cluster can give, else None.
 
-    Reasons: ``"node down"``, ``"node drained"``, ``"failed node.labels.zone==b"``,
-    ``"max_per_node 1 reached"``, ``"port 8080 in use"``, ``"insufficient cpu"``,
-    ``"insufficient memory"``.  A pure function.
+    Negative or absurdly large reservations and a ``max_per_node`` below 1 are refused
+    here, before any loop sees them, so ``place`` answers with a rejection instead of
+    computing on nonsense.  A pure function.
     """
-    if not node.ready:
-        return explain.NODE_DOWN
-    if node.drained:
-        return explain.NODE_DRAINED
-    broken = first_failed(constraints=task.constraints, node=node)
-    if broken is not None:
-        return explain.failed_constraint(broken)
-    limit = task.max_per_node
-    if limit is not None and node.service_counts.get(task.service, 0) >= limit:
-        return explain.max_per_node_reached(limit)
-    clashing = sorted(task.ports & node.used_ports)
-    if clashing:
-        return explain.port_in_use(clashing[0])
-    free = node.free
-    if task.demand.cpu_millis > free.cpu_millis:
-        return explain.INSUFFICIENT_CPU
-    if task.demand.memory_bytes > free.memory_bytes:
-        return explain.INSUFFICIENT_MEMORY
+    demand = task.demand
+    for name, amount, shown in (
+        ("cpu", demand.cpu_millis, explain.format_cpus),
+        ("memory", demand.memory_bytes, explain.format_bytes),
+    ):
+        if amount < 0:
+            return f"invalid {name} reservation {shown(amount)}: must not be negative"
+        if amount > MAX_AMOUNT:
+            return f"invalid {name} reservation {shown(amount)}: above {shown(MAX_AMOUNT)}"
+    if task.max_per_node is not None and task.max_per_node < 1:
+        return f"invalid max_per_node {task.max_per_node}: must be at least 1"
     return None
 
 
@@ -61,10 +51,11 @@ def never_fits(*, nodes: Sequence[NodeInfo], task: TaskRequest) -> str | None:
     readiness and drain are ignored because they change.  For example
     ``"needs 64 GiB memory; the largest node has 8 GiB"``.  A pure function.
     """
+    invalid = invalid_reason(task)
+    if invalid is not None:
+        return invalid
     if not nodes:
         return "the cluster has no nodes"
-    if task.max_per_node is not None and task.max_per_node < 1:
-        return f"max_per_node is {task.max_per_node}"
     matching = [
         node
         for node in nodes

@@ -46,6 +46,11 @@ class Resources:
 
 ZERO = Resources(cpu_millis=0, memory_bytes=0)
 
+MAX_AMOUNT = 1 << 52
+"""The largest cpu (millis) or memory (bytes) amount the scheduler accepts: 4 PiB of
+memory or 4.5 billion cpus.  Larger reservations are refused and larger node capacities
+are read as this much, so every sum stays exact in numpy's int64."""
+
 
 class Strategy(enum.Enum):
     """How a service wants its replicas laid out (``x-dockyard.strategy``)."""

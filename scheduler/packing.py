@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from scheduler.cluster import BoolArray, ClusterState, Shape
-from scheduler.scoring import binpack_scores
+from scheduler.scoring import BINPACK_MAX, binpack_scores
 
 BALANCE_SLACK = 0.05
 """How far (in fractions of a node) one decision may push cpu and memory apart."""
@@ -62,6 +62,19 @@ def balanced_count(
     return max(1, min(room, math.floor(count)))
 
 
+def node_fullness(free_cpu: float, free_mem: float) -> float:
+    """A node's BestFit v3 score from its free fractions, scaled to 0 (empty) .. 1 (full).
+
+    Pure.  Anti-affinity lets a service put one more replica on a node while this is
+    above ``(replicas there + 1) / replicas of the service``: Nomad's penalty for
+    co-locating a job's allocations, weighed against the node's binpack score.
+    """
+    cpu = min(max(free_cpu, 0.0), 1.0)
+    mem = min(max(free_mem, 0.0), 1.0)
+    score = 20.0 - (10.0**cpu + 10.0**mem)
+    return float(min(max(score, 0.0), BINPACK_MAX) / BINPACK_MAX)
+
+
 def _scarcity(
     *, demand_cpu: float, demand_mem: float, free_cpu: float, free_mem: float
 ) -> tuple[float, float]:
@@ -72,13 +85,25 @@ def _scarcity(
 
 
 def pack(
-    *, state: ClusterState, shapes: Sequence[Shape], members: Sequence[list[int]]
+    *,
+    state: ClusterState,
+    shapes: Sequence[Shape],
+    members: Sequence[list[int]],
+    caps: Sequence[int] | None = None,
+    totals: Sequence[int] | None = None,
 ) -> Iterator[tuple[int, int]]:
     """Yield (task index, node index) for the replicas of ``shapes`` that find a node.
 
     ``shapes`` should come largest first: among equally aligned groups the earlier one
     wins.  Replicas of a group are booked in member order; those left over are the
     group's tail in ``members``.
+
+    ``caps`` and ``totals``, when given, keep replicas of a service apart (binpack's
+    anti-affinity, as Nomad scores it): a node takes up to ``caps[g]`` replicas of group
+    ``g``'s service, and more only while the node's fullness (its BestFit score, 0 to 1)
+    is above ``(replicas already there + 1) / totals[g]``, Nomad's penalty for
+    co-locating replicas of one job.  Small services therefore go one replica per node,
+    and a service with many replicas still fills a node that is already well used.
     """
     count = len(shapes)
     if count == 0 or state.size == 0:
@@ -88,6 +113,17 @@ def pack(
     left = np.array([len(m) for m in members], dtype=np.int64)
     taken = [0] * count
     remaining = int(left.sum())
+    # Anti-affinity: replicas of each group on the node being filled, seeded from the
+    # replicas already running (a sparse list per node: most nodes have none).
+    apart = caps is not None and totals is not None
+    cap_of = np.array(caps if caps is not None else [0] * count, dtype=np.float64)
+    total_of = np.array(totals if totals is not None else [0] * count, dtype=np.float64)
+    running: dict[int, list[tuple[int, int]]] = {}
+    if apart:
+        for group, shape in enumerate(shapes):
+            existing = state.service_counts(shape.service)
+            for where in np.flatnonzero(existing).tolist():
+                running.setdefault(where, []).append((group, int(existing[where])))
     # Constrained groups go first on the nodes they accept: the others can go anywhere.
     bonus = np.array([10.0 if s.constraints else 0.0 for s in shapes], dtype=np.float64)
     static: BoolArray | None = None
@@ -133,10 +169,21 @@ def pack(
         open_mask = left > 0
         if static is not None:
             open_mask &= static[:, node]
-        while True:
+        here = np.zeros(count, dtype=np.float64)
+        for group, number in running.get(node, ()):
+            here[group] = number
+
+        # Each round books at least one replica or closes at least one group on this
+        # node, so groups + replicas bound the rounds.
+        for _ in range(count + remaining):
             free_cpu = int(state.free_cpu[node])
             free_mem = int(state.free_mem[node])
             fits = open_mask & (need_cpu <= free_cpu) & (need_mem <= free_mem)
+            allowed = cap_of
+            if apart:
+                full = node_fullness(free_cpu / total_cpu, free_mem / total_mem)
+                allowed = np.maximum(cap_of, np.floor(full * total_of))
+                fits &= here < allowed
             if not fits.any():
                 break
             # gap > 0: the node has used relatively more memory than cpu.
@@ -144,9 +191,15 @@ def pack(
             keeps_balance = np.abs(gap - step) <= max(abs(gap), BALANCE_SLACK)
             alignment = size_cpu * (free_cpu / unit_cpu) + size_mem * (free_mem / unit_mem)
             score = alignment + bonus + np.where(keeps_balance, BALANCED_BONUS, 0.0)
-            group = int(np.argmax(np.where(fits, score, -1.0)))
+            limit = left
+            if apart:
+                # Nomad's job anti-affinity penalty: among the groups that fit, those
+                # with fewer replicas here (relative to their count) go first.
+                score -= here / np.maximum(total_of, 1.0)
+                limit = np.minimum(left, allowed - here)
+            group = int(np.argmax(np.where(fits, score, -np.inf)))
             shape = shapes[group]
-            room = state.room(node=node, shape=shape, limit=int(left[group]))
+            room = state.room(node=node, shape=shape, limit=int(limit[group]))
             if room == 0:
                 open_mask[group] = False
                 continue
@@ -158,6 +211,7 @@ def pack(
                 room=room,
             )
             state.book(node=node, shape=shape, count=booked)
+            here[group] += booked
             start = taken[group]
             for member in members[group][start : start + booked]:
                 yield member, node

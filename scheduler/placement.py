@@ -28,11 +28,12 @@ give an equal plan.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 import numpy as np
 
 from scheduler.cluster import ClusterState, IntArray, Shape
+from scheduler.feasibility import invalid_reason
 from scheduler.model import Algorithm, NodeInfo, Placement, Plan, Strategy, TaskRequest
 from scheduler.packing import pack
 from scheduler.scoring import (
@@ -46,19 +47,37 @@ _UNLIMITED = 1 << 62
 
 
 class OrderedCursor:
-    """Fills nodes in a fixed order, each until it is full (binpack and first-fit)."""
+    """Fills nodes in a fixed order, each until it is full (binpack and first-fit).
 
-    def __init__(self, *, state: ClusterState, shape: Shape, order: IntArray) -> None:
+    With a ``cap`` (binpack's anti-affinity), a first sweep gives each node at most
+    ``cap`` replicas of the service, and a second sweep packs whatever is left with no
+    cap: replicas go to different nodes where capacity allows, and still all find room.
+    """
+
+    def __init__(
+        self, *, state: ClusterState, shape: Shape, order: IntArray, cap: int | None = None
+    ) -> None:
         self._state = state
         self._shape = shape
         self._order: list[int] = order.tolist()
         self._next = 0
+        self._cap = cap
+        self._counts = state.service_counts(shape.service)
 
     def take(self, limit: int) -> tuple[int, int] | None:
         """Book up to ``limit`` replicas on the best node with room; (node, count)."""
-        while self._next < len(self._order):
+        # Each step books or moves on: at most two sweeps over the order in a call.
+        for _ in range(2 * len(self._order) + 2):
+            if self._next >= len(self._order):
+                if self._cap is None:
+                    return None
+                self._cap, self._next = None, 0  # the spreading sweep is done: pack
+                continue
             node = self._order[self._next]
-            room = self._state.room(node=node, shape=self._shape, limit=limit)
+            wanted = limit
+            if self._cap is not None:
+                wanted = min(limit, self._cap - int(self._counts[node]))
+            room = self._state.room(node=node, shape=self._shape, limit=wanted)
             if room > 0:
                 self._state.book(node=node, shape=self._shape, count=room)
                 return node, room
@@ -68,7 +87,9 @@ class OrderedCursor:
 
 class SpreadCursor:
     """Gives each replica to the node with the fewest replicas of the service, then the
-    emptiest node (Swarm's spread with Kubernetes' LeastAllocated as tie-breaker)."""
+    fewest tasks of any service, then the emptiest (Swarm's spread, with Kubernetes'
+    LeastAllocated as tie-breaker).  Counting tasks as well as reservations is what
+    spreads tasks that reserve nothing: they never change a node's free resources."""
 
     def __init__(self, *, state: ClusterState, shape: Shape, candidates: IntArray) -> None:
         self._state = state
@@ -77,7 +98,7 @@ class SpreadCursor:
         self._heap = [self._key(node) for node in candidates.tolist()]
         heapq.heapify(self._heap)
 
-    def _key(self, node: int) -> tuple[int, float, int, int]:
+    def _key(self, node: int) -> tuple[int, int, float, int, int]:
         state = self._state
         score = least_allocated_score(
             free_cpu=int(state.free_cpu[node]),
@@ -86,13 +107,14 @@ class SpreadCursor:
             cap_mem=int(state.cap_mem[node]),
             demand=self._shape.demand,
         )
-        return int(self._counts[node]), -score, int(state.rank[node]), node
+        tasks = int(state.task_count[node])
+        return int(self._counts[node]), tasks, -score, int(state.rank[node]), node
 
     def take(self, limit: int) -> tuple[int, int] | None:
         """Book one replica on the least loaded node with room; (node, 1)."""
         del limit  # spreading places one replica at a time
-        while self._heap:
-            node = heapq.heappop(self._heap)[3]
+        while self._heap:  # bounded: each turn pops one node, pushing back only on a booking
+            node = heapq.heappop(self._heap)[-1]
             if self._state.room(node=node, shape=self._shape, limit=1) > 0:
                 self._state.book(node=node, shape=self._shape, count=1)
                 if self._state.room(node=node, shape=self._shape, limit=1) > 0:
@@ -104,8 +126,16 @@ class SpreadCursor:
 Cursor = OrderedCursor | SpreadCursor
 
 
+def spread_cap(*, state: ClusterState, shape: Shape, new: int, candidates: int) -> int:
+    """Binpack's anti-affinity: the fewest replicas of a service per node that still
+    gives every replica (those running and the ``new`` ones) a node, ``ceil(replicas /
+    candidate nodes)``.  Six replicas on three nodes: two each; two on a thousand: one."""
+    total = int(state.service_counts(shape.service).sum()) + new
+    return max(1, -(-total // max(candidates, 1)))
+
+
 def _cursor(
-    *, state: ClusterState, shape: Shape, candidates: IntArray, algorithm: Algorithm
+    *, state: ClusterState, shape: Shape, candidates: IntArray, algorithm: Algorithm, new: int
 ) -> Cursor:
     if algorithm is Algorithm.SPREAD:
         return SpreadCursor(state=state, shape=shape, candidates=candidates)
@@ -122,6 +152,7 @@ def _cursor(
         state=state,
         shape=shape,
         order=binpack_order(candidates=candidates, scores=scores, rank=state.rank),
+        cap=spread_cap(state=state, shape=shape, new=new, candidates=int(candidates.size)),
     )
 
 
@@ -134,7 +165,13 @@ class SpreadPreference:
     """
 
     def __init__(
-        self, *, state: ClusterState, shape: Shape, candidates: IntArray, algorithm: Algorithm
+        self,
+        *,
+        state: ClusterState,
+        shape: Shape,
+        candidates: IntArray,
+        algorithm: Algorithm,
+        new: int,
     ) -> None:
         self._depth = len(shape.spread_by)
         columns = [state.label_values(key) for key in shape.spread_by]
@@ -147,6 +184,7 @@ class SpreadPreference:
                 shape=shape,
                 candidates=np.array(nodes, dtype=np.int64),
                 algorithm=algorithm,
+                new=new,
             )
             for leaf, nodes in leaves.items()
         }
@@ -170,7 +208,7 @@ class SpreadPreference:
     def take(self, limit: int) -> tuple[int, int] | None:
         """Book one replica in the least-served label value that still has room."""
         del limit
-        while self._cursors:
+        while self._cursors:  # bounded: each turn books or drops one label value
             leaf = min(self._cursors, key=self._priority)
             taken = self._cursors[leaf].take(1)
             if taken is not None:
@@ -186,9 +224,11 @@ def _size_key(*, shape: Shape, ref_cpu: int, ref_mem: int) -> tuple[float, float
     return -max(cpu, mem), -(cpu + mem)
 
 
-def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
+def _groups(tasks: Sequence[TaskRequest], *, skip: Collection[int]) -> dict[Shape, list[int]]:
     groups: dict[Shape, list[int]] = {}
     for index, task in enumerate(tasks):
+        if index in skip:
+            continue
         shape = Shape(
             service=task.service,
             demand=task.demand,
@@ -222,12 +262,14 @@ def _place_group(
     cursor: Cursor | SpreadPreference
     if shape.spread_by:
         cursor = SpreadPreference(
-            state=state, shape=shape, candidates=candidates, algorithm=algorithm
+            state=state, shape=shape, candidates=candidates, algorithm=algorithm, new=len(members)
         )
     else:
-        cursor = _cursor(state=state, shape=shape, candidates=candidates, algorithm=algorithm)
+        cursor = _cursor(
+            state=state, shape=shape, candidates=candidates, algorithm=algorithm, new=len(members)
+        )
     position = 0
-    while position < len(members):
+    while position < len(members):  # bounded: each turn books at least one member or stops
         taken = cursor.take(len(members) - position)
         if taken is None:
             return
@@ -235,6 +277,43 @@ def _place_group(
         for member in members[position : position + count]:
             yield member, node
         position += count
+
+
+def _pack_with_anti_affinity(
+    *, state: ClusterState, packed: list[tuple[Shape, list[int]]], node_of: list[int]
+) -> Iterator[tuple[Shape, list[int]]]:
+    """Pack the groups twice: first with each service capped at ``spread_cap`` replicas
+    per node, then whatever did not fit with no cap.  Yields the members left unplaced.
+
+    This is binpack's anti-affinity: services still fill the fullest nodes, but two
+    replicas of one service share a node only when there are more replicas than nodes
+    that can take them, or when capacity leaves no other choice.
+    """
+    shapes = [shape for shape, _ in packed]
+    caps = [
+        spread_cap(
+            state=state, shape=shape, new=len(members), candidates=int(state.feasible(shape).sum())
+        )
+        for shape, members in packed
+    ]
+    totals = [
+        int(state.service_counts(shape.service).sum()) + len(members) for shape, members in packed
+    ]
+    pending = [list(members) for _, members in packed]
+    for pass_caps, pass_totals in ((caps, totals), (None, None)):
+        placed = dict.fromkeys(range(len(shapes)), 0)
+        group_of = {member: group for group, members in enumerate(pending) for member in members}
+        for member, node in pack(
+            state=state, shapes=shapes, members=pending, caps=pass_caps, totals=pass_totals
+        ):
+            node_of[member] = node
+            placed[group_of[member]] += 1
+        pending = [members[placed[group] :] for group, members in enumerate(pending)]
+        if not any(pending):
+            return
+    for shape, left in zip(shapes, pending, strict=True):
+        if left:
+            yield shape, left
 
 
 def place(
@@ -256,13 +335,19 @@ def place(
     state = ClusterState(nodes=nodes, seed=seed)
     ref_cpu = max(int(state.cap_cpu.max()) if state.size else 1, 1)
     ref_mem = max(int(state.cap_mem.max()) if state.size else 1, 1)
-    groups = _groups(tasks)
+    node_of = [-1] * len(tasks)
+    # Impossible requests (a negative reservation, say) are refused before any loop
+    # sees them.
+    reasons: dict[int, str] = {}
+    for index, task in enumerate(tasks):
+        invalid = invalid_reason(task)
+        if invalid is not None:
+            reasons[index] = invalid
+    groups = _groups(tasks, skip=reasons.keys())
     order = sorted(
         groups.items(),
         key=lambda item: (_size_key(shape=item[0], ref_cpu=ref_cpu, ref_mem=ref_mem), item[1][0]),
     )
-    node_of = [-1] * len(tasks)
-    reasons: dict[int, str] = {}
     # Bin-packed groups with no spread preference are packed together, bin-centrically,
     # after the groups whose placement depends on the others (spread, preferences).
     packed = [
@@ -284,20 +369,10 @@ def place(
             for member in members[placed:]:
                 reasons[member] = reason
     if packed:
-        placed_count = dict.fromkeys(packed_shapes, 0)
-        index_shape = {m: shape for shape, members in packed for m in members}
-        for member, node in pack(
-            state=state,
-            shapes=[shape for shape, _ in packed],
-            members=[members for _, members in packed],
-        ):
-            node_of[member] = node
-            placed_count[index_shape[member]] += 1
-        for shape, members in packed:
-            if placed_count[shape] < len(members):
-                reason = state.rejection_summary(shape)
-                for member in members[placed_count[shape] :]:
-                    reasons[member] = reason
+        for shape, left in _pack_with_anti_affinity(state=state, packed=packed, node_of=node_of):
+            reason = state.rejection_summary(shape)
+            for member in left:
+                reasons[member] = reason
     names = state.names
     placements = tuple(
         Placement(task_id=tasks[index].task_id, node=names[node])

@@ -1,4 +1,4 @@
-"""scheduler.dag: start waves, stop order, cycles and missing dependencies."""
+"""scheduler.dag: start waves and cycles."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.dag import (
-    dependency_graph,
-    find_cycle,
-    missing_dependencies,
-    start_waves,
-    stop_order,
-)
+from scheduler.dag import dependency_graph, find_cycle, start_waves
 
 AMP = {"web": ["php"], "php": ["db"], "db": []}
 
@@ -46,7 +40,6 @@ def test_graph_keeps_missing_dependencies_as_nodes() -> None:
 )  # fmt: skip
 def test_start_waves(deps: dict[str, list[str]], waves: list[list[str]]) -> None:
     assert start_waves(deps) == waves
-    assert stop_order(deps) == list(reversed(waves))
 
 
 @pytest.mark.parametrize(
@@ -68,11 +61,6 @@ def test_find_cycle(deps: dict[str, list[str]], cycle: list[str] | None) -> None
 def test_waves_refuse_a_cycle() -> None:
     with pytest.raises(ValueError, match="dependency cycle: web -> php -> web"):
         start_waves({"web": ["php"], "php": ["web"]})
-
-
-def test_missing_dependencies() -> None:
-    deps = {"web": ["php", "ghost", "ghost"], "php": ["db"]}
-    assert missing_dependencies(deps) == [("php", "db"), ("web", "ghost")]
 
 
 def test_long_chain_needs_no_deep_recursion() -> None:
@@ -105,10 +93,6 @@ def test_every_edge_goes_from_an_earlier_wave_to_a_later_one(deps: dict[str, lis
     for service, needs in deps.items():
         for dependency in needs:
             assert wave_of[dependency] < wave_of[service]
-    stop_wave = {name: index for index, wave in enumerate(stop_order(deps)) for name in wave}
-    for service, needs in deps.items():
-        for dependency in needs:
-            assert stop_wave[service] < stop_wave[dependency]
 
 
 @settings(max_examples=200, database=None)

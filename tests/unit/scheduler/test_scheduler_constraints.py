@@ -6,7 +6,7 @@ import pytest
 from scheduler_builders import node
 
 from scheduler import Constraint, Resources, parse_constraint
-from scheduler.constraints import constraint_holds, first_failed, node_value
+from scheduler.constraints import constraint_holds, node_value
 
 
 def test_resources_arithmetic() -> None:
@@ -96,11 +96,7 @@ def test_constraint_holds(text: str, labels: dict[str, str], holds: bool) -> Non
     )
 
 
-def test_first_failed_and_node_value() -> None:
-    subject = node("n1", labels={"zone": "a"})
-    rules = (parse_constraint("node.hostname==n1"), parse_constraint("node.labels.zone==b"))
-    assert first_failed(constraints=rules, node=subject) == rules[1]
-    assert first_failed(constraints=rules[:1], node=subject) is None
+def test_node_value() -> None:
     assert node_value(key="node.labels.zone", name="n1", labels={"zone": "a"}) == "a"
     assert node_value(key="node.labels.rack", name="n1", labels={}) is None
     assert node_value(key="node.hostname", name="n1", labels={}) == "n1"

@@ -1,20 +1,21 @@
-"""fit_reason, never_fits and the wording of reasons: one table row per filter."""
+"""Each rule's refusal as a user reads it, never_fits, invalid requests and the wording."""
 
 from __future__ import annotations
 
 import pytest
 from scheduler_builders import node, task
 
-from scheduler import NodeInfo, Resources, TaskRequest, fit_reason, never_fits, parse_constraint
-from scheduler.explain import (
-    GIB,
-    MIB,
-    detailed,
-    format_bytes,
-    format_cpus,
-    format_resources,
-    summarise_rejections,
+from scheduler import (
+    NodeInfo,
+    Resources,
+    TaskRequest,
+    invalid_reason,
+    never_fits,
+    parse_constraint,
+    place,
 )
+from scheduler.explain import GIB, MIB, detailed, format_bytes, format_cpus, summarise_rejections
+from scheduler.model import MAX_AMOUNT
 
 ZONE_B = parse_constraint("node.labels.zone==b")
 
@@ -39,15 +40,21 @@ def test_format_bytes(count: int, text: str) -> None:
 
 @pytest.mark.parametrize(
     ("millis", "text"),
-    [(1500, "1.5 cpus"), (1000, "1 cpu"), (250, "0.25 cpus"), (16000, "16 cpus"), (0, "0 cpus")],
+    [
+        (1500, "1.5 cpus"),
+        (1000, "1 cpu"),
+        (250, "0.25 cpus"),
+        (16000, "16 cpus"),
+        (0, "0 cpus"),
+        (5, "0.005 cpus"),
+    ],
 )
 def test_format_cpus(millis: int, text: str) -> None:
     assert format_cpus(millis) == text
 
 
-def test_format_resources_and_detail() -> None:
+def test_detail() -> None:
     demand = Resources(cpu_millis=1500, memory_bytes=4 * GIB)
-    assert format_resources(demand) == "1.5 cpus, 4 GiB"
     assert (
         detailed(reason="insufficient memory", demand=demand) == "insufficient memory (needs 4 GiB)"
     )
@@ -99,8 +106,15 @@ def test_summarise_rejections() -> None:
         (node(used=(16, 64)), task(cpus=0, gib=0), None),
     ],
 )
-def test_fit_reason(subject: NodeInfo, request_: TaskRequest, reason: str | None) -> None:
-    assert fit_reason(node=subject, task=request_) == reason
+def test_each_rule_refuses_a_node_with_its_reason(
+    subject: NodeInfo, request_: TaskRequest, reason: str | None
+) -> None:
+    plan = place(nodes=[subject], tasks=[request_])
+    if reason is None:
+        assert [p.node for p in plan.placements] == [subject.name], plan.unplaced
+    else:
+        assert not plan.placements
+        assert plan.unplaced[request_.task_id].startswith(f"0/1 nodes fit: 1 {reason}"), plan
 
 
 @pytest.mark.parametrize(
@@ -133,7 +147,8 @@ def test_fit_reason(subject: NodeInfo, request_: TaskRequest, reason: str | None
             task(gib=16, constraints=(ZONE_B,)),
             "needs 16 GiB memory; the largest node matching node.labels.zone==b has 8 GiB",
         ),
-        ([node()], task(max_per_node=0), "max_per_node is 0"),
+        ([node()], task(max_per_node=0), "invalid max_per_node 0: must be at least 1"),
+        ([node()], task(cpus=-0.1), "invalid cpu reservation -0.1 cpus: must not be negative"),
         # Allocation, readiness and drain change, so they never make a task impossible.
         ([node(used=(16, 64), ready=False, drained=True)], task(cpus=16, gib=64), None),
         ([node(gib=8), node("n2", gib=128)], task(gib=64), None),
@@ -141,3 +156,29 @@ def test_fit_reason(subject: NodeInfo, request_: TaskRequest, reason: str | None
 )
 def test_never_fits(nodes: list[NodeInfo], request_: TaskRequest, reason: str | None) -> None:
     assert never_fits(nodes=nodes, task=request_) == reason
+
+
+@pytest.mark.parametrize(
+    ("request_", "reason"),
+    [
+        (task(), None),
+        (task(cpus=0, gib=0), None),
+        (task(cpus=-1), "invalid cpu reservation -1 cpu: must not be negative"),
+        (task(gib=-1), "invalid memory reservation -1 GiB: must not be negative"),
+        (
+            TaskRequest(task_id="t1", service="app/web", demand=Resources(0, MAX_AMOUNT + 1)),
+            "invalid memory reservation 4096 TiB: above 4096 TiB",
+        ),
+        (task(max_per_node=0), "invalid max_per_node 0: must be at least 1"),
+        (task(max_per_node=-3), "invalid max_per_node -3: must be at least 1"),
+    ],
+)
+def test_impossible_requests_are_refused_in_one_line(
+    request_: TaskRequest, reason: str | None
+) -> None:
+    assert invalid_reason(request_) == reason
+    plan = place(nodes=[node()], tasks=[request_])
+    if reason is None:
+        assert len(plan.placements) == 1
+    else:
+        assert plan.unplaced == {request_.task_id: reason}

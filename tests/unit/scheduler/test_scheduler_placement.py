@@ -7,7 +7,7 @@ from collections import Counter
 import pytest
 from scheduler_builders import node, replicas, task
 
-from scheduler import Algorithm, Plan, Strategy, fit_reason, parse_constraint, place
+from scheduler import Algorithm, Plan, Strategy, parse_constraint, place
 from scheduler.cluster import ClusterState, Shape
 
 
@@ -17,15 +17,48 @@ def _where(plan: Plan) -> dict[str, str]:
 
 def test_binpack_fills_the_fullest_node() -> None:
     nodes = [node("empty"), node("busy", used=(8, 32)), node("full", used=(16, 64))]
-    plan = place(nodes=nodes, tasks=replicas(3, cpus=2, gib=8))
+    services = [task(f"s{i}", service=f"app/s{i}", cpus=2, gib=8) for i in range(3)]
+    plan = place(nodes=nodes, tasks=services)
     assert set(_where(plan).values()) == {"busy"}
 
 
-def test_binpack_packs_replicas_onto_few_nodes() -> None:
+def test_binpack_packs_services_onto_few_nodes() -> None:
     nodes = [node(f"n{i}") for i in range(10)]
-    plan = place(nodes=nodes, tasks=replicas(8, cpus=4, gib=16))
+    services = [task(f"s{i}", service=f"app/s{i}", cpus=4, gib=16) for i in range(8)]
+    plan = place(nodes=nodes, tasks=services)
     assert len(set(_where(plan).values())) == 2
     assert plan.unplaced == {}
+
+
+def test_binpack_keeps_replicas_of_one_service_on_different_nodes() -> None:
+    # Anti-affinity: losing one node must not lose the whole service.
+    nodes = [node(f"n{i}", cpus=2, gib=2) for i in range(3)]
+    plan = place(nodes=nodes, tasks=replicas(6, cpus=0.1, gib=1 / 64))
+    assert Counter(_where(plan).values()) == {"n0": 2, "n1": 2, "n2": 2}
+    plan = place(nodes=[node(f"n{i}") for i in range(10)], tasks=replicas(4, cpus=1, gib=1))
+    assert len(set(_where(plan).values())) == 4
+
+
+def test_binpack_anti_affinity_counts_replicas_already_running() -> None:
+    nodes = [node("n0", counts={"app/web": 2}, used=(2, 2)), node("n1"), node("n2")]
+    plan = place(nodes=nodes, tasks=replicas(4, cpus=1, gib=1))
+    assert Counter(_where(plan).values()) == {"n1": 2, "n2": 2}
+
+
+def test_binpack_puts_replicas_together_when_capacity_leaves_no_other_choice() -> None:
+    # Two nodes and room for eight: the first pass spreads, the second packs the rest.
+    nodes = [node("n0", cpus=4), node("n1", cpus=4), node("n2", ready=False)]
+    plan = place(nodes=nodes, tasks=replicas(8, cpus=1, gib=1))
+    assert plan.unplaced == {}
+    assert Counter(_where(plan).values()) == {"n0": 4, "n1": 4}
+
+
+def test_binpack_with_more_replicas_than_nodes_still_packs() -> None:
+    # Each node fits 4; 2 of the 3 spare nodes stay empty although there are 12 replicas.
+    nodes = [node(f"n{i}", cpus=4, gib=8) for i in range(5)]
+    plan = place(nodes=nodes, tasks=replicas(12, cpus=1, gib=2))
+    assert plan.unplaced == {}
+    assert sorted(Counter(_where(plan).values()).values()) == [4, 4, 4]
 
 
 def test_spread_strategy_uses_one_node_per_replica() -> None:
@@ -48,7 +81,7 @@ def test_spread_prefers_nodes_with_fewer_replicas_then_emptier() -> None:
 
 def test_algorithm_overrides_task_strategy_and_accepts_strings() -> None:
     nodes = [node(f"n{i}") for i in range(4)]
-    tasks = replicas(4, strategy=Strategy.SPREAD)
+    tasks = [task(f"t{i}", service=f"app/s{i}", strategy=Strategy.SPREAD) for i in range(4)]
     assert len(set(_where(place(nodes=nodes, tasks=tasks)).values())) == 4
     assert len(set(_where(place(nodes=nodes, tasks=tasks, algorithm="binpack")).values())) == 1
     assert len(set(_where(place(nodes=nodes, tasks=tasks, algorithm=Algorithm.FFD)).values())) == 1
@@ -196,7 +229,7 @@ def test_binpack_mixes_cpu_heavy_and_memory_heavy_replicas() -> None:
     assert len(set(_where(plan).values())) == 2
 
 
-def test_rejection_summary_agrees_with_fit_reason() -> None:
+def test_rejection_summary_counts_each_node_under_its_own_reason() -> None:
     nodes = [
         node("down", ready=False),
         node("drained", drained=True),
@@ -222,9 +255,23 @@ def test_rejection_summary_agrees_with_fit_reason() -> None:
         spread_by=request.spread_by,
     )
     summary = state.rejection_summary(shape)
-    for subject in nodes:
-        reason = fit_reason(node=subject, task=request)
-        assert reason is not None
-        assert f"1 {reason}" in summary
     assert summary.startswith("0/7 nodes fit: ")
+    for subject in nodes:
+        alone = place(nodes=[subject], tasks=[request]).unplaced["t1"]
+        reason = alone.removeprefix("0/1 nodes fit: 1 ")
+        assert f"1 {reason}" in summary, (alone, summary)
     assert not state.feasible(shape).any()
+
+
+def test_spread_counts_tasks_so_services_without_reservations_spread_too() -> None:
+    nodes = [node(f"n{i}", cpus=2, gib=2) for i in range(3)]
+    services = [
+        task(f"s{i}", service=f"app/s{i}", cpus=0, gib=0, strategy=Strategy.SPREAD)
+        for i in range(5)
+    ]
+    plan = place(nodes=nodes, tasks=services)
+    assert sorted(Counter(_where(plan).values()).values()) == [1, 2, 2]
+    # Tasks already running count as well.
+    busy = [node("n0", cpus=2, gib=2, counts={"app/other": 3}), *nodes[1:]]
+    plan = place(nodes=busy, tasks=services[:2])
+    assert set(_where(plan).values()) == {"n1", "n2"}

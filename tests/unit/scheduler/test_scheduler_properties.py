@@ -1,9 +1,10 @@
 """Property tests: whatever the snapshot and batch, a plan never breaks a rule.
 
-Each plan is replayed the way the plan applier does it: placement by placement, every
-one must pass ``fit_reason`` against the node as updated by the placements before it.
-That single check covers over-commit, constraints, max_per_node, host ports and down or
-drained nodes.  Unplaced tasks must really fit nowhere in the final state.
+Each plan is replayed placement by placement: every one must pass ``_fits``, a plain
+restatement of the rules written here independently of the scheduler, against the node
+as updated by the placements before it.  That single check covers over-commit,
+constraints, max_per_node, host ports and down or drained nodes.  Unplaced tasks must
+really fit nowhere in the final state.
 """
 
 from __future__ import annotations
@@ -22,7 +23,6 @@ from scheduler import (
     Plan,
     Strategy,
     TaskRequest,
-    fit_reason,
     parse_constraint,
     place,
 )
@@ -99,6 +99,19 @@ def batches(draw: st.DrawFn) -> list[TaskRequest]:
 ALGORITHMS = st.sampled_from((None, Algorithm.BINPACK, Algorithm.SPREAD, Algorithm.FFD))
 
 
+def _fits(node: NodeInfo, task: TaskRequest) -> bool:
+    """Whether ``task`` may go on ``node`` as it is now: the rules, restated plainly."""
+    limit = task.max_per_node
+    return (
+        node.ready
+        and not node.drained
+        and all(_holds(c, node) for c in task.constraints)
+        and (limit is None or node.service_counts.get(task.service, 0) < limit)
+        and not task.ports & node.used_ports
+        and task.demand.fits_in(node.free)
+    )
+
+
 def _apply(node: NodeInfo, task: TaskRequest) -> NodeInfo:
     counts = dict(node.service_counts)
     counts[task.service] = counts.get(task.service, 0) + 1
@@ -116,7 +129,7 @@ def _replay(nodes: list[NodeInfo], tasks: list[TaskRequest], plan: Plan) -> dict
     for placement in plan.placements:
         current = by_name[placement.node]
         task = by_id[placement.task_id]
-        assert fit_reason(node=current, task=task) is None, (placement, current, task)
+        assert _fits(current, task), (placement, current, task)
         by_name[placement.node] = _apply(current, task)
     return by_name
 
@@ -161,7 +174,7 @@ def test_plans_never_break_a_rule(
     for task_id, reason in plan.unplaced.items():
         assert reason.startswith("0/")
         task = by_id[task_id]
-        assert all(fit_reason(node=n, task=task) is not None for n in final.values()), reason
+        assert not any(_fits(n, task) for n in final.values()), reason
 
 
 def _holds(constraint: Constraint, node: NodeInfo) -> bool:

@@ -1,0 +1,176 @@
+"""The scheduling rules, one object each, run as a pipeline over every node at once.
+
+Why this module exists: a rule such as "a host port can be used once per node" has four
+faces: which nodes pass it (a numpy mask over the cluster), how many more replicas it
+lets a node take, which nodes it refused and in what words.  Written in one class, the
+four cannot drift apart, and a new rule is one new class in ``RULES`` (SwarmKit's
+filters and Nomad's feasibility checkers are built the same way).
+
+Order matters only for explanations: a node refused by several rules is counted
+against the first, so ``RULES`` lists them from the most basic (node down) to the most
+changeable (free memory).  Every rule here is a pure function of a ``ClusterState``
+and a ``Shape``; none performs I/O.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from scheduler import explain
+
+if TYPE_CHECKING:
+    from scheduler.cluster import BoolArray, ClusterState, Shape
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """Nodes one rule refuses for one shape, the short reason, and the summary wording.
+
+    ``reason`` is what one node says (``"insufficient cpu"``); ``wording`` is how the
+    "why is this pending?" sentence counts it (``"insufficient cpu (needs 1.5 cpus)"``).
+    """
+
+    nodes: BoolArray
+    reason: str
+    wording: str
+
+
+class Rule(ABC):
+    """One scheduling rule: its mask, its remaining room, its refusals and their words.
+
+    ``static`` rules depend only on facts that do not change while one ``place`` call
+    books replicas (readiness, labels): a node that passed them once keeps passing, so
+    ``room`` skips them.
+    """
+
+    static = False
+
+    @abstractmethod
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        """The nodes this rule refuses for one more replica of ``shape``, per reason."""
+
+    def mask(self, state: ClusterState, shape: Shape) -> BoolArray:
+        """Nodes this rule lets take one more replica of ``shape``."""
+        passing = np.ones(state.size, dtype=np.bool_)
+        for refusal in self.refusals(state, shape):
+            passing &= ~refusal.nodes
+        return passing
+
+    def room(self, state: ClusterState, shape: Shape, node: int, limit: int) -> int:
+        """How many more replicas of ``shape`` this rule lets ``node`` take, at most
+        ``limit``; only called for a node that passed ``mask`` earlier in the call."""
+        del state, shape, node
+        return limit
+
+
+def _same(reason: str) -> tuple[str, str]:
+    return reason, reason
+
+
+class NodeAvailability(Rule):
+    """Only ready, active nodes take tasks: down and drained nodes refuse all."""
+
+    static = True
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        yield Refusal(~state.ready, *_same(explain.NODE_DOWN))
+        yield Refusal(state.drained, *_same(explain.NODE_DRAINED))
+
+    def mask(self, state: ClusterState, shape: Shape) -> BoolArray:
+        return state.usable.copy()
+
+
+class Constraints(Rule):
+    """``placement.constraints``: every one must hold on the node's labels."""
+
+    static = True
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        for constraint in shape.constraints:
+            yield Refusal(
+                ~state.constraint_mask(constraint), *_same(explain.failed_constraint(constraint))
+            )
+
+
+class MaxPerNode(Rule):
+    """``placement.max_replicas_per_node``: at most that many replicas of the service."""
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        if shape.max_per_node is not None:
+            full = state.service_counts(shape.service) >= shape.max_per_node
+            yield Refusal(full, *_same(explain.max_per_node_reached(shape.max_per_node)))
+
+    def room(self, state: ClusterState, shape: Shape, node: int, limit: int) -> int:
+        if shape.max_per_node is None:
+            return limit
+        return min(limit, shape.max_per_node - int(state.service_counts(shape.service)[node]))
+
+
+class HostPorts(Rule):
+    """A published host port is used by one task per node, so such tasks go one per node."""
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        for port in sorted(shape.ports):
+            users = np.zeros(state.size, dtype=np.bool_)
+            users[list(state.port_nodes.get(port, ()))] = True
+            yield Refusal(users, *_same(explain.port_in_use(port)))
+
+    def mask(self, state: ClusterState, shape: Shape) -> BoolArray:
+        passing = np.ones(state.size, dtype=np.bool_)
+        for port in shape.ports:
+            users = state.port_nodes.get(port)
+            if users:
+                passing[list(users)] = False
+        return passing
+
+    def room(self, state: ClusterState, shape: Shape, node: int, limit: int) -> int:
+        if not shape.ports:
+            return limit
+        if any(node in state.port_nodes.get(port, ()) for port in shape.ports):
+            return 0
+        return min(limit, 1)
+
+
+class Capacity(Rule):
+    """Reservations: free cpu and free memory must cover the task's demand."""
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        demand = shape.demand
+        yield Refusal(
+            state.free_cpu < demand.cpu_millis,
+            explain.INSUFFICIENT_CPU,
+            explain.detailed(reason=explain.INSUFFICIENT_CPU, demand=demand),
+        )
+        yield Refusal(
+            state.free_mem < demand.memory_bytes,
+            explain.INSUFFICIENT_MEMORY,
+            explain.detailed(reason=explain.INSUFFICIENT_MEMORY, demand=demand),
+        )
+
+    def mask(self, state: ClusterState, shape: Shape) -> BoolArray:
+        demand = shape.demand
+        passing: BoolArray = (state.free_cpu >= demand.cpu_millis) & (
+            state.free_mem >= demand.memory_bytes
+        )
+        return passing
+
+    def room(self, state: ClusterState, shape: Shape, node: int, limit: int) -> int:
+        demand = shape.demand
+        room = limit
+        if demand.cpu_millis > 0:
+            room = min(room, int(state.free_cpu[node]) // demand.cpu_millis)
+        if demand.memory_bytes > 0:
+            room = min(room, int(state.free_mem[node]) // demand.memory_bytes)
+        return room
+
+
+RULES: tuple[Rule, ...] = (NodeAvailability(), Constraints(), MaxPerNode(), HostPorts(), Capacity())
+"""Every rule, in the order a refused node is explained."""
+
+CHANGING: tuple[Rule, ...] = tuple(rule for rule in RULES if not rule.static)
+"""The rules whose answer changes as replicas are booked: the ones ``room`` asks."""
