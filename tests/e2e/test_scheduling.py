@@ -1,8 +1,9 @@
 """Scheduling on the testbed as a user sees it: impossible apps refused, pending apps
-explained, scaling and draining."""
+explained, replicas kept apart, spread apps spread, scaling and draining."""
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,45 @@ def test_an_app_that_cannot_fit_yet_stays_pending_and_describe_says_why(
         assert len(pending) == 1 and "insufficient cpu" in pending[0]["message"]
     finally:
         cli(bed, "delete", "app", "tight")
+
+
+def test_replicas_of_a_binpacked_service_land_on_every_host(
+    bed: TestbedStatus, tmp_path: Path
+) -> None:
+    # Binpack is the default; six small replicas would all fit on one host, but losing
+    # that host would lose the service, so they go two to a host.
+    apply_text(bed, tmp_path, app("apart", bed.image, replicas=6, cpus="0.1"))
+    try:
+        tasks = wait_for("6 running", lambda: (t := running_tasks(bed, "apart"))
+                         and len(t) == 6 and t, timeout_s=90)
+        per_host = Counter(str(t["node"]) for t in tasks)
+        assert set(per_host) == {h.name for h in bed.hosts}, per_host
+        assert max(per_host.values()) == 2, per_host
+    finally:
+        cli(bed, "delete", "app", "apart")
+
+
+def test_a_spread_app_without_reservations_uses_every_host(
+    bed: TestbedStatus, tmp_path: Path
+) -> None:
+    services = "".join(f"""
+  s{i}:
+    image: {bed.image}
+    command: ["sleep", "86400"]
+    stop_signal: SIGKILL
+""" for i in range(5))
+    apply_text(bed, tmp_path, f"""
+name: wide
+x-dockyard: {{strategy: spread}}
+services:{services}""")
+    try:
+        tasks = wait_for("5 running", lambda: (t := running_tasks(bed, "wide"))
+                         and len(t) == 5 and t, timeout_s=90)
+        per_host = Counter(str(t["node"]) for t in tasks)
+        assert set(per_host) == {h.name for h in bed.hosts}, per_host
+        assert sorted(per_host.values()) == [1, 2, 2], per_host
+    finally:
+        cli(bed, "delete", "app", "wide")
 
 
 def test_scale_up_and_down_keeps_one_task_per_slot(bed: TestbedStatus, tmp_path: Path) -> None:
