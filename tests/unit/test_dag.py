@@ -82,7 +82,7 @@ def dags(draw: st.DrawFn) -> dict[str, list[str]]:
     }
 
 
-@settings(max_examples=200, database=None)
+@settings(max_examples=200, database=None, deadline=None)
 @given(dags())
 def test_every_edge_goes_from_an_earlier_wave_to_a_later_one(deps: dict[str, list[str]]) -> None:
     assert find_cycle(deps) is None
@@ -95,7 +95,7 @@ def test_every_edge_goes_from_an_earlier_wave_to_a_later_one(deps: dict[str, lis
             assert wave_of[dependency] < wave_of[service]
 
 
-@settings(max_examples=200, database=None)
+@settings(max_examples=200, database=None, deadline=None)
 @given(dags(), st.data())
 def test_an_added_back_edge_is_found_as_a_closed_path(
     deps: dict[str, list[str]], data: st.DataObject
