@@ -31,7 +31,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from scheduler.cluster import BoolArray, ClusterState, Shape
-from scheduler.scoring import BINPACK_MAX, binpack_scores
+from scheduler.scoring import BINPACK_MAX, FloatArray, binpack_scores
 
 BALANCE_SLACK = 0.05
 """How far (in fractions of a node) one decision may push cpu and memory apart."""
@@ -75,6 +75,33 @@ def node_fullness(free_cpu: float, free_mem: float) -> float:
     return float(min(max(score, 0.0), BINPACK_MAX) / BINPACK_MAX)
 
 
+def _allowed(cap: int, total: int, full: float) -> int:
+    """Replicas of a group one node may hold: ``cap``, or more on a node that is full
+    enough (``full`` from ``node_fullness``) for ``total`` replicas.  Pure."""
+    return max(cap, math.floor(full * total))
+
+
+def _note(
+    here: dict[int, int],
+    need_full: FloatArray,
+    penalty: FloatArray,
+    group: int,
+    added: int,
+    caps: Sequence[int],
+    totals: Sequence[int],
+) -> None:
+    """Count ``added`` replicas of ``group`` on the node being filled and update what
+    anti-affinity asks of the node before the next one: one more replica is allowed
+    below ``caps[group]``, then only once the node's fullness reaches
+    ``(replicas here + 1) / replicas``; and Nomad's penalty, ``replicas here /
+    replicas``, ranks groups with fewer replicas on the node first."""
+    number = here.get(group, 0) + added
+    here[group] = number
+    total = max(totals[group], 1)
+    need_full[group] = 0.0 if number < caps[group] else (number + 1) / total
+    penalty[group] = number / total
+
+
 def _scarcity(
     *, demand_cpu: float, demand_mem: float, free_cpu: float, free_mem: float
 ) -> tuple[float, float]:
@@ -116,8 +143,10 @@ def pack(
     # Anti-affinity: replicas of each group on the node being filled, seeded from the
     # replicas already running (a sparse list per node: most nodes have none).
     apart = caps is not None and totals is not None
-    cap_of = np.array(caps if caps is not None else [0] * count, dtype=np.float64)
-    total_of = np.array(totals if totals is not None else [0] * count, dtype=np.float64)
+    cap_of = list(caps) if caps is not None else [0] * count
+    total_of = list(totals) if totals is not None else [0] * count
+    need_full = np.zeros(count, dtype=np.float64)
+    penalty = np.zeros(count, dtype=np.float64)
     running: dict[int, list[tuple[int, int]]] = {}
     if apart:
         for group, shape in enumerate(shapes):
@@ -169,9 +198,13 @@ def pack(
         open_mask = left > 0
         if static is not None:
             open_mask &= static[:, node]
-        here = np.zeros(count, dtype=np.float64)
+        # Replicas of each group on this node (sparse: a node holds few groups), and
+        # for those, the fullness the node needs before it may take one more
+        # (``need_full``) and the score penalty for co-locating (``penalty``).  Both
+        # arrays are zero outside ``here`` and are reset when the node is done.
+        here: dict[int, int] = {}
         for group, number in running.get(node, ()):
-            here[group] = number
+            _note(here, need_full, penalty, group, number, cap_of, total_of)
 
         # Each round books at least one replica or closes at least one group on this
         # node, so groups + replicas bound the rounds.
@@ -179,27 +212,26 @@ def pack(
             free_cpu = int(state.free_cpu[node])
             free_mem = int(state.free_mem[node])
             fits = open_mask & (need_cpu <= free_cpu) & (need_mem <= free_mem)
-            allowed = cap_of
-            if apart:
+            full = 0.0
+            if here:
                 full = node_fullness(free_cpu / total_cpu, free_mem / total_mem)
-                allowed = np.maximum(cap_of, np.floor(full * total_of))
-                fits &= here < allowed
+                fits &= need_full <= full
             if not fits.any():
                 break
             # gap > 0: the node has used relatively more memory than cpu.
             gap = (total_mem - free_mem) / unit_mem - (total_cpu - free_cpu) / unit_cpu
             keeps_balance = np.abs(gap - step) <= max(abs(gap), BALANCE_SLACK)
             alignment = size_cpu * (free_cpu / unit_cpu) + size_mem * (free_mem / unit_mem)
-            score = alignment + bonus + np.where(keeps_balance, BALANCED_BONUS, 0.0)
-            limit = left
-            if apart:
-                # Nomad's job anti-affinity penalty: among the groups that fit, those
-                # with fewer replicas here (relative to their count) go first.
-                score -= here / np.maximum(total_of, 1.0)
-                limit = np.minimum(left, allowed - here)
+            score = alignment + bonus + keeps_balance * BALANCED_BONUS
+            if here:
+                score -= penalty
             group = int(np.argmax(np.where(fits, score, -np.inf)))
             shape = shapes[group]
-            room = state.room(node=node, shape=shape, limit=int(limit[group]))
+            limit = int(left[group])
+            if apart:
+                there = here.get(group, 0)
+                limit = min(limit, _allowed(cap_of[group], total_of[group], full) - there)
+            room = state.room(node=node, shape=shape, limit=limit)
             if room == 0:
                 open_mask[group] = False
                 continue
@@ -211,7 +243,8 @@ def pack(
                 room=room,
             )
             state.book(node=node, shape=shape, count=booked)
-            here[group] += booked
+            if apart:
+                _note(here, need_full, penalty, group, booked, cap_of, total_of)
             start = taken[group]
             for member in members[group][start : start + booked]:
                 yield member, node
@@ -220,3 +253,6 @@ def pack(
             remaining -= booked
             if left[group] == 0:
                 open_mask[group] = False
+        touched = list(here)
+        need_full[touched] = 0.0
+        penalty[touched] = 0.0

@@ -37,7 +37,7 @@ give an equal plan.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 
 import numpy as np
 
@@ -233,11 +233,30 @@ def _size_key(*, shape: Shape, ref_cpu: int, ref_mem: int) -> tuple[float, float
     return -max(cpu, mem), -(cpu + mem)
 
 
-def _groups(tasks: Sequence[TaskRequest], *, skip: Collection[int]) -> dict[Shape, list[int]]:
-    groups: dict[Shape, list[int]] = {}
+def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
+    """Task indexes grouped by shape.  Keyed first by a plain tuple of the fields, whose
+    hash is computed in C, since this runs once per task."""
+    by_key: dict[tuple[object, ...], list[int]] = {}
     for index, task in enumerate(tasks):
-        if index in skip:
-            continue
+        demand = task.demand
+        key = (
+            task.service,
+            demand.cpu_millis,
+            demand.memory_bytes,
+            task.ports,
+            task.constraints,
+            task.strategy.value,
+            task.max_per_node,
+            task.spread_by,
+        )
+        members = by_key.get(key)
+        if members is None:
+            by_key[key] = [index]
+        else:
+            members.append(index)
+    groups: dict[Shape, list[int]] = {}
+    for members in by_key.values():
+        task = tasks[members[0]]
         shape = Shape(
             service=task.service,
             demand=task.demand,
@@ -247,11 +266,7 @@ def _groups(tasks: Sequence[TaskRequest], *, skip: Collection[int]) -> dict[Shap
             max_per_node=task.max_per_node,
             spread_by=task.spread_by,
         )
-        members = groups.get(shape)
-        if members is None:
-            groups[shape] = [index]
-        else:
-            members.append(index)
+        groups[shape] = members
     return groups
 
 
@@ -346,13 +361,14 @@ def place(
     ref_mem = max(int(state.cap_mem.max()) if state.size else 1, 1)
     node_of = [-1] * len(tasks)
     # Impossible requests (a negative reservation, say) are refused before any loop
-    # sees them.
+    # sees them; replicas of one shape share the answer.
     reasons: dict[int, str] = {}
-    for index, task in enumerate(tasks):
-        invalid = invalid_reason(task)
+    groups = _groups(tasks)
+    for shape, members in list(groups.items()):
+        invalid = invalid_reason(tasks[members[0]])
         if invalid is not None:
-            reasons[index] = invalid
-    groups = _groups(tasks, skip=reasons.keys())
+            reasons.update(dict.fromkeys(members, invalid))
+            del groups[shape]
     order = sorted(
         groups.items(),
         key=lambda item: (_size_key(shape=item[0], ref_cpu=ref_cpu, ref_mem=ref_mem), item[1][0]),
