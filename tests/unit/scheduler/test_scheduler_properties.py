@@ -145,7 +145,7 @@ def test_plans_never_break_a_rule(
     assert len(ids) == len(set(ids))
     assert set(ids).isdisjoint(plan.unplaced)
     assert set(ids) | set(plan.unplaced) == {t.task_id for t in tasks}
-    # Explicit restatements of the rules, independent of fit_reason.
+    # Explicit restatements of the rules, one by one.
     names = {n.name: n for n in nodes}
     by_id = {t.task_id: t for t in tasks}
     per_node: dict[str, list[TaskRequest]] = {}
