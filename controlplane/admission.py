@@ -1,8 +1,10 @@
-"""Admission: the checks an apply must pass against the cluster before anything is stored.
+"""Admission: the checks a request must pass on the server before anything is stored.
 
-The Compose parser already refused malformed files on the client. The server checks
-again what a client could get wrong and what only the cluster knows: dependency cycles,
-unknown dependencies, and requests no node could ever hold. Pure: no I/O.
+The Compose loader refuses malformed files on the client, but any gRPC client may call
+the server, so the server judges every request itself: the app against the spec's own
+rules (``controlplane.spec.admissible``, one source of truth with the loader), then what
+only the cluster knows: replicas across the whole cluster, and requests no node could
+ever hold. Every refusal is one line. Pure: no I/O.
 """
 
 from __future__ import annotations
@@ -10,25 +12,27 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from controlplane.snapshot import node_infos, task_request
+from controlplane.spec import rules
+from controlplane.spec.errors import show
 from dockyard.v1 import objects_pb2, specs_pb2
 from scheduler import never_fits
-from scheduler.dag import find_cycle
 
 
-def admit(spec: specs_pb2.AppSpec, nodes: Sequence[objects_pb2.Node]) -> str | None:
-    """None when the app may be stored; otherwise the one-line reason it may not."""
-    if not spec.name:
-        return "the app has no name"
-    names = {s.name for s in spec.services}
-    for svc in spec.services:
-        for dep in svc.depends_on:
-            if dep.service not in names:
-                return f'service "{svc.name}" depends on "{dep.service}", which is not defined'
-        if svc.replicas < 0:
-            return f'service "{svc.name}": replicas must be >= 0'
-    cycle = find_cycle({s.name: [d.service for d in s.depends_on] for s in spec.services})
-    if cycle:
-        return "dependency cycle: " + " -> ".join(cycle)
+def admit(
+    spec: specs_pb2.AppSpec,
+    nodes: Sequence[objects_pb2.Node],
+    *,
+    limits: rules.Limits = rules.DEFAULT_LIMITS,
+    services: Sequence[objects_pb2.Service] = (),
+) -> str | None:
+    """None when the app may be stored in this cluster; otherwise the one-line reason it
+    may not. The app alone was judged first (``app_problem``: needs nothing from etcd);
+    `services` are the services stored now, of every app, for the cluster's total."""
+    others = sum(s.spec.replicas for s in services if s.app != spec.name)
+    problem = cluster_replicas_problem(
+        others + sum(s.replicas for s in spec.services), limits)
+    if problem:
+        return problem
     if not nodes:
         return None  # nothing to judge against yet: tasks wait for nodes
     infos = node_infos(nodes, ())
@@ -42,4 +46,75 @@ def admit(spec: specs_pb2.AppSpec, nodes: Sequence[objects_pb2.Node]) -> str | N
         reason = never_fits(nodes=infos, task=request)
         if reason:
             return f'service "{svc.name}" can never be placed: {reason}'
+    return None
+
+
+def cluster_replicas_problem(total: int, limits: rules.Limits) -> str | None:
+    """Why a cluster asked to run `total` replicas in all may not, or None."""
+    if total > limits.replicas_per_cluster:
+        return (f"the cluster would run {total:,} replicas; the limit is "
+                f"{limits.replicas_per_cluster:,} (dockyard server --max-replicas-per-cluster)")
+    return None
+
+
+def name_problem(what: str, name: str, *, optional: bool = False) -> str | None:
+    """Why `name`, given as the `what` of a request ("app", "service"), is not valid.
+    `optional`: empty means "all" (a list filter) and is fine."""
+    if optional and not name:
+        return None
+    problem = rules.name_problem(name)
+    return f"{what} name {show(name)} {problem}" if problem else None
+
+
+def node_request_problem(node: str, availability: int) -> str | None:
+    """Why a SetAvailability request is not valid, or None."""
+    problem = rules.dns_label_problem(node)
+    if problem:
+        return f"node name {show(node)} {problem}"
+    if availability not in (objects_pb2.ACTIVE, objects_pb2.DRAIN):
+        return f"availability {availability} is not ACTIVE ({objects_pb2.ACTIVE}) or DRAIN " \
+               f"({objects_pb2.DRAIN})"
+    return None
+
+
+def logs_request_problem(app: str, service: str, slot: int, tail: int) -> str | None:
+    """Why a Logs request is not valid, or None."""
+    problem = name_problem("app", app) or name_problem("service", service)
+    if problem:
+        return problem
+    if slot < 0:
+        return f"slot must not be negative, got {slot}"
+    if tail < -1:
+        return f"tail must be -1 (all) or a number of lines, got {tail}"
+    return None
+
+
+def scale_problem(
+    request_app: str, request_service: str, replicas: int, *,
+    services: Sequence[objects_pb2.Service], limits: rules.Limits,
+) -> str | None:
+    """Why a scale request may not be stored, or None. `services`: every stored service."""
+    problem = name_problem("app", request_app) or name_problem("service", request_service)
+    if problem:
+        return problem
+    problem = rules.replicas_problem(replicas, limits)
+    if problem:
+        return f"service {show(request_service)}: {problem}"
+    others = sum(s.spec.replicas for s in services
+                 if (s.app, s.spec.name) != (request_app, request_service))
+    return cluster_replicas_problem(others + replicas, limits)
+
+
+def apply_txn_problem(*, app: str, compares: int, ops: int, size: int) -> str | None:
+    """Why an apply's one transaction would be refused by etcd, or None. An apply is all
+    or nothing, so it is one transaction; the limits keep almost every apply inside it,
+    and this catches the rest (most services replaced at once) before etcd is touched."""
+    most = rules.ETCD_MAX_TXN_OPS
+    if ops > most or compares > most:
+        return (f"app {show(app)}: this apply writes {max(ops, compares)} objects in one "
+                f"transaction; the most is {most}: apply the change in smaller steps "
+                "(remove services first, then add the new ones)")
+    if size > rules.ETCD_MAX_REQUEST_BYTES:
+        return (f"app {show(app)}: this apply writes {rules.format_size(size)} in one "
+                f"transaction; the most is {rules.format_size(rules.ETCD_MAX_REQUEST_BYTES)}")
     return None

@@ -16,8 +16,10 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+
+from controlplane.spec.rules import DEFAULT_LIMITS, REPLICAS_CEILING, Limits
 
 DEFAULT_SERVER = "127.0.0.1:7070"
 
@@ -53,6 +55,8 @@ class ServerConfig:
     @property
     def kek_path(self) -> Path:
         return self.kek_file or self.data_dir / "kek"
+    # What requests may ask for (--max-replicas-per-service, ...); docs/limits.md.
+    limits: Limits = DEFAULT_LIMITS
 
     @property
     def embedded_etcd(self) -> bool:
@@ -184,3 +188,15 @@ def _expand(path: str, home: Path) -> Path:
     if path == "~" or path.startswith("~/"):
         return home / path[2:]
     return Path(path)
+
+
+def server_limits(*, per_service: int, per_cluster: int) -> Limits:
+    """The server's limits from its flags; ValueError (one line) when they make no sense."""
+    if not 1 <= per_service <= REPLICAS_CEILING:
+        raise ValueError(f"--max-replicas-per-service must be 1-{REPLICAS_CEILING:,}, "
+                         f"got {per_service}")
+    if not per_service <= per_cluster <= 100 * REPLICAS_CEILING:
+        raise ValueError(f"--max-replicas-per-cluster must be at least "
+                         f"--max-replicas-per-service ({per_service}), got {per_cluster}")
+    return replace(DEFAULT_LIMITS, replicas_per_service=per_service,
+                   replicas_per_cluster=per_cluster)

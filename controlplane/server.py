@@ -30,6 +30,7 @@ from controlplane.mirror import Mirror
 from controlplane.security import cluster as security
 from controlplane.security.etcd_certs import EtcdFiles
 from controlplane.security.sealed import SealError
+from controlplane.spec import rules
 from controlplane.store.client import ClientTls
 from controlplane.store.etcd import EtcdStore, StoreUnavailable
 from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
@@ -84,7 +85,12 @@ async def run_server(config: ServerConfig) -> None:
     mirror = Mirror(store)
     leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s,
                     node_grace_s=config.node_grace_s)
-    server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+    server = grpc.aio.server(options=[
+        ("grpc.so_reuseport", 0),
+        # Stated, not gRPC's defaults: docs/limits.md; the CLI's channel matches them.
+        ("grpc.max_receive_message_length", rules.MAX_REQUEST_BYTES),
+        ("grpc.max_send_message_length", rules.MAX_RESPONSE_BYTES),
+    ])
     dispatcher = DispatcherService(
         store,
         mirror,
@@ -95,7 +101,8 @@ async def run_server(config: ServerConfig) -> None:
     )
     dispatcher_pb2_grpc.add_DispatcherServicer_to_server(dispatcher, server)
     control = ControlService(store, on_change=leader.poke, heartbeats=dispatcher.last_heartbeat_ms,
-                             tokens=tokens, logs=dispatcher.logs, allow=config.allow)
+                             tokens=tokens, logs=dispatcher.logs, allow=config.allow,
+                             limits=config.limits)
     control_pb2_grpc.add_ControlServicer_to_server(security.AdminOnly(control, tls), server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

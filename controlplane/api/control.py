@@ -1,4 +1,8 @@
-"""The Control API the CLI calls: apply, get, list, describe, delete, scale, watch."""
+"""The Control API the CLI calls: apply, get, list, describe, delete, scale, watch.
+
+Every request is judged before anything is read or stored (``controlplane.admission``):
+a bad one ends with INVALID_ARGUMENT and one line, whatever client sent it.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +11,13 @@ from typing import NoReturn, TypeVar
 
 import grpc
 
-from controlplane.admission import admit
+from controlplane import admission
 from controlplane.api.logs import LogBroker
 from controlplane.desired import app_hash, diff_services
 from controlplane.events import event_entry, stored_events
 from controlplane.security.cluster import TokenKeeper
+from controlplane.spec import rules
+from controlplane.spec.admissible import app_problem
 from controlplane.spec.privileges import privilege_problem
 from controlplane.store import keys, typed
 from controlplane.store.codec import decode, encode
@@ -35,8 +41,10 @@ class ControlService(control_pb2_grpc.ControlServicer):
         tokens: TokenKeeper | None = None,
         logs: LogBroker | None = None,
         allow: frozenset[str] = frozenset(),
+        limits: rules.Limits = rules.DEFAULT_LIMITS,
     ) -> None:
         self._allow = allow  # privileges the whole cluster grants (`server --allow`)
+        self._limits = limits
         self._tokens = tokens
         self._store = store
         self._on_change = on_change
@@ -47,16 +55,23 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self, request: control_pb2.ApplyRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ApplyResponse:
         spec = request.spec
-        nodes = await self._guard(context, typed.list_nodes(self._store))
-        problem = admit(spec, nodes)
+        problem = app_problem(spec, self._limits)
         if problem:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+            await _refuse(context, problem)
         # Privileged Compose keys (docs/security.md): granted by the cluster or the request.
         refused = privilege_problem(spec, self._allow | set(request.allow))
         if refused:
             await context.abort(grpc.StatusCode.PERMISSION_DENIED, refused)
+        nodes = await self._guard(context, typed.list_nodes(self._store))
+        services = await self._guard(context, typed.list_services(self._store, ""))
+        problem = admission.admit(spec, nodes, limits=self._limits, services=services)
+        if problem:
+            await _refuse(context, problem)
         for _ in range(_APPLY_ATTEMPTS):
-            result = await self._guard(context, self._apply_once(spec))
+            try:
+                result = await self._guard(context, self._apply_once(spec))
+            except _Refused as exc:
+                await _refuse(context, str(exc))
             if result is not None:
                 self._on_change()
                 return result
@@ -94,6 +109,13 @@ class ControlService(control_pb2_grpc.ControlServicer):
             app=spec.name, kind="app", obj=spec.name, message=f"applied: {summary}", now_ms=now
         )
         commit.puts[key] = value
+        problem = admission.apply_txn_problem(
+            app=spec.name, compares=len(commit.expect),
+            ops=len(commit.puts) + len(commit.deletes),
+            size=sum(len(k) + len(v) for k, v in commit.puts.items())
+            + sum(len(k) for k in commit.deletes))
+        if problem:
+            raise _Refused(problem)
         if not await self._store.commit(commit):
             return None
         return response
@@ -101,6 +123,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def GetApp(
         self, request: control_pb2.GetAppRequest, context: grpc.aio.ServicerContext
     ) -> objects_pb2.App:
+        await _refuse(context, admission.name_problem("app", request.name))
         app = await self._guard(context, typed.read_app(self._store, request.name))
         if app is None:
             await _abort(context, grpc.StatusCode.NOT_FOUND, f"no app named {request.name!r}")
@@ -109,6 +132,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def ListApps(
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ListAppsResponse:
+        await _refuse(context, admission.name_problem("app", request.app, optional=True))
         apps = await self._guard(context, typed.list_apps(self._store))
         if request.app:
             apps = [a for a in apps if a.meta.id == request.app]
@@ -118,12 +142,14 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def ListServices(
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ListServicesResponse:
+        await _refuse(context, admission.name_problem("app", request.app, optional=True))
         services = await self._guard(context, typed.list_services(self._store, request.app))
         return control_pb2.ListServicesResponse(services=services)
 
     async def ListTasks(
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ListTasksResponse:
+        await _refuse(context, admission.name_problem("app", request.app, optional=True))
         tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
         return control_pb2.ListTasksResponse(tasks=tasks)
 
@@ -158,6 +184,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self, request: control_pb2.DeleteAppRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.DeleteAppResponse:
         name = request.name
+        await _refuse(context, admission.name_problem("app", name))
         app = await self._guard(context, typed.read_app(self._store, name))
         if app is None:
             return control_pb2.DeleteAppResponse(deleted=False)
@@ -179,8 +206,15 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def Scale(
         self, request: control_pb2.ScaleRequest, context: grpc.aio.ServicerContext
     ) -> objects_pb2.Service:
+        await _refuse(context, admission.name_problem("app", request.app)
+                      or admission.name_problem("service", request.service))
         if request.replicas < 0:
-            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "replicas must be >= 0")
+            await _refuse(context, f"replicas must not be negative, got {request.replicas}")
+        if request.replicas > 0:  # scaling to zero always works: it needs no total
+            services = await self._guard(context, typed.list_services(self._store, ""))
+            await _refuse(context, admission.scale_problem(
+                request.app, request.service, request.replicas, services=services,
+                limits=self._limits))
         key = keys.service_key(request.app, request.service)
         for _ in range(_APPLY_ATTEMPTS):
             entry = await self._guard(context, self._store.get(key))
@@ -208,6 +242,8 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def SetAvailability(
         self, request: control_pb2.SetAvailabilityRequest, context: grpc.aio.ServicerContext
     ) -> objects_pb2.Node:
+        await _refuse(context,
+                      admission.node_request_problem(request.node, request.availability))
         key = keys.node_key(request.node)
         for _ in range(_APPLY_ATTEMPTS):
             entry = await self._guard(context, self._store.get(key))
@@ -225,6 +261,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def Watch(
         self, request: control_pb2.WatchRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[objects_pb2.Event]:
+        await _refuse(context, admission.name_problem("app", request.app, optional=True))
         prefix = keys.events_prefix(request.app) if request.app else keys.EVENTS
         if request.history:
             stored, revision = await self._guard(context, self._store.get_prefix(prefix))
@@ -241,6 +278,8 @@ class ControlService(control_pb2_grpc.ControlServicer):
     async def Logs(
         self, request: control_pb2.LogsRequest, context: grpc.aio.ServicerContext
     ) -> AsyncIterator[control_pb2.LogChunk]:
+        await _refuse(context, admission.logs_request_problem(
+            request.app, request.service, request.slot, request.tail))
         if self._logs is None:
             await _abort(context, grpc.StatusCode.UNIMPLEMENTED, "logs are not served here")
         tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
@@ -307,3 +346,13 @@ async def _abort(
     """End the rpc with `code`; never returns (the type says so, unlike context.abort)."""
     await context.abort(code, message)
     raise AssertionError("unreachable")
+
+
+class _Refused(Exception):
+    """An apply that would break a limit only visible once its writes are known."""
+
+
+async def _refuse(context: grpc.aio.ServicerContext, problem: str | None) -> None:
+    """End the rpc with INVALID_ARGUMENT and `problem` when there is one."""
+    if problem:
+        await _abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)

@@ -50,6 +50,14 @@ def load_credentials(path: Path) -> tuple[bytes, bytes, bytes]:
     return certs[0], keys[0], certs[1]
 
 
+def _message_limits() -> list[tuple[str, Any]]:
+    """The server's message limits, stated on this end too (docs/limits.md)."""
+    from controlplane.spec.rules import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
+
+    return [("grpc.max_send_message_length", MAX_REQUEST_BYTES),
+            ("grpc.max_receive_message_length", MAX_RESPONSE_BYTES)]
+
+
 def control_stub(address: str, credentials: Path) -> ControlClient:
     """The Control API at `address`: one HOST:PORT, or several separated by commas."""
     return ControlClient([a.strip() for a in address.split(",") if a.strip()], credentials)
@@ -93,6 +101,7 @@ class ControlClient:
             # after `_forget` really connects again instead of waiting out gRPC's backoff.
             options: list[tuple[str, Any]] = [("grpc.ssl_target_name_override", SERVER_NAME),
                                               ("grpc.use_local_subchannel_pool", 1)]
+            options += _message_limits()
             if len(self.addresses) > 1:
                 options.append(("grpc.min_reconnect_backoff_ms", _CONNECT_TIMEOUT_MS))
             channel = grpc.secure_channel(address, self._creds, options=options)
@@ -162,6 +171,12 @@ class ControlClient:
 
 def call(address: str, fn: Callable[..., T], request: Any, *, timeout: float = 30.0) -> T:
     """Call an rpc; a failure becomes a CliError that reads well."""
+    from controlplane.spec.rules import MAX_REQUEST_BYTES, format_size
+
+    size = request.ByteSize() if hasattr(request, "ByteSize") else 0
+    if size > MAX_REQUEST_BYTES:
+        raise CliError(f"the request is {format_size(size)}; the server accepts at most "
+                       f"{format_size(MAX_REQUEST_BYTES)} (see docs/limits.md)")
     try:
         return fn(request, timeout=timeout)
     except grpc.RpcError as exc:
@@ -186,6 +201,11 @@ def describe_rpc_error(exc: grpc.RpcError, address: str) -> str:
         if "," in address:
             return f"no server reachable at {address.replace(',', ', ')}"
         return f"server unreachable at {address}"
+    if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details:
+        from controlplane.spec.rules import MAX_REQUEST_BYTES, format_size
+
+        return (f"the message is larger than {format_size(MAX_REQUEST_BYTES)}, the most the "
+                "server accepts (see docs/limits.md)")
     if code == grpc.StatusCode.DEADLINE_EXCEEDED:
         return f"server at {address} did not answer in time"
     return details.splitlines()[0] if details else f"request failed: {code}"

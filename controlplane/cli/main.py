@@ -134,6 +134,13 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p.add_argument("--kek-file", metavar="FILE", default=env_default("KEK_FILE", ""),
                    help="the key that encrypts the cluster CA's key in etcd; every replica "
                         "needs the same one (default DATA_DIR/kek, made on the first start)")
+    p.add_argument("--max-replicas-per-service", type=int, metavar="N",
+                   default=int(env_default("MAX_REPLICAS_PER_SERVICE", "10000")),
+                   help="most replicas one service may ask for (default 10000; see "
+                        "docs/limits.md)")
+    p.add_argument("--max-replicas-per-cluster", type=int, metavar="N",
+                   default=int(env_default("MAX_REPLICAS_PER_CLUSTER", "100000")),
+                   help="most replicas all services together may ask for (default 100000)")
     p.add_argument("--allow", action="append", default=[env_default("ALLOW", "")],
                    metavar="PRIVILEGE[,...]",
                    help="privileges every app may use: " + ", ".join(PRIVILEGE_NAMES)
@@ -252,6 +259,13 @@ def _run_server(args: Any) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    try:
+        from controlplane.config import server_limits
+
+        limits = server_limits(per_service=args.max_replicas_per_service,
+                               per_cluster=args.max_replicas_per_cluster)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
     config = ServerConfig(
         listen=args.listen,
         http_listen=args.http_listen,
@@ -271,6 +285,7 @@ def _run_server(args: Any) -> int:
         etcd_cert=_path(args.etcd_cert),
         etcd_key=_path(args.etcd_key),
         kek_file=_path(args.kek_file),
+        limits=limits,
     )
     try:
         asyncio.run(run_server(config))

@@ -15,8 +15,31 @@ given. It may import ``dockyard.v1`` (the wire types) and ``scheduler`` (the pur
 constraint parser and dependency graph), and nothing with I/O.
 """
 
-from controlplane.spec.compose import LoadedApp, load_app
-from controlplane.spec.errors import SpecError
-from controlplane.spec.render import render_app, spec_hash
+from __future__ import annotations
 
-__all__ = ["LoadedApp", "SpecError", "load_app", "render_app", "spec_hash"]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from controlplane.spec.compose import LoadedApp, load_app
+    from controlplane.spec.errors import SpecError
+    from controlplane.spec.render import render_app, spec_hash
+
+# The public names load on first use, so that importing one light module of the package
+# (`rules`, which every CLI call needs for its message limits) does not pull in the whole
+# loader and its graph library.
+_PUBLIC = {
+    "LoadedApp": "compose",
+    "load_app": "compose",
+    "SpecError": "errors",
+    "render_app": "render",
+    "spec_hash": "render",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _PUBLIC:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_PUBLIC[name]}"), name)

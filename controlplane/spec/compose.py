@@ -9,11 +9,12 @@ directory), so tests need no disk.
 
 from __future__ import annotations
 
-import re
 from collections import abc
 from dataclasses import dataclass
 from typing import Any
 
+from controlplane.spec import rules
+from controlplane.spec.admissible import check_app
 from controlplane.spec.errors import Notes, SpecError, kind, show
 from controlplane.spec.files import UNSET_KEY, compose_files
 from controlplane.spec.interpolate import interpolate
@@ -35,8 +36,6 @@ from controlplane.spec.validate import check_service_name, validate_app
 from dockyard.v1 import specs_pb2
 
 STRATEGIES = {"binpack": specs_pb2.BINPACK, "spread": specs_pb2.SPREAD}
-APP_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
-OBJECT_NAME = re.compile(r"[a-zA-Z0-9][a-zA-Z0-9_.-]*")
 
 
 @dataclass(frozen=True)
@@ -56,11 +55,9 @@ def normalize_app_name(raw: str) -> str:
 def _app_name(body: Mapping, default_name: str) -> str:
     if body.get("name") is not None:
         name = string(body["name"], where="name")
-        if not APP_NAME.fullmatch(name):
-            raise SpecError(
-                f"name: app name {show(name)} must be lowercase letters, digits, '-' "
-                "and '_', starting with a letter or digit"
-            )
+        problem = rules.name_problem(name)
+        if problem:
+            raise SpecError(f"name: app name {show(name)} {problem}")
         return name
     name = normalize_app_name(default_name)
     if not name:
@@ -80,8 +77,9 @@ def _declarations(
     result = {}
     problems: list[str] = []
     for name, options in body.items():
-        if not OBJECT_NAME.fullmatch(name):
-            problems.append(f"{what}s: {what} name {show(name)} is not valid")
+        problem = rules.object_name_problem(name)
+        if problem:
+            problems.append(f"{what}s: {what} name {show(name)} is not valid: it {problem}")
             continue
         where = f"{what} {show(name)}"
         try:
@@ -334,4 +332,5 @@ def build_app(
         notes.problems.extend(ctx.notes.problems)
     notes.raise_if_any()
     notes.warnings.extend(validate_app(spec))
+    check_app(spec, rules.LOADER_LIMITS)  # what the server checks, so it never refuses later
     return LoadedApp(spec=spec, warnings=tuple(dict.fromkeys(notes.warnings)))

@@ -10,22 +10,17 @@ would clash on that port. Pure apart from that one field.
 
 from __future__ import annotations
 
-import re
-
+from controlplane.spec import rules
 from controlplane.spec.errors import SpecError, show
 from controlplane.spec.units import format_bytes_human, format_cpus
 from dockyard.v1 import specs_pb2
 from scheduler.dag import find_cycle
 
-SERVICE_NAME = re.compile(r"[a-z0-9][a-z0-9_-]*")
-
 
 def check_service_name(name: str) -> None:
-    if not SERVICE_NAME.fullmatch(name):
-        raise SpecError(
-            f"service {show(name)}: a service name must be lowercase letters, digits, '-' "
-            "and '_', starting with a letter or digit"
-        )
+    problem = rules.name_problem(name)
+    if problem:
+        raise SpecError(f"service {show(name)}: a service name {problem}")
 
 
 def _port_label(port: specs_pb2.PortMapping) -> str:
