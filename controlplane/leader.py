@@ -1,9 +1,12 @@
 """The leader's loop: run a reconcile round after each change, then commit its Decision.
 
 Rounds are level-triggered and debounced: a burst of watch events wakes one round. A
-Decision is committed in transactions of bounded size, each checking the version of
-every object it overwrites or deletes, so a round that raced with another writer
-changes nothing stale; the next round sees the new state and decides again.
+Decision is committed in transactions of bounded size (in objects and in bytes, inside
+etcd's limits), each checking the version of every object it overwrites or deletes, so
+a round that raced with another writer changes nothing stale; the next round sees the
+new state and decides again. A round creates a bounded number of tasks; when it
+stopped short (`Decision.unfinished`) the next round follows at once, and between
+rounds and transactions the event loop serves reads, health checks and deletes.
 """
 
 from __future__ import annotations
@@ -22,12 +25,16 @@ from controlplane.reconcile.round import plan_round
 from controlplane.store import keys
 from controlplane.store.codec import encode
 from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T", bound=Any)
 _OBJECTS_PER_TXN = 48
+# Well under etcd's --max-request-bytes (1.5 MiB): one task of the largest service
+# spec (rules.Limits.service_bytes) always fits.
+_BYTES_PER_TXN = 1024 * 1024
 _TRIM_EVERY_S = 10.0
 
 
@@ -68,18 +75,35 @@ def _writes(
 
 
 def decision_commits(decision: Decision, *, now_ms: int) -> Iterator[Commit]:
-    """Split a Decision into transactions of at most _OBJECTS_PER_TXN writes. Pure."""
-    commit, count = Commit(), 0
+    """Split a Decision into transactions of at most _OBJECTS_PER_TXN writes and about
+    _BYTES_PER_TXN bytes (one object alone may be larger). Pure."""
+    commit, count, size = Commit(), 0, 0
     for expect, puts, deletes in _writes(decision, now_ms):
+        more = sum(len(k) + len(v) for k, v in puts.items()) + sum(len(k) for k in deletes)
+        if count and size + more > _BYTES_PER_TXN:
+            yield commit
+            commit, count, size = Commit(), 0, 0
         commit.expect.update(expect)
         commit.puts.update(puts)
         commit.deletes += deletes
         count += 1
+        size += more
         if count >= _OBJECTS_PER_TXN:
             yield commit
-            commit, count = Commit(), 0
+            commit, count, size = Commit(), 0, 0
     if count:
         yield commit
+
+
+def snapshot(view: ClusterView) -> ClusterView:
+    """A copy of the view's tables, taken between two awaits: the mirror replaces
+    objects rather than changing them, so the copy stays consistent while a worker
+    thread reads it. Linear in the number of objects, and cheap: no object is copied."""
+    return ClusterView(
+        apps=dict(view.apps), services=dict(view.services), tasks=dict(view.tasks),
+        statuses=dict(view.statuses), nodes=dict(view.nodes), alive=set(view.alive),
+        revision=view.revision,
+    )
 
 
 def _unversioned(message: _T) -> _T:
@@ -147,10 +171,16 @@ class Leader:
     async def _round(self) -> None:
         now = int(time.time() * 1000)
         judge = time.monotonic() - self._since >= self._node_grace_s
-        decision = plan_round(self.mirror.view, now_ms=now, new_id=new_task_id, judge_nodes=judge)
+        # The round is pure and grows with the cluster: it runs in a worker thread over a
+        # snapshot, so the event loop keeps serving gRPC, /healthz and the watch meanwhile.
+        decision = await asyncio.to_thread(
+            plan_round, snapshot(self.mirror.view), now_ms=now, new_id=new_task_id,
+            judge_nodes=judge)
         self.rounds += 1
         if decision.empty() and not decision.events:
             return
+        if decision.unfinished:
+            self._dirty.set()  # more tasks to create: another round right after this one
         for commit in decision_commits(decision, now_ms=now):
             if not await self._store.commit(commit):
                 log.info("a commit of round %d met a newer write; next round decides again",

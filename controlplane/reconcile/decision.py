@@ -20,6 +20,9 @@ class Decision:
     # Nodes this round placed tasks on, with the versions the placement was judged
     # against: the commit compares them, so a node drained or lost meanwhile refuses it.
     placed_on: dict[str, int] = field(default_factory=dict)
+    # The round stopped short of its goal (its budget of new tasks ran out): the leader
+    # runs another round at once rather than waiting for a change.
+    unfinished: bool = False
 
     def empty(self) -> bool:
         return not (

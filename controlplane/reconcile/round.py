@@ -12,6 +12,7 @@ from controlplane.reconcile.decision import Decision
 from controlplane.reconcile.nodes import reconcile_nodes
 from controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks
 from controlplane.snapshot import node_infos, strategy_of, task_request
+from controlplane.spec.rules import TASKS_CREATED_PER_ROUND
 from controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 from scheduler import place
@@ -24,8 +25,10 @@ def plan_round(
     new_id: Callable[[], str],
     seed: int = 0,
     judge_nodes: bool = True,
+    create_budget: int = TASKS_CREATED_PER_ROUND,
 ) -> Decision:
-    """`judge_nodes=False` marks no node down this round (a new leader's first grace)."""
+    """`judge_nodes=False` marks no node down this round (a new leader's first grace);
+    at most `create_budget` new tasks are made (the Decision is then `unfinished`)."""
     decision = Decision()
     reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision,
                     mark_down=judge_nodes)
@@ -35,7 +38,7 @@ def plan_round(
         nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
         alive=view.alive, revision=view.revision,
     )
-    work = Work(projected)
+    work = Work(projected, create_budget=create_budget)
     reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision)
     _place_pending(projected, work, decision=decision, seed=seed)
     decision.create_tasks = list(work.created.values())

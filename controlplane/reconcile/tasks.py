@@ -4,6 +4,11 @@ For every service it keeps exactly `replicas` live tasks, one per slot, each mad
 the service's current spec; it starts a service's tasks only when its health gate opens;
 it replaces tasks lost with their node; and it removes the tasks of deleted services in
 reverse dependency order (a service stops only after the services that need it).
+
+Creation is bounded: a round creates at most `Work.create_budget` new tasks (1,000 by default),
+and a service that needs more gets the rest in later rounds (the Decision says
+`unfinished`). A scale-up to 10,000 replicas is then many short rounds, not one long
+one, and a delete or a scale to zero is decided in the very next round.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Callable, Iterable
 
 from controlplane.reconcile.decision import Decision
 from controlplane.reconcile.gates import ServiceHealth, gate, has_healthcheck, observe
+from controlplane.spec.rules import TASKS_CREATED_PER_ROUND
 from controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 
@@ -22,10 +28,13 @@ TERMINAL = {objects_pb2.SHUTDOWN, objects_pb2.COMPLETE, objects_pb2.FAILED}
 
 
 class Work:
-    """Copies of the tasks a round changes, so each task is written once per round."""
+    """Copies of the tasks a round changes, so each task is written once per round, and
+    how many more tasks this round may still create."""
 
-    def __init__(self, view: ClusterView) -> None:
+    def __init__(self, view: ClusterView, *, create_budget: int = TASKS_CREATED_PER_ROUND
+                 ) -> None:
         self.view = view
+        self.create_budget = create_budget
         self.changed: dict[str, objects_pb2.Task] = {}
         self.created: dict[str, objects_pb2.Task] = {}
         self.deleted: dict[str, objects_pb2.Task] = {}
@@ -127,6 +136,7 @@ def _reconcile_service(
         task.meta.id = new_id()
         task.meta.created_ms = task.meta.updated_ms = now_ms
         work.created[task.meta.id] = task
+        work.create_budget -= 1
         return task
 
     def remove(t: objects_pb2.Task) -> None:
@@ -161,8 +171,9 @@ def _reconcile_service(
             beside[t.slot] = t
         else:
             remove(t)  # a duplicate of its slot
-    _roll(svc=svc, view=view, by_slot=by_slot, beside=beside, new_task=new_task,
-          remove=remove)
+    if _roll(svc=svc, view=view, by_slot=by_slot, beside=beside, new_task=new_task,
+             remove=remove, room=work.create_budget):
+        decision.unfinished = True
     excess = len(by_slot) - svc.spec.replicas
     if excess > 0:
         for t in scale_down_order(list(by_slot.values()), view)[:excess]:
@@ -174,7 +185,10 @@ def _reconcile_service(
         if waiting is None and t.desired_state == objects_pb2.DESIRED_READY:
             work.task(t.meta.id).desired_state = objects_pb2.DESIRED_RUNNING
     free = (s for s in itertools.count(1) if s not in by_slot)
-    for slot in itertools.islice(free, max(0, svc.spec.replicas - len(by_slot))):
+    missing = max(0, svc.spec.replicas - len(by_slot))
+    if missing > work.create_budget:
+        decision.unfinished = True  # the rest in the next rounds
+    for slot in itertools.islice(free, max(0, min(missing, work.create_budget))):
         new_task(slot)
     h = health_of.get(name)
     status = objects_pb2.ServiceStatus(
@@ -206,11 +220,13 @@ def _roll(
     beside: dict[int, objects_pb2.Task],
     new_task: Callable[[int], objects_pb2.Task],
     remove: Callable[[objects_pb2.Task], None],
-) -> None:
+    room: int,
+) -> bool:
     """A rolling update, per `update_config`: at most `parallelism` slots change at once
     (0: all), each stop-first (old task out, then the new one) or start-first (the new
     one beside the old until it is ready). A new version that never gets ready holds the
-    rest of the update back."""
+    rest of the update back. Start-first creates at most `room` tasks; True when that
+    held slots back for the next round."""
     for slot, t in list(beside.items()):
         if ready(view, t):
             remove(by_slot[slot])
@@ -218,16 +234,20 @@ def _roll(
     outdated = sorted(s for s, t in by_slot.items()
                       if t.spec_hash != svc.spec_hash and s not in beside)
     if not outdated:
-        return
+        return False
     in_flight = len(beside) + sum(
         1 for t in by_slot.values() if t.spec_hash == svc.spec_hash and not ready(view, t))
     update = svc.spec.update_config
-    budget = (update.parallelism or len(outdated)) - in_flight
-    for slot in outdated[: max(0, budget)]:
+    budget = min(len(outdated), max(0, (update.parallelism or len(outdated)) - in_flight))
+    held = update.order == "start-first" and budget > max(0, room)
+    if update.order == "start-first":
+        budget = min(budget, max(0, room))
+    for slot in outdated[:budget]:
         if update.order == "start-first":
             beside[slot] = new_task(slot)
         else:
             remove(by_slot.pop(slot))
+    return held
 
 
 def scale_down_order(

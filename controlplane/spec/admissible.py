@@ -55,6 +55,10 @@ def check_app(spec: specs_pb2.AppSpec, limits: rules.Limits = rules.DEFAULT_LIMI
     if len(spec.services) > limits.services_per_app:
         raise SpecError(f"app {show(spec.name)} has {len(spec.services)} services; the limit is "
                         f"{limits.services_per_app} per app")
+    for service in spec.services:
+        problem = rules.name_problem(service.name)
+        if problem:
+            raise SpecError(f"service {show(service.name)}: the service name {problem}")
     _check_fields(spec, where=f"app {show(spec.name)}")
     _check_objects(spec, limits)
     seen: set[str] = set()
@@ -90,9 +94,6 @@ def _check_objects(spec: specs_pb2.AppSpec, limits: rules.Limits) -> None:
 
 def _check_service(service: specs_pb2.ServiceSpec, limits: rules.Limits) -> None:
     where = f"service {show(service.name)}"
-    problem = rules.name_problem(service.name)
-    if problem:
-        raise SpecError(f"{where}: the service name {problem}")
     problem = (
         rules.size_problem(service.ByteSize(), limits.service_bytes, what="its spec")
         or rules.replicas_problem(service.replicas, limits)

@@ -60,7 +60,7 @@ ETCD_MAX_REQUEST_BYTES = 1536 * KIB
 
 # How many new tasks the leader creates in one reconcile round; the rest wait for the
 # next rounds, so a large scale-up never holds the event loop for long.
-TASKS_CREATED_PER_ROUND = 500
+TASKS_CREATED_PER_ROUND = 1000
 
 # The highest --max-replicas-per-service a server accepts; the Compose loader refuses
 # more than this, and the server refuses more than its configured limit.

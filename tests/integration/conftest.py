@@ -11,13 +11,18 @@ import pytest
 from tests.integration.harness import ServerProcess, free_port, free_port_pair, wait_port_free
 
 
-@pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port_pair())
+def running_server(root: Path) -> Iterator[ServerProcess]:
+    """A started server under `root`, killed and its ports freed afterwards."""
+    srv = ServerProcess(root / "data", free_port(), free_port(), free_port_pair())
     srv.data_dir.mkdir()
     srv.start()
     yield srv
     if srv.proc is not None and srv.proc.poll() is None:
         srv.stop(signal.SIGKILL)
     wait_port_free(srv.etcd_port)
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    yield from running_server(tmp_path)
 

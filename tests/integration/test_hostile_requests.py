@@ -1,0 +1,282 @@
+"""Hostile and careless requests against a real server: each gets one line, stores nothing,
+and leaves the server answering; a restart then recovers everything that was stored.
+
+Every request here goes through the gRPC API with the admin credential, the way any
+client could send it, not through the Compose loader: the server must judge it itself.
+"""
+
+from __future__ import annotations
+
+import signal
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+
+from controlplane.cli.client import CliError, call, control_stub, load_credentials
+from controlplane.spec import rules
+from controlplane.spec.admissible import app_problem
+from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
+from tests.integration.conftest import running_server
+from tests.integration.harness import ServerProcess, wait_port_free
+
+pytestmark = pytest.mark.integration
+
+IMAGE = "127.0.0.1:5000/busybox:latest"
+ANSWER_S = 1.0  # the server answers within this after every attack
+
+
+def service(name: str = "web", **fields: Any) -> specs_pb2.ServiceSpec:
+    return specs_pb2.ServiceSpec(name=name, image=fields.pop("image", IMAGE),
+                                 replicas=fields.pop("replicas", 1), **fields)
+
+
+def app(name: str = "shop", *services: specs_pb2.ServiceSpec) -> specs_pb2.AppSpec:
+    return specs_pb2.AppSpec(name=name, services=list(services) or [service()])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server for the module's attacks: each test reads back that nothing changed."""
+    yield from running_server(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.fixture(scope="module")
+def stub(server: ServerProcess) -> control_pb2_grpc.ControlStub:
+    return control_stub(server.address, server.credentials)
+
+
+def stored(stub: control_pb2_grpc.ControlStub) -> tuple[list[bytes], list[bytes], int, int]:
+    """Everything a user can read back: apps, services, the task count, the node count."""
+    apps = stub.ListApps(control_pb2.ListRequest(), timeout=10)
+    tasks = stub.ListTasks(control_pb2.ListRequest(), timeout=10)
+    nodes = stub.ListNodes(control_pb2.ListRequest(), timeout=10)
+    return (sorted(a.SerializeToString(deterministic=True) for a in apps.apps),
+            sorted(s.SerializeToString(deterministic=True) for s in apps.services),
+            len(tasks.tasks), len(nodes.nodes))
+
+
+def assert_answering(server: ServerProcess, stub: control_pb2_grpc.ControlStub) -> None:
+    """/healthz and a ListApps, each within ANSWER_S."""
+    started = time.monotonic()
+    with urllib.request.urlopen(
+        f"http://127.0.0.1:{server.http_port}/healthz", timeout=ANSWER_S
+    ) as r:
+        assert r.status == 200
+    stub.ListApps(control_pb2.ListRequest(), timeout=ANSWER_S)
+    assert time.monotonic() - started < 2 * ANSWER_S
+
+
+def assert_refused(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub, attempt: Callable[[], object],
+    *, needle: str, code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
+) -> str:
+    """The attempt fails with `code` and one line containing `needle`; nothing stored."""
+    before = stored(stub)
+    with pytest.raises(grpc.RpcError) as caught:
+        attempt()
+    err: Any = caught.value
+    details = err.details() or ""
+    assert err.code() == code, details
+    assert "\n" not in details and needle in details, details
+    for raw in ("Traceback", "etcdserver", "Exception"):
+        assert raw not in details
+    assert stored(stub) == before
+    assert_answering(server, stub)
+    return str(details)
+
+
+def apply(stub: control_pb2_grpc.ControlStub, spec: specs_pb2.AppSpec) -> Callable[[], object]:
+    return lambda: stub.Apply(control_pb2.ApplyRequest(spec=spec), timeout=10)
+
+
+HOSTILE_APPS = [
+    pytest.param(app("shop", service(replicas=1_000_000_000)), "10,000 per service",
+                 id="replicas-1e9"),
+    pytest.param(app("shop", service(replicas=-3)), "must not be negative", id="replicas-neg"),
+    pytest.param(app("shop", service(reservations=specs_pb2.Resources(cpu_millis=-1000))),
+                 "must not be negative", id="negative-cpu"),
+    pytest.param(app("shop", service(reservations=specs_pb2.Resources(memory_bytes=-1))),
+                 "must not be negative", id="negative-memory"),
+    pytest.param(app("victim/evil"), "must be lowercase", id="app-slash"),
+    pytest.param(app(".."), "must be lowercase", id="app-dotdot"),
+    pytest.param(app("a\x00b"), "must be lowercase", id="app-nul"),
+    pytest.param(app("a\nb"), "must be lowercase", id="app-newline"),
+    pytest.param(app("", service()), "is empty", id="app-empty"),
+    pytest.param(app("x" * 64), "longer than 63", id="app-long"),
+    pytest.param(app("shop", service("web/../x")), "must be lowercase", id="service-slash"),
+    pytest.param(app("shop", service("..")), "must be lowercase", id="service-dotdot"),
+    pytest.param(app("shop", service("w\x00b")), "must be lowercase", id="service-nul"),
+    pytest.param(app("shop", service(image="")), "image", id="empty-image"),
+    pytest.param(app("shop", service(image="UPPER::bad")), "image", id="bad-image"),
+    pytest.param(app("shop", service(ports=[specs_pb2.PortMapping(
+        container_port=80, host_port=99999, protocol="tcp")])), "99999", id="port-99999"),
+    pytest.param(app("shop", service(ports=[specs_pb2.PortMapping(
+        container_port=0, protocol="tcp")])), "port 0", id="port-0"),
+    pytest.param(app("shop", service(ports=[specs_pb2.PortMapping(
+        container_port=80, protocol="sctp")])), "tcp or udp", id="port-protocol"),
+    pytest.param(specs_pb2.AppSpec(name="shop", services=[service()], strategy=99),  # type: ignore[arg-type]
+                 "strategy: 99 is not one of", id="strategy-enum"),
+    pytest.param(app("shop", service(restart_policy=specs_pb2.RestartPolicy(
+        condition=42))), "condition: 42", id="restart-enum"),  # type: ignore[arg-type]
+    pytest.param(app("shop", service(environment={"A": "x\x00y"})), "NUL", id="env-nul"),
+    pytest.param(app("shop", *[service(f"s{i}") for i in range(101)]),
+                 "101 services; the limit is 100", id="too-many-services"),
+    pytest.param(app("shop", service("a", depends_on=[specs_pb2.Dependency(service="b")]),
+                     service("b", depends_on=[specs_pb2.Dependency(service="a")])),
+                 "cycle", id="dependency-cycle"),
+    pytest.param(specs_pb2.AppSpec(name="shop", services=[service()], secrets=[
+        specs_pb2.FileObject(name="key", data=b"k" * (600 * 1024))]),
+                 "the limit is 512 KiB", id="oversize-secret"),
+    pytest.param(app("shop", *[service(f"s{i}", environment={"BIG": "v" * 4000},
+                                       labels={f"l{j}": "v" * 4000 for j in range(10)})
+                               for i in range(40)]),
+                 "the app is", id="oversize-app"),
+]
+
+
+@pytest.mark.parametrize(("spec", "needle"), HOSTILE_APPS)
+def test_hostile_apply_is_refused_in_one_line_and_stores_nothing(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub, spec: specs_pb2.AppSpec,
+    needle: str,
+) -> None:
+    assert_refused(server, stub, apply(stub, spec), needle=needle)
+
+
+def test_hostile_scale_and_node_requests_are_refused(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+) -> None:
+    stub.Apply(control_pb2.ApplyRequest(spec=app("victim")), timeout=10)
+    wait_tasks(stub, "victim", 1)  # the leader's own writes are done: a still state
+
+    def scale(app_name: str, svc: str, n: int) -> Callable[[], object]:
+        return lambda: stub.Scale(
+            control_pb2.ScaleRequest(app=app_name, service=svc, replicas=n), timeout=10)
+
+    assert_refused(server, stub, scale("victim", "web", 1_000_000_000), needle="10,000")
+    assert_refused(server, stub, scale("victim", "web", -1), needle="negative")
+    assert_refused(server, stub, scale("victim/evil", "web", 1), needle="app name")
+    assert_refused(server, stub, scale("victim", "../web", 1), needle="service name")
+    assert_refused(server, stub, lambda: stub.SetAvailability(
+        control_pb2.SetAvailabilityRequest(node="n1", availability=7), timeout=10),  # type: ignore[arg-type]
+        needle="availability 7")
+    assert_refused(server, stub, lambda: stub.SetAvailability(
+        control_pb2.SetAvailabilityRequest(node="../../x", availability=objects_pb2.DRAIN),
+        timeout=10), needle="node name")
+    for bad in ("victim/evil", "a\x00b", ".."):
+        assert_refused(server, stub, lambda bad=bad: stub.GetApp(  # type: ignore[misc]
+            control_pb2.GetAppRequest(name=bad), timeout=10), needle="app name")
+        assert_refused(server, stub, lambda bad=bad: stub.DeleteApp(  # type: ignore[misc]
+            control_pb2.DeleteAppRequest(name=bad), timeout=10), needle="app name")
+        assert_refused(server, stub, lambda bad=bad: stub.ListTasks(  # type: ignore[misc]
+            control_pb2.ListRequest(app=bad), timeout=10), needle="app name")
+    assert_refused(server, stub, lambda: list(stub.Logs(
+        control_pb2.LogsRequest(app="victim", service="web", slot=-2), timeout=10)),
+        needle="slot")
+    got = stub.GetApp(control_pb2.GetAppRequest(name="victim"), timeout=10)
+    assert got.spec.services[0].replicas == 1
+    assert stub.DeleteApp(control_pb2.DeleteAppRequest(name="victim"), timeout=10).deleted
+
+
+def test_the_largest_allowed_app_is_stored_in_one_apply(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+) -> None:
+    """100 services (etcd refused 127 with raw text before): stored whole, and deleted."""
+    spec = app("wide", *[service(f"s{i:03d}", replicas=0) for i in range(100)])
+    out = stub.Apply(control_pb2.ApplyRequest(spec=spec), timeout=30)
+    assert len(out.changes) == 100
+    services = stub.ListServices(control_pb2.ListRequest(app="wide"), timeout=10).services
+    assert len(services) == 100
+    replaced = app("wide", *[service(f"t{i:03d}", replicas=0) for i in range(100)])
+    assert_refused(server, stub, apply(stub, replaced), needle="smaller steps")
+    assert stub.DeleteApp(control_pb2.DeleteAppRequest(name="wide"), timeout=10).deleted
+
+
+def test_a_request_over_4_mib_fails_in_one_line(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+) -> None:
+    big = specs_pb2.AppSpec(name="shop", services=[service()], configs=[
+        specs_pb2.FileObject(name="blob", data=b"x" * (5 * rules.MIB))])
+    request = control_pb2.ApplyRequest(spec=big)
+    with pytest.raises(CliError) as caught:  # the CLI's client says so before sending
+        call(server.address, stub.Apply, request)
+    assert str(caught.value) == ("the request is 5 MiB; the server accepts at most 4 MiB "
+                                 "(see docs/limits.md)")
+    # A client that sends it anyway: the server's stated cap refuses it, in one line.
+    cert, key, ca = load_credentials(server.credentials)
+    channel = grpc.secure_channel(
+        server.address, grpc.ssl_channel_credentials(ca, key, cert),
+        options=[("grpc.ssl_target_name_override", "dockyard-server"),
+                 ("grpc.max_send_message_length", 64 * rules.MIB)])
+    raw = control_pb2_grpc.ControlStub(channel)
+    assert_refused(server, stub, lambda: raw.Apply(request, timeout=10),
+                   needle="larger than max", code=grpc.StatusCode.RESOURCE_EXHAUSTED)
+    channel.close()
+
+
+def test_a_huge_scale_up_never_blocks_and_can_always_be_undone(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+) -> None:
+    """10,000 replicas (the limit) with no node to run them: tasks are created in bounded
+    rounds while the server answers, and scale-to-zero and delete win at once."""
+    stub.Apply(control_pb2.ApplyRequest(spec=app("huge", service(replicas=10_000))), timeout=10)
+    deadline = time.monotonic() + 60
+    count = 0
+    while time.monotonic() < deadline:
+        assert_answering(server, stub)
+        count = len(stub.ListTasks(control_pb2.ListRequest(app="huge"), timeout=10).tasks)
+        if count >= 10_000:
+            break
+        time.sleep(0.2)
+    assert count == 10_000
+    stub.Scale(control_pb2.ScaleRequest(app="huge", service="web", replicas=0), timeout=ANSWER_S)
+    assert_answering(server, stub)
+    stub.Scale(control_pb2.ScaleRequest(app="huge", service="web", replicas=10_000), timeout=5)
+    time.sleep(0.5)  # mid scale-up again
+    assert stub.DeleteApp(control_pb2.DeleteAppRequest(name="huge"), timeout=ANSWER_S).deleted
+    assert_answering(server, stub)
+    wait_tasks(stub, "huge", 0)
+
+
+def wait_tasks(stub: control_pb2_grpc.ControlStub, app_name: str, want: int) -> None:
+    deadline = time.monotonic() + 60
+    left = -1
+    while time.monotonic() < deadline:
+        left = len(stub.ListTasks(control_pb2.ListRequest(app=app_name), timeout=10).tasks)
+        if left == want:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"{left} tasks of {app_name}, not {want}")
+
+
+def test_restart_recovers_and_deletes_during_a_scale_up(
+    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+) -> None:
+    stub.Apply(control_pb2.ApplyRequest(spec=app("keep", service(replicas=2))), timeout=10)
+    stub.Apply(control_pb2.ApplyRequest(spec=app("huge", service(replicas=10_000))), timeout=10)
+    time.sleep(0.5)
+    before_apps = {a.meta.id for a in stub.ListApps(control_pb2.ListRequest(), timeout=10).apps}
+    server.stop(signal.SIGKILL)
+    wait_port_free(server.grpc_port)
+    server.start()
+    fresh = control_stub(server.address, server.credentials)
+    assert_answering(server, fresh)
+    assert {a.meta.id for a in fresh.ListApps(control_pb2.ListRequest(), timeout=10).apps} \
+        == before_apps
+    assert fresh.DeleteApp(control_pb2.DeleteAppRequest(name="huge"), timeout=ANSWER_S).deleted
+    assert_answering(server, fresh)
+    wait_tasks(fresh, "huge", 0)
+    wait_tasks(fresh, "keep", 2)
+    for a in fresh.ListApps(control_pb2.ListRequest(), timeout=10).apps:
+        assert app_problem(a.spec) is None
+    assert fresh.DeleteApp(control_pb2.DeleteAppRequest(name="keep"), timeout=10).deleted
+
+
+def test_the_server_log_has_no_traceback(server: ServerProcess) -> None:
+    """Runs last in this module: nothing above left a traceback behind."""
+    log = Path(server.data_dir.parent / "server.log").read_text()
+    assert "Traceback" not in log
