@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from controlplane.cli.client import control_stub
+from dockyard.v1 import control_pb2_grpc
 from tests.integration.harness import ServerProcess, free_port, free_port_pair, wait_port_free
 
 
@@ -26,3 +28,15 @@ def running_server(root: Path) -> Iterator[ServerProcess]:
 def server(tmp_path: Path) -> Iterator[ServerProcess]:
     yield from running_server(tmp_path)
 
+
+
+@pytest.fixture(scope="module")
+def module_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One server shared by a module's tests (each test reads back what it changed)."""
+    yield from running_server(tmp_path_factory.mktemp("module"))
+
+
+@pytest.fixture(scope="module")
+def admin_stub(module_server: ServerProcess) -> control_pb2_grpc.ControlStub:
+    """The Control API of `module_server`, with its admin credential, as the CLI dials it."""
+    return control_stub(module_server.address, module_server.credentials)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 import urllib.request
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controlplane.cli.client import control_stub
 from controlplane.spec.admissible import app_problem
 from dockyard.v1 import control_pb2, control_pb2_grpc, specs_pb2
-from tests.integration.conftest import running_server
 from tests.integration.harness import ServerProcess
 
 pytestmark = pytest.mark.integration
@@ -42,7 +39,7 @@ counts = st.one_of(st.integers(0, 3),
                    st.sampled_from([-1, 10_000, 10_001, 1_000_000_000, 2**31 - 1]),
                    st.integers(-(2**31), 2**31 - 1))
 int64s = st.one_of(st.integers(0, 4000), st.integers(-(2**63), 2**63 - 1))
-enums = st.one_of(st.integers(0, 3), st.integers(-(2**31), 2**31 - 1))
+enums: st.SearchStrategy[Any] = st.one_of(st.integers(0, 3), st.integers(-(2**31), 2**31 - 1))
 ports = st.builds(
     specs_pb2.PortMapping,
     container_port=st.one_of(st.integers(1, 65535), st.integers(0, 2**32 - 1)),
@@ -123,16 +120,6 @@ def mutated_apps(draw: st.DrawFn) -> specs_pb2.AppSpec:
 apps = st.one_of(mutated_apps(), random_apps())
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    yield from running_server(tmp_path_factory.mktemp("random"))
-
-
-@pytest.fixture(scope="module")
-def stub(server: ServerProcess) -> control_pb2_grpc.ControlStub:
-    return control_stub(server.address, server.credentials)
-
-
 def outcome(fn: Any, request: Any) -> tuple[Any, grpc.StatusCode | None, str]:
     """(response, None, "") or (None, code, details); any other code fails the test."""
     try:
@@ -149,39 +136,40 @@ def outcome(fn: Any, request: Any) -> tuple[Any, grpc.StatusCode | None, str]:
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(spec=apps, scale_to=counts)
 def test_random_apps_are_stored_only_when_valid(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub, spec: specs_pb2.AppSpec,
-    scale_to: int,
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub,
+    spec: specs_pb2.AppSpec, scale_to: int,
 ) -> None:
     expected = app_problem(spec)
-    response, code, details = outcome(stub.Apply, control_pb2.ApplyRequest(spec=spec))
+    response, code, details = outcome(admin_stub.Apply, control_pb2.ApplyRequest(spec=spec))
     if expected is None:
         assert code is None, f"the server refused a valid app: {details}"
     else:
         assert code == grpc.StatusCode.INVALID_ARGUMENT, f"stored an invalid app: {expected}"
-    stored, _, _ = outcome(stub.ListApps, control_pb2.ListRequest())
+    stored, _, _ = outcome(admin_stub.ListApps, control_pb2.ListRequest())
     for app in stored.apps:
         assert app_problem(app.spec) is None, app.spec.name
     if response is not None:
         first = spec.services[0].name
-        outcome(stub.Scale, control_pb2.ScaleRequest(app=spec.name, service=first,
+        outcome(admin_stub.Scale, control_pb2.ScaleRequest(app=spec.name, service=first,
                                                      replicas=scale_to))
-        for svc in outcome(stub.ListServices, control_pb2.ListRequest())[0].services:
+        for svc in outcome(admin_stub.ListServices, control_pb2.ListRequest())[0].services:
             assert 0 <= svc.spec.replicas <= 10_000
-        deleted, _, _ = outcome(stub.DeleteApp, control_pb2.DeleteAppRequest(name=spec.name))
+        deleted, _, _ = outcome(admin_stub.DeleteApp, control_pb2.DeleteAppRequest(name=spec.name))
         assert deleted.deleted
     else:
-        outcome(stub.Scale, control_pb2.ScaleRequest(app=spec.name, service="web",
+        outcome(admin_stub.Scale, control_pb2.ScaleRequest(app=spec.name, service="web",
                                                      replicas=scale_to))
-        outcome(stub.GetApp, control_pb2.GetAppRequest(name=spec.name))
+        outcome(admin_stub.GetApp, control_pb2.GetAppRequest(name=spec.name))
 
 
 def test_the_server_still_answers_and_logged_no_traceback(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
     """Runs after the random requests above."""
     started = time.monotonic()
-    with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/healthz", timeout=1) as r:
+    url = f"http://127.0.0.1:{module_server.http_port}/healthz"
+    with urllib.request.urlopen(url, timeout=1) as r:
         assert r.status == 200
-    stub.ListApps(control_pb2.ListRequest(), timeout=1)
+    admin_stub.ListApps(control_pb2.ListRequest(), timeout=1)
     assert time.monotonic() - started < 2
-    assert "Traceback" not in Path(server.data_dir.parent / "server.log").read_text()
+    assert "Traceback" not in Path(module_server.data_dir.parent / "server.log").read_text()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import signal
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,6 @@ from controlplane.cli.client import CliError, call, control_stub, load_credentia
 from controlplane.spec import rules
 from controlplane.spec.admissible import app_problem
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
-from tests.integration.conftest import running_server
 from tests.integration.harness import ServerProcess, wait_port_free
 
 pytestmark = pytest.mark.integration
@@ -39,17 +38,6 @@ def app(name: str = "shop", *services: specs_pb2.ServiceSpec) -> specs_pb2.AppSp
     return specs_pb2.AppSpec(name=name, services=list(services) or [service()])
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    """One server for the module's attacks: each test reads back that nothing changed."""
-    yield from running_server(tmp_path_factory.mktemp("hostile"))
-
-
-@pytest.fixture(scope="module")
-def stub(server: ServerProcess) -> control_pb2_grpc.ControlStub:
-    return control_stub(server.address, server.credentials)
-
-
 def stored(stub: control_pb2_grpc.ControlStub) -> tuple[list[bytes], list[bytes], int, int]:
     """Everything a user can read back: apps, services, the task count, the node count."""
     apps = stub.ListApps(control_pb2.ListRequest(), timeout=10)
@@ -60,11 +48,11 @@ def stored(stub: control_pb2_grpc.ControlStub) -> tuple[list[bytes], list[bytes]
             len(tasks.tasks), len(nodes.nodes))
 
 
-def assert_answering(server: ServerProcess, stub: control_pb2_grpc.ControlStub) -> None:
+def assert_answering(srv: ServerProcess, stub: control_pb2_grpc.ControlStub) -> None:
     """/healthz and a ListApps, each within ANSWER_S."""
     started = time.monotonic()
     with urllib.request.urlopen(
-        f"http://127.0.0.1:{server.http_port}/healthz", timeout=ANSWER_S
+        f"http://127.0.0.1:{srv.http_port}/healthz", timeout=ANSWER_S
     ) as r:
         assert r.status == 200
     stub.ListApps(control_pb2.ListRequest(), timeout=ANSWER_S)
@@ -72,7 +60,7 @@ def assert_answering(server: ServerProcess, stub: control_pb2_grpc.ControlStub) 
 
 
 def assert_refused(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub, attempt: Callable[[], object],
+    srv: ServerProcess, stub: control_pb2_grpc.ControlStub, attempt: Callable[[], object],
     *, needle: str, code: grpc.StatusCode = grpc.StatusCode.INVALID_ARGUMENT,
 ) -> str:
     """The attempt fails with `code` and one line containing `needle`; nothing stored."""
@@ -86,7 +74,7 @@ def assert_refused(
     for raw in ("Traceback", "etcdserver", "Exception"):
         assert raw not in details
     assert stored(stub) == before
-    assert_answering(server, stub)
+    assert_answering(srv, stub)
     return str(details)
 
 
@@ -141,112 +129,116 @@ HOSTILE_APPS = [
 
 @pytest.mark.parametrize(("spec", "needle"), HOSTILE_APPS)
 def test_hostile_apply_is_refused_in_one_line_and_stores_nothing(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub, spec: specs_pb2.AppSpec,
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub, spec: specs_pb2.AppSpec,
     needle: str,
 ) -> None:
-    assert_refused(server, stub, apply(stub, spec), needle=needle)
+    assert_refused(module_server, admin_stub, apply(admin_stub, spec), needle=needle)
 
 
 def test_hostile_scale_and_node_requests_are_refused(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
-    stub.Apply(control_pb2.ApplyRequest(spec=app("victim")), timeout=10)
-    wait_tasks(stub, "victim", 1)  # the leader's own writes are done: a still state
+    admin_stub.Apply(control_pb2.ApplyRequest(spec=app("victim")), timeout=10)
+    wait_tasks(admin_stub, "victim", 1)  # the leader's own writes are done: a still state
 
     def scale(app_name: str, svc: str, n: int) -> Callable[[], object]:
-        return lambda: stub.Scale(
+        return lambda: admin_stub.Scale(
             control_pb2.ScaleRequest(app=app_name, service=svc, replicas=n), timeout=10)
 
-    assert_refused(server, stub, scale("victim", "web", 1_000_000_000), needle="10,000")
-    assert_refused(server, stub, scale("victim", "web", -1), needle="negative")
-    assert_refused(server, stub, scale("victim/evil", "web", 1), needle="app name")
-    assert_refused(server, stub, scale("victim", "../web", 1), needle="service name")
-    assert_refused(server, stub, lambda: stub.SetAvailability(
+    assert_refused(module_server, admin_stub, scale("victim", "web", 1_000_000_000),
+                   needle="10,000")
+    assert_refused(module_server, admin_stub, scale("victim", "web", -1), needle="negative")
+    assert_refused(module_server, admin_stub, scale("victim/evil", "web", 1), needle="app name")
+    assert_refused(module_server, admin_stub, scale("victim", "../web", 1), needle="service name")
+    assert_refused(module_server, admin_stub, lambda: admin_stub.SetAvailability(
         control_pb2.SetAvailabilityRequest(node="n1", availability=7), timeout=10),  # type: ignore[arg-type]
         needle="availability 7")
-    assert_refused(server, stub, lambda: stub.SetAvailability(
+    assert_refused(module_server, admin_stub, lambda: admin_stub.SetAvailability(
         control_pb2.SetAvailabilityRequest(node="../../x", availability=objects_pb2.DRAIN),
         timeout=10), needle="node name")
     for bad in ("victim/evil", "a\x00b", ".."):
-        assert_refused(server, stub, lambda bad=bad: stub.GetApp(  # type: ignore[misc]
+        assert_refused(module_server, admin_stub, lambda bad=bad: admin_stub.GetApp(  # type: ignore[misc]
             control_pb2.GetAppRequest(name=bad), timeout=10), needle="app name")
-        assert_refused(server, stub, lambda bad=bad: stub.DeleteApp(  # type: ignore[misc]
+        assert_refused(module_server, admin_stub, lambda bad=bad: admin_stub.DeleteApp(  # type: ignore[misc]
             control_pb2.DeleteAppRequest(name=bad), timeout=10), needle="app name")
-        assert_refused(server, stub, lambda bad=bad: stub.ListTasks(  # type: ignore[misc]
+        assert_refused(module_server, admin_stub, lambda bad=bad: admin_stub.ListTasks(  # type: ignore[misc]
             control_pb2.ListRequest(app=bad), timeout=10), needle="app name")
-    assert_refused(server, stub, lambda: list(stub.Logs(
+    assert_refused(module_server, admin_stub, lambda: list(admin_stub.Logs(
         control_pb2.LogsRequest(app="victim", service="web", slot=-2), timeout=10)),
         needle="slot")
-    got = stub.GetApp(control_pb2.GetAppRequest(name="victim"), timeout=10)
+    got = admin_stub.GetApp(control_pb2.GetAppRequest(name="victim"), timeout=10)
     assert got.spec.services[0].replicas == 1
-    assert stub.DeleteApp(control_pb2.DeleteAppRequest(name="victim"), timeout=10).deleted
+    assert admin_stub.DeleteApp(control_pb2.DeleteAppRequest(name="victim"), timeout=10).deleted
 
 
 def test_the_largest_allowed_app_is_stored_in_one_apply(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
     """100 services (etcd refused 127 with raw text before): stored whole, and deleted."""
     spec = app("wide", *[service(f"s{i:03d}", replicas=0) for i in range(100)])
-    out = stub.Apply(control_pb2.ApplyRequest(spec=spec), timeout=30)
+    out = admin_stub.Apply(control_pb2.ApplyRequest(spec=spec), timeout=30)
     assert len(out.changes) == 100
-    services = stub.ListServices(control_pb2.ListRequest(app="wide"), timeout=10).services
+    services = admin_stub.ListServices(control_pb2.ListRequest(app="wide"), timeout=10).services
     assert len(services) == 100
     replaced = app("wide", *[service(f"t{i:03d}", replicas=0) for i in range(100)])
-    assert_refused(server, stub, apply(stub, replaced), needle="smaller steps")
-    assert stub.DeleteApp(control_pb2.DeleteAppRequest(name="wide"), timeout=10).deleted
+    assert_refused(module_server, admin_stub, apply(admin_stub, replaced), needle="smaller steps")
+    assert admin_stub.DeleteApp(control_pb2.DeleteAppRequest(name="wide"), timeout=10).deleted
 
 
 def test_a_request_over_4_mib_fails_in_one_line(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
     big = specs_pb2.AppSpec(name="shop", services=[service()], configs=[
         specs_pb2.FileObject(name="blob", data=b"x" * (5 * rules.MIB))])
     request = control_pb2.ApplyRequest(spec=big)
     with pytest.raises(CliError) as caught:  # the CLI's client says so before sending
-        call(server.address, stub.Apply, request)
+        call(module_server.address, admin_stub.Apply, request)
     assert str(caught.value) == ("the request is 5 MiB; the server accepts at most 4 MiB "
                                  "(see docs/limits.md)")
     # A client that sends it anyway: the server's stated cap refuses it, in one line.
-    cert, key, ca = load_credentials(server.credentials)
+    cert, key, ca = load_credentials(module_server.credentials)
     channel = grpc.secure_channel(
-        server.address, grpc.ssl_channel_credentials(ca, key, cert),
+        module_server.address, grpc.ssl_channel_credentials(ca, key, cert),
         options=[("grpc.ssl_target_name_override", "dockyard-server"),
                  ("grpc.max_send_message_length", 64 * rules.MIB)])
     raw = control_pb2_grpc.ControlStub(channel)
-    assert_refused(server, stub, lambda: raw.Apply(request, timeout=10),
+    assert_refused(module_server, admin_stub, lambda: raw.Apply(request, timeout=10),
                    needle="larger than max", code=grpc.StatusCode.RESOURCE_EXHAUSTED)
     channel.close()
 
 
 def test_a_huge_scale_up_never_blocks_and_can_always_be_undone(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
     """10,000 replicas (the limit) with no node to run them: tasks are created in bounded
     rounds while the server answers, and scale-to-zero and delete win at once."""
-    stub.Apply(control_pb2.ApplyRequest(spec=app("huge", service(replicas=10_000))), timeout=10)
+    huge = app("huge", service(replicas=10_000))
+    admin_stub.Apply(control_pb2.ApplyRequest(spec=huge), timeout=10)
     deadline = time.monotonic() + 60
     count = 0
     while time.monotonic() < deadline:
-        assert_answering(server, stub)
-        count = len(stub.ListTasks(control_pb2.ListRequest(app="huge"), timeout=10).tasks)
+        assert_answering(module_server, admin_stub)
+        count = len(admin_stub.ListTasks(control_pb2.ListRequest(app="huge"), timeout=10).tasks)
         if count >= 10_000:
             break
         time.sleep(0.2)
     assert count == 10_000
-    stub.Scale(control_pb2.ScaleRequest(app="huge", service="web", replicas=0), timeout=ANSWER_S)
-    assert_answering(server, stub)
-    stub.Scale(control_pb2.ScaleRequest(app="huge", service="web", replicas=10_000), timeout=5)
+    to_zero = control_pb2.ScaleRequest(app="huge", service="web", replicas=0)
+    admin_stub.Scale(to_zero, timeout=ANSWER_S)
+    assert_answering(module_server, admin_stub)
+    back_up = control_pb2.ScaleRequest(app="huge", service="web", replicas=10_000)
+    admin_stub.Scale(back_up, timeout=5)
     time.sleep(0.5)  # mid scale-up again
-    assert stub.DeleteApp(control_pb2.DeleteAppRequest(name="huge"), timeout=ANSWER_S).deleted
-    assert_answering(server, stub)
-    wait_tasks(stub, "huge", 0)
+    assert admin_stub.DeleteApp(control_pb2.DeleteAppRequest(name="huge"), timeout=ANSWER_S).deleted
+    assert_answering(module_server, admin_stub)
+    wait_tasks(admin_stub, "huge", 0)
 
 
-def wait_tasks(stub: control_pb2_grpc.ControlStub, app_name: str, want: int) -> None:
+def wait_tasks(admin_stub: control_pb2_grpc.ControlStub, app_name: str, want: int) -> None:
     deadline = time.monotonic() + 60
     left = -1
     while time.monotonic() < deadline:
-        left = len(stub.ListTasks(control_pb2.ListRequest(app=app_name), timeout=10).tasks)
+        left = len(admin_stub.ListTasks(control_pb2.ListRequest(app=app_name), timeout=10).tasks)
         if left == want:
             return
         time.sleep(0.2)
@@ -254,21 +246,23 @@ def wait_tasks(stub: control_pb2_grpc.ControlStub, app_name: str, want: int) -> 
 
 
 def test_restart_recovers_and_deletes_during_a_scale_up(
-    server: ServerProcess, stub: control_pb2_grpc.ControlStub
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
-    stub.Apply(control_pb2.ApplyRequest(spec=app("keep", service(replicas=2))), timeout=10)
-    stub.Apply(control_pb2.ApplyRequest(spec=app("huge", service(replicas=10_000))), timeout=10)
+    admin_stub.Apply(control_pb2.ApplyRequest(spec=app("keep", service(replicas=2))), timeout=10)
+    huge = app("huge", service(replicas=10_000))
+    admin_stub.Apply(control_pb2.ApplyRequest(spec=huge), timeout=10)
     time.sleep(0.5)
-    before_apps = {a.meta.id for a in stub.ListApps(control_pb2.ListRequest(), timeout=10).apps}
-    server.stop(signal.SIGKILL)
-    wait_port_free(server.grpc_port)
-    server.start()
-    fresh = control_stub(server.address, server.credentials)
-    assert_answering(server, fresh)
+    listed = admin_stub.ListApps(control_pb2.ListRequest(), timeout=10)
+    before_apps = {a.meta.id for a in listed.apps}
+    module_server.stop(signal.SIGKILL)
+    wait_port_free(module_server.grpc_port)
+    module_server.start()
+    fresh = control_stub(module_server.address, module_server.credentials)
+    assert_answering(module_server, fresh)
     assert {a.meta.id for a in fresh.ListApps(control_pb2.ListRequest(), timeout=10).apps} \
         == before_apps
     assert fresh.DeleteApp(control_pb2.DeleteAppRequest(name="huge"), timeout=ANSWER_S).deleted
-    assert_answering(server, fresh)
+    assert_answering(module_server, fresh)
     wait_tasks(fresh, "huge", 0)
     wait_tasks(fresh, "keep", 2)
     for a in fresh.ListApps(control_pb2.ListRequest(), timeout=10).apps:
@@ -276,7 +270,7 @@ def test_restart_recovers_and_deletes_during_a_scale_up(
     assert fresh.DeleteApp(control_pb2.DeleteAppRequest(name="keep"), timeout=10).deleted
 
 
-def test_the_server_log_has_no_traceback(server: ServerProcess) -> None:
+def test_the_server_log_has_no_traceback(module_server: ServerProcess) -> None:
     """Runs last in this module: nothing above left a traceback behind."""
-    log = Path(server.data_dir.parent / "server.log").read_text()
+    log = Path(module_server.data_dir.parent / "server.log").read_text()
     assert "Traceback" not in log
