@@ -6,6 +6,7 @@ import pytest
 
 from controlplane.leader import _OBJECTS_PER_TXN, decision_commits
 from controlplane.reconcile.decision import Decision
+from controlplane.spec import rules
 from controlplane.store import keys
 from controlplane.store.codec import decode
 from controlplane.store.etcd import Commit
@@ -131,3 +132,16 @@ def test_a_placement_compares_the_node_version_it_was_judged_against() -> None:
     (c,) = decision_commits(d, now_ms=1)
     assert c.expect[keys.node_key("n1")] == 7
     assert c.expect[keys.task_key("shop", "t001")] == 0
+
+
+def test_large_tasks_split_by_bytes_inside_etcds_request_limit() -> None:
+    """Each task carries its service's spec (up to 64 KiB): 48 of them would be 3 MiB."""
+    big = spec("web", env={f"K{i}": "v" * 4000 for i in range(15)})
+    svc = service("shop", big)
+    tasks = [task(svc, i, tid=f"t{i:03d}") for i in range(48)]
+    commits = list(decision_commits(Decision(create_tasks=tasks), now_ms=1))
+    assert len(commits) > 1
+    for c in commits:
+        size = sum(len(k) + len(v) for k, v in c.puts.items())
+        assert size <= rules.ETCD_MAX_REQUEST_BYTES - 256 * 1024
+    assert sum(len(c.puts) for c in commits) == 48
