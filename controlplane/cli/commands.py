@@ -148,6 +148,11 @@ def cmd_scale(args: Any) -> int:
     app, _, service = target.partition("/")
     if not (app and service and count.isdigit()):
         raise CliError(f"expected APP/SERVICE=N, got {args.target!r}")
+    from controlplane.spec.rules import REPLICAS_CEILING
+
+    if int(count) > REPLICAS_CEILING:  # past int32 too: the wire could not carry it
+        raise CliError(f"replicas {count} is more than any server accepts "
+                       f"({REPLICAS_CEILING:,}; see docs/limits.md)")
     stub = control_stub(args.server, args.credentials)
     svc = call(args.server, stub.Scale,
                control_pb2.ScaleRequest(app=app, service=service, replicas=int(count)))

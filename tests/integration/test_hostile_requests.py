@@ -21,7 +21,7 @@ from controlplane.cli.client import CliError, call, control_stub, load_credentia
 from controlplane.spec import rules
 from controlplane.spec.admissible import app_problem
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
-from tests.integration.harness import ServerProcess, wait_port_free
+from tests.integration.harness import ServerProcess, run_cli, wait_port_free
 
 pytestmark = pytest.mark.integration
 
@@ -268,6 +268,29 @@ def test_restart_recovers_and_deletes_during_a_scale_up(
     for a in fresh.ListApps(control_pb2.ListRequest(), timeout=10).apps:
         assert app_problem(a.spec) is None
     assert fresh.DeleteApp(control_pb2.DeleteAppRequest(name="keep"), timeout=10).deleted
+
+
+def test_the_cli_says_the_same_in_one_line(
+    module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub, tmp_path: Path
+) -> None:
+    """As a careless user meets it: a Compose file and `dockyard scale` asking too much."""
+    f = tmp_path / "compose.yaml"
+    f.write_text("name: big\nservices:\n  web:\n    image: busybox\n"
+                 "    deploy:\n      replicas: 1000000000\n")
+    out = run_cli(module_server, "apply", "-f", str(f), check=False)
+    assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+    assert "replicas 1000000000 is more than the limit" in out.stderr
+    f.write_text("name: big\nservices:\n  web:\n    image: busybox\n")
+    run_cli(module_server, "apply", "-f", str(f))
+    for count, needle in (("20000", "more than the limit of 10,000 per service"),
+                          ("1000000000", "more than any server accepts"),
+                          ("99999999999", "more than any server accepts")):
+        out = run_cli(module_server, "scale", f"big/web={count}", check=False)
+        assert out.returncode == 1 and out.stderr.count("\n") == 1, out.stderr
+        assert needle in out.stderr and "Traceback" not in out.stderr
+    assert "big/web scaled to 0" in run_cli(module_server, "scale", "big/web=0").stdout
+    assert "deleted" in run_cli(module_server, "delete", "app", "big").stdout
+    assert_answering(module_server, admin_stub)
 
 
 def test_the_server_log_has_no_traceback(module_server: ServerProcess) -> None:
