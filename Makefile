@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli bench-scale chaos proto lint clean
+        bench-deploy bench-failover bench-cli bench-scale bench-scaleup chaos proto lint clean
 
 help:
 	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
@@ -47,7 +47,7 @@ demo: deps venv
 demo-down: venv
 	$(BIN)/dockyard dev-cluster down
 
-bench: bench-scheduler bench-deploy bench-failover
+bench: bench-scheduler bench-deploy bench-failover bench-scaleup
 
 bench-cli: venv
 	$(BIN)/python -m deploy.bench.cli
@@ -64,6 +64,9 @@ bench-failover: deps venv
 # Hollow nodes on loopback: no root, no Docker. BENCH_SCALE=small (default) or full.
 bench-scale: venv
 	$(BIN)/python -m deploy.bench.scale
+
+bench-scaleup: deps venv
+	$(BIN)/python -m deploy.bench.scaleup
 
 chaos: deps venv
 	$(BIN)/python -m deploy.bench.chaos
