@@ -5,10 +5,10 @@ the service's current spec; it starts a service's tasks only when its health gat
 it replaces tasks lost with their node; and it removes the tasks of deleted services in
 reverse dependency order (a service stops only after the services that need it).
 
-Creation is bounded: a round creates at most `Work.create_budget` new tasks (1,000 by default),
-and a service that needs more gets the rest in later rounds (the Decision says
-`unfinished`). A scale-up to 10,000 replicas is then many short rounds, not one long
-one, and a delete or a scale to zero is decided in the very next round.
+Creation is bounded: a round creates at most `Work.create_budget` new tasks (5,000 by
+default), and a service that needs more gets the rest in later rounds (the Decision says
+`unfinished`). No request makes one round grow without bound, and a delete or a scale
+to zero is decided in the very next round.
 """
 
 from __future__ import annotations
