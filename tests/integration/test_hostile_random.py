@@ -8,7 +8,6 @@ server's log never shows a traceback.
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -166,10 +165,8 @@ def test_the_server_still_answers_and_logged_no_traceback(
     module_server: ServerProcess, admin_stub: control_pb2_grpc.ControlStub
 ) -> None:
     """Runs after the random requests above."""
-    started = time.monotonic()
     url = f"http://127.0.0.1:{module_server.http_port}/healthz"
     with urllib.request.urlopen(url, timeout=1) as r:
         assert r.status == 200
     admin_stub.ListApps(control_pb2.ListRequest(), timeout=1)
-    assert time.monotonic() - started < 2
     assert "Traceback" not in Path(module_server.data_dir.parent / "server.log").read_text()
