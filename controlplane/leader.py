@@ -64,7 +64,11 @@ def _writes(
         yield {k: t.meta.version}, {}, [k, keys.status_key(t.app, t.meta.id)]
     for n in decision.update_nodes:
         k = keys.node_key(n.meta.id)
-        yield {k: n.meta.version}, {k: encode(_unversioned(n))}, []
+        expect = {k: n.meta.version}
+        if n.state == objects_pb2.NODE_DOWN:
+            # The round judged a snapshot: down only if the node's lease is still gone.
+            expect[keys.alive_key(n.meta.id)] = 0
+        yield expect, {k: encode(_unversioned(n))}, []
     for s in decision.update_services:
         k = keys.service_key(s.app, s.spec.name)
         yield {k: s.meta.version}, {k: encode(_unversioned(s))}, []

@@ -145,3 +145,11 @@ def test_large_tasks_split_by_bytes_inside_etcds_request_limit() -> None:
         size = sum(len(k) + len(v) for k, v in c.puts.items())
         assert size <= rules.ETCD_MAX_REQUEST_BYTES - 256 * 1024
     assert sum(len(c.puts) for c in commits) == 48
+
+
+def test_marking_a_node_down_expects_its_lease_still_gone() -> None:
+    """A round judges a snapshot; an agent that came back meanwhile is not marked down."""
+    down = node("n1", version=5)
+    down.state = objects_pb2.NODE_DOWN
+    (c,) = decision_commits(Decision(update_nodes=[down]), now_ms=1)
+    assert c.expect == {"/dockyard/nodes/n1": 5, "/dockyard/alive/n1": 0}
