@@ -27,6 +27,12 @@ _INTEGERS = {
     FieldDescriptor.TYPE_INT32, FieldDescriptor.TYPE_INT64, FieldDescriptor.TYPE_SINT32,
     FieldDescriptor.TYPE_SINT64, FieldDescriptor.TYPE_SFIXED32, FieldDescriptor.TYPE_SFIXED64,
 }
+# Fields where -1 means "unlimited", as the engine reads them; every other number is >= 0.
+_FLOOR: dict[tuple[str, str], int] = {
+    ("Ulimit", "soft"): -1,
+    ("Ulimit", "hard"): -1,
+    ("ServiceSpec", "pids_limit"): -1,
+}
 _LIMITED: dict[tuple[str, str], int] = {
     ("Resources", "cpu_millis"): rules.MAX_CPU_MILLIS,
     ("Resources", "memory_bytes"): rules.MAX_MEMORY_BYTES,
@@ -42,8 +48,14 @@ def app_problem(spec: specs_pb2.AppSpec, limits: rules.Limits = rules.DEFAULT_LI
     return None
 
 
-def check_app(spec: specs_pb2.AppSpec, limits: rules.Limits = rules.DEFAULT_LIMITS) -> None:
-    """Raise ``SpecError`` for the first rule `spec` breaks. Changes nothing."""
+def check_app(
+    spec: specs_pb2.AppSpec, limits: rules.Limits = rules.DEFAULT_LIMITS, *,
+    stored: bool = True,
+) -> None:
+    """Raise ``SpecError`` for the first rule `spec` breaks. Changes nothing.
+
+    `stored=False` (the loader, for `dockyard config`) lets a service with ``build`` and
+    no image through: it can be shown, not stored (the CLI's apply refuses it)."""
     problem = rules.size_problem(spec.ByteSize(), limits.app_bytes, what="the app")
     if problem:
         raise SpecError(problem)
@@ -63,7 +75,7 @@ def check_app(spec: specs_pb2.AppSpec, limits: rules.Limits = rules.DEFAULT_LIMI
     _check_objects(spec, limits)
     seen: set[str] = set()
     for service in spec.services:
-        _check_service(service, limits)
+        _check_service(service, limits, stored=stored)
         if service.name in seen:
             raise SpecError(f"service {show(service.name)} is defined twice")
         seen.add(service.name)
@@ -92,7 +104,8 @@ def _check_objects(spec: specs_pb2.AppSpec, limits: rules.Limits) -> None:
             seen.add(obj.name)
 
 
-def _check_service(service: specs_pb2.ServiceSpec, limits: rules.Limits) -> None:
+def _check_service(service: specs_pb2.ServiceSpec, limits: rules.Limits, *, stored: bool
+                   ) -> None:
     where = f"service {show(service.name)}"
     problem = (
         rules.size_problem(service.ByteSize(), limits.service_bytes, what="its spec")
@@ -100,7 +113,8 @@ def _check_service(service: specs_pb2.ServiceSpec, limits: rules.Limits) -> None
     )
     if problem:
         raise SpecError(f"{where}: {problem}")
-    problem = image_reference_problem(service.image)
+    unbuilt = not stored and not service.image and service.HasField("build")
+    problem = None if unbuilt else image_reference_problem(service.image)
     if problem:
         raise SpecError(f"{where}: image {show(service.image)} is not valid: {problem}")
     for port in service.ports:
@@ -141,9 +155,9 @@ def _check_fields(message: Message, *, where: str) -> None:
         at = f"{where}: {field.name}"
         if field.is_repeated:
             items = list(value.values()) if _is_map(field) else list(value)
-            if field.name != "services" and len(items) > rules.MAX_LIST_LENGTH:
-                raise SpecError(f"{at} has {len(items)} entries; the limit is "
-                                f"{rules.MAX_LIST_LENGTH}")
+            most = rules.MAX_PORTS if field.name == "ports" else rules.MAX_LIST_LENGTH
+            if field.name != "services" and len(items) > most:
+                raise SpecError(f"{at} has {len(items)} entries; the limit is {most}")
             if _is_map(field):
                 for key in value:
                     _check_scalar(field, key, at=at, type_=FieldDescriptor.TYPE_STRING)
@@ -178,9 +192,12 @@ def _check_scalar(field: FieldDescriptor, value: object, *, at: str, type_: int)
         if "\x00" in value:
             raise SpecError(f"{at}: {show(value)} contains a NUL character")
     elif type_ in _INTEGERS and isinstance(value, int):
-        if value < 0:
-            raise SpecError(f"{at}: must not be negative, got {value}")
         owner = field.containing_type.name if field.containing_type else ""
+        floor = _FLOOR.get((owner, field.name), 0)
+        if value < floor:
+            if floor == 0:
+                raise SpecError(f"{at}: must not be negative, got {value}")
+            raise SpecError(f"{at}: must be at least {floor}, got {value}")
         ceiling = _LIMITED.get((owner, field.name))
         if ceiling is None and field.name.endswith("_ms"):
             ceiling = rules.MAX_DURATION_MS

@@ -332,5 +332,6 @@ def build_app(
         notes.problems.extend(ctx.notes.problems)
     notes.raise_if_any()
     notes.warnings.extend(validate_app(spec))
-    check_app(spec, rules.LOADER_LIMITS)  # what the server checks, so it never refuses later
+    # What the server checks, so it never refuses later (an unbuilt image aside).
+    check_app(spec, rules.LOADER_LIMITS, stored=False)
     return LoadedApp(spec=spec, warnings=tuple(dict.fromkeys(notes.warnings)))

@@ -47,7 +47,8 @@ MAX_CPU_MILLIS = 1_000_000  # 1,000 cores
 MAX_MEMORY_BYTES = 1024**5  # 1 PiB
 MAX_DURATION_MS = 366 * 24 * 3600 * 1000  # a year: longer is a typo
 MAX_STRING_LENGTH = 4096  # one image reference, user, path, label value, ...
-MAX_LIST_LENGTH = 1000  # ports, volumes, environment entries, ... per service
+MAX_LIST_LENGTH = 1000  # volumes, environment entries, labels, ... per service
+MAX_PORTS = 2 * 65535  # one per port number and protocol (a range is many ports)
 
 # The transport. Requests above MAX_REQUEST_BYTES are refused by gRPC itself; the CLI
 # checks first and says so in Dockyard's words.
@@ -91,9 +92,13 @@ class Limits:
 
 DEFAULT_LIMITS = Limits()
 # The Compose loader cannot know the server's flags: it refuses only what no server
-# accepts, and the server then holds the app to its own configured limits.
+# accepts, and the server then holds the app to its own configured limits. Sizes are
+# left to the server too (up to what a request can carry), so `dockyard config` shows
+# any file the loader can read.
 LOADER_LIMITS = Limits(replicas_per_service=REPLICAS_CEILING,
-                       replicas_per_cluster=REPLICAS_CEILING)
+                       replicas_per_cluster=REPLICAS_CEILING,
+                       app_bytes=MAX_REQUEST_BYTES, file_bytes=MAX_REQUEST_BYTES,
+                       service_bytes=MAX_REQUEST_BYTES)
 
 
 def _grammar_problem(name: str, pattern: re.Pattern[str], longest: int, rule: str) -> str | None:

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controlplane.spec import SpecError, load_app, rules
-from controlplane.spec.admissible import app_problem
+from controlplane.spec.admissible import app_problem, check_app
 from dockyard.v1 import specs_pb2
 
 from .helpers import load_doc, service_doc
@@ -166,3 +166,16 @@ def test_any_spec_gets_an_answer_and_accepted_ones_keep_every_rule(m: dict[str, 
         assert "\x00" not in web.environment["E"]
     else:
         assert "\n" not in problem
+
+
+def test_unlimited_is_minus_one_where_the_engine_says_so() -> None:
+    spec = app(svc(pids_limit=-1, ulimits=[specs_pb2.Ulimit(name="nofile", soft=-1, hard=-1)]))
+    assert app_problem(spec) is None
+    spec.services[0].pids_limit = -2
+    assert app_problem(spec) == 'service "web": pids_limit: must be at least -1, got -2'
+
+
+def test_a_build_without_image_may_be_shown_but_not_stored() -> None:
+    spec = app(svc(image="", build=specs_pb2.BuildSpec(context=".")))
+    assert app_problem(spec) == 'service "web": image "" is not valid: it is empty'
+    check_app(spec, rules.LOADER_LIMITS, stored=False)
