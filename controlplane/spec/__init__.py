@@ -36,7 +36,7 @@ _PUBLIC = {
     "spec_hash": "render",
 }
 
-__all__ = sorted(_PUBLIC)
+__all__ = ["LoadedApp", "SpecError", "load_app", "render_app", "spec_hash"]
 
 
 def __getattr__(name: str) -> Any:
