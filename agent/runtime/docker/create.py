@@ -11,6 +11,15 @@ from pathlib import PurePosixPath
 from typing import Any
 
 from agent.containers import container_name, environment_for, hostname_for, labels_for
+from agent.runtime.docker.options import (
+    DETACHED_NETWORK_MODES,
+    bind_suffix,
+    dns_servers,
+    mount,
+    needs_mounts_api,
+    runtime_kwargs,
+    tmpfs_options,
+)
 from agent.runtime.driver import CreateRequest
 from dockyard.v1 import objects_pb2, specs_pb2
 
@@ -47,14 +56,35 @@ def ports_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any]:
     return ports
 
 
+def volume_source(task: objects_pb2.Task, v: specs_pb2.VolumeMount) -> str:
+    """The engine's name of a mount's source: named volumes are `<app>_<name>`. Pure."""
+    if v.type == "volume" and v.source:
+        return f"{task.app}_{v.source}"
+    return v.source
+
+
+def mounts_for(task: objects_pb2.Task) -> list[dict[str, Any]]:
+    """The mounts a Binds string cannot express (volume subpath, bind that must exist),
+    as Engine API Mounts. Pure."""
+    return [mount(v, volume_source(task, v)) for v in task.spec.volumes if needs_mounts_api(v)]
+
+
+def tmpfs_for(spec: specs_pb2.ServiceSpec) -> dict[str, str]:
+    """Service `tmpfs` and tmpfs-type volumes: container path -> mount options. Pure."""
+    out = dict(spec.tmpfs)
+    out.update({v.target: tmpfs_options(v) for v in spec.volumes if v.type == "tmpfs"})
+    return out
+
+
 def volumes_for(task: objects_pb2.Task, secret_paths: Mapping[str, str]) -> list[str]:
     out = []
     for v in task.spec.volumes:
-        mode = "ro" if v.read_only else "rw"
+        if needs_mounts_api(v):
+            continue  # see mounts_for
         if v.type == "volume" and v.source:
-            out.append(f"{task.app}_{v.source}:{v.target}:{mode}")
+            out.append(f"{volume_source(task, v)}:{v.target}:{bind_suffix(v)}")
         elif v.type == "bind":
-            out.append(f"{v.source}:{v.target}:{mode}")
+            out.append(f"{v.source}:{v.target}:{bind_suffix(v)}")
         elif v.type == "volume":
             out.append(v.target)  # anonymous: the engine names it
     for ref, default_dir in ((task.spec.secrets, "/run/secrets"), (task.spec.configs, "/")):
@@ -102,19 +132,33 @@ def create_kwargs(req: CreateRequest) -> dict[str, Any]:
     hc = healthcheck_for(spec)
     if hc is not None:
         kw["healthcheck"] = hc
+    kw.update(runtime_kwargs(spec))
+    detached = spec.network_mode in DETACHED_NETWORK_MODES
     ports = ports_for(spec)
-    if ports:
+    if ports and not detached:
         kw["ports"] = ports
     volumes = volumes_for(task, req.files)
     if volumes:
         kw["volumes"] = volumes
-    tmpfs = {v.target: "" for v in spec.volumes if v.type == "tmpfs"}
+    mounts = mounts_for(task)
+    if mounts:
+        kw["mounts"] = mounts
+    tmpfs = tmpfs_for(spec)
     if tmpfs:
         kw["tmpfs"] = tmpfs
-    if req.resolver:
-        kw["dns"] = [req.resolver]
-    if req.search:
-        kw["dns_search"] = [req.search]
-    if req.network:
+    if detached:
+        # Off the app network: no published ports, and Dockyard's resolver and search
+        # domain are not reachable from there; the user's own DNS settings still hold.
+        kw["network_mode"] = spec.network_mode
+    resolver, search = ("", "") if detached else (req.resolver, req.search)
+    dns = dns_servers(resolver, list(spec.dns))
+    if dns:
+        kw["dns"] = dns
+    searches = ([search] if search else []) + list(spec.dns_search)
+    if searches:
+        kw["dns_search"] = searches
+    if spec.dns_opt:
+        kw["dns_opt"] = list(spec.dns_opt)
+    if req.network and not detached:
         kw["network"] = req.network
     return kw

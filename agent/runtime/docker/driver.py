@@ -89,7 +89,7 @@ class DockerDriver:
                 out[info.task_id] = info
         return out
 
-    def _ensure_image(self, image: str) -> None:
+    def _ensure_image(self, image: str, platform: str) -> None:
         try:
             self._api.inspect_image(image)
             return
@@ -97,12 +97,12 @@ class DockerDriver:
             pass
         repo, tag = split_tag(image)
         try:
-            self._api.pull(repo, tag=tag)
+            self._api.pull(repo, tag=tag, platform=platform or None)
         except docker.errors.APIError as exc:
             raise DriverError(f"cannot pull {image}: {_why(exc)}") from None
 
     def create(self, req: CreateRequest) -> str:
-        self._ensure_image(req.task.spec.image)
+        self._ensure_image(req.task.spec.image, req.task.spec.platform)
         name = container_name(req.task)
         try:
             existing = self._api.containers(all=True, filters={"name": f"^/{name}$"})

@@ -257,3 +257,98 @@ def test_every_mount_reaches_the_container(mount: specs_pb2.VolumeMount) -> None
 @pytest.mark.parametrize(("ms", "s"), [(0, 10), (1, 0), (499, 0), (1500, 2), (30_000, 30)])
 def test_stop_timeout(ms: int, s: int) -> None:
     assert stop_timeout_s(_spec(stop_grace_period_ms=ms)) == s
+
+
+# --- Compose runtime keys (issue 15 §2): each one reaches the create arguments ---------
+
+def _runtime_spec() -> specs_pb2.ServiceSpec:
+    s = _spec(
+        extra_hosts=["db.local:10.1.2.3"], tmpfs={"/cache": "size=1m"},
+        sysctls={"net.core.somaxconn": "1024"}, privileged=True, read_only=True,
+        shm_size_bytes=64 << 20, stdin_open=True, tty=True, platform="linux/amd64",
+        pids_limit=100, security_opt=["seccomp:unconfined", "label:user:u",
+                                      "apparmor:p", "no-new-privileges:true"],
+        devices=[specs_pb2.DeviceMapping(host_path="/dev/fuse"),
+                 specs_pb2.DeviceMapping(host_path="/dev/a", container_path="/dev/b",
+                                         permissions="r")],
+        device_cgroup_rules=["c 10:229 rwm"], dns=["10.0.0.53"], dns_search=["corp"],
+        dns_opt=["ndots:1"], domainname="example.test", group_add=["audio"],
+        pid="host", ipc="shareable", uts="host", userns_mode="host", init=False,
+        logging=specs_pb2.LoggingSpec(driver="local", options={"max-size": "1m"}),
+        ulimits=[specs_pb2.Ulimit(name="nofile", soft=1024, hard=2048)],
+    )
+    return s
+
+
+def test_runtime_keys_reach_the_engine() -> None:
+    kw = kwargs_of(_task(_runtime_spec()), node="n1", secret_paths={},
+                   resolver="10.9.0.1", search="shop.dockyard", network="dy-shop")
+    assert kw["log_config"] == {"Type": "local", "Config": {"max-size": "1m"}}
+    assert kw["ulimits"] == [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
+    assert kw["init"] is False  # set, even to false: the engine's default is not used
+    assert kw["extra_hosts"] == ["db.local:10.1.2.3"]
+    assert kw["tmpfs"] == {"/cache": "size=1m"}
+    assert kw["sysctls"] == {"net.core.somaxconn": "1024"}
+    assert kw["privileged"] and kw["read_only"] and kw["stdin_open"] and kw["tty"]
+    assert kw["shm_size"] == 64 << 20
+    assert kw["pids_limit"] == 100
+    assert kw["platform"] == "linux/amd64"
+    assert kw["security_opt"] == ["seccomp=unconfined", "label=user:u", "apparmor=p",
+                                  "no-new-privileges:true"]
+    assert kw["devices"] == ["/dev/fuse:/dev/fuse:rwm", "/dev/a:/dev/b:r"]
+    assert kw["device_cgroup_rules"] == ["c 10:229 rwm"]
+    assert kw["domainname"] == "example.test"
+    assert kw["group_add"] == ["audio"]
+    assert (kw["pid_mode"], kw["ipc_mode"], kw["uts_mode"], kw["userns_mode"]) == (
+        "host", "shareable", "host", "host")
+    # Dockyard's resolver stays first, so app names keep resolving.
+    assert kw["dns"] == ["10.9.0.1", "10.0.0.53"]
+    assert kw["dns_search"] == ["shop.dockyard", "corp"]
+    assert kw["dns_opt"] == ["ndots:1"]
+    assert kw["network"] == "dy-shop"
+
+
+def test_zero_values_leave_the_engine_default() -> None:
+    kw = kwargs_of(_task(), node="n1", secret_paths={})
+    for key in ("init", "shm_size", "pids_limit", "privileged", "log_config", "platform",
+                "network_mode", "mounts", "dns"):
+        assert key not in kw
+
+
+@pytest.mark.parametrize("mode", ["host", "none"])
+def test_host_or_none_network_skips_the_app_network_and_ports(mode: str) -> None:
+    spec = _spec(network_mode=mode, dns=["10.0.0.53"],
+                 ports=[specs_pb2.PortMapping(container_port=80, host_port=8080)])
+    kw = kwargs_of(_task(spec), node="n1", secret_paths={}, resolver="10.9.0.1",
+                   search="shop.dockyard", network="dy-shop")
+    assert kw["network_mode"] == mode
+    assert "network" not in kw and "ports" not in kw
+    assert kw["dns"] == ["10.0.0.53"] and "dns_search" not in kw
+
+
+def test_volume_extras_binds_and_mounts() -> None:
+    spec = _spec(volumes=[
+        specs_pb2.VolumeMount(type="bind", source="/srv", target="/a", selinux="z",
+                              bind_propagation="rshared"),
+        specs_pb2.VolumeMount(type="volume", source="data", target="/b", volume_nocopy=True),
+        specs_pb2.VolumeMount(type="volume", source="data", target="/c", read_only=True,
+                              volume_subpath="sub"),
+        specs_pb2.VolumeMount(type="bind", source="/must", target="/d", bind_no_create=True),
+        specs_pb2.VolumeMount(type="tmpfs", target="/t", tmpfs_size_bytes=1 << 20,
+                              tmpfs_mode=0o1777),
+    ])
+    kw = kwargs_of(_task(spec), node="n1", secret_paths={})
+    assert kw["volumes"] == ["/srv:/a:rw,z,rshared", "shop_data:/b:rw,nocopy"]
+    assert kw["mounts"] == [
+        {"Type": "volume", "Source": "shop_data", "Target": "/c", "ReadOnly": True,
+         "VolumeOptions": {"Subpath": "sub"}},
+        {"Type": "bind", "Source": "/must", "Target": "/d", "ReadOnly": False},
+    ]
+    assert kw["tmpfs"] == {"/t": "size=1048576,mode=1777"}
+
+
+def test_limits_map_to_engine_limits() -> None:
+    spec = _spec(limits=specs_pb2.Resources(cpu_millis=1500, memory_bytes=1 << 28),
+                 pids_limit=-1)
+    kw = kwargs_of(_task(spec), node="n1", secret_paths={})
+    assert (kw["nano_cpus"], kw["mem_limit"], kw["pids_limit"]) == (1_500_000_000, 1 << 28, -1)
