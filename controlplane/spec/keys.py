@@ -55,6 +55,7 @@ _NOT_APPLIED = "is not applied yet: the engine's default is used"
 _ONE_NODE = "tasks of different services may run on different nodes"
 _WINDOWS = "Dockyard runs Linux containers only"
 _NOT_AGENT = "is not passed to the engine yet; the engine's default is used"
+_VOLUME_NOT_AGENT = "is not passed to the agents yet"
 
 TOP_LEVEL: dict[str, Key] = {
     "name": _a("the app name"),
@@ -95,9 +96,11 @@ SERVICE: dict[str, Key] = {
     "develop": _w("is ignored: file watching is for a local engine, not a cluster"),
     "device_cgroup_rules": _a(f"{_ENGINE}; needs --allow devices"),
     "devices": _a(f"{_ENGINE}; needs --allow devices"),
-    "dns": _a(_ENGINE),
+    "dns": _a(
+        f"{_ENGINE} after Dockyard's own resolver, which answers app names and stays first"
+    ),
     "dns_opt": _a(_ENGINE),
-    "dns_search": _a(_ENGINE),
+    "dns_search": _a(f"{_ENGINE} after the app's own search domain"),
     "domainname": _a(_ENGINE),
     "driver_opts": _w("is ignored: per-service network driver options are not used"),
     "entrypoint": _a(_ENGINE),
@@ -254,7 +257,9 @@ SERVICE: dict[str, Key] = {
     "healthcheck.timeout": _a(_ENGINE),
     "healthcheck.retries": _a(_ENGINE),
     "healthcheck.start_period": _a(_ENGINE),
-    "healthcheck.start_interval": _a(_ENGINE),
+    "healthcheck.start_interval": _w(
+        "is not passed to the engine yet: the docker SDK drops it; the engine's default is used"
+    ),
     "healthcheck.disable": _a(_ENGINE),
     # logging
     "logging.driver": _a(f"{_ENGINE}; the driver must exist on every node"),
@@ -285,11 +290,11 @@ NETWORK: dict[str, Key] = {
 }
 
 VOLUME: dict[str, Key] = {
-    "driver": _a(f"{_ENGINE}; the driver must exist on every node that runs the task"),
-    "driver_opts": _a(_ENGINE),
-    "external": _a("the volume must already exist on the node; it is never created"),
-    "labels": _a(_ENGINE),
-    "name": _a("the volume's name on the node"),
+    "driver": _w(f"{_VOLUME_NOT_AGENT}: the local driver is used"),
+    "driver_opts": _w(f"{_VOLUME_NOT_AGENT}: the local driver's defaults are used"),
+    "external": _w(f"{_VOLUME_NOT_AGENT}: the volume is created on the node when missing"),
+    "labels": _w(f"{_VOLUME_NOT_AGENT}: the volume has no labels"),
+    "name": _w(f"{_VOLUME_NOT_AGENT}: the volume is named <app>_<key>"),
 }
 
 SECRET: dict[str, Key] = {
