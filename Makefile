@@ -79,7 +79,7 @@ proto: venv
 
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy controlplane agent scheduler deploy
+	$(BIN)/mypy controlplane agent scheduler deploy common
 	$(BIN)/lint-imports
 
 clean:

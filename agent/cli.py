@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from common.names import node_name_problem
 from dockyard.v1 import objects_pb2, specs_pb2
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -50,9 +51,14 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
     env = os.environ.get
     p.add_argument("--join", default=env("DOCKYARD_JOIN", ""), required=not env("DOCKYARD_JOIN"),
                    help="control plane HOST:PORT[,HOST:PORT...] to dial")
-    p.add_argument("--token", default=env("DOCKYARD_TOKEN", ""),
-                   help="join token: `dockyard token agent` prints it, and the server keeps it in "
-                        "DATA_DIR/join-token")
+    p.add_argument("--token-file", metavar="FILE", default=env("DOCKYARD_TOKEN_FILE", ""),
+                   help="file holding the join token (env DOCKYARD_TOKEN_FILE; or put the "
+                        "token itself in DOCKYARD_TOKEN): `dockyard token agent` prints it, "
+                        "and the server keeps it in DATA_DIR/join-token. Only needed until the "
+                        "node has its certificate (kept in --state-dir)")
+    p.add_argument("--token", default="",
+                   help="the join token itself; it shows in `ps`, so prefer --token-file or "
+                        "DOCKYARD_TOKEN")
     p.add_argument("--name", default=env("DOCKYARD_NODE_NAME", socket.gethostname()),
                    help="node name (default: the hostname)")
     p.add_argument("--labels", default=env("DOCKYARD_LABELS", ""), help="k=v,k=v node labels")
@@ -67,6 +73,23 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-dns", action="store_true",
                    help="do not serve service names to this node's containers")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
+
+
+def join_token(args: Any, env: dict[str, str] | None = None) -> str:
+    """The join token from --token-file, else DOCKYARD_TOKEN, else --token; "" if none.
+    One-line ValueError when the file cannot be read."""
+    source = dict(os.environ) if env is None else env
+    if args.token_file:
+        try:
+            text = Path(args.token_file).read_text()
+        except OSError as exc:
+            raise ValueError(f"cannot read the join token file {args.token_file}: "
+                             f"{exc.strerror or exc}") from None
+        token = text.strip()
+        if not token:
+            raise ValueError(f"the join token file {args.token_file} is empty")
+        return token
+    return source.get("DOCKYARD_TOKEN", "").strip() or str(args.token).strip()
 
 
 def _labels(text: str) -> dict[str, str]:
@@ -94,6 +117,14 @@ def describe_node(args: Any, *, engine_version: str) -> objects_pb2.NodeDescript
 
 
 async def _main(args: Any) -> int:
+    problem = node_name_problem(args.name)
+    if problem:
+        raise ValueError(f"--name: {problem}")
+    token = join_token(args)
+    if args.token:
+        logging.getLogger("dockyard.agent").warning(
+            "--token shows the join token to every user of this host (ps); "
+            "use --token-file or DOCKYARD_TOKEN")
     from agent.dns import serve_dns
     from agent.runner import Runner
     from agent.runtime.docker.driver import DockerDriver
@@ -108,8 +139,9 @@ async def _main(args: Any) -> int:
     runner = Runner(driver=driver, node=desc.name, state_dir=Path(args.state_dir) / desc.name,
                     report=batch.add, dns=dns, resolver=gateway)
     await runner.adopt()
-    session = Session(addresses=args.join.split(","), token=args.token, description=desc,
-                      runner=runner, batch=batch)
+    session = Session(addresses=args.join.split(","), token=token, description=desc,
+                      runner=runner, batch=batch,
+                      identity_file=Path(args.state_dir) / "identity" / f"{desc.name}.pem")
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -15,11 +15,13 @@ import datetime as dt
 import hashlib
 import logging
 import os
+import re
 import socket
 import ssl
 import tempfile
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -28,32 +30,17 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from common.jointoken import JOIN_ROOT_CN, join_key, split_token
+
 log = logging.getLogger("dockyard.agent")
 
 SERVER_NAME = "dockyard-server"  # the SAN every control-plane replica's certificate has
-JOIN_ROOT_CN = "dockyard-join"
-TOKEN_PREFIX = "dyt1"
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _H2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00"
 CHANNEL_OPTIONS = (("grpc.ssl_target_name_override", SERVER_NAME),)
 
 
 class TokenRefused(Exception):
     """The server refused the join token, or it is not the cluster the token names."""
-
-
-def split_token(token: str) -> tuple[str | None, str]:
-    """(CA digest or None, secret); the same rule as controlplane.security.pki."""
-    parts = token.strip().split("-", 2)
-    if len(parts) == 3 and parts[0] == TOKEN_PREFIX and len(parts[1]) == 64:
-        return parts[1], parts[2]
-    return None, token.strip()
-
-
-def join_key(secret: str) -> ec.EllipticCurvePrivateKey:
-    digest = hashlib.sha256(b"dockyard-join\0" + secret.encode()).digest()
-    scalar = int.from_bytes(digest, "big") % (_P256_ORDER - 1) + 1
-    return ec.derive_private_key(scalar, ec.SECP256R1())
 
 
 def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
@@ -78,10 +65,18 @@ def join_certificate(secret: str, node: str) -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), _pem_key(key)
 
 
+def refused_by(reason: str) -> bool:
+    """Whether a TLS error reason (an OpenSSL reason code, e.g. TLSV1_ALERT_UNKNOWN_CA)
+    means the server refused our certificate, rather than a slow or broken link. Pure."""
+    return "ALERT" in reason.upper()
+
+
 def probe(address: str, cert: bytes, key: bytes, *, timeout_s: float = 5.0) -> tuple[
         list[bytes], bool, str]:
     """One TLS handshake with the join certificate, without verifying the server yet:
-    (the server's chain as DER, whether it accepted our certificate, why not)."""
+    (the server's chain as DER, whether it accepted our certificate, why not). A server
+    that cannot be reached, is too slow or breaks the link raises ConnectionError: only
+    a TLS alert counts as a refusal."""
     host, _, port = address.rpartition(":")
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.check_hostname = False
@@ -97,28 +92,47 @@ def probe(address: str, cert: bytes, key: bytes, *, timeout_s: float = 5.0) -> t
         raw = socket.create_connection((host.strip("[]"), int(port)), timeout=timeout_s)
     except OSError as exc:
         raise ConnectionError(f"cannot reach {address}: {exc.strerror or exc}") from None
-    with ctx.wrap_socket(raw, server_hostname=SERVER_NAME) as tls:
-        sslobj: Any = getattr(tls, "_sslobj", None)
-        chain = list(sslobj.get_unverified_chain() or []) if sslobj is not None else []
-        ders = [c.public_bytes(_ssl.ENCODING_DER) if hasattr(c, "public_bytes") else bytes(c)
-                for c in chain]
-        try:
-            tls.sendall(_H2_PREFACE)
-            got = tls.recv(1)
-        except ssl.SSLError as exc:
-            return ders, False, exc.reason or str(exc)
-        except OSError as exc:
-            return ders, False, str(exc)
-        return ders, bool(got), "" if got else "the server closed the connection"
+    try:
+        with ctx.wrap_socket(raw, server_hostname=SERVER_NAME) as tls:
+            ders = _chain(tls)
+            try:
+                tls.sendall(_H2_PREFACE)
+                got = tls.recv(1)
+            except ssl.SSLError as exc:
+                if refused_by(exc.reason or ""):
+                    return ders, False, exc.reason or str(exc)
+                raise
+            return ders, bool(got), "" if got else "the server closed the connection"
+    except ssl.SSLError as exc:
+        if refused_by(exc.reason or ""):
+            return [], False, exc.reason or str(exc)
+        raise ConnectionError(f"TLS with {address} failed: {exc.reason or exc}") from None
+    except TimeoutError:
+        raise ConnectionError(f"{address} did not complete the TLS handshake within "
+                              f"{timeout_s:g}s") from None
+    except OSError as exc:
+        raise ConnectionError(f"TLS with {address} failed: {exc.strerror or exc}") from None
+    finally:
+        raw.close()
+
+
+def _chain(tls: ssl.SSLSocket) -> list[bytes]:
+    sslobj: Any = getattr(tls, "_sslobj", None)
+    chain = list(sslobj.get_unverified_chain() or []) if sslobj is not None else []
+    return [c.public_bytes(_ssl.ENCODING_DER) if hasattr(c, "public_bytes") else bytes(c)
+            for c in chain]
 
 
 def trusted_ca(address: str, token: str, node: str) -> bytes:
     """The CA certificate (PEM) to trust for `address`, checked against the token; raises
-    TokenRefused when the server refuses the token or is another cluster."""
+    TokenRefused when the server refuses the token or is another cluster, and
+    ConnectionError when it cannot tell (unreachable, slow, a broken link)."""
     digest, secret = split_token(token)
     cert, key = join_certificate(secret, node)
     ders, accepted, why = probe(address, cert, key)
     if not ders:
+        if not accepted and why:
+            raise TokenRefused(f"join refused by {address}: invalid join token ({why})")
         raise ConnectionError(f"{address} showed no certificate")
     if digest is not None:
         found = [d for d in ders if hashlib.sha256(d).hexdigest() == digest]
@@ -181,6 +195,53 @@ class Identity:
 
     def credentials(self) -> grpc.ChannelCredentials:
         return grpc.ssl_channel_credentials(self.ca, _pem_key(self.key), self.cert)
+
+    def ca_digest(self) -> str:
+        """The sha256 of the trusted CA certificate (DER), as a join token names it."""
+        der = x509.load_pem_x509_certificate(self.ca).public_bytes(serialization.Encoding.DER)
+        return hashlib.sha256(der).hexdigest()
+
+    def save(self, path: Path) -> None:
+        """Keep the certificate, key and CA (mode 0600) so a restarted agent is the same
+        node without the join token: the server refuses a second join under a name that
+        exists. Written to a new file and renamed, so a crash leaves the old one."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".new")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(self.cert + _pem_key(self.key) + self.ca)
+        os.replace(tmp, path)
+
+    @classmethod
+    def load(cls, path: Path, node: str) -> Identity | None:
+        """The identity `save` kept for `node`, if it is there, readable and still valid."""
+        try:
+            text = path.read_bytes()
+        except OSError:
+            return None
+        blocks = _pem_blocks(text)
+        certs = [b for kind, b in blocks if kind == b"CERTIFICATE"]
+        keys = [b for kind, b in blocks if kind.endswith(b"PRIVATE KEY")]
+        if len(certs) != 2 or len(keys) != 1:
+            return None
+        try:
+            key = serialization.load_pem_private_key(keys[0], password=None)
+            cert = x509.load_pem_x509_certificate(certs[0])
+        except ValueError:
+            return None
+        cns = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        if not isinstance(key, ec.EllipticCurvePrivateKey) or not cns or cns[0].value != node:
+            return None
+        found = cls(node, key)
+        found.adopt(certs[0], certs[1])
+        return found if found.usable() else None
+
+
+_PEM = re.compile(rb"-----BEGIN ([A-Z ]+)-----.+?-----END \1-----\s*", re.DOTALL)
+
+
+def _pem_blocks(text: bytes) -> list[tuple[bytes, bytes]]:
+    return [(m.group(1), m.group(0)) for m in _PEM.finditer(text)]
 
 
 def join_credentials(ca: bytes, cert: bytes, key: bytes) -> grpc.ChannelCredentials:

@@ -23,7 +23,7 @@ _CHUNK = 16 * 1024
 
 async def publish_logs(
     *,
-    stub: dispatcher_pb2_grpc.DispatcherStub,
+    stub: dispatcher_pb2_grpc.LogBrokerStub,
     node: str,
     sub: dispatcher_pb2.LogSubscription,
     driver: Driver,

@@ -2,32 +2,58 @@
 
 It dials one of the control-plane addresses, registers, and holds one Session stream.
 Heartbeats go at the period the server sets. Status updates are batched. When anything
-breaks, it reconnects with backoff, to the next address. A refused join token is final:
-waiting never makes a wrong token right.
+breaks (a refused or timed-out connection, a slow TLS handshake, an rpc deadline), it
+reconnects to the next address after an exponential backoff with jitter, so a slow
+control plane sees agents spread out instead of all coming back at once. Only what
+waiting cannot fix is final: a refused join token, a bad or taken node name.
 
 Everything is mutual TLS (agent/identity.py): the first Register goes with a join
-certificate made from the token and returns the node certificate; later sessions use that
+certificate made from the token and returns the node certificate, which is kept on disk
+(`identity_file`), so a restarted agent is the same node; later sessions use that
 certificate. At 2/3 of its lifetime the agent renews it (Renew, with a new key) and
-reconnects with the new one, without a restart.
+reconnects with the new one, without a restart. If the operator removed the node
+(`dockyard node rm`), the agent drops its certificate and joins again with the token.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import grpc
 
 from agent import identity as ident
 from agent.logs import publish_logs
 from agent.runner import Runner
+from common.jointoken import split_token
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 
 _FLUSH_S = 0.05
-_MAX_BACKOFF_S = 2.0
+_BASE_BACKOFF_S = 0.2
+_MAX_BACKOFF_S = 4.0
+_REGISTER_TIMEOUT_S = 10.0
+_HEARTBEAT_TRIES = 3
+# What a Register answer with these codes means cannot change by waiting.
+_FINAL = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
+          grpc.StatusCode.INVALID_ARGUMENT)
+
+
+def backoff_s(failures: int, rand: float, *, base: float = _BASE_BACKOFF_S,
+              cap: float = _MAX_BACKOFF_S) -> float:
+    """The wait after `failures` failures in a row: doubling from `base` up to `cap`, then
+    scaled into [1/2, 1] of that by `rand` in [0, 1) (jitter). Pure."""
+    full = min(cap, base * 2.0 ** max(0, failures - 1))
+    return full * (0.5 + rand / 2)
+
+
+def heartbeat_timeout_s(period: float) -> float:
+    """How long one heartbeat may take: a few periods, never under 5 s. Pure."""
+    return max(3 * period, 5.0)
 
 
 class JoinRefused(Exception):
@@ -36,6 +62,10 @@ class JoinRefused(Exception):
 
 class Renewed(Exception):
     """The node certificate was renewed: reconnect with it."""
+
+
+class NodeRemoved(Exception):
+    """The operator removed this node: drop the certificate and join again."""
 
 
 class StatusBatch:
@@ -70,66 +100,109 @@ class Session:
         description: objects_pb2.NodeDescription,
         runner: Runner,
         batch: StatusBatch,
+        identity_file: Path | None = None,
+        rand: Callable[[], float] = random.random,
     ) -> None:
         self._addresses = list(addresses)
         self._token = token
         self._desc = description
         self._runner = runner
         self._batch = batch
-        self.identity = ident.Identity.fresh(description.name)
+        self._identity_file = identity_file
+        self._rand = rand
+        self.identity = self._kept_identity() or ident.Identity.fresh(description.name)
         self._log_streams: set[asyncio.Task[None]] = set()
 
+    def _kept_identity(self) -> ident.Identity | None:
+        """The certificate kept from an earlier run, unless it is another cluster's (the
+        token names a different CA)."""
+        if self._identity_file is None:
+            return None
+        kept = ident.Identity.load(self._identity_file, self._desc.name)
+        digest = split_token(self._token)[0] if self._token else None
+        if kept is not None and digest is not None and kept.ca_digest() != digest:
+            log.info("the kept node certificate is another cluster's; joining with the token")
+            return None
+        return kept
+
+    def _keep(self) -> None:
+        if self._identity_file is not None:
+            try:
+                self.identity.save(self._identity_file)
+            except OSError as exc:
+                log.warning("cannot keep the node certificate in %s: %s",
+                            self._identity_file, exc.strerror or exc)
+
+    def _forget(self) -> None:
+        self.identity = ident.Identity.fresh(self._desc.name)
+        if self._identity_file is not None:
+            self._identity_file.unlink(missing_ok=True)
+
     async def run_forever(self) -> None:
-        backoff = 0.1
+        failures = 0
         attempt = 0
         while True:
             address = self._addresses[attempt % len(self._addresses)]
             attempt += 1
             try:
                 await self._one_session(address)
-                backoff = 0.1
+                failures = 0
             except JoinRefused:
                 raise
             except Renewed:
                 log.info("node certificate renewed; reconnecting with it")
-                backoff = 0.1
+                failures = 0
                 continue
-            except (grpc.aio.AioRpcError, ConnectionError) as exc:
+            except NodeRemoved as exc:
+                log.warning("%s", exc)
+                self._forget()
+            except (grpc.aio.AioRpcError, OSError) as exc:
+                # OSError covers ConnectionError, TimeoutError (a slow TLS handshake) and
+                # ssl.SSLError: the server is unreachable or slow, which waiting can fix.
                 detail = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
+                failures += 1
+                delay = backoff_s(failures, self._rand())
                 log.warning("session with %s ended: %s; reconnecting in %.1fs",
-                            address, detail, backoff)
-            await asyncio.sleep(backoff)
-            backoff = min(backoff * 2, _MAX_BACKOFF_S)
+                            address, detail or type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                continue
+            await asyncio.sleep(backoff_s(1, self._rand()))
 
     async def _join(self, address: str) -> dispatcher_pb2.RegisterResponse:
         """Register with a join certificate made from the token; keep the node certificate."""
+        if not self._token:
+            raise JoinRefused("no join token: pass --token-file FILE or set DOCKYARD_TOKEN "
+                              "(this node has no certificate yet)")
         try:
             ca = await asyncio.to_thread(ident.trusted_ca, address, self._token, self._desc.name)
         except ident.TokenRefused as exc:
             raise JoinRefused(str(exc)) from None
-        _digest, secret = ident.split_token(self._token)
+        _digest, secret = split_token(self._token)
         cert, key = ident.join_certificate(secret, self._desc.name)
         creds = ident.join_credentials(ca, cert, key)
         async with grpc.aio.secure_channel(address, creds,
                                            options=ident.CHANNEL_OPTIONS) as channel:
-            reg = await self._register(dispatcher_pb2_grpc.DispatcherStub(channel), address,
+            reg = await self._register(dispatcher_pb2_grpc.CertificatesStub(channel), address,
                                        csr=self.identity.csr())
         if not reg.certificate:
             raise ConnectionError(f"{address} sent no node certificate")
         self.identity.adopt(reg.certificate, reg.ca_certificate or ca)
+        self._keep()
         log.info("joined through %s; node certificate valid %.0fs", address,
                  self.identity.expires() - self.identity.received)
         return reg
 
-    async def _register(self, stub: dispatcher_pb2_grpc.DispatcherStub, address: str,
+    async def _register(self, stub: dispatcher_pb2_grpc.CertificatesStub, address: str,
                         csr: bytes = b"") -> dispatcher_pb2.RegisterResponse:
         try:
             reply: dispatcher_pb2.RegisterResponse = await stub.Register(
-                dispatcher_pb2.RegisterRequest(description=self._desc, csr=csr), timeout=5)
+                dispatcher_pb2.RegisterRequest(description=self._desc, csr=csr),
+                timeout=_REGISTER_TIMEOUT_S)
             return reply
         except grpc.aio.AioRpcError as exc:
-            if exc.code() in (grpc.StatusCode.UNAUTHENTICATED,
-                              grpc.StatusCode.PERMISSION_DENIED):
+            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                raise NodeRemoved(exc.details() or "node removed") from None
+            if exc.code() in _FINAL:
                 raise JoinRefused(f"join refused by {address}: {exc.details()}") from None
             raise
 
@@ -137,9 +210,11 @@ class Session:
         reg = await self._join(address) if not self.identity.usable() else None
         async with grpc.aio.secure_channel(address, self.identity.credentials(),
                                            options=ident.CHANNEL_OPTIONS) as channel:
-            stub = dispatcher_pb2_grpc.DispatcherStub(channel)
+            certs = dispatcher_pb2_grpc.CertificatesStub(channel)
+            stub = dispatcher_pb2_grpc.SessionsStub(channel)
+            logs = dispatcher_pb2_grpc.LogBrokerStub(channel)
             if reg is None:
-                reg = await self._register(stub, address)
+                reg = await self._register(certs, address)
             log.info("registered with %s as %s", address, self._desc.name)
             sid = reg.session_id
             name = self._desc.name
@@ -148,11 +223,11 @@ class Session:
             helpers = [
                 asyncio.create_task(self._heartbeats(stub, name, sid, period)),
                 asyncio.create_task(self._flusher(stub, name, sid)),
-                asyncio.create_task(self._renewer(stub)),
+                asyncio.create_task(self._renewer(certs)),
             ]
             try:
                 stream = stub.Session(dispatcher_pb2.SessionRequest(node=name, session_id=sid))
-                reader = asyncio.create_task(self._read(stream, stub, name))
+                reader = asyncio.create_task(self._read(stream, logs, name))
                 done, _ = await asyncio.wait(
                     [reader, *helpers], return_when=asyncio.FIRST_COMPLETED
                 )
@@ -165,7 +240,7 @@ class Session:
                     t.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
 
-    async def _renewer(self, stub: dispatcher_pb2_grpc.DispatcherStub) -> None:
+    async def _renewer(self, stub: dispatcher_pb2_grpc.CertificatesStub) -> None:
         """At 2/3 of the certificate's life: a new key, a new certificate, a new session."""
         while True:
             await asyncio.sleep(self.identity.renew_in())
@@ -174,14 +249,17 @@ class Session:
                 reply = await stub.Renew(
                     dispatcher_pb2.RenewRequest(csr=self.identity.csr(key)), timeout=5)
             except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    raise NodeRemoved(exc.details() or "node removed") from None
                 log.warning("certificate renewal failed: %s; retrying", exc.details())
                 await asyncio.sleep(min(5.0, max(0.5, self.identity.renew_in() / 10)))
                 continue
             self.identity.adopt(reply.certificate, reply.ca_certificate, key)
+            self._keep()
             raise Renewed()
 
     async def _read(
-        self, stream: grpc.aio.UnaryStreamCall, stub: dispatcher_pb2_grpc.DispatcherStub,
+        self, stream: grpc.aio.UnaryStreamCall, stub: dispatcher_pb2_grpc.LogBrokerStub,
         node: str,
     ) -> None:
         async for msg in stream:
@@ -195,16 +273,30 @@ class Session:
         raise ConnectionError("the control plane closed the session")
 
     async def _heartbeats(
-        self, stub: dispatcher_pb2_grpc.DispatcherStub, node: str, sid: str, period: float
+        self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str, period: float
     ) -> None:
+        """Heartbeat every `period`. A slow or unreachable server gets a few tries, spread
+        with jitter, before the session is given up; an answer that the session is gone
+        ends it at once."""
+        failures = 0
         while True:
-            await asyncio.sleep(period)
-            reply = await stub.Heartbeat(
-                dispatcher_pb2.HeartbeatRequest(node=node, session_id=sid), timeout=max(period, 2)
-            )
+            await asyncio.sleep(period if not failures else backoff_s(failures, self._rand()))
+            try:
+                reply = await stub.Heartbeat(
+                    dispatcher_pb2.HeartbeatRequest(node=node, session_id=sid),
+                    timeout=heartbeat_timeout_s(period))
+            except grpc.aio.AioRpcError as exc:
+                retry = exc.code() in (grpc.StatusCode.DEADLINE_EXCEEDED,
+                                       grpc.StatusCode.UNAVAILABLE)
+                failures += 1
+                if not retry or failures >= _HEARTBEAT_TRIES:
+                    raise
+                log.warning("heartbeat failed: %s; retrying", exc.details() or exc.code())
+                continue
+            failures = 0
             period = reply.period_ms / 1000 or period
 
-    async def _flusher(self, stub: dispatcher_pb2_grpc.DispatcherStub, node: str, sid: str) -> None:
+    async def _flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
         while True:
             await self._batch.ready.wait()
             await asyncio.sleep(_FLUSH_S)

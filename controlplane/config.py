@@ -41,6 +41,8 @@ class ServerConfig:
     replica: str = ""
     # Lifetime of node certificates; agents renew at 2/3 of it.
     node_cert_s: float = 86400.0
+    # Joins (Register with a join certificate) per second per source address, and burst.
+    join_rate: tuple[float, float] = (2.0, 20.0)
     # Where the first start also copies the admin credential (None: only DATA_DIR/admin.pem).
     admin_credentials: Path | None = None
     # Privileges every app may use (`--allow`, see controlplane/spec/privileges.py).

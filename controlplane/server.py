@@ -1,12 +1,14 @@
 """`dockyard server`: the control plane process.
 
-It starts (or connects to) etcd, serves the Control and Dispatcher gRPC APIs plus the
-standard health and reflection services on :7070, serves /healthz and /metrics on
+It starts (or connects to) etcd, serves the Control API (the CLI), the Certificates,
+Sessions and LogBroker APIs (agents) plus the standard health and reflection services on
+:7070, serves /healthz and /metrics on
 :7080, and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: the
 gRPC server drains, the loops stop, and the embedded etcd is stopped last.
 
 :7070 is mutual TLS only (see controlplane/security): every caller presents a certificate
-from the cluster CA, or a join certificate made from the join token (Register only).
+from the cluster CA, or a join certificate made from the join token (Register only). One
+interceptor enforces which certificate each rpc needs (controlplane/api/roles.py).
 """
 
 from __future__ import annotations
@@ -19,8 +21,11 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from controlplane.api.certificates import CertificatesService
 from controlplane.api.control import ControlService
-from controlplane.api.dispatcher import DispatcherService
+from controlplane.api.logs import LogBroker, LogBrokerService
+from controlplane.api.roles import RoleInterceptor
+from controlplane.api.sessions import SessionRegistry, SessionsService
 from controlplane.config import ServerConfig
 from controlplane.election import Election
 from controlplane.embedded_etcd import EmbeddedEtcd
@@ -29,6 +34,7 @@ from controlplane.leader import Leader
 from controlplane.mirror import Mirror
 from controlplane.security import cluster as security
 from controlplane.security.etcd_certs import EtcdFiles
+from controlplane.security.ratelimit import SourceBuckets
 from controlplane.security.sealed import SealError
 from controlplane.spec import rules
 from controlplane.store.client import ClientTls
@@ -85,31 +91,41 @@ async def run_server(config: ServerConfig) -> None:
     mirror = Mirror(store)
     leader = Leader(store, mirror, debounce_s=config.reconcile_debounce_s,
                     node_grace_s=config.node_grace_s)
-    server = grpc.aio.server(options=[
-        ("grpc.so_reuseport", 0),
-        # Stated, not gRPC's defaults: docs/limits.md; the CLI's channel matches them.
-        ("grpc.max_receive_message_length", rules.MAX_REQUEST_BYTES),
-        ("grpc.max_send_message_length", rules.MAX_RESPONSE_BYTES),
-    ])
-    dispatcher = DispatcherService(
+    server = grpc.aio.server(
+        options=[
+            ("grpc.so_reuseport", 0),
+            # Stated, not gRPC's defaults: docs/limits.md; the CLI's channel matches them.
+            ("grpc.max_receive_message_length", rules.MAX_REQUEST_BYTES),
+            ("grpc.max_send_message_length", rules.MAX_RESPONSE_BYTES),
+        ],
+        interceptors=[RoleInterceptor(tls.peer)],
+    )
+    registry = SessionRegistry()
+    broker = LogBroker()
+    rate, burst = config.join_rate
+    certificates = CertificatesService(
         store,
-        mirror,
         tls=tls,
+        registry=registry,
+        joins=SourceBuckets(rate_per_s=rate, burst=burst),
         node_cert_s=config.node_cert_s,
         heartbeat_s=config.heartbeat_s,
         grace_s=config.node_grace_s,
     )
-    dispatcher_pb2_grpc.add_DispatcherServicer_to_server(dispatcher, server)
-    control = ControlService(store, on_change=leader.poke, heartbeats=dispatcher.last_heartbeat_ms,
-                             tokens=tokens, logs=dispatcher.logs, allow=config.allow,
-                             limits=config.limits)
-    control_pb2_grpc.add_ControlServicer_to_server(security.AdminOnly(control, tls), server)
+    dispatcher_pb2_grpc.add_CertificatesServicer_to_server(certificates, server)
+    dispatcher_pb2_grpc.add_SessionsServicer_to_server(
+        SessionsService(store, mirror, registry=registry, broker=broker,
+                        heartbeat_s=config.heartbeat_s), server)
+    dispatcher_pb2_grpc.add_LogBrokerServicer_to_server(LogBrokerService(broker, mirror), server)
+    control = ControlService(store, on_change=leader.poke, liveness=registry, tokens=tokens,
+                             logs=broker, allow=config.allow, limits=config.limits)
+    control_pb2_grpc.add_ControlServicer_to_server(control, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
         [
             control_pb2.DESCRIPTOR.services_by_name["Control"].full_name,
-            dispatcher_pb2.DESCRIPTOR.services_by_name["Dispatcher"].full_name,
+            *(service.full_name for service in dispatcher_pb2.DESCRIPTOR.services_by_name.values()),
             health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
             reflection.SERVICE_NAME,
         ],

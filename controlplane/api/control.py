@@ -6,8 +6,8 @@ a bad one ends with INVALID_ARGUMENT and one line, whatever client sent it.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from typing import NoReturn, TypeVar
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 
@@ -29,6 +29,14 @@ _APPLY_ATTEMPTS = 5
 T = TypeVar("T")
 
 
+class Liveness(Protocol):
+    """What the Control API asks of the sessions this replica holds."""
+
+    def last_heartbeat_ms(self, node: str) -> int: ...
+
+    def forget(self, node: str) -> None: ...
+
+
 class ControlService(control_pb2_grpc.ControlServicer):
     """Serves the CLI. Reads go to etcd directly, so they see every committed write."""
 
@@ -37,7 +45,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         store: EtcdStore,
         *,
         on_change: Callable[[], None],
-        heartbeats: Mapping[str, int] | None = None,
+        liveness: Liveness | None = None,
         tokens: TokenKeeper | None = None,
         logs: LogBroker | None = None,
         allow: frozenset[str] = frozenset(),
@@ -48,7 +56,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self._tokens = tokens
         self._store = store
         self._on_change = on_change
-        self._heartbeats = heartbeats if heartbeats is not None else {}
+        self._liveness = liveness
         self._logs = logs
 
     async def Apply(
@@ -157,8 +165,10 @@ class ControlService(control_pb2_grpc.ControlServicer):
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ListNodesResponse:
         nodes = await self._guard(context, typed.list_nodes(self._store))
-        for n in nodes:  # heartbeats are kept in memory by the replica holding the session
-            n.last_heartbeat_ms = max(n.last_heartbeat_ms, self._heartbeats.get(n.meta.id, 0))
+        if self._liveness is not None:  # kept in memory by the replica holding the session
+            for n in nodes:
+                n.last_heartbeat_ms = max(n.last_heartbeat_ms,
+                                          self._liveness.last_heartbeat_ms(n.meta.id))
         return control_pb2.ListNodesResponse(nodes=nodes)
 
     async def DescribeApp(
@@ -257,6 +267,34 @@ class ControlService(control_pb2_grpc.ControlServicer):
                 return node
         await context.abort(grpc.StatusCode.ABORTED, "node kept changing; retry")
         raise AssertionError("unreachable")
+
+    async def RemoveNode(
+        self, request: control_pb2.RemoveNodeRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.RemoveNodeResponse:
+        """Forget a node that is down, so its name may join again; refused while its
+        liveness key (the lease its heartbeats keep) exists."""
+        name = request.node
+        key = keys.node_key(name)
+        entry = await self._guard(context, self._store.get(key))
+        if entry is None:
+            return control_pb2.RemoveNodeResponse(removed=False)
+        if await self._guard(context, self._store.get(keys.alive_key(name))) is not None:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"node {name} is alive (its agent is heartbeating); stop its agent and wait "
+                "until `dockyard get nodes` shows it down, or drain it instead")
+        now = typed.now_ms()
+        ev_key, ev_value = event_entry(app="", kind="node", obj=name, message="removed",
+                                       now_ms=now)
+        commit = Commit(expect={key: entry.mod_revision, keys.alive_key(name): 0},
+                        puts={ev_key: ev_value}, deletes=[key])
+        if not await self._guard(context, self._store.commit(commit)):
+            await context.abort(grpc.StatusCode.ABORTED,
+                                f"node {name} changed (did its agent come back?); retry")
+        if self._liveness is not None:
+            self._liveness.forget(name)
+        self._on_change()
+        return control_pb2.RemoveNodeResponse(removed=True)
 
     async def Watch(
         self, request: control_pb2.WatchRequest, context: grpc.aio.ServicerContext

@@ -1,9 +1,13 @@
-"""The log broker: container output travels agent -> dispatcher -> CLI.
+"""The log broker: container output travels agent -> control plane -> CLI.
 
 Agents dial the control plane, never the other way round, so a `dockyard logs` request
 becomes a subscription that rides each node's session stream; the node answers with a
 PublishLogs stream, and the broker hands its chunks to the waiting Logs call. This
 replica can only reach nodes whose sessions it holds; others get a notice.
+
+`LogBroker` is the small interface the Control API's Logs call and the Sessions service
+share; `LogBrokerService` is the PublishLogs rpc agents call. That every message's node is
+the caller's own is checked by the role interceptor (controlplane/api/roles.py).
 """
 
 from __future__ import annotations
@@ -11,10 +15,13 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from dockyard.v1 import dispatcher_pb2
+import grpc
+
+from controlplane.mirror import Mirror
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
 
 @dataclass
@@ -65,3 +72,25 @@ class LogBroker:
             return False
         await sub.queue.put(msg)
         return True
+
+
+class LogBrokerService(dispatcher_pb2_grpc.LogBrokerServicer):
+    def __init__(self, broker: LogBroker, mirror: Mirror) -> None:
+        self._broker = broker
+        self._mirror = mirror
+
+    async def PublishLogs(
+        self,
+        request_iterator: AsyncIterator[dispatcher_pb2.PublishLogsMessage],
+        context: grpc.aio.ServicerContext,
+    ) -> dispatcher_pb2.PublishLogsResponse:
+        """Forward a node's container output to the Logs call that asked for it; returning
+        early (nobody listens any more) tells the agent to stop reading."""
+        async for msg in request_iterator:
+            task = self._mirror.view.tasks.get(msg.task_id)
+            if task is not None and task.node != msg.node:
+                await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                    f"task {msg.task_id} does not run on node {msg.node}")
+            if not await self._broker.publish(msg):
+                break
+        return dispatcher_pb2.PublishLogsResponse()

@@ -161,6 +161,12 @@ def cmd_scale(args: Any) -> int:
 
 
 def cmd_node(args: Any) -> int:
+    if args.action == "rm":
+        stub = control_stub(args.server, args.credentials)
+        r = call(args.server, stub.RemoveNode, control_pb2.RemoveNodeRequest(node=args.name))
+        print(f"node {args.name} removed" if r.removed
+              else f"node {args.name} not found; nothing to do")
+        return 0
     avail = objects_pb2.DRAIN if args.action == "drain" else objects_pb2.ACTIVE
     stub = control_stub(args.server, args.credentials)
     node = call(args.server, stub.SetAvailability,

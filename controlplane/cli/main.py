@@ -107,6 +107,9 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
                    help="client port of the embedded etcd (peer port is the next one)")
     p.add_argument("--join-token", default=env_default("JOIN_TOKEN", ""),
                    help="join token agents must present (default: generated once, kept)")
+    p.add_argument("--join-rate", default=env_default("JOIN_RATE", "2/20"),
+                   help="joins allowed per source address: RATE per second[/BURST] "
+                        "(default 2/20)")
     p.add_argument("--node-grace", type=float, default=float(env_default("NODE_GRACE", "4")),
                    help="seconds without heartbeat before a node is down (default 4)")
     p.add_argument("--heartbeat", type=float, default=float(env_default("HEARTBEAT", "1")),
@@ -194,8 +197,8 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p.add_argument("--tail", type=int, default=-1, help="lines from the end (default: all)")
     _server_flag(p)
 
-    p = sub.add_parser("node", help="drain or activate a node")
-    p.add_argument("action", choices=("drain", "activate"))
+    p = sub.add_parser("node", help="drain or activate a node, or remove one that is down")
+    p.add_argument("action", choices=("drain", "activate", "rm"))
     p.add_argument("name")
     _server_flag(p)
 
@@ -259,11 +262,14 @@ def _run_server(args: Any) -> int:
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    from controlplane.security.ratelimit import parse_rate
+
     try:
         from controlplane.config import server_limits
 
         limits = server_limits(per_service=args.max_replicas_per_service,
                                per_cluster=args.max_replicas_per_cluster)
+        join_rate = parse_rate(args.join_rate)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     config = ServerConfig(
@@ -273,6 +279,7 @@ def _run_server(args: Any) -> int:
         etcd=tuple(u for u in args.etcd.split(",") if u),
         etcd_client_port=args.etcd_port,
         join_token=args.join_token,
+        join_rate=join_rate,
         node_grace_s=args.node_grace,
         heartbeat_s=args.heartbeat,
         leader_ttl_s=args.leader_ttl,

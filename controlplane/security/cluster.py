@@ -22,6 +22,7 @@ from typing import Any
 
 import grpc
 
+from common.jointoken import split_token, weakness
 from controlplane.security import pki, sealed
 from controlplane.store import keys
 from controlplane.store.etcd import Commit, EtcdStore
@@ -93,15 +94,18 @@ class TokenKeeper:
     async def ensure(self, configured: str = "") -> str:
         """From config, else stored, else made now and stored."""
         if configured:
-            digest, secret = pki.split_token(configured)
+            digest, secret = split_token(configured)
             if digest is not None and digest != self._ca.digest:
                 raise ValueError("--join-token names another cluster's CA")
+            problem = weakness(secret)
+            if problem:
+                raise ValueError(f"--join-token refused: {problem}")
             token = pki.make_token(self._ca, secret)
             await self._store.put(TOKEN_KEY, token.encode())
         else:
             entry = await self._store.get(TOKEN_KEY)
             token = entry.value.decode() if entry is not None else ""
-            if pki.split_token(token)[0] != self._ca.digest:
+            if split_token(token)[0] != self._ca.digest:
                 # None yet, or one from before the CA. Replicas starting together race
                 # here: the first write wins and the others take the stored token.
                 fresh = pki.make_token(self._ca)
@@ -166,7 +170,7 @@ class Tls:
         self._fresh: Any = None
 
     def set_token(self, token: str) -> None:
-        _digest, secret = pki.split_token(token)
+        _digest, secret = split_token(token)
         roots = self.ca.cert_pem + pki.join_root(secret)
         self._fresh = grpc.ssl_server_certificate_configuration([self._pair], roots)
 
@@ -194,56 +198,6 @@ class Tls:
             return self.identify(bytes(pems[0]))
         except pki.PkiError:
             return pki.Peer("", "")
-
-    async def require_node(self, context: grpc.aio.ServicerContext, node: str) -> pki.Peer:
-        """The caller must hold the certificate of `node` itself."""
-        peer = self.peer(context)
-        if peer.role != "node":
-            await context.abort(grpc.StatusCode.UNAUTHENTICATED,
-                                "this call needs a node certificate")
-        if peer.name != node:
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
-                                f"the certificate is for node {peer.name}, not {node}")
-        return peer
-
-    async def require_admin(self, context: grpc.aio.ServicerContext) -> None:
-        peer = self.peer(context)
-        if peer.role != "admin":
-            what = f"a {peer.role} certificate" if peer.role else "no admin certificate"
-            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
-                                f"the Control API needs the admin credential; the caller has "
-                                f"{what}")
-
-
-class AdminOnly:
-    """A servicer whose every rpc first checks for the admin certificate."""
-
-    def __init__(self, inner: object, tls: Tls) -> None:
-        self._inner = inner
-        self._tls = tls
-
-    def __getattr__(self, name: str) -> Any:
-        fn = getattr(self._inner, name)
-        if not callable(fn) or name.startswith("_"):
-            return fn
-        tls = self._tls
-        if _is_async_gen(fn):
-            async def stream(request: Any, context: grpc.aio.ServicerContext) -> Any:
-                await tls.require_admin(context)
-                async for item in fn(request, context):
-                    yield item
-            return stream
-
-        async def unary(request: Any, context: grpc.aio.ServicerContext) -> Any:
-            await tls.require_admin(context)
-            return await fn(request, context)
-        return unary
-
-
-def _is_async_gen(fn: Any) -> bool:
-    import inspect
-
-    return inspect.isasyncgenfunction(fn)
 
 
 def _write_private(path: Path, text: str) -> None:

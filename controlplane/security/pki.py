@@ -28,15 +28,14 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from common.jointoken import JOIN_ROOT_CN, TOKEN_PREFIX, join_key
+
 SERVER_NAME = "dockyard-server"
 OU_NODE = "dockyard-node"
 OU_ADMIN = "dockyard-admin"
 OU_SERVER = "dockyard-server"
-JOIN_ROOT_CN = "dockyard-join"
-TOKEN_PREFIX = "dyt1"
 # Node names that could be mistaken for another role are refused at register.
 RESERVED_NAMES = frozenset({SERVER_NAME, "admin", JOIN_ROOT_CN, "localhost"})
-_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 _FAR_PAST = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _FAR_FUTURE = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
 
@@ -193,27 +192,12 @@ def admin_bundle(ca: ClusterCA, *, valid_s: float = 10 * 365 * 86400) -> str:
     return "\n".join(p.decode().strip() for p in (cert, key, ca.cert_pem)) + "\n"
 
 
-# --- join tokens --------------------------------------------------------------------------
+# --- join tokens (their shape and key: common/jointoken.py) -------------------------------
 
 
 def make_token(ca: ClusterCA, secret: str | None = None) -> str:
     """`dyt1-<ca sha256>-<secret>`; never starts with '-', so flags parse it."""
     return f"{TOKEN_PREFIX}-{ca.digest}-{secret or secrets.token_hex(20)}"
-
-
-def split_token(token: str) -> tuple[str | None, str]:
-    """(CA digest or None, secret). A token not in the `dyt1-` form is all secret."""
-    parts = token.strip().split("-", 2)
-    if len(parts) == 3 and parts[0] == TOKEN_PREFIX and len(parts[1]) == 64:
-        return parts[1], parts[2]
-    return None, token.strip()
-
-
-def join_key(secret: str) -> ec.EllipticCurvePrivateKey:
-    """The key both sides derive from the token's secret (agent/identity.py has the same)."""
-    digest = hashlib.sha256(b"dockyard-join\0" + secret.encode()).digest()
-    scalar = int.from_bytes(digest, "big") % (_P256_ORDER - 1) + 1
-    return ec.derive_private_key(scalar, ec.SECP256R1())
 
 
 def join_root(secret: str) -> bytes:

@@ -3,24 +3,26 @@ containers through each host's engine, and the invariants every scenario must ke
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
 
+from common import polling
 from controlplane.cli.client import control_stub
 from deploy.testbed import TestbedStatus
 from dockyard.v1 import control_pb2, objects_pb2
 
-T = TypeVar("T")
+# Benchmarks time what they wait for, so they poll finer than tests do.
+wait_for = functools.partial(polling.wait_for, every_s=0.02)
 RESULTS = Path("bench-results")
 
 
@@ -39,20 +41,6 @@ services:
       resources:
         reservations: {{cpus: "0.01", memory: 8M}}
 """
-
-
-def wait_for(what: str, probe: Callable[[], T | None], *, timeout_s: float,
-             every_s: float = 0.02) -> T:
-    """Poll until `probe` returns something truthy; bounded in time and count."""
-    deadline = time.monotonic() + timeout_s
-    for _ in range(int(timeout_s / every_s) + 2):
-        got = probe()
-        if got:
-            return got
-        if time.monotonic() > deadline:
-            break
-        time.sleep(every_s)
-    raise TimeoutError(f"timed out after {timeout_s:g}s waiting for {what}")
 
 
 @dataclass

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import docker
 import docker.errors
 
+from common.polling import wait_for
 from deploy.testbed import TestbedStatus
 
-T = TypeVar("T")
+__all__ = ["wait_for"]  # the e2e tests' bounded wait, shared with the benchmarks
 
 
 def cli(bed: TestbedStatus, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -37,21 +36,6 @@ def apply_text(bed: TestbedStatus, tmp: Path, text: str, *extra: str) -> str:
     f = tmp / "compose.yaml"
     f.write_text(text)
     return cli(bed, "apply", "-f", str(f), *extra).stdout
-
-
-def wait_for(what: str, probe: Callable[[], T | None], *, timeout_s: float = 60,
-             every_s: float = 0.2) -> T:
-    """Poll `probe` until it returns something truthy; bounded in time and count."""
-    deadline = time.monotonic() + timeout_s
-    last: T | None = None
-    for _ in range(int(timeout_s / every_s) + 1):
-        last = probe()
-        if last:
-            return last
-        if time.monotonic() > deadline:
-            break
-        time.sleep(every_s)
-    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}; last: {last!r}")
 
 
 def engine(bed: TestbedStatus, host: str) -> docker.DockerClient:

@@ -19,6 +19,7 @@ from cryptography.x509.oid import NameOID
 
 from agent import identity as ident
 from agent.session import JoinRefused, Session, StatusBatch
+from common.jointoken import split_token
 from controlplane.cli.client import load_credentials
 from controlplane.security import pki
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
@@ -106,7 +107,7 @@ def test_agent_joins_gets_a_certificate_for_its_name_and_streams(server: ServerP
 
 
 def test_wrong_join_token_is_refused_at_once(server: ServerProcess) -> None:
-    digest, _secret = pki.split_token(token_of(server))
+    digest, _secret = split_token(token_of(server))
     for bad in (f"dyt1-{digest}-not-the-secret", "dyt1-" + "0" * 64 + "-x", "guess"):
         s = session(server, "n2", bad)
         with pytest.raises(JoinRefused) as exc:
@@ -122,13 +123,14 @@ def test_a_node_may_not_speak_for_another_node(server: ServerProcess) -> None:
         await stop(task)
         async with grpc.aio.secure_channel(server.address, s.identity.credentials(),
                                            options=OPTS) as ch:
-            stub = dispatcher_pb2_grpc.DispatcherStub(ch)
+            stub = dispatcher_pb2_grpc.SessionsStub(ch)
+            certs = dispatcher_pb2_grpc.CertificatesStub(ch)
             for call in (
                 stub.UpdateTaskStatus(dispatcher_pb2.UpdateTaskStatusRequest(
                     node="n2", session_id="x", updates=[dispatcher_pb2.TaskStatusUpdate(
                         task_id="t", status=objects_pb2.TaskStatus())])),
                 stub.Heartbeat(dispatcher_pb2.HeartbeatRequest(node="n2", session_id="x")),
-                stub.Register(dispatcher_pb2.RegisterRequest(
+                certs.Register(dispatcher_pb2.RegisterRequest(
                     description=objects_pb2.NodeDescription(name="n2"))),
             ):
                 with pytest.raises(grpc.aio.AioRpcError) as exc:
@@ -148,18 +150,19 @@ def test_a_node_may_not_speak_for_another_node(server: ServerProcess) -> None:
 
 def test_join_certificate_only_registers_with_a_csr(server: ServerProcess) -> None:
     async def scenario() -> None:
-        _d, secret = pki.split_token(token_of(server))
+        _d, secret = split_token(token_of(server))
         ca = ident.trusted_ca(server.address, token_of(server), "n3")
         cert, key = ident.join_certificate(secret, "n3")
         async with grpc.aio.secure_channel(
             server.address, ident.join_credentials(ca, cert, key), options=OPTS
         ) as ch:
-            stub = dispatcher_pb2_grpc.DispatcherStub(ch)
+            stub = dispatcher_pb2_grpc.SessionsStub(ch)
             with pytest.raises(grpc.aio.AioRpcError) as exc:
                 await stub.Heartbeat(dispatcher_pb2.HeartbeatRequest(node="n3", session_id="x"))
             assert exc.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            certs = dispatcher_pb2_grpc.CertificatesStub(ch)
             with pytest.raises(grpc.aio.AioRpcError) as exc:
-                await stub.Register(dispatcher_pb2.RegisterRequest(
+                await certs.Register(dispatcher_pb2.RegisterRequest(
                     description=objects_pb2.NodeDescription(name="n3")))
             assert "csr" in (exc.value.details() or "")
 
@@ -207,7 +210,7 @@ def test_token_print_and_rotate(server: ServerProcess) -> None:
     assert first == token_of(server)
     rotated = run_cli(server, "token", "agent", "--rotate").stdout.strip()
     assert rotated != first and rotated == token_of(server)
-    assert pki.split_token(rotated)[0] == pki.split_token(first)[0]  # same CA
+    assert split_token(rotated)[0] == split_token(first)[0]  # same CA
     with pytest.raises(JoinRefused, match="invalid join token"):
         asyncio.run(asyncio.wait_for(session(server, "n4", first).run_forever(), 10))
 

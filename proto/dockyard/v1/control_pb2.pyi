@@ -134,6 +134,18 @@ class SetAvailabilityRequest(_message.Message):
     availability: _objects_pb2.Availability
     def __init__(self, node: _Optional[str] = ..., availability: _Optional[_Union[_objects_pb2.Availability, str]] = ...) -> None: ...
 
+class RemoveNodeRequest(_message.Message):
+    __slots__ = ("node",)
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    def __init__(self, node: _Optional[str] = ...) -> None: ...
+
+class RemoveNodeResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: bool
+    def __init__(self, removed: _Optional[bool] = ...) -> None: ...
+
 class WatchRequest(_message.Message):
     __slots__ = ("app", "history", "stop_after_history")
     APP_FIELD_NUMBER: _ClassVar[int]

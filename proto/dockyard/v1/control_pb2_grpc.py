@@ -85,6 +85,11 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.SetAvailabilityRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_objects__pb2.Node.FromString,
                 _registered_method=True)
+        self.RemoveNode = channel.unary_unary(
+                '/dockyard.v1.Control/RemoveNode',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.RemoveNodeRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.RemoveNodeResponse.FromString,
+                _registered_method=True)
         self.Logs = channel.unary_stream(
                 '/dockyard.v1.Control/Logs',
                 request_serializer=dockyard_dot_v1_dot_control__pb2.LogsRequest.SerializeToString,
@@ -175,6 +180,14 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RemoveNode(self, request, context):
+        """Forget a node that is down, so its name may join again (with the join token).
+        Refused while the node is alive.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Logs(self, request, context):
         """Container output of a service's tasks, streamed from the nodes that run them.
         """
@@ -248,6 +261,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.SetAvailability,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.SetAvailabilityRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_objects__pb2.Node.SerializeToString,
+            ),
+            'RemoveNode': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveNode,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.RemoveNodeRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.RemoveNodeResponse.SerializeToString,
             ),
             'Logs': grpc.unary_stream_rpc_method_handler(
                     servicer.Logs,
@@ -535,6 +553,33 @@ class Control:
             '/dockyard.v1.Control/SetAvailability',
             dockyard_dot_v1_dot_control__pb2.SetAvailabilityRequest.SerializeToString,
             dockyard_dot_v1_dot_objects__pb2.Node.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveNode(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/RemoveNode',
+            dockyard_dot_v1_dot_control__pb2.RemoveNodeRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.RemoveNodeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,8 +25,13 @@ if _version_not_supported:
     )
 
 
-class DispatcherStub:
-    """Missing associated documentation comment in .proto file."""
+class CertificatesStub:
+    """Three services, one job each. Who may call which rpc (a join certificate, a node
+    certificate, the admin credential) is declared once, in controlplane/api/roles.py, and
+    enforced for every call by a server interceptor.
+
+    A node's certificates: the first one (made from the join token), and renewals.
+    """
 
     def __init__(self, channel):
         """Constructor.
@@ -35,46 +40,156 @@ class DispatcherStub:
             channel: A grpc.Channel.
         """
         self.Register = channel.unary_unary(
-                '/dockyard.v1.Dispatcher/Register',
+                '/dockyard.v1.Certificates/Register',
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RegisterRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RegisterResponse.FromString,
                 _registered_method=True)
-        self.Session = channel.unary_stream(
-                '/dockyard.v1.Dispatcher/Session',
-                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.SessionRequest.SerializeToString,
-                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.SessionMessage.FromString,
-                _registered_method=True)
-        self.Heartbeat = channel.unary_unary(
-                '/dockyard.v1.Dispatcher/Heartbeat',
-                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
-                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
-                _registered_method=True)
-        self.PublishLogs = channel.stream_unary(
-                '/dockyard.v1.Dispatcher/PublishLogs',
-                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
-                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
-                _registered_method=True)
-        self.UpdateTaskStatus = channel.unary_unary(
-                '/dockyard.v1.Dispatcher/UpdateTaskStatus',
-                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
-                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
-                _registered_method=True)
         self.Renew = channel.unary_unary(
-                '/dockyard.v1.Dispatcher/Renew',
+                '/dockyard.v1.Certificates/Renew',
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.FromString,
                 _registered_method=True)
 
 
-class DispatcherServicer:
-    """Missing associated documentation comment in .proto file."""
+class CertificatesServicer:
+    """Three services, one job each. Who may call which rpc (a join certificate, a node
+    certificate, the admin credential) is declared once, in controlplane/api/roles.py, and
+    enforced for every call by a server interceptor.
+
+    A node's certificates: the first one (made from the join token), and renewals.
+    """
 
     def Register(self, request, context):
-        """Announce a node: its name, address, capacity and labels. Idempotent per name.
+        """Announce a node (its name, address, capacity and labels) and open a session. With
+        a join certificate and a CSR: a new node, whose name must not be taken. With the
+        node's own certificate: the same node again (a reconnect).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
+
+    def Renew(self, request, context):
+        """A new certificate for the calling node (identified by its current certificate) before
+        the current one expires. The agent then reconnects with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_CertificatesServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'Register': grpc.unary_unary_rpc_method_handler(
+                    servicer.Register,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RegisterRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RegisterResponse.SerializeToString,
+            ),
+            'Renew': grpc.unary_unary_rpc_method_handler(
+                    servicer.Renew,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dockyard.v1.Certificates', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dockyard.v1.Certificates', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Certificates:
+    """Three services, one job each. Who may call which rpc (a join certificate, a node
+    certificate, the admin credential) is declared once, in controlplane/api/roles.py, and
+    enforced for every call by a server interceptor.
+
+    A node's certificates: the first one (made from the join token), and renewals.
+    """
+
+    @staticmethod
+    def Register(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Certificates/Register',
+            dockyard_dot_v1_dot_dispatcher__pb2.RegisterRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.RegisterResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Renew(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Certificates/Renew',
+            dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+
+class SessionsStub:
+    """A registered node's session: its assignments, its liveness and its tasks' status.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.Session = channel.unary_stream(
+                '/dockyard.v1.Sessions/Session',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.SessionRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.SessionMessage.FromString,
+                _registered_method=True)
+        self.Heartbeat = channel.unary_unary(
+                '/dockyard.v1.Sessions/Heartbeat',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
+                _registered_method=True)
+        self.UpdateTaskStatus = channel.unary_unary(
+                '/dockyard.v1.Sessions/UpdateTaskStatus',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
+                _registered_method=True)
+
+
+class SessionsServicer:
+    """A registered node's session: its assignments, its liveness and its tasks' status.
+    """
 
     def Session(self, request, context):
         """One long stream per node: first the complete set of the node's assignments, then
@@ -91,13 +206,6 @@ class DispatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def PublishLogs(self, request_iterator, context):
-        """Container output for a log subscription the node was sent on its session.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
-
     def UpdateTaskStatus(self, request, context):
         """A batch of task status changes from one node.
         """
@@ -105,22 +213,9 @@ class DispatcherServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def Renew(self, request, context):
-        """A new certificate for the calling node (identified by its current certificate) before
-        the current one expires. The agent then reconnects with it.
-        """
-        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
-        context.set_details('Method not implemented!')
-        raise NotImplementedError('Method not implemented!')
 
-
-def add_DispatcherServicer_to_server(servicer, server):
+def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
-            'Register': grpc.unary_unary_rpc_method_handler(
-                    servicer.Register,
-                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RegisterRequest.FromString,
-                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RegisterResponse.SerializeToString,
-            ),
             'Session': grpc.unary_stream_rpc_method_handler(
                     servicer.Session,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.SessionRequest.FromString,
@@ -131,58 +226,22 @@ def add_DispatcherServicer_to_server(servicer, server):
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.SerializeToString,
             ),
-            'PublishLogs': grpc.stream_unary_rpc_method_handler(
-                    servicer.PublishLogs,
-                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.FromString,
-                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.SerializeToString,
-            ),
             'UpdateTaskStatus': grpc.unary_unary_rpc_method_handler(
                     servicer.UpdateTaskStatus,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.SerializeToString,
             ),
-            'Renew': grpc.unary_unary_rpc_method_handler(
-                    servicer.Renew,
-                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.FromString,
-                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.SerializeToString,
-            ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
-            'dockyard.v1.Dispatcher', rpc_method_handlers)
+            'dockyard.v1.Sessions', rpc_method_handlers)
     server.add_generic_rpc_handlers((generic_handler,))
-    server.add_registered_method_handlers('dockyard.v1.Dispatcher', rpc_method_handlers)
+    server.add_registered_method_handlers('dockyard.v1.Sessions', rpc_method_handlers)
 
 
  # This class is part of an EXPERIMENTAL API.
-class Dispatcher:
-    """Missing associated documentation comment in .proto file."""
-
-    @staticmethod
-    def Register(request,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
-            target,
-            '/dockyard.v1.Dispatcher/Register',
-            dockyard_dot_v1_dot_dispatcher__pb2.RegisterRequest.SerializeToString,
-            dockyard_dot_v1_dot_dispatcher__pb2.RegisterResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
+class Sessions:
+    """A registered node's session: its assignments, its liveness and its tasks' status.
+    """
 
     @staticmethod
     def Session(request,
@@ -198,7 +257,7 @@ class Dispatcher:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/dockyard.v1.Dispatcher/Session',
+            '/dockyard.v1.Sessions/Session',
             dockyard_dot_v1_dot_dispatcher__pb2.SessionRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.SessionMessage.FromString,
             options,
@@ -225,36 +284,9 @@ class Dispatcher:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/dockyard.v1.Dispatcher/Heartbeat',
+            '/dockyard.v1.Sessions/Heartbeat',
             dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
-            options,
-            channel_credentials,
-            insecure,
-            call_credentials,
-            compression,
-            wait_for_ready,
-            timeout,
-            metadata,
-            _registered_method=True)
-
-    @staticmethod
-    def PublishLogs(request_iterator,
-            target,
-            options=(),
-            channel_credentials=None,
-            call_credentials=None,
-            insecure=False,
-            compression=None,
-            wait_for_ready=None,
-            timeout=None,
-            metadata=None):
-        return grpc.experimental.stream_unary(
-            request_iterator,
-            target,
-            '/dockyard.v1.Dispatcher/PublishLogs',
-            dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
-            dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,
@@ -279,7 +311,7 @@ class Dispatcher:
         return grpc.experimental.unary_unary(
             request,
             target,
-            '/dockyard.v1.Dispatcher/UpdateTaskStatus',
+            '/dockyard.v1.Sessions/UpdateTaskStatus',
             dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
             options,
@@ -292,8 +324,57 @@ class Dispatcher:
             metadata,
             _registered_method=True)
 
+
+class LogBrokerStub:
+    """Container output, from the node to the `dockyard logs` call that asked for it.
+    """
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.PublishLogs = channel.stream_unary(
+                '/dockyard.v1.LogBroker/PublishLogs',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
+                _registered_method=True)
+
+
+class LogBrokerServicer:
+    """Container output, from the node to the `dockyard logs` call that asked for it.
+    """
+
+    def PublishLogs(self, request_iterator, context):
+        """Container output for a log subscription the node was sent on its session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_LogBrokerServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'PublishLogs': grpc.stream_unary_rpc_method_handler(
+                    servicer.PublishLogs,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dockyard.v1.LogBroker', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dockyard.v1.LogBroker', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class LogBroker:
+    """Container output, from the node to the `dockyard logs` call that asked for it.
+    """
+
     @staticmethod
-    def Renew(request,
+    def PublishLogs(request_iterator,
             target,
             options=(),
             channel_credentials=None,
@@ -303,12 +384,12 @@ class Dispatcher:
             wait_for_ready=None,
             timeout=None,
             metadata=None):
-        return grpc.experimental.unary_unary(
-            request,
+        return grpc.experimental.stream_unary(
+            request_iterator,
             target,
-            '/dockyard.v1.Dispatcher/Renew',
-            dockyard_dot_v1_dot_dispatcher__pb2.RenewRequest.SerializeToString,
-            dockyard_dot_v1_dot_dispatcher__pb2.RenewResponse.FromString,
+            '/dockyard.v1.LogBroker/PublishLogs',
+            dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
             options,
             channel_credentials,
             insecure,

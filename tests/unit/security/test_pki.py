@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
 
 from agent import identity as ident
+from common.jointoken import split_token, weakness
 from controlplane.cli.client import CliError, load_credentials
 from controlplane.security import pki
 
@@ -17,16 +18,19 @@ def ca() -> pki.ClusterCA:
     return pki.create_ca()
 
 
-def test_token_names_the_ca_and_both_sides_derive_the_same_join_key(ca: pki.ClusterCA) -> None:
+def test_token_names_the_ca_and_a_join_certificate_chains_to_the_join_root(
+    ca: pki.ClusterCA,
+) -> None:
     token = pki.make_token(ca)
     assert not token.startswith("-")
-    digest, secret = pki.split_token(token)
-    assert digest == ca.digest and (digest, secret) == ident.split_token(token)
-    raw = serialization.PublicFormat.UncompressedPoint
-    enc = serialization.Encoding.X962
-    assert (pki.join_key(secret).public_key().public_bytes(enc, raw)
-            == ident.join_key(secret).public_key().public_bytes(enc, raw))
-    assert pki.split_token("plain-secret") == (None, "plain-secret")
+    digest, secret = split_token(token)
+    assert digest == ca.digest and weakness(secret) is None
+    # The agent signs with the key it derives; the server trusts the root it derives.
+    cert_pem, _key = ident.join_certificate(secret, "n1")
+    root = x509.load_pem_x509_certificate(pki.join_root(secret))
+    x509.load_pem_x509_certificate(cert_pem).verify_directly_issued_by(root)
+    assert pki.peer_identity(cert_pem, ca.cert.subject) == pki.Peer("join", "n1")
+    assert split_token("plain-secret") == (None, "plain-secret")
 
 
 def test_node_certificate_takes_only_the_key_from_the_csr(ca: pki.ClusterCA) -> None:

@@ -1,0 +1,160 @@
+"""Node certificates: Register (the first certificate, made from the join token, or a
+reconnect with the node's own) and Renew.
+
+Node identity rules (docs/security.md):
+- a node name is one DNS label (common/names.py);
+- a join certificate may register only a name that no node has: taking over an existing
+  node's name needs that node's certificate, or the operator's `dockyard node rm` first
+  (refused while the node is alive);
+- a node certificate registers and renews only while its node exists, so a removed node
+  must join again with the token;
+- joins are rate-limited per source address (controlplane/security/ratelimit.py).
+
+Which certificate may call which rpc, and that the name asked for is the certificate's
+own, is checked before these run (controlplane/api/roles.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+
+import grpc
+
+from common.names import node_name_problem
+from controlplane.api.roles import caller
+from controlplane.api.sessions import SessionRegistry
+from controlplane.security import pki
+from controlplane.security.cluster import Tls
+from controlplane.security.ratelimit import SourceBuckets, source_address
+from controlplane.store import keys, typed
+from controlplane.store.codec import decode, encode
+from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
+
+log = logging.getLogger(__name__)
+
+
+class _Refused(Exception):
+    def __init__(self, code: grpc.StatusCode, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def name_taken(name: str) -> str:
+    return (f"node {name} already exists: a node that lost its certificate joins under a "
+            f"new name, or after `dockyard node rm {name}` (once it is down)")
+
+
+def removed(name: str) -> str:
+    return f"node {name} was removed (dockyard node rm); join again with the join token"
+
+
+class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
+    def __init__(
+        self,
+        store: EtcdStore,
+        *,
+        tls: Tls,
+        registry: SessionRegistry,
+        joins: SourceBuckets,
+        node_cert_s: float = 86400.0,
+        heartbeat_s: float,
+        grace_s: float,
+    ) -> None:
+        self._store = store
+        self._tls = tls
+        self._registry = registry
+        self._joins = joins
+        self._node_cert_s = node_cert_s
+        self._heartbeat_ms = int(heartbeat_s * 1000)
+        self._ttl = max(2, math.ceil(grace_s))
+
+    async def Register(
+        self, request: dispatcher_pb2.RegisterRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.RegisterResponse:
+        desc = request.description
+        problem = node_name_problem(desc.name)
+        if problem:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, problem)
+        if desc.name in pki.RESERVED_NAMES:
+            await context.abort(grpc.StatusCode.PERMISSION_DENIED,
+                                f"{desc.name!r} is reserved; choose another node name")
+        joining = caller().role == "join"
+        if joining:
+            source = source_address(context.peer() or "")
+            wait = self._joins.take(source, time.monotonic())
+            if wait > 0:
+                await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                    f"too many joins from {source}; retry in {wait:.1f}s")
+            if not request.csr:
+                await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
+                                    "joining needs a certificate request (csr)")
+        certificate = await self._sign(context, request.csr, desc.name) if request.csr else b""
+        try:
+            lease_id = await self._record(desc, joining=joining)
+        except _Refused as exc:
+            await context.abort(exc.code, str(exc))
+            raise AssertionError("unreachable") from None
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise AssertionError("unreachable") from None
+        session_id = self._registry.open(desc.name, lease_id)
+        log.info("node %s %s (session %s)", desc.name, "joined" if joining else "registered",
+                 session_id)
+        return dispatcher_pb2.RegisterResponse(
+            session_id=session_id, heartbeat_period_ms=self._heartbeat_ms,
+            certificate=certificate, ca_certificate=self._tls.ca.cert_pem,
+        )
+
+    async def _sign(self, context: grpc.aio.ServicerContext, csr: bytes, node: str) -> bytes:
+        try:
+            return pki.sign_node_csr(self._tls.ca, csr, node, valid_s=self._node_cert_s)
+        except pki.PkiError as exc:
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
+            raise AssertionError("unreachable") from None
+
+    async def Renew(
+        self, request: dispatcher_pb2.RenewRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.RenewResponse:
+        name = caller().name
+        try:
+            exists = await self._store.get(keys.node_key(name)) is not None
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise AssertionError("unreachable") from None
+        if not exists:
+            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, removed(name))
+        certificate = await self._sign(context, request.csr, name)
+        log.info("node %s renewed its certificate", name)
+        return dispatcher_pb2.RenewResponse(certificate=certificate,
+                                            ca_certificate=self._tls.ca.cert_pem)
+
+    async def _record(self, desc: objects_pb2.NodeDescription, *, joining: bool) -> int:
+        """Write the node and its liveness key; the node's lease id. A join may only make a
+        new node, a node certificate only update its own."""
+        key = keys.node_key(desc.name)
+        lease_id = await self._store.grant_lease(self._ttl)
+        for _ in range(5):
+            entry = await self._store.get(key)
+            now = typed.now_ms()
+            if entry is None:
+                if not joining:
+                    raise _Refused(grpc.StatusCode.FAILED_PRECONDITION, removed(desc.name))
+                node = objects_pb2.Node(availability=objects_pb2.ACTIVE)
+                node.meta.id = desc.name
+                node.meta.created_ms = now
+            else:
+                if joining:
+                    raise _Refused(grpc.StatusCode.PERMISSION_DENIED, name_taken(desc.name))
+                node = decode(objects_pb2.Node, entry.value)
+            node.description.CopyFrom(desc)
+            node.last_heartbeat_ms = now
+            node.meta.updated_ms = now
+            commit = Commit(expect={key: entry.mod_revision if entry else 0})
+            commit.puts[key] = encode(node)
+            commit.lease_puts[keys.alive_key(desc.name)] = (b"", lease_id)
+            if await self._store.commit(commit):
+                return lease_id
+        raise StoreUnavailable(f"node {desc.name} kept changing during registration")

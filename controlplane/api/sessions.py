@@ -1,0 +1,229 @@
+"""Sessions: the one stream each node holds, its heartbeats, and its tasks' status.
+
+In the style of SwarmKit: an agent registers (controlplane/api/certificates.py) and then
+holds one Session stream. The stream carries the node's complete set of assignments
+first, then increments; whatever a complete set lacks, the agent removes. Liveness is an
+etcd lease per node whose TTL is the grace: heartbeats keep it alive, and when they stop,
+etcd deletes the node's `alive` key and the leader marks the node down. Agents never touch
+etcd themselves.
+
+Who may call is checked before any of this runs (controlplane/api/roles.py): a node's own
+certificate, for the node the request names.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import grpc
+
+from controlplane.api.logs import LogBroker
+from controlplane.endpoints import endpoints_for
+from controlplane.http_status import SESSIONS
+from controlplane.mirror import Mirror
+from controlplane.store import keys, typed
+from controlplane.store.codec import encode
+from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
+
+_STATUS_PER_TXN = 100
+
+
+@dataclass
+class OpenSession:
+    node: str
+    lease_id: int
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+class SessionRegistry:
+    """The sessions this replica holds, and when each node was last heard from here.
+
+    Register opens sessions, the Sessions service serves them, and the Control API asks
+    only `last_heartbeat_ms`: nobody else reaches into the maps.
+    """
+
+    def __init__(self) -> None:
+        self._open: dict[str, OpenSession] = {}
+        self._heard_ms: dict[str, int] = {}
+
+    def open(self, node: str, lease_id: int) -> str:
+        """A new session for `node`; an older one of the same node ends (its stream
+        returns). Returns the session id."""
+        for old_id in [i for i, s in self._open.items() if s.node == node]:
+            self._open.pop(old_id).changed.set()
+        session_id = secrets.token_hex(8)
+        self._open[session_id] = OpenSession(node, lease_id)
+        self.heard(node)
+        return session_id
+
+    def get(self, node: str, session_id: str) -> OpenSession | None:
+        s = self._open.get(session_id)
+        return s if s is not None and s.node == node else None
+
+    def is_open(self, session_id: str) -> bool:
+        return session_id in self._open
+
+    def close(self, session_id: str) -> None:
+        s = self._open.pop(session_id, None)
+        if s is not None:
+            s.changed.set()
+
+    def wake_all(self) -> None:
+        for s in self._open.values():
+            s.changed.set()
+
+    def heard(self, node: str) -> None:
+        self._heard_ms[node] = typed.now_ms()
+
+    def forget(self, node: str) -> None:
+        self._heard_ms.pop(node, None)
+
+    def last_heartbeat_ms(self, node: str) -> int:
+        """Unix ms of `node`'s last heartbeat on this replica; 0 if none."""
+        return self._heard_ms.get(node, 0)
+
+
+def assignments_for(
+    mirror_view_tasks: list[objects_pb2.Task], sent: dict[str, int]
+) -> tuple[list[dispatcher_pb2.Assignment], dict[str, int]]:
+    """The increment from what was sent to what is current. Pure."""
+    current = {t.meta.id: t for t in mirror_view_tasks}
+    out = [
+        dispatcher_pb2.Assignment(action=dispatcher_pb2.Assignment.UPDATE, task=t)
+        for tid, t in current.items()
+        if sent.get(tid) != t.meta.version
+    ]
+    for tid in sent:
+        if tid not in current:
+            gone = objects_pb2.Task()
+            gone.meta.id = tid
+            remove = dispatcher_pb2.Assignment.REMOVE
+            out.append(dispatcher_pb2.Assignment(action=remove, task=gone))
+    return out, {tid: t.meta.version for tid, t in current.items()}
+
+
+def files_for(
+    tasks: list[objects_pb2.Task], apps: dict[str, objects_pb2.App]
+) -> dict[str, bytes]:
+    """Secrets and configs, only those the node's tasks use. Pure."""
+    files: dict[str, bytes] = {}
+    for t in tasks:
+        app = apps.get(t.app)
+        if app is None:
+            continue
+        wanted = {f.source for f in t.spec.secrets} | {f.source for f in t.spec.configs}
+        for obj in list(app.spec.secrets) + list(app.spec.configs):
+            if obj.name in wanted:
+                files[f"{t.app}/{obj.name}"] = obj.data
+    return files
+
+
+class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
+    def __init__(
+        self,
+        store: EtcdStore,
+        mirror: Mirror,
+        *,
+        registry: SessionRegistry,
+        broker: LogBroker,
+        heartbeat_s: float,
+    ) -> None:
+        self._store = store
+        self._mirror = mirror
+        self._registry = registry
+        self._broker = broker
+        self._heartbeat_ms = int(heartbeat_s * 1000)
+        mirror.subscribe(self._changed)
+
+    def _changed(self, kinds: set[str]) -> None:
+        if kinds & {"tasks", "apps", "status", "services"}:
+            self._registry.wake_all()
+
+    async def Session(
+        self, request: dispatcher_pb2.SessionRequest, context: grpc.aio.ServicerContext
+    ) -> AsyncIterator[dispatcher_pb2.SessionMessage]:
+        session = self._registry.get(request.node, request.session_id)
+        if session is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+            return
+        await self._mirror.synced.wait()
+        SESSIONS.inc()
+        wake = session.changed.set
+        self._broker.attach(request.node, wake)
+        try:
+            sent: dict[str, int] = {}
+            sent_endpoints: list[dispatcher_pb2.Endpoint] | None = None
+            complete = True
+            while self._registry.is_open(request.session_id):
+                session.changed.clear()
+                view = self._mirror.view
+                tasks = view.tasks_on(request.node)
+                changes, sent_now = assignments_for(tasks, {} if complete else sent)
+                endpoints = endpoints_for(view, {t.app for t in tasks})
+                new_endpoints = endpoints != sent_endpoints
+                subscriptions = self._broker.outgoing(request.node)
+                if complete or changes or new_endpoints or subscriptions:
+                    yield dispatcher_pb2.SessionMessage(
+                        complete=complete,
+                        assignments=changes,
+                        files=files_for(tasks, view.apps),
+                        endpoints=endpoints,
+                        has_endpoints=True,
+                        subscriptions=subscriptions,
+                    )
+                sent, complete, sent_endpoints = sent_now, False, endpoints
+                try:
+                    await asyncio.wait_for(session.changed.wait(), timeout=5.0)
+                except TimeoutError:
+                    pass
+        finally:
+            self._broker.detach(request.node, wake)
+            SESSIONS.dec()
+
+    async def Heartbeat(
+        self, request: dispatcher_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.HeartbeatResponse:
+        session = self._registry.get(request.node, request.session_id)
+        if session is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+            raise AssertionError("unreachable")
+        try:
+            ttl = await self._store.refresh_lease(session.lease_id)
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise AssertionError("unreachable") from None
+        self._registry.heard(request.node)
+        if ttl <= 0:
+            # The grace ran out before this heartbeat: the node was declared down.
+            self._registry.close(request.session_id)
+            await context.abort(grpc.StatusCode.NOT_FOUND, "session expired; register again")
+        return dispatcher_pb2.HeartbeatResponse(period_ms=self._heartbeat_ms)
+
+    async def UpdateTaskStatus(
+        self, request: dispatcher_pb2.UpdateTaskStatusRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.UpdateTaskStatusResponse:
+        if self._registry.get(request.node, request.session_id) is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+        view = self._mirror.view
+        puts: dict[str, bytes] = {}
+        for u in request.updates:
+            task = view.tasks.get(u.task_id)
+            if task is None:
+                continue  # already deleted: the report is moot
+            if task.node != request.node:
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"node {request.node} may not report task {u.task_id} of node {task.node}",
+                )
+            puts[keys.status_key(task.app, u.task_id)] = encode(u.status)
+        items = list(puts.items())
+        try:
+            for i in range(0, len(items), _STATUS_PER_TXN):
+                await self._store.commit(Commit(puts=dict(items[i : i + _STATUS_PER_TXN])))
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return dispatcher_pb2.UpdateTaskStatusResponse()
