@@ -50,10 +50,12 @@ def token_of(server: ServerProcess) -> str:
     return (server.data_dir / "join-token").read_text().strip()
 
 
-def session(server: ServerProcess, name: str, token: str) -> Session:
+def session(server: ServerProcess, name: str, token: str,
+            identity_file: Path | None = None) -> Session:
     desc = objects_pb2.NodeDescription(name=name, address="127.0.0.1")
     return Session(addresses=[server.address], token=token, description=desc,
-                   runner=FakeRunner(), batch=StatusBatch())  # type: ignore[arg-type]
+                   runner=FakeRunner(), batch=StatusBatch(),  # type: ignore[arg-type]
+                   identity_file=identity_file)
 
 
 async def joined(server: ServerProcess, name: str) -> tuple[Session, asyncio.Task[None]]:
