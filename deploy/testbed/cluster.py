@@ -199,15 +199,14 @@ def _servers_up(
     first = layout.servers[0]
     if _ensure_proc(st, first.key, partial(services.start_server, layout, first), progress):
         save(state_file, st)
-        st.token = None
     srv = st.processes[first.key]
-    if st.token is None:
-        wait_until(
-            lambda: services.read_token(layout) is not None or not is_alive(srv),
-            services.TOKEN_WAIT_S,
-            0.1,
-        )
-        st.token = services.read_token(layout) or services.DEFAULT_TOKEN
+    # Agents read the join token from the first server's token file (never from their
+    # command line): wait until it is written.
+    wait_until(
+        lambda: services.read_token(layout) is not None or not is_alive(srv),
+        services.TOKEN_WAIT_S,
+        0.1,
+    )
     # The other replicas start once the first has stored the CA and the join token in
     # etcd, so they read those instead of racing to make their own.
     for s in layout.servers[1:]:

@@ -364,9 +364,12 @@ def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:
 
 
 def agent_argv(
-    layout: Layout, h: HostPlan, token: str, cpus: str, memory: str, labels: str
+    layout: Layout, h: HostPlan, token_file: Path, cpus: str, memory: str, labels: str
 ) -> list[str]:
-    """One Dockyard agent's command line (run inside the host's netns by the caller)."""
+    """One Dockyard agent's command line (run inside the host's netns by the caller). The
+    join token is read from the server's token file, never passed on the command line, so
+    it stays out of `ps` and of the log's start line. The node's certificate is kept in
+    the host's own directory."""
     return [
         sys.executable,
         "-m",
@@ -374,7 +377,10 @@ def agent_argv(
         "agent",
         "--join",
         ",".join(s.addr for s in layout.servers) or layout.server_addr,
-        f"--token={token}",
+        "--token-file",
+        str(token_file),
+        "--state-dir",
+        str(h.dir / "agent"),
         "--name",
         h.name,
         "--address",

@@ -27,7 +27,6 @@ from .layout import (
 from .processes import ProcRecord, clean_env, start
 from .state import TestbedState
 
-DEFAULT_TOKEN = "testbed"
 TOKEN_WAIT_S = 20.0
 
 
@@ -119,7 +118,7 @@ def start_agent(layout: Layout, h: HostPlan, st: TestbedState) -> ProcRecord:
     argv = agent_argv(
         layout,
         h,
-        token=st.token or DEFAULT_TOKEN,
+        token_file=layout.join_token_file,
         cpus=st.node_cpus or default_cpus(),
         memory=st.node_memory or default_memory(),
         labels=host_labels(tuple(st.labels), h.name),

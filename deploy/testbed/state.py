@@ -56,7 +56,6 @@ class TestbedState:
     iptables: list[IptablesRule] = field(default_factory=list)
     processes: dict[str, ProcRecord] = field(default_factory=dict)
     image: str | None = None
-    token: str | None = None
     # HA shape (absent in older state files: one server with its embedded etcd)
     etcd_members: int = 0
     servers: int = 1
@@ -85,7 +84,6 @@ class TestbedState:
             "iptables": [r.to_json() for r in self.iptables],
             "processes": {k: v.to_json() for k, v in self.processes.items()},
             "image": self.image,
-            "token": self.token,
             "etcd_members": self.etcd_members,
             "servers": self.servers,
         }
@@ -118,7 +116,7 @@ class TestbedState:
             if isinstance(routes_raw, list)
             else []
         )
-        bridge, image, token = d.get("bridge"), d.get("image"), d.get("token")
+        bridge, image = d.get("bridge"), d.get("image")
         return TestbedState(
             nodes=int(str(d.get("nodes", 0))),
             node_cpus=str(d.get("node_cpus") or ""),
@@ -132,7 +130,6 @@ class TestbedState:
             iptables=rules,
             processes=procs,
             image=str(image) if image else None,
-            token=str(token) if token else None,
             etcd_members=int(str(d.get("etcd_members") or 0)),
             servers=int(str(d.get("servers") or 1)),
         )

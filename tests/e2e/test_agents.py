@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
 
+from common.jointoken import split_token
 from deploy import testbed
 from deploy.testbed import TestbedStatus
 from tests.e2e.harness import (
@@ -136,3 +138,20 @@ services:
         assert bad.returncode == 1 and "no container of talk/nobody" in bad.stderr
     finally:
         cli(bed, "delete", "app", "talk")
+
+
+def test_join_token_stays_out_of_ps_and_agent_logs(bed: TestbedStatus) -> None:
+    state = Path(bed.state_dir)
+    _digest, secret = split_token((state / "server" / "join-token").read_text())
+    assert len(secret) >= 32
+    for h in bed.hosts:
+        assert h.agent_pid is not None, h.name
+        cmdline = Path(f"/proc/{h.agent_pid}/cmdline").read_bytes()
+        assert b"--token-file" in cmdline and secret.encode() not in cmdline, h.name
+        assert secret.encode() not in Path(f"/proc/{h.agent_pid}/environ").read_bytes()
+        log = state / h.name / "agent.log"
+        assert "joined through" in log.read_text() or "registered with" in log.read_text()
+        assert secret not in log.read_text(), h.name
+    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True, timeout=30)
+    assert ps.returncode == 0 and secret not in ps.stdout
+    assert secret not in (state / "state.json").read_text()

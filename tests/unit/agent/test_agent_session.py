@@ -1,0 +1,82 @@
+"""The agent's session rules that need no server: backoff, refusals, kept identity, token."""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from agent import identity as ident
+from agent.cli import join_token
+from agent.session import backoff_s, heartbeat_timeout_s
+from controlplane.security import pki
+
+
+def test_backoff_doubles_to_a_cap_with_jitter_between_half_and_all() -> None:
+    fulls = [backoff_s(n, 0.999999) for n in range(1, 10)]
+    assert fulls[:4] == pytest.approx([0.2, 0.4, 0.8, 1.6], rel=1e-4)
+    assert max(fulls) == pytest.approx(4.0, rel=1e-4)
+    assert all(a <= b for a, b in itertools.pairwise(fulls))
+    assert backoff_s(3, 0.0) == pytest.approx(0.4)  # half of 0.8
+    assert {round(backoff_s(5, r / 10), 3) for r in range(10)} != {backoff_s(5, 0.0)}
+
+
+def test_heartbeat_timeout_allows_a_slow_server() -> None:
+    assert heartbeat_timeout_s(1.0) == 5.0
+    assert heartbeat_timeout_s(4.0) == 12.0
+
+
+def test_only_tls_alerts_count_as_a_refused_token() -> None:
+    assert ident.refused_by("TLSV1_ALERT_UNKNOWN_CA")
+    assert ident.refused_by("SSLV3_ALERT_BAD_CERTIFICATE")
+    assert not ident.refused_by("UNEXPECTED_EOF_WHILE_READING")
+    assert not ident.refused_by("WRONG_VERSION_NUMBER")
+
+
+def test_a_slow_server_is_unreachable_not_a_refused_token() -> None:
+    import socket
+
+    with socket.socket() as listener:  # accepts the connection, never answers TLS
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(1)
+        address = f"127.0.0.1:{listener.getsockname()[1]}"
+        with pytest.raises(ConnectionError, match="did not complete the TLS handshake"):
+            ident.trusted_ca(address, "dyt1-" + "0" * 64 + "-" + "s" * 40, "n1")
+
+
+def test_identity_is_kept_private_and_read_back_only_for_its_node(tmp_path: Path) -> None:
+    ca = pki.create_ca()
+    me = ident.Identity.fresh("n1")
+    me.adopt(pki.sign_node_csr(ca, me.csr(), "n1", valid_s=600), ca.cert_pem)
+    path = tmp_path / "identity" / "n1.pem"
+    me.save(path)
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    back = ident.Identity.load(path, "n1")
+    assert back is not None and back.cert == me.cert and back.ca_digest() == ca.digest
+    assert ident.Identity.load(path, "n2") is None
+    assert ident.Identity.load(tmp_path / "none.pem", "n1") is None
+    path.write_text("garbage")
+    assert ident.Identity.load(path, "n1") is None
+
+
+def test_join_token_comes_from_the_file_then_the_environment_then_the_flag(
+    tmp_path: Path,
+) -> None:
+    f = tmp_path / "token"
+    f.write_text("  from-file\n")
+    args = argparse.Namespace(token_file=str(f), token="from-flag")
+    assert join_token(args, {"DOCKYARD_TOKEN": "from-env"}) == "from-file"
+    args.token_file = ""
+    assert join_token(args, {"DOCKYARD_TOKEN": "from-env"}) == "from-env"
+    assert join_token(args, {}) == "from-flag"
+    args.token_file = str(tmp_path / "missing")
+    with pytest.raises(ValueError, match="cannot read the join token file"):
+        join_token(args, {})
+    (tmp_path / "empty").write_text("\n")
+    args.token_file = str(tmp_path / "empty")
+    with pytest.raises(ValueError, match="is empty"):
+        join_token(args, {})
