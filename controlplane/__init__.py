@@ -1,5 +1,5 @@
 """The control plane: the API server, the etcd store, reconcilers, the plan applier,
-the agent dispatcher, and the CLI.
+the services agents call (certificates, sessions, logs), and the CLI.
 
 It may import `scheduler` (pure placement) and the wire code `dockyard.v1`. It is the
 only part of Dockyard that talks to etcd. It never imports `agent`, except that the CLI
