@@ -144,7 +144,9 @@ def test_join_token_stays_out_of_ps_and_agent_logs(bed: TestbedStatus) -> None:
     state = Path(bed.state_dir)
     _digest, secret = split_token((state / "server" / "join-token").read_text())
     assert len(secret) >= 32
-    for h in bed.hosts:
+    now = testbed.status()  # agents restarted by earlier tests have new pids
+    assert now is not None
+    for h in now.hosts:
         assert h.agent_pid is not None, h.name
         cmdline = Path(f"/proc/{h.agent_pid}/cmdline").read_bytes()
         assert b"--token-file" in cmdline and secret.encode() not in cmdline, h.name

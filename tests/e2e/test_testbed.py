@@ -137,7 +137,7 @@ def test_down_removes_everything_and_is_idempotent(bed: TestbedStatus) -> None:
         p for p in Path("/proc").iterdir()
         if p.name.isdigit() and str(state_dir) in _cmdline(p)
     ]  # fmt: skip
-    assert leftovers == []
+    assert leftovers == [], [_cmdline(p) for p in leftovers]
     assert str(state_dir) + "/" not in Path("/proc/self/mountinfo").read_text()
 
 
