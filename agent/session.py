@@ -112,6 +112,7 @@ class Session:
         self._rand = rand
         self.identity = self._kept_identity() or ident.Identity.fresh(description.name)
         self._log_streams: set[asyncio.Task[None]] = set()
+        self._registered = False
 
     def _kept_identity(self) -> ident.Identity | None:
         """The certificate kept from an earlier run, unless it is another cluster's (the
@@ -144,6 +145,7 @@ class Session:
         while True:
             address = self._addresses[attempt % len(self._addresses)]
             attempt += 1
+            self._registered = False
             try:
                 await self._one_session(address)
                 failures = 0
@@ -160,7 +162,7 @@ class Session:
                 # OSError covers ConnectionError, TimeoutError (a slow TLS handshake) and
                 # ssl.SSLError: the server is unreachable or slow, which waiting can fix.
                 detail = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
-                failures += 1
+                failures = 1 if self._registered else failures + 1
                 delay = backoff_s(failures, self._rand())
                 log.warning("session with %s ended: %s; reconnecting in %.1fs",
                             address, detail or type(exc).__name__, delay)
@@ -216,6 +218,7 @@ class Session:
             if reg is None:
                 reg = await self._register(certs, address)
             log.info("registered with %s as %s", address, self._desc.name)
+            self._registered = True  # a session that worked: backoff starts over
             sid = reg.session_id
             name = self._desc.name
             period = reg.heartbeat_period_ms / 1000 or 1.0
