@@ -10,6 +10,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -22,12 +23,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from agent import identity as ident
-from agent.session import JoinRefused
+from agent.session import JoinRefused, Session, StatusBatch
 from common.jointoken import split_token
 from controlplane.cli.client import load_credentials
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
-from tests.integration.test_security import joined, session, stop, token_of
+from tests.integration.test_security import FakeRunner, joined, session, stop, token_of
 
 pytestmark = pytest.mark.integration
 OPTS = ident.CHANNEL_OPTIONS
@@ -309,3 +310,38 @@ def test_the_join_token_from_a_file_never_shows_in_the_process_list(
             proc.kill()
             proc.wait(timeout=10)
     assert secret not in log.read_text()
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A loopback port that accepts connections and never speaks TLS: a stalled server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(16)
+        yield f"127.0.0.1:{listener.getsockname()[1]}"
+
+
+def test_a_stalled_server_is_unreachable_not_a_refused_token(silent_server: str) -> None:
+    token = "dyt1-" + "0" * 64 + "-" + "s" * 40
+    with pytest.raises(ConnectionError, match="did not complete the TLS handshake"):
+        ident.trusted_ca(silent_server, token, "n1")
+
+
+def test_an_agent_keeps_retrying_a_stalled_server(silent_server: str, tmp_path: Path,
+                                                  caplog: pytest.LogCaptureFixture) -> None:
+    desc = objects_pb2.NodeDescription(name="n1", address="127.0.0.1")
+    s = Session(addresses=[silent_server], token="dyt1-" + "0" * 64 + "-" + "s" * 40,
+                description=desc, runner=FakeRunner(), batch=StatusBatch())  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        task = asyncio.create_task(s.run_forever())
+        await asyncio.sleep(12)  # two handshake timeouts (5 s each) and their backoff
+        assert not task.done(), task  # never exits, never calls the token invalid
+        await stop(task)
+
+    with caplog.at_level("WARNING", logger="dockyard.agent"):
+        asyncio.run(scenario())
+    retries = [r.getMessage() for r in caplog.records if "reconnecting in" in r.getMessage()]
+    assert len(retries) >= 2, retries
+    assert all("did not complete the TLS handshake" in m for m in retries), retries
+    assert not any("invalid join token" in r.getMessage() for r in caplog.records)
