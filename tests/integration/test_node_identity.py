@@ -345,3 +345,23 @@ def test_an_agent_keeps_retrying_a_stalled_server(silent_server: str, tmp_path: 
     assert len(retries) >= 2, retries
     assert all("did not complete the TLS handshake" in m for m in retries), retries
     assert not any("invalid join token" in r.getMessage() for r in caplog.records)
+
+
+def test_garbage_protobuf_is_refused_in_one_line_and_logs_no_traceback(
+    server: ServerProcess,
+) -> None:
+    async def scenario() -> None:
+        async with admin_channel(server) as ch:
+            for method in ("/dockyard.v1.Control/ListApps", "/dockyard.v1.Control/Apply",
+                           "/dockyard.v1.Sessions/Heartbeat"):
+                call = ch.unary_unary(method)
+                with pytest.raises(grpc.aio.AioRpcError) as exc:
+                    await call(b"\xff\xff\xff\xff not protobuf", timeout=10)
+                want = (grpc.StatusCode.UNAUTHENTICATED if "Sessions" in method
+                        else grpc.StatusCode.INVALID_ARGUMENT)
+                assert exc.value.code() == want, (method, exc.value.details())
+                assert "\n" not in (exc.value.details() or "")
+
+    asyncio.run(scenario())
+    assert run_cli(server, "get", "apps").returncode == 0  # still serving
+    assert "Traceback" not in (server.data_dir.parent / "server.log").read_text()

@@ -162,3 +162,26 @@ def test_a_response_stream_starts_only_after_the_check() -> None:
     with pytest.raises(Aborted):
         asyncio.run(collect("n2"))
     assert started == ["n1"]
+
+
+def test_a_request_that_does_not_parse_is_refused_in_one_line_after_the_role_check() -> None:
+    parse = roles.tolerant(control_pb2.ListRequest.FromString)
+    assert parse is not None
+    assert parse(control_pb2.ListRequest(app="a").SerializeToString()).app == "a"
+    garbage = parse(b"\xff\xff\xff\xff")
+    assert isinstance(garbage, roles.Undecodable)
+
+    async def list_apps(request: Any, context: Any) -> str:
+        raise AssertionError("the servicer must not run")
+
+    async def scenario() -> None:
+        for peer, code in ((NODE, grpc.StatusCode.PERMISSION_DENIED),
+                           (ADMIN, grpc.StatusCode.INVALID_ARGUMENT)):
+            with pytest.raises(Aborted) as exc:
+                await guarded("/dockyard.v1.Control/ListApps", peer, list_apps,
+                              "unary_unary")(garbage, Context())
+            assert exc.value.code == code
+            assert "\n" not in str(exc.value)
+        assert str(exc.value).startswith("the request is not valid protobuf: ")
+
+    asyncio.run(scenario())
