@@ -140,7 +140,9 @@ class HollowCluster:
         argv = [sys.executable, "-m", "controlplane", "server",
                 "--data-dir", str(self.data_dir), "--listen", self.address,
                 "--http-listen", f"127.0.0.1:{self.http_port}",
-                "--etcd-port", str(self.etcd_port), "--admin-credentials=", *extra]
+                "--etcd-port", str(self.etcd_port), "--admin-credentials=",
+                # Every hollow agent joins from 127.0.0.1: one source address for all.
+                "--join-rate", "2000/2000", *extra]
         self.server = start(argv, self.root / "server.log")
         self.save()
         deadline = time.monotonic() + 60
