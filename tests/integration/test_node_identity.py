@@ -185,8 +185,17 @@ async def _services(ch: grpc.aio.Channel) -> list[str]:
         yield reflection_pb2.ServerReflectionRequest(list_services="")
 
     call = reflection_pb2_grpc.ServerReflectionStub(ch).ServerReflectionInfo(ask(), timeout=10)
-    async for reply in call:
-        return [s.name for s in reply.list_services_response.service]
+    try:
+        async for reply in call:
+            return [s.name for s in reply.list_services_response.service]
+    except grpc.aio.AioRpcError:
+        # A refusal can race the client's first write, which then fails on its own
+        # ("Internal error from Core"); the call's final status is the server's answer.
+        code = await call.code()
+        if code == grpc.StatusCode.OK:
+            raise
+        raise grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(),
+                                   details=await call.details()) from None
     return []
 
 
