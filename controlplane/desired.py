@@ -3,6 +3,10 @@
 An apply compares each service's spec hash with what is stored, and reports per service
 whether it is created, updated, unchanged or removed. The replica count is part of the
 decision but not of the hash, so scaling never looks like a new version of a service.
+
+The file is the source of truth, as with kubectl: a re-apply sets a service that was
+scaled by hand (`dockyard scale`) back to the file's replica count, and says so in the
+change's detail. An apply that changes nothing reports "unchanged" for every service.
 """
 
 from __future__ import annotations
@@ -33,6 +37,19 @@ class ServiceDiff:
     name: str
     action: str  # created | updated | unchanged | removed
     service: objects_pb2.Service | None  # the object to store; None when removed
+    detail: str = ""  # what changed, for a person; empty when nothing more to say
+
+
+def replicas_detail(*, stored: int, wanted: int, last_applied: int | None) -> str:
+    """How an apply's replica change reads. Pure. `last_applied` is the count in the file
+    applied before (None when unknown); when it equals the new file's count, the stored
+    count can only differ because someone scaled the service by hand."""
+    if stored == wanted:
+        return ""
+    line = f"replicas {stored} -> {wanted}"
+    if last_applied == wanted:
+        line += " (the file's value; it was scaled by hand)"
+    return line
 
 
 def diff_services(
@@ -41,8 +58,12 @@ def diff_services(
     stored: Mapping[str, objects_pb2.Service],
     spec: specs_pb2.AppSpec,
     now_ms: int,
+    applied: specs_pb2.AppSpec | None = None,
 ) -> list[ServiceDiff]:
-    """Per service of `spec` (in file order), then per stored service it no longer has."""
+    """Per service of `spec` (in file order), then per stored service it no longer has.
+    `applied` is the app's spec as last applied (None for a first apply): it tells a
+    count scaled by hand from a count changed in the file. Pure."""
+    last = {s.name: s.replicas for s in applied.services} if applied is not None else {}
     diffs: list[ServiceDiff] = []
     for svc_spec in spec.services:
         old = stored.get(svc_spec.name)
@@ -54,7 +75,11 @@ def diff_services(
             diffs.append(ServiceDiff(svc_spec.name, "created", new))
         elif old.spec_hash != new.spec_hash or old.spec.replicas != svc_spec.replicas:
             new.status.CopyFrom(old.status)
-            diffs.append(ServiceDiff(svc_spec.name, "updated", new))
+            parts = ["new spec"] if old.spec_hash != new.spec_hash else []
+            parts.append(replicas_detail(stored=old.spec.replicas, wanted=svc_spec.replicas,
+                                         last_applied=last.get(svc_spec.name)))
+            detail = ", ".join(p for p in parts if p)
+            diffs.append(ServiceDiff(svc_spec.name, "updated", new, detail))
         else:
             diffs.append(ServiceDiff(svc_spec.name, "unchanged", None))
     names = {s.name for s in spec.services}

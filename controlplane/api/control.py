@@ -13,7 +13,7 @@ import grpc
 
 from controlplane import admission
 from controlplane.api.logs import LogBroker
-from controlplane.desired import app_hash, diff_services
+from controlplane.desired import ServiceDiff, app_hash, diff_services
 from controlplane.events import event_entry, stored_events
 from controlplane.security.cluster import TokenKeeper
 from controlplane.spec import rules
@@ -92,14 +92,15 @@ class ControlService(control_pb2_grpc.ControlServicer):
         now = typed.now_ms()
         old_app = await typed.read_app(self._store, spec.name)
         stored = {s.spec.name: s for s in await typed.list_services(self._store, spec.name)}
-        diffs = diff_services(app=spec.name, stored=stored, spec=spec, now_ms=now)
+        diffs = diff_services(app=spec.name, stored=stored, spec=spec, now_ms=now,
+                              applied=old_app.spec if old_app is not None else None)
         app = objects_pb2.App(spec=spec, spec_hash=app_hash(spec))
         app.meta.id = spec.name
         app.meta.created_ms = old_app.meta.created_ms if old_app else now
         app.meta.updated_ms = now
-        changes = [control_pb2.ServiceChange(service=d.name, action=d.action) for d in diffs]
+        changes = service_changes(diffs)
         response = control_pb2.ApplyResponse(app=app, changes=changes)
-        if old_app is not None and old_app.spec_hash == app.spec_hash:
+        if old_app is not None and nothing_changed(old_app, app, diffs):
             response.app.CopyFrom(old_app)
             return response
         commit = Commit()
@@ -376,6 +377,20 @@ class ControlService(control_pb2_grpc.ControlServicer):
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             raise AssertionError("unreachable") from None
+
+
+def service_changes(diffs: list[ServiceDiff]) -> list[control_pb2.ServiceChange]:
+    """The apply's answer per service, with what changed. Pure."""
+    return [control_pb2.ServiceChange(service=d.name, action=d.action, detail=d.detail)
+            for d in diffs]
+
+
+def nothing_changed(
+    old_app: objects_pb2.App, app: objects_pb2.App, diffs: list[ServiceDiff]
+) -> bool:
+    """True when the apply has nothing to write: the same file, and no service differs
+    from it (a service scaled by hand differs, and is set back). Pure."""
+    return old_app.spec_hash == app.spec_hash and all(d.action == "unchanged" for d in diffs)
 
 
 async def _abort(

@@ -10,7 +10,7 @@ import grpc
 from controlplane.cli import render
 from controlplane.cli.client import CliError, call, control_stub, describe_rpc_error
 from controlplane.cli.tables import print_rows
-from dockyard.v1 import control_pb2, objects_pb2
+from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
 
 if TYPE_CHECKING:
     from controlplane.spec import LoadedApp
@@ -61,11 +61,13 @@ def cmd_apply(args: Any) -> int:
     resp = call(args.server, stub.Apply, request)
     if args.output == "json" or args.output == "yaml":
         rows = {"app": resp.app.meta.id,
-                "changes": [{"service": c.service, "action": c.action} for c in resp.changes]}
+                "changes": [{"service": c.service, "action": c.action, "detail": c.detail}
+                            for c in resp.changes]}
         print(render.dump(rows, args.output))
     else:
         for c in resp.changes:
-            print(f"{resp.app.meta.id}/{c.service} {c.action}")
+            print(f"{resp.app.meta.id}/{c.service} {c.action}"
+                  + (f": {c.detail}" if c.detail else ""))
     if args.wait:
         from controlplane.cli.wait import wait_for_app
 
@@ -157,7 +159,21 @@ def cmd_scale(args: Any) -> int:
     svc = call(args.server, stub.Scale,
                control_pb2.ScaleRequest(app=app, service=service, replicas=int(count)))
     print(f"{svc.app}/{svc.spec.name} scaled to {svc.spec.replicas}")
+    app_spec = call(args.server, stub.GetApp, control_pb2.GetAppRequest(name=app)).spec
+    note = scale_note(app_spec, service, svc.spec.replicas)
+    if note:
+        print(note, file=sys.stderr)
     return 0
+
+
+def scale_note(app_spec: specs_pb2.AppSpec, service: str, replicas: int) -> str:
+    """The reminder `scale` prints: the file is the source of truth, so the next apply
+    sets the count back to the file's. Empty when the file says the same. Pure."""
+    in_file = next((s.replicas for s in app_spec.services if s.name == service), replicas)
+    if in_file == replicas:
+        return ""
+    return (f"note: the file of {app_spec.name} says {in_file}; the next apply sets "
+            f"{service} back to {in_file} replicas (change the file to keep {replicas})")
 
 
 def cmd_node(args: Any) -> int:

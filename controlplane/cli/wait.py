@@ -1,9 +1,14 @@
 """`apply --wait`: live progress, per wave and per service, until every service is up.
 
-A service is up when all its replicas are healthy (or running, with no healthcheck), or
-have completed successfully. Only changes are printed, one line each, so the output
-reads the same in a terminal and in a CI log; a terminal also gets a bar per service
-(controlplane/cli/progress.py).
+A service is up when all its replicas run the service's current spec version (the
+task's spec hash is the service's) and are healthy (or running, with no healthcheck),
+or have completed successfully, and no task of an earlier version is left. Counting
+only new-version tasks is what keeps `--wait` from returning while a rolling update
+still replaces tasks. When a new task will not get ready while the old ones still serve,
+the update has failed: the wait ends with why, rather than at its timeout.
+
+Only changes are printed, one line each, so the output reads the same in a terminal and
+in a CI log; a terminal also gets a bar per service (controlplane/cli/progress.py).
 """
 
 from __future__ import annotations
@@ -11,40 +16,96 @@ from __future__ import annotations
 import re
 import sys
 import time
+from dataclasses import dataclass
 
 from controlplane.cli.client import CliError, ControlClient, call
 from controlplane.cli.progress import wait_report
 from controlplane.cli.render import crash_loop, task_state
-from dockyard.v1 import control_pb2, objects_pb2
+from controlplane.reconcile.gates import has_healthcheck
+from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
 
 
-def service_line(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> tuple[str, bool]:
-    """A one-line progress summary of a service, and whether it is up. Pure."""
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """Where one service stands in an apply: its line, whether it is up, and why its
+    update failed (empty while it has not)."""
+
+    line: str
+    up: bool
+    failed: str = ""
+
+
+def task_ready(task: objects_pb2.Task) -> bool:
+    """Running, and healthy when its spec has a healthcheck. Pure."""
+    if task.status.state != objects_pb2.RUNNING:
+        return False
+    if has_healthcheck(task.spec):
+        return task.status.health == objects_pb2.HEALTH_HEALTHY
+    return task.status.health in (objects_pb2.HEALTH_NONE, objects_pb2.HEALTH_HEALTHY)
+
+
+def _gave_up(task: objects_pb2.Task) -> bool:
+    """A failed task its agent will not restart in place (the policy says no more)."""
+    policy = task.spec.restart_policy
+    if task.status.state != objects_pb2.FAILED:
+        return False
+    return policy.condition == specs_pb2.RESTART_NONE or bool(
+        policy.max_attempts and task.status.restarts >= policy.max_attempts)
+
+
+def _update_failure(new: list[objects_pb2.Task]) -> str:
+    """Why a task of the new version will not get ready by itself, if one will not: it
+    crash-loops, or it failed and is not restarted."""
+    for t in sorted(new, key=lambda t: t.slot):
+        if crash_loop(t.status):
+            return f"{t.service}.{t.slot}: {crash_loop(t.status)}"
+        if _gave_up(t):
+            why = t.status.message or f"exit {t.status.exit_code}"
+            return f"{t.service}.{t.slot}: failed: {why}"
+    return ""
+
+
+def service_progress(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> Progress:
+    """How far a service is, counting only tasks of its current spec version (a task's
+    spec hash equals the service's): during a rolling update the old tasks are healthy
+    but are not what was applied. `tasks` are the service's live tasks. Up when `replicas`
+    new tasks are ready (or completed with 0) and no old task is left. The update has
+    failed when old tasks still serve and a new one crash-loops or failed for good: the
+    rolling update holds back on it. Pure."""
     want = svc.spec.replicas
-    done = sum(1 for t in tasks if t.status.state == objects_pb2.COMPLETE
+    new = [t for t in tasks if t.spec_hash == svc.spec_hash]
+    old = len(tasks) - len(new)
+    done = sum(1 for t in new if t.status.state == objects_pb2.COMPLETE
                and t.status.exit_code == 0)
     if want and done >= want:
-        return f"{svc.spec.name}: {done}/{want} completed", True
-    up = svc.status.healthy >= want
-    parts = [f"{svc.status.running}/{want} running", f"{svc.status.healthy}/{want} healthy"]
+        return Progress(f"{svc.spec.name}: {done}/{want} completed", True)
+    running = sum(1 for t in new if t.status.state == objects_pb2.RUNNING)
+    ready = sum(1 for t in new if task_ready(t))
+    up = ready >= want and not old
+    parts = [f"{running}/{want} running", f"{ready}/{want} healthy"]
+    if old:
+        parts.append(f"{old} of the previous version still running")
     if svc.status.waiting_on:
         parts.append(svc.status.waiting_on)
     else:
-        states = sorted({task_state(t) for t in tasks} - {"running"})
+        states = sorted({task_state(t) for t in new} - {"running"})
         if states and not up:
             parts.append("tasks " + ",".join(states))
-        errors = {t.status.message for t in tasks if t.status.state == objects_pb2.FAILED}
-        errors |= {crash_loop(t.status) for t in tasks if crash_loop(t.status)}
+        errors = {t.status.message for t in new if t.status.state == objects_pb2.FAILED}
+        errors |= {crash_loop(t.status) for t in new if crash_loop(t.status)}
         if errors and not up:
             parts.append("; ".join(sorted(errors))[:160])
-    return f"{svc.spec.name}: " + ", ".join(parts), up
+    failed = _update_failure(new) if old and not up else ""
+    return Progress(f"{svc.spec.name}: " + ", ".join(parts), up, failed)
 
 
 def service_done(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> int:
-    """How many of a service's replicas are there: healthy, or completed. Pure."""
-    done = sum(1 for t in tasks if t.status.state == objects_pb2.COMPLETE
+    """How many of a service's replicas run its current version: ready, or completed.
+    Pure."""
+    new = [t for t in tasks if t.spec_hash == svc.spec_hash]
+    done = sum(1 for t in new if t.status.state == objects_pb2.COMPLETE
                and t.status.exit_code == 0)
-    return max(svc.status.healthy, done)
+    return max(sum(1 for t in new if task_ready(t)), done)
 
 
 def wait_for_app(
@@ -69,8 +130,12 @@ def wait_for_app(
                     by_svc.setdefault(t.service, []).append(t)
             all_up = True
             lines = []
+            failures: list[str] = []
             for svc in d.services:
-                line, up = service_line(svc, by_svc.get(svc.spec.name, []))
+                progress = service_progress(svc, by_svc.get(svc.spec.name, []))
+                line, up = progress.line, progress.up
+                if progress.failed:
+                    failures.append(progress.failed)
                 report.service(svc.spec.name, service_done(svc, by_svc.get(svc.spec.name, [])),
                                svc.spec.replicas, line)
                 lines.append(line)
@@ -84,6 +149,10 @@ def wait_for_app(
                 report.close()
                 print(f"app {app} is up in {time.monotonic() - start:.1f}s")
                 return 0
+            if failures:
+                report.close()
+                raise CliError(f"the update of {app} failed: {'; '.join(failures)}; "
+                               "the previous version still serves")
             if time.monotonic() > deadline:
                 pending = "; ".join(ln for ln in lines if "healthy" in ln)
                 raise CliError(f"timed out after {timeout_s:g}s waiting for {app}: {pending}")

@@ -31,12 +31,14 @@ class ApplyRequest(_message.Message):
     def __init__(self, spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., allow: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ServiceChange(_message.Message):
-    __slots__ = ("service", "action")
+    __slots__ = ("service", "action", "detail")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
+    DETAIL_FIELD_NUMBER: _ClassVar[int]
     service: str
     action: str
-    def __init__(self, service: _Optional[str] = ..., action: _Optional[str] = ...) -> None: ...
+    detail: str
+    def __init__(self, service: _Optional[str] = ..., action: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("app", "changes")

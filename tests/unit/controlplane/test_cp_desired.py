@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controlplane.desired import app_hash, diff_services, service_hash
+from controlplane.desired import app_hash, diff_services, replicas_detail, service_hash
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import spec
 
@@ -122,3 +122,53 @@ def test_updated_service_keeps_created_time_and_status() -> None:
     assert d.service.status.running == 1
     assert d.service.spec.replicas == 4
     assert d.service.spec_hash == old.spec_hash  # scaling is not a new version
+
+
+def _reapply(stored_replicas: int, file_before: int, file_now: int) -> list:
+    """The file said `file_before`, the service holds `stored_replicas` (scaled by hand
+    when they differ), and the file now says `file_now`."""
+    old = stored_service("shop", spec("web", replicas=stored_replicas))
+    applied = specs_pb2.AppSpec(name="shop", services=[spec("web", replicas=file_before)])
+    return diff_services(app="shop", stored={"web": old}, now_ms=2000, applied=applied,
+                         spec=specs_pb2.AppSpec(name="shop",
+                                                services=[spec("web", replicas=file_now)]))
+
+
+def test_reapply_after_scale_sets_the_files_count_back_and_says_so() -> None:
+    (d,) = _reapply(stored_replicas=5, file_before=2, file_now=2)
+    assert d.action == "updated"
+    assert d.service is not None and d.service.spec.replicas == 2
+    assert d.detail == "replicas 5 -> 2 (the file's value; it was scaled by hand)"
+
+
+def test_replicas_changed_in_the_file_are_not_called_scaled_by_hand() -> None:
+    (d,) = _reapply(stored_replicas=2, file_before=2, file_now=3)
+    assert (d.action, d.detail) == ("updated", "replicas 2 -> 3")
+
+
+def test_reapply_of_the_same_file_is_unchanged_with_nothing_to_say() -> None:
+    (d,) = _reapply(stored_replicas=2, file_before=2, file_now=2)
+    assert (d.action, d.detail, d.service) == ("unchanged", "", None)
+
+
+def test_a_new_spec_and_a_hand_scaled_count_are_both_reported() -> None:
+    old = stored_service("shop", spec("web", replicas=4))
+    applied = specs_pb2.AppSpec(name="shop", services=[spec("web", replicas=1)])
+    (d,) = diff_services(app="shop", stored={"web": old}, now_ms=2000, applied=applied,
+                         spec=specs_pb2.AppSpec(name="shop", services=[
+                             spec("web", replicas=1, image="registry:5000/app:2")]))
+    assert d.action == "updated"
+    assert d.detail == "new spec, replicas 4 -> 1 (the file's value; it was scaled by hand)"
+
+
+@pytest.mark.parametrize(
+    ("stored", "wanted", "last", "expected"),
+    [
+        (3, 3, 3, ""),
+        (5, 2, 2, "replicas 5 -> 2 (the file's value; it was scaled by hand)"),
+        (2, 5, 2, "replicas 2 -> 5"),
+        (2, 5, None, "replicas 2 -> 5"),
+    ],
+)
+def test_replicas_detail(stored: int, wanted: int, last: int | None, expected: str) -> None:
+    assert replicas_detail(stored=stored, wanted=wanted, last_applied=last) == expected
