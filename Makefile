@@ -42,7 +42,7 @@ e2e: deps venv
 	$(BIN)/python -m pytest -q tests/e2e $(PYTEST_ARGS)
 
 demo: deps venv
-	$(BIN)/python -m deploy.demo
+	$(BIN)/python -m dockyard.deploy.demo
 
 demo-down: venv
 	$(BIN)/dockyard dev-cluster down
@@ -50,26 +50,26 @@ demo-down: venv
 bench: bench-scheduler bench-deploy bench-failover bench-scaleup
 
 bench-cli: venv
-	$(BIN)/python -m deploy.bench.cli
+	$(BIN)/python -m dockyard.deploy.bench.cli
 
 bench-scheduler: venv
-	$(BIN)/python -m scheduler.bench
+	$(BIN)/python -m dockyard.scheduler.bench
 
 bench-deploy: deps venv
-	$(BIN)/python -m deploy.bench.deploy
+	$(BIN)/python -m dockyard.deploy.bench.deploy
 
 bench-failover: deps venv
-	$(BIN)/python -m deploy.bench.failover
+	$(BIN)/python -m dockyard.deploy.bench.failover
 
 # Hollow nodes on loopback: no root, no Docker. BENCH_SCALE=small (default) or full.
 bench-scale: venv
-	$(BIN)/python -m deploy.bench.scale
+	$(BIN)/python -m dockyard.deploy.bench.scale
 
 bench-scaleup: deps venv
-	$(BIN)/python -m deploy.bench.scaleup
+	$(BIN)/python -m dockyard.deploy.bench.scaleup
 
 chaos: deps venv
-	$(BIN)/python -m deploy.bench.chaos
+	$(BIN)/python -m dockyard.deploy.bench.chaos
 
 proto: venv
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto \
@@ -77,10 +77,14 @@ proto: venv
 	$(BIN)/python -m grpc_tools.protoc -Iproto --python_out=proto --pyi_out=proto \
 	    --grpc_python_out=proto proto/dockyard/v1/control.proto proto/dockyard/v1/dispatcher.proto
 
+# mypy and import-linter read the installed layout (one `dockyard` namespace), so they
+# run over a copy installed into build/lint; ruff reads the sources as they are.
 lint: venv
 	$(BIN)/ruff check .
-	$(BIN)/mypy controlplane agent scheduler deploy common
-	$(BIN)/lint-imports
+	rm -rf build/lint
+	$(BIN)/pip install -q --no-deps --no-build-isolation --target build/lint .
+	cd build/lint && ../../$(BIN)/mypy --config-file ../../pyproject.toml -p dockyard
+	cd build/lint && ../../$(BIN)/lint-imports ../../pyproject.toml
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results
+	rm -rf $(VENV) build .pytest_cache .mypy_cache .ruff_cache .hypothesis bench-results

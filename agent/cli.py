@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from common.names import node_name_problem
+from dockyard.common.names import node_name_problem
 from dockyard.v1 import objects_pb2, specs_pb2
 
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
@@ -125,10 +125,10 @@ async def _main(args: Any) -> int:
         logging.getLogger("dockyard.agent").warning(
             "--token shows the join token to every user of this host (ps); "
             "use --token-file or DOCKYARD_TOKEN")
-    from agent.dns import serve_dns
-    from agent.runner import Runner
-    from agent.runtime.docker.driver import DockerDriver
-    from agent.session import JoinRefused, Session, StatusBatch
+    from dockyard.agent.dns import serve_dns
+    from dockyard.agent.runner import Runner
+    from dockyard.agent.runtime.docker.driver import DockerDriver
+    from dockyard.agent.session import JoinRefused, Session, StatusBatch
 
     driver = await asyncio.to_thread(DockerDriver, args.docker)
     runtime = await asyncio.to_thread(driver.describe)
@@ -162,8 +162,8 @@ async def _main(args: Any) -> int:
 
 
 def run_agent(args: Any) -> int:
-    from agent.runtime.driver import DriverError
-    from agent.session import JoinRefused
+    from dockyard.agent.runtime.driver import DriverError
+    from dockyard.agent.session import JoinRefused
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,

@@ -30,7 +30,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from common.jointoken import JOIN_ROOT_CN, join_key, split_token
+from dockyard.common.jointoken import JOIN_ROOT_CN, join_key, split_token
 
 log = logging.getLogger("dockyard.agent")
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from agent.runtime.driver import Driver
+from dockyard.agent.runtime.driver import Driver
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
 log = logging.getLogger("dockyard.agent.logs")

@@ -17,9 +17,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
-from agent.containers import stop_timeout_s
-from agent.dns import ServiceDNS, search_domain, table_from
-from agent.runtime.driver import (
+from dockyard.agent.containers import stop_timeout_s
+from dockyard.agent.dns import ServiceDNS, search_domain, table_from
+from dockyard.agent.runtime.driver import (
     ContainerInfo,
     ContainerState,
     CreateRequest,
@@ -27,8 +27,8 @@ from agent.runtime.driver import (
     DriverError,
     Watch,
 )
-from agent.status import status_from
-from agent.steps import Action, Observed, backoff_s, next_action
+from dockyard.agent.status import status_from
+from dockyard.agent.steps import Action, Observed, backoff_s, next_action
 from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 log = logging.getLogger("dockyard.agent")

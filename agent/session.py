@@ -25,10 +25,10 @@ from pathlib import Path
 
 import grpc
 
-from agent import identity as ident
-from agent.logs import publish_logs
-from agent.runner import Runner
-from common.jointoken import split_token
+from dockyard.agent import identity as ident
+from dockyard.agent.logs import publish_logs
+from dockyard.agent.runner import Runner
+from dockyard.common.jointoken import split_token
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")

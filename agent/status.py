@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agent.runtime.driver import ContainerInfo, ContainerState, Health
+from dockyard.agent.runtime.driver import ContainerInfo, ContainerState, Health
 from dockyard.v1 import objects_pb2
 
 _HEALTH = {

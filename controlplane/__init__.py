@@ -1,11 +1,7 @@
-"""The control plane: the API server, the etcd store, reconcilers, the plan applier,
-the services agents call (certificates, sessions, logs), and the CLI.
+"""The control plane: the API server, the etcd store, reconcilers, the plan applier, and
+the services agents call (certificates, sessions, logs).
 
-It may import `scheduler` (pure placement) and the wire code `dockyard.v1`. It is the
-only part of Dockyard that talks to etcd. It never imports `agent`, except that the CLI
-starts an agent process for `dockyard agent`.
+It may import `dockyard.scheduler` (pure placement), `dockyard.common` (the shared rules)
+and the wire code `dockyard.v1`. It is the only part of Dockyard that talks to etcd. It
+never imports `dockyard.agent`, `dockyard.client`, `dockyard.deploy` or the command.
 """
-
-# The one place the version is written: pyproject.toml reads it from here, and
-# `dockyard --version` prints it without asking the package metadata (a slower import).
-__version__ = "0.1.0"

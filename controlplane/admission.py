@@ -2,7 +2,7 @@
 
 The Compose loader refuses malformed files on the client, but any gRPC client may call
 the server, so the server judges every request itself: the app against the spec's own
-rules (``controlplane.spec.admissible``, one source of truth with the loader), then what
+rules (``dockyard.common.spec.admissible``, one source of truth with the loader), then what
 only the cluster knows: replicas across the whole cluster, and requests no node could
 ever hold. Every refusal is one line. Pure: no I/O.
 """
@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from controlplane.snapshot import node_infos, task_request
-from controlplane.spec import rules
-from controlplane.spec.errors import show
+from dockyard.common.spec import rules
+from dockyard.common.spec.errors import show
+from dockyard.controlplane.snapshot import node_infos, task_request
+from dockyard.scheduler import never_fits
 from dockyard.v1 import objects_pb2, specs_pb2
-from scheduler import never_fits
 
 
 def admit(

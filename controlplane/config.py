@@ -5,7 +5,7 @@ and then by a command-line flag. Nothing else in the control plane reads the
 environment.
 
 The CLI's target (which servers, which admin credential) has one more layer, the
-context (several clusters kept in ~/.dockyard/contexts.json, see controlplane/cli/
+context (several clusters kept in ~/.dockyard/contexts.json, see cli/
 contexts.py), and one resolution order, in `resolve_client`: the --server/--credentials
 flags, then a context named with --context, then DOCKYARD_SERVER/DOCKYARD_CREDENTIALS,
 then the context named by DOCKYARD_CONTEXT or the current one, then the defaults.
@@ -19,7 +19,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from controlplane.spec.rules import DEFAULT_LIMITS, REPLICAS_CEILING, Limits
+from dockyard.common.spec.rules import DEFAULT_LIMITS, REPLICAS_CEILING, Limits
 
 DEFAULT_SERVER = "127.0.0.1:7070"
 
@@ -45,7 +45,7 @@ class ServerConfig:
     join_rate: tuple[float, float] = (2.0, 20.0)
     # Where the first start also copies the admin credential (None: only DATA_DIR/admin.pem).
     admin_credentials: Path | None = None
-    # Privileges every app may use (`--allow`, see controlplane/spec/privileges.py).
+    # Privileges every app may use (`--allow`, see common/spec/privileges.py).
     allow: frozenset[str] = frozenset()
     # Client TLS to an external etcd: CA, certificate, key (all three, or none).
     etcd_cacert: Path | None = None

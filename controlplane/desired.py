@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from controlplane.store.codec import digest
+from dockyard.controlplane.store.codec import digest
 from dockyard.v1 import objects_pb2, specs_pb2
 
 

@@ -14,8 +14,8 @@ import socket
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from controlplane.store import keys
-from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 
 log = logging.getLogger("dockyard.election")
 

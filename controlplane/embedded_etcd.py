@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.security.etcd_certs import CLIENT_USER, EtcdFiles, ensure_files
-from controlplane.store.auth import enable_auth
-from controlplane.store.client import ClientTls
-from controlplane.store.etcd import EtcdStore
+from dockyard.controlplane.security.etcd_certs import CLIENT_USER, EtcdFiles, ensure_files
+from dockyard.controlplane.store.auth import enable_auth
+from dockyard.controlplane.store.client import ClientTls
+from dockyard.controlplane.store.etcd import EtcdStore
 
 _PR_SET_PDEATHSIG = 1
 

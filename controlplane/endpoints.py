@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from controlplane.reconcile.gates import has_healthcheck
-from controlplane.view import ClusterView
+from dockyard.controlplane.reconcile.gates import has_healthcheck
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 

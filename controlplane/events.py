@@ -14,9 +14,9 @@ import itertools
 from collections.abc import Iterable, Set
 from dataclasses import dataclass
 
-from controlplane.store import keys
-from controlplane.store.codec import decode, encode
-from controlplane.store.etcd import Entry
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import decode, encode
+from dockyard.controlplane.store.etcd import Entry
 from dockyard.v1 import objects_pb2
 
 MESSAGE_BYTES = 1024

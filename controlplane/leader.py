@@ -18,14 +18,14 @@ import time
 from collections.abc import Iterator
 from typing import Any, TypeVar
 
-from controlplane.events import EventBudget, event_entry, events_to_trim
-from controlplane.mirror import Mirror
-from controlplane.reconcile.decision import Decision
-from controlplane.reconcile.round import plan_round
-from controlplane.store import keys
-from controlplane.store.codec import encode
-from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
-from controlplane.view import ClusterView
+from dockyard.controlplane.events import EventBudget, event_entry, events_to_trim
+from dockyard.controlplane.mirror import Mirror
+from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.round import plan_round
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import encode
+from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from controlplane.store import keys
-from controlplane.store.etcd import EtcdStore, prefix_end
-from controlplane.view import ClusterView
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.etcd import EtcdStore, prefix_end
+from dockyard.controlplane.view import ClusterView
 
 log = logging.getLogger(__name__)
 

@@ -21,24 +21,24 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from controlplane.api.certificates import CertificatesService
-from controlplane.api.control import ControlService
-from controlplane.api.logs import LogBroker, LogBrokerService
-from controlplane.api.roles import RoleInterceptor
-from controlplane.api.sessions import SessionRegistry, SessionsService
-from controlplane.config import ServerConfig
-from controlplane.election import Election
-from controlplane.embedded_etcd import EmbeddedEtcd
-from controlplane.http_status import serve_http
-from controlplane.leader import Leader
-from controlplane.mirror import Mirror
-from controlplane.security import cluster as security
-from controlplane.security.etcd_certs import EtcdFiles
-from controlplane.security.ratelimit import SourceBuckets
-from controlplane.security.sealed import SealError
-from controlplane.spec import rules
-from controlplane.store.client import ClientTls
-from controlplane.store.etcd import EtcdStore, StoreUnavailable
+from dockyard.common.spec import rules
+from dockyard.controlplane.api.certificates import CertificatesService
+from dockyard.controlplane.api.control import ControlService
+from dockyard.controlplane.api.logs import LogBroker, LogBrokerService
+from dockyard.controlplane.api.roles import RoleInterceptor
+from dockyard.controlplane.api.sessions import SessionRegistry, SessionsService
+from dockyard.controlplane.config import ServerConfig
+from dockyard.controlplane.election import Election
+from dockyard.controlplane.embedded_etcd import EmbeddedEtcd
+from dockyard.controlplane.http_status import serve_http
+from dockyard.controlplane.leader import Leader
+from dockyard.controlplane.mirror import Mirror
+from dockyard.controlplane.security import cluster as security
+from dockyard.controlplane.security.etcd_certs import EtcdFiles
+from dockyard.controlplane.security.ratelimit import SourceBuckets
+from dockyard.controlplane.security.sealed import SealError
+from dockyard.controlplane.store.client import ClientTls
+from dockyard.controlplane.store.etcd import EtcdStore, StoreUnavailable
 from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
 
 log = logging.getLogger("dockyard.server")
@@ -188,7 +188,7 @@ async def run_server(config: ServerConfig) -> None:
 
 
 def _print_first_start(config: ServerConfig) -> None:
-    from controlplane.firststart import first_start_message, host_ip, same_file_text
+    from dockyard.controlplane.firststart import first_start_message, host_ip, same_file_text
 
     data_dir = config.data_dir.resolve()
     copy = config.admin_credentials

@@ -9,8 +9,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from dockyard.scheduler import (
+    Constraint,
+    NodeInfo,
+    Resources,
+    Strategy,
+    TaskRequest,
+    parse_constraint,
+)
 from dockyard.v1 import objects_pb2, specs_pb2
-from scheduler import Constraint, NodeInfo, Resources, Strategy, TaskRequest, parse_constraint
 
 
 def demand_of(spec: specs_pb2.ServiceSpec) -> Resources:

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from controlplane.store import keys
-from controlplane.store.codec import decode
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import decode
 from dockyard.v1 import objects_pb2
 
 _M = TypeVar("_M", objects_pb2.App, objects_pb2.Service, objects_pb2.Task, objects_pb2.Node)

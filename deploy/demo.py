@@ -14,9 +14,9 @@ import time
 import urllib.request
 from pathlib import Path
 
-from deploy import testbed
-from deploy.amp.build import build
-from deploy.testbed import TestbedStatus
+from dockyard.deploy import testbed
+from dockyard.deploy.amp.build import build
+from dockyard.deploy.testbed import TestbedStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 COMPOSE = ROOT / "examples" / "amp" / "compose.yaml"
@@ -24,7 +24,7 @@ COMPOSE = ROOT / "examples" / "amp" / "compose.yaml"
 
 def dockyard(bed: TestbedStatus, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "controlplane", *args, "--server", bed.server,
+        [sys.executable, "-m", "dockyard.cli", *args, "--server", bed.server,
          "--credentials", bed.credentials],
         text=True, capture_output=args[0] == "get",
     )

@@ -8,9 +8,9 @@ never grpc, etcd clients, docker, ``controlplane`` or ``agent``
 (tests/unit/scheduler/test_scheduler_layering.py enforces it).
 """
 
-from scheduler.constraints import parse_constraint
-from scheduler.feasibility import invalid_reason, never_fits
-from scheduler.model import (
+from dockyard.scheduler.constraints import parse_constraint
+from dockyard.scheduler.feasibility import invalid_reason, never_fits
+from dockyard.scheduler.model import (
     Algorithm,
     Constraint,
     NodeInfo,
@@ -20,7 +20,7 @@ from scheduler.model import (
     Strategy,
     TaskRequest,
 )
-from scheduler.placement import place
+from dockyard.scheduler.placement import place
 
 __all__ = [
     "Algorithm",

@@ -25,9 +25,9 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from scheduler.explain import GIB, MIB
-from scheduler.model import Algorithm, NodeInfo, Resources, TaskRequest
-from scheduler.placement import place
+from dockyard.scheduler.explain import GIB, MIB
+from dockyard.scheduler.model import Algorithm, NodeInfo, Resources, TaskRequest
+from dockyard.scheduler.placement import place
 
 NODE = Resources(cpu_millis=16_000, memory_bytes=64 * GIB)
 CPU_FILL = 0.82

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from scheduler import explain
-from scheduler.constraints import constraint_holds, node_value
-from scheduler.model import MAX_AMOUNT, Constraint, NodeInfo, Resources, Strategy
-from scheduler.rules import CHANGING, RULES
+from dockyard.scheduler import explain
+from dockyard.scheduler.constraints import constraint_holds, node_value
+from dockyard.scheduler.model import MAX_AMOUNT, Constraint, NodeInfo, Resources, Strategy
+from dockyard.scheduler.rules import CHANGING, RULES
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]

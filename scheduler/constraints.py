@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from scheduler.model import HOSTNAME_KEY, LABEL_PREFIX, Constraint, NodeInfo
+from dockyard.scheduler.model import HOSTNAME_KEY, LABEL_PREFIX, Constraint, NodeInfo
 
 _OPS = ("==", "!=")
 _LABEL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$")

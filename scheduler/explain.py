@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scheduler.model import Constraint, Resources
+from dockyard.scheduler.model import Constraint, Resources
 
 KIB = 1024
 MIB = 1024 * KIB

@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from scheduler import explain
-from scheduler.constraints import constraint_holds
-from scheduler.model import MAX_AMOUNT, NodeInfo, TaskRequest
+from dockyard.scheduler import explain
+from dockyard.scheduler.constraints import constraint_holds
+from dockyard.scheduler.model import MAX_AMOUNT, NodeInfo, TaskRequest
 
 
 def invalid_reason(task: TaskRequest) -> str | None:

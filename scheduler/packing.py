@@ -30,8 +30,8 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from scheduler.cluster import BoolArray, ClusterState, Shape
-from scheduler.scoring import BINPACK_MAX, FloatArray, binpack_scores
+from dockyard.scheduler.cluster import BoolArray, ClusterState, Shape
+from dockyard.scheduler.scoring import BINPACK_MAX, FloatArray, binpack_scores
 
 BALANCE_SLACK = 0.05
 """How far (in fractions of a node) one decision may push cpu and memory apart."""

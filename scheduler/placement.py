@@ -41,11 +41,11 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from scheduler.cluster import ClusterState, IntArray, Shape
-from scheduler.feasibility import invalid_reason
-from scheduler.model import Algorithm, NodeInfo, Placement, Plan, Strategy, TaskRequest
-from scheduler.packing import pack
-from scheduler.scoring import (
+from dockyard.scheduler.cluster import ClusterState, IntArray, Shape
+from dockyard.scheduler.feasibility import invalid_reason
+from dockyard.scheduler.model import Algorithm, NodeInfo, Placement, Plan, Strategy, TaskRequest
+from dockyard.scheduler.packing import pack
+from dockyard.scheduler.scoring import (
     binpack_order,
     binpack_scores,
     first_fit_order,

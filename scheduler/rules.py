@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from scheduler import explain
+from dockyard.scheduler import explain
 
 if TYPE_CHECKING:
-    from scheduler.cluster import BoolArray, ClusterState, Shape
+    from dockyard.scheduler.cluster import BoolArray, ClusterState, Shape
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from scheduler.model import Resources
+from dockyard.scheduler.model import Resources
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -17,8 +17,14 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from agent.containers import NODE_LABEL, SPEC_HASH_LABEL, TASK_LABEL, container_name, labels_for
-from agent.runtime.driver import (
+from dockyard.agent.containers import (
+    NODE_LABEL,
+    SPEC_HASH_LABEL,
+    TASK_LABEL,
+    container_name,
+    labels_for,
+)
+from dockyard.agent.runtime.driver import (
     ContainerInfo,
     ContainerState,
     CreateRequest,

@@ -22,15 +22,15 @@ import time
 
 import grpc
 
-from common.names import node_name_problem
-from controlplane.api.roles import caller
-from controlplane.api.sessions import SessionRegistry
-from controlplane.security import pki
-from controlplane.security.cluster import Tls
-from controlplane.security.ratelimit import SourceBuckets, source_address
-from controlplane.store import keys, typed
-from controlplane.store.codec import decode, encode
-from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.common.names import node_name_problem
+from dockyard.controlplane.api.roles import caller
+from dockyard.controlplane.api.sessions import SessionRegistry
+from dockyard.controlplane.security import pki
+from dockyard.controlplane.security.cluster import Tls
+from dockyard.controlplane.security.ratelimit import SourceBuckets, source_address
+from dockyard.controlplane.store import keys, typed
+from dockyard.controlplane.store.codec import decode, encode
+from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger(__name__)

@@ -11,19 +11,19 @@ from typing import NoReturn, Protocol, TypeVar
 
 import grpc
 
-from controlplane import admission
-from controlplane.api.logs import LogBroker
-from controlplane.desired import ServiceDiff, app_hash, diff_services
-from controlplane.events import event_entry, stored_events
-from controlplane.security.cluster import TokenKeeper
-from controlplane.spec import rules
-from controlplane.spec.admissible import app_problem
-from controlplane.spec.privileges import privilege_problem
-from controlplane.store import keys, typed
-from controlplane.store.codec import decode, encode
-from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.common.spec import rules
+from dockyard.common.spec.admissible import app_problem
+from dockyard.common.spec.privileges import privilege_problem
+from dockyard.controlplane import admission
+from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
+from dockyard.controlplane.events import event_entry, stored_events
+from dockyard.controlplane.security.cluster import TokenKeeper
+from dockyard.controlplane.store import keys, typed
+from dockyard.controlplane.store.codec import decode, encode
+from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.scheduler.dag import start_waves
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
-from scheduler.dag import start_waves
 
 _APPLY_ATTEMPTS = 5
 T = TypeVar("T")

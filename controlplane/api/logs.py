@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from controlplane.mirror import Mirror
+from dockyard.controlplane.mirror import Mirror
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
 

@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 from google.protobuf.message import DecodeError
 
-from controlplane.security.pki import Peer
+from dockyard.controlplane.security.pki import Peer
 
 _V1 = "/dockyard.v1."
 

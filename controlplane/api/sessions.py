@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 
 import grpc
 
-from controlplane.api.logs import LogBroker
-from controlplane.endpoints import endpoints_for
-from controlplane.http_status import SESSIONS
-from controlplane.mirror import Mirror
-from controlplane.store import keys, typed
-from controlplane.store.codec import encode
-from controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.endpoints import endpoints_for
+from dockyard.controlplane.http_status import SESSIONS
+from dockyard.controlplane.mirror import Mirror
+from dockyard.controlplane.store import keys, typed
+from dockyard.controlplane.store.codec import encode
+from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 _STATUS_PER_TXN = 100

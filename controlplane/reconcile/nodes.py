@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Set
 
-from controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.v1 import objects_pb2
 
 

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from controlplane.reconcile.decision import Decision
-from controlplane.reconcile.nodes import reconcile_nodes
-from controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks
-from controlplane.snapshot import node_infos, strategy_of, task_request
-from controlplane.spec.rules import TASKS_CREATED_PER_ROUND
-from controlplane.view import ClusterView
+from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
+from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.nodes import reconcile_nodes
+from dockyard.controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks
+from dockyard.controlplane.snapshot import node_infos, strategy_of, task_request
+from dockyard.controlplane.view import ClusterView
+from dockyard.scheduler import place
 from dockyard.v1 import objects_pb2
-from scheduler import place
 
 
 def plan_round(

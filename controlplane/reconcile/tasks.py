@@ -17,10 +17,10 @@ import itertools
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 
-from controlplane.reconcile.decision import Decision
-from controlplane.reconcile.gates import ServiceHealth, gate, has_healthcheck, observe
-from controlplane.spec.rules import TASKS_CREATED_PER_ROUND
-from controlplane.view import ClusterView
+from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
+from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.gates import ServiceHealth, gate, has_healthcheck, observe
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 
 LIVE = {objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING}

@@ -22,10 +22,10 @@ from typing import Any
 
 import grpc
 
-from common.jointoken import split_token, weakness
-from controlplane.security import pki, sealed
-from controlplane.store import keys
-from controlplane.store.etcd import Commit, EtcdStore
+from dockyard.common.jointoken import split_token, weakness
+from dockyard.controlplane.security import pki, sealed
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.etcd import Commit, EtcdStore
 
 log = logging.getLogger("dockyard.security")
 

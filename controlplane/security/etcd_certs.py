@@ -17,7 +17,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.security import pki
+from dockyard.controlplane.security import pki
 
 TLS_DIR = "etcd-tls"
 CLIENT_USER = "dockyard"

@@ -28,7 +28,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from common.jointoken import JOIN_ROOT_CN, TOKEN_PREFIX, join_key
+from dockyard.common.jointoken import JOIN_ROOT_CN, TOKEN_PREFIX, join_key
 
 SERVER_NAME = "dockyard-server"
 OU_NODE = "dockyard-node"

@@ -22,9 +22,9 @@ import logging
 import grpc
 from aetcd import rpc
 
-from controlplane.store import keys
-from controlplane.store.client import Client
-from controlplane.store.etcd import StoreUnavailable, prefix_end
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.client import Client
+from dockyard.controlplane.store.etcd import StoreUnavailable, prefix_end
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from typing import Any
 import aetcd
 import aetcd.exceptions
 
-from controlplane.store.client import Client, ClientTls, PageTooLarge
+from dockyard.controlplane.store.client import Client, ClientTls, PageTooLarge
 
 # Keys per page of a range read; halved while a page exceeds the client's message limit.
 PAGE_KEYS = 512

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 
-from controlplane.store import keys
-from controlplane.store.codec import decode
-from controlplane.store.etcd import EtcdStore
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import decode
+from dockyard.controlplane.store.etcd import EtcdStore
 from dockyard.v1 import objects_pb2
 
 

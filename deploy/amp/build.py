@@ -17,8 +17,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from deploy.testbed import build_and_push, status
-from deploy.testbed.images import registry_has
+from dockyard.deploy.testbed import build_and_push, status
+from dockyard.deploy.testbed.images import registry_has
 
 PACKAGES = (
     "apache2", "php-fpm", "php-mysql", "php-cli", "mariadb-server", "mariadb-client",

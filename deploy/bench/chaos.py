@@ -18,8 +18,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deploy import testbed
-from deploy.bench.cluster import (
+from dockyard.deploy import testbed
+from dockyard.deploy.bench.cluster import (
     Cluster,
     apply_text,
     check_invariants,
@@ -147,7 +147,7 @@ def sigkill_mid_apply(cluster: Cluster, app: str) -> Outcome:
                     f"    deploy: {{replicas: 0}}\n" for i in range(30))
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
         f.write(text)
-    cli = subprocess.Popen([sys.executable, "-m", "controlplane", "apply", "-f", f.name,
+    cli = subprocess.Popen([sys.executable, "-m", "dockyard.cli", "apply", "-f", f.name,
                             "--server", cluster.bed.server,
                             "--credentials", cluster.bed.credentials],
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -23,8 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from deploy.bench.cluster import summary, write_report
-from tests.integration.harness import ServerProcess, free_port, wait_port_free
+from dockyard.deploy.bench import scale_cluster
+from dockyard.deploy.bench.cluster import summary, write_report
 
 TARGET_S = 0.3
 
@@ -32,7 +32,7 @@ TARGET_S = 0.3
 def dockyard_argv() -> list[str]:
     """The installed `dockyard` script beside this interpreter, else `python -m`."""
     script = Path(sys.executable).parent / "dockyard"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "controlplane"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "dockyard.cli"]
 
 
 def timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
@@ -66,9 +66,7 @@ def main() -> int:
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="dockyard-bench-cli-"))
-    server = ServerProcess(work / "data", free_port(), free_port(), free_port())
-    server.data_dir.mkdir()
-    server.start()
+    server = scale_cluster.up(0, root=work / "cluster")  # a real server, no nodes
     try:
         env = {k: v for k, v in os.environ.items() if not k.startswith("DOCKYARD_")}
         env.update(HOME=str(work / "user"), DOCKYARD_SERVER=server.address,
@@ -88,10 +86,9 @@ def main() -> int:
                 wall, cpu = timed(argv, env)
                 walls[name].append(wall)
                 cpus[name].append(cpu)
-        imports = top_imports(["-m", "controlplane", "get", "nodes", "-o", "json"], env)
+        imports = top_imports(["-m", "dockyard.cli", "get", "nodes", "-o", "json"], env)
     finally:
-        server.stop()
-        wait_port_free(server.etcd_port)
+        server.down()
         shutil.rmtree(work, ignore_errors=True)
 
     base = statistics.median(walls["python -c pass"])

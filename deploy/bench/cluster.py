@@ -16,9 +16,9 @@ from typing import Any
 import docker
 import docker.errors
 
-from common import polling
-from controlplane.cli.client import control_stub
-from deploy.testbed import TestbedStatus
+from dockyard.client.control import control_stub
+from dockyard.common import polling
+from dockyard.deploy.testbed import TestbedStatus
 from dockyard.v1 import control_pb2, objects_pb2
 
 # Benchmarks time what they wait for, so they poll finer than tests do.
@@ -123,7 +123,7 @@ def write_report(name: str, report: dict[str, Any]) -> Path:
 
 
 def apply_text(cluster: Cluster, text: str) -> None:
-    from controlplane.spec import load_app
+    from dockyard.client.compose import load_app
 
     def no_files(path: str) -> bytes:
         raise FileNotFoundError(path)

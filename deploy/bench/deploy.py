@@ -12,8 +12,8 @@ import argparse
 import itertools
 import time
 
-from deploy import testbed
-from deploy.bench.cluster import (
+from dockyard.deploy import testbed
+from dockyard.deploy.bench.cluster import (
     Cluster,
     apply_text,
     delete_and_wait,

@@ -12,8 +12,8 @@ from __future__ import annotations
 import argparse
 import time
 
-from deploy import testbed
-from deploy.bench.cluster import (
+from dockyard.deploy import testbed
+from dockyard.deploy.bench.cluster import (
     Cluster,
     apply_text,
     check_invariants,

@@ -38,10 +38,10 @@ from typing import Any
 
 import grpc
 
-from controlplane.spec import load_app
-from deploy.bench.cluster import RESULTS, write_report
-from deploy.bench.scale_cluster import HollowCluster, up
-from deploy.bench.scale_probe import (
+from dockyard.client.compose import load_app
+from dockyard.deploy.bench.cluster import RESULTS, write_report
+from dockyard.deploy.bench.scale_cluster import HollowCluster, up
+from dockyard.deploy.bench.scale_probe import (
     DownWatch,
     Observer,
     Profile,
@@ -136,7 +136,7 @@ def cli_seconds(cluster: HollowCluster, *args: str, runs: int = 3) -> float:
     times = []
     for _ in range(runs):
         t0 = time.monotonic()
-        out = subprocess.run([sys.executable, "-m", "controlplane", *args], env=env,
+        out = subprocess.run([sys.executable, "-m", "dockyard.cli", *args], env=env,
                              capture_output=True, timeout=120)
         times.append(time.monotonic() - t0 if out.returncode == 0 else float("inf"))
     return statistics.median(times)

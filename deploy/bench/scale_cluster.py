@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from deploy.testbed.processes import (
+from dockyard.deploy.testbed.processes import (
     ProcRecord,
     clean_env,
     is_alive,
@@ -62,7 +62,7 @@ class Group:
     count: int
 
     def names(self) -> list[str]:
-        from deploy.bench.scale_hollow import node_names
+        from dockyard.deploy.bench.scale_hollow import node_names
 
         return node_names(self.prefix, self.first, self.count)
 
@@ -137,7 +137,7 @@ class HollowCluster:
 
     def start_server(self, *extra: str) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        argv = [sys.executable, "-m", "controlplane", "server",
+        argv = [sys.executable, "-m", "dockyard.cli", "server",
                 "--data-dir", str(self.data_dir), "--listen", self.address,
                 "--http-listen", f"127.0.0.1:{self.http_port}",
                 "--etcd-port", str(self.etcd_port), "--admin-credentials=",
@@ -167,7 +167,8 @@ class HollowCluster:
         first = sum(g.count for g in self.groups if g.prefix == prefix)
         made = []
         for size in groups_of(count, per_process):
-            argv = [sys.executable, "-m", "deploy.bench.scale_hollow", "--join", self.address,
+            argv = [sys.executable, "-m", "dockyard.deploy.bench.scale_hollow",
+                    "--join", self.address,
                     "--token-file", str(self.token_file), "--prefix", prefix,
                     "--first", str(first), "--count", str(size), "--labels", labels,
                     "--state-dir", str(self.root / "agents"),

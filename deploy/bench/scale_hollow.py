@@ -24,9 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from agent.runner import Runner
-from agent.runtime.fake import FakeDriver
-from agent.session import JoinRefused, Session, StatusBatch
+from dockyard.agent.runner import Runner
+from dockyard.agent.runtime.fake import FakeDriver
+from dockyard.agent.session import JoinRefused, Session, StatusBatch
 from dockyard.v1 import objects_pb2, specs_pb2
 
 log = logging.getLogger("dockyard.hollow")

@@ -20,9 +20,9 @@ from typing import TypeVar
 
 import grpc
 
-from controlplane.cli.client import control_stub
-from deploy.bench.scale_cluster import HollowCluster
-from deploy.testbed.processes import children_of, is_alive
+from dockyard.client.control import control_stub
+from dockyard.deploy.bench.scale_cluster import HollowCluster
+from dockyard.deploy.testbed.processes import children_of, is_alive
 from dockyard.v1 import control_pb2, objects_pb2
 
 T = TypeVar("T")
@@ -147,7 +147,7 @@ def attempt(fn: Callable[[], T], default: T) -> T:
 
 def agent_exits(cluster: HollowCluster) -> int:
     """How many times hollow agents exited (and were restarted, as systemd would)."""
-    from deploy.bench.scale_hollow import EXIT_MARK
+    from dockyard.deploy.bench.scale_hollow import EXIT_MARK
 
     n = 0
     for log in cluster.root.glob("hollow-*.log"):
@@ -265,4 +265,4 @@ def _plumbing(frame: str) -> bool:
     where = frame[frame.rfind("(") + 1:]
     return (frame.startswith(("<module>", "_run_module_as_main", "_run_code"))
             or where.startswith(("asyncio/", "threading.py", "<frozen", "concurrent/"))
-            or where.startswith("controlplane/cli/main.py"))
+            or where.startswith("cli/main.py"))

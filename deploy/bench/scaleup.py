@@ -18,8 +18,8 @@ import time
 import urllib.request
 from pathlib import Path
 
-from controlplane.cli.client import control_stub
-from deploy.bench.cluster import summary, write_report
+from dockyard.client.control import control_stub
+from dockyard.deploy.bench.cluster import summary, write_report
 from dockyard.v1 import control_pb2, specs_pb2
 
 REPLICAS = 10_000
@@ -56,7 +56,7 @@ def main() -> int:
     healthz = f"http://127.0.0.1:{http_port}/healthz"
     log = (root / "server.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "controlplane", "server", "--data-dir", str(root / "data"),
+        [sys.executable, "-m", "dockyard.cli", "server", "--data-dir", str(root / "data"),
          "--listen", f"127.0.0.1:{grpc_port}", "--http-listen", f"127.0.0.1:{http_port}",
          "--etcd-port", str(_port()), "--admin-credentials", ""],
         stdout=log, stderr=log)

@@ -12,8 +12,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.embedded_etcd import MemberTls, member_argv
-from controlplane.security.etcd_certs import ClusterFiles
+from dockyard.controlplane.embedded_etcd import MemberTls, member_argv
+from dockyard.controlplane.security.etcd_certs import ClusterFiles
 
 DEFAULT_STATE_DIR = Path("/var/lib/dockyard-testbed")
 STATE_DIR_ENV = "DOCKYARD_TESTBED_DIR"
@@ -319,7 +319,7 @@ def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
     argv = [
         sys.executable,
         "-m",
-        "controlplane",
+        "dockyard.cli",
         "server",
         "--listen",
         srv.addr,
@@ -373,7 +373,7 @@ def agent_argv(
     return [
         sys.executable,
         "-m",
-        "controlplane",
+        "dockyard.cli",
         "agent",
         "--join",
         ",".join(s.addr for s in layout.servers) or layout.server_addr,

@@ -254,7 +254,7 @@ def _is_testbed_program(args: list[str]) -> bool:
     prog = os.path.basename(args[0]) if args else ""
     if prog in TESTBED_PROGRAMS:
         return True
-    return prog.startswith("python") and "controlplane" in args
+    return prog.startswith("python") and "dockyard.cli" in args
 
 
 def pids_mentioning(path: Path) -> list[int]:

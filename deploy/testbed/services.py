@@ -11,7 +11,7 @@ import ssl
 import urllib.request
 from pathlib import Path
 
-from controlplane.security.sealed import create_kek
+from dockyard.controlplane.security.sealed import create_kek
 
 from .images import registry_config
 from .layout import (
@@ -129,7 +129,7 @@ def start_agent(layout: Layout, h: HostPlan, st: TestbedState) -> ProcRecord:
 
 
 def _pythonpath() -> str:
-    """Make ``python -m controlplane`` find the repository this package lives in."""
+    """Make ``python -m dockyard.cli`` find the repository this package lives in."""
     repo = str(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
     proto = os.path.join(repo, "proto")
     parts = [repo, proto, *[p for p in os.environ.get("PYTHONPATH", "").split(":") if p]]

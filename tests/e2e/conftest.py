@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from deploy import testbed
-from deploy.testbed import TestbedStatus
+from dockyard.deploy import testbed
+from dockyard.deploy.testbed import TestbedStatus
 
 BED_ARGS: dict[str, Any] = {"nodes": 3, "node_cpus": 2, "node_memory": "2G"}
 

@@ -11,15 +11,15 @@ from typing import Any
 import docker
 import docker.errors
 
-from common.polling import wait_for
-from deploy.testbed import TestbedStatus
+from dockyard.common.polling import wait_for
+from dockyard.deploy.testbed import TestbedStatus
 
 __all__ = ["wait_for"]  # the e2e tests' bounded wait, shared with the benchmarks
 
 
 def cli(bed: TestbedStatus, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     out = subprocess.run(
-        [sys.executable, "-m", "controlplane", *args, "--server", bed.server,
+        [sys.executable, "-m", "dockyard.cli", *args, "--server", bed.server,
          "--credentials", bed.credentials],
         capture_output=True, text=True, timeout=600,
     )

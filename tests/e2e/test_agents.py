@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from common.jointoken import split_token
-from deploy import testbed
-from deploy.testbed import TestbedStatus
+from dockyard.common.jointoken import split_token
+from dockyard.deploy import testbed
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.harness import (
     apply_text,
     cli,

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from deploy.amp.build import build
-from deploy.testbed import TestbedStatus
+from dockyard.deploy.amp.build import build
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.harness import cli, cli_json, engine, wait_for
 
 pytestmark = pytest.mark.e2e

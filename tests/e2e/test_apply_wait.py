@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.testbed import TestbedStatus
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.harness import apply_text, cli, cli_json, running_tasks
 
 pytestmark = pytest.mark.e2e

@@ -8,9 +8,9 @@ from collections.abc import Iterator
 
 import pytest
 
-from deploy.bench import chaos
-from deploy.bench.cluster import Cluster, delete_and_wait
-from deploy.testbed import TestbedStatus
+from dockyard.deploy.bench import chaos
+from dockyard.deploy.bench.cluster import Cluster, delete_and_wait
+from dockyard.deploy.testbed import TestbedStatus
 
 pytestmark = pytest.mark.e2e
 

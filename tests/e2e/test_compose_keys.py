@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from deploy.testbed import TestbedStatus
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.harness import apply_text, cli, engine_containers, running_tasks, wait_for
 
 pytestmark = pytest.mark.e2e

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from deploy.testbed import TestbedStatus
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.harness import apply_text, cli, running_tasks, wait_for
 
 pytestmark = pytest.mark.e2e
@@ -33,7 +33,7 @@ services:
 
 def test_events_follow_an_apply_and_a_drain(bed: TestbedStatus, tmp_path: Path) -> None:
     follow = subprocess.Popen(
-        [sys.executable, "-m", "controlplane", "events", "-f", "--app", "evented", "-o", "json",
+        [sys.executable, "-m", "dockyard.cli", "events", "-f", "--app", "evented", "-o", "json",
          "--server", bed.server, "--credentials", bed.credentials],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     seen: list[dict[str, Any]] = []

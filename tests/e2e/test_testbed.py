@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from deploy import testbed
-from deploy.testbed import TestbedStatus
+from dockyard.deploy import testbed
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.conftest import BED_ARGS
 
 pytestmark = pytest.mark.e2e

@@ -19,9 +19,9 @@ from typing import Any
 
 import pytest
 
-from deploy import testbed
-from deploy.bench.cluster import sleeper_app
-from deploy.testbed import TestbedStatus
+from dockyard.deploy import testbed
+from dockyard.deploy.bench.cluster import sleeper_app
+from dockyard.deploy.testbed import TestbedStatus
 from tests.e2e.harness import apply_text, cli, cli_json, engine_containers, wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.teardown]
@@ -76,7 +76,7 @@ def _check_context_moves_on(tmp_path: Path, servers: list[str], credentials: str
     env["HOME"] = str(tmp_path / "user")
 
     def run(*args: str) -> str:
-        out = subprocess.run([sys.executable, "-m", "controlplane", *args], env=env,
+        out = subprocess.run([sys.executable, "-m", "dockyard.cli", *args], env=env,
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         return out.stdout

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.cli.client import control_stub
+from dockyard.client.control import control_stub
 from dockyard.v1 import control_pb2_grpc
 from tests.integration.harness import ServerProcess, free_port, free_port_pair, wait_port_free
 

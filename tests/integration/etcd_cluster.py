@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from controlplane.embedded_etcd import MemberTls, member_argv
-from controlplane.security.etcd_certs import ClusterFiles
+from dockyard.controlplane.embedded_etcd import MemberTls, member_argv
+from dockyard.controlplane.security.etcd_certs import ClusterFiles
 from tests.integration.harness import free_port
 
 _PR_SET_PDEATHSIG = 1

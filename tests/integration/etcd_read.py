@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from controlplane.embedded_etcd import client_tls
-from controlplane.store.etcd import EtcdStore
+from dockyard.controlplane.embedded_etcd import client_tls
+from dockyard.controlplane.store.etcd import EtcdStore
 
 
 async def read(data_dir: Path, port: int, wanted: list[str]) -> list[Any]:

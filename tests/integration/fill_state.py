@@ -18,10 +18,10 @@ import asyncio
 import sys
 from pathlib import Path
 
-from controlplane.cli.client import control_stub
-from controlplane.events import event_entry
-from controlplane.spec import load_app
-from controlplane.store.etcd import Commit, EtcdStore
+from dockyard.client.compose import load_app
+from dockyard.client.control import control_stub
+from dockyard.controlplane.events import event_entry
+from dockyard.controlplane.store.etcd import Commit, EtcdStore
 from dockyard.v1 import control_pb2
 from tests.integration.harness import embedded_etcd_tls
 

@@ -13,8 +13,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from controlplane.embedded_etcd import client_tls
-from controlplane.store.client import ClientTls
+from dockyard.controlplane.embedded_etcd import client_tls
+from dockyard.controlplane.store.client import ClientTls
 
 
 def free_port() -> int:
@@ -52,7 +52,7 @@ class ServerProcess:
 
     def argv(self) -> list[str]:
         return [
-            sys.executable, "-m", "controlplane", "server",
+            sys.executable, "-m", "dockyard.cli", "server",
             "--data-dir", str(self.data_dir),
             "--listen", self.address,
             "--http-listen", f"127.0.0.1:{self.http_port}",
@@ -117,7 +117,7 @@ def run_cli(server: ServerProcess, *args: str, check: bool = True,
     env = {**os.environ, "DOCKYARD_SERVER": server.address,
            "DOCKYARD_CREDENTIALS": str(credentials or server.credentials)}
     out = subprocess.run(
-        [sys.executable, "-m", "controlplane", *args],
+        [sys.executable, "-m", "dockyard.cli", *args],
         capture_output=True, text=True, env=env, timeout=60,
     )
     if check and out.returncode != 0:

@@ -38,7 +38,7 @@ def user_env(home: Path, **extra: str) -> dict[str, str]:
 
 def dockyard(home: Path, *args: str, check: bool = True,
              **extra: str) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "controlplane", *args], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "dockyard.cli", *args], capture_output=True,
                          text=True, env=user_env(home, **extra), timeout=60)
     if check and out.returncode != 0:
         raise AssertionError(f"dockyard {' '.join(args)}: {out.stderr}")
@@ -110,7 +110,7 @@ def test_events_follow_an_apply_and_ctrl_c_exits_130(
     env = user_env(home, DOCKYARD_SERVER=server.address,
                    DOCKYARD_CREDENTIALS=str(server.credentials))
     follow = subprocess.Popen(
-        [sys.executable, "-m", "controlplane", "events", "-f", "-o", "json"],
+        [sys.executable, "-m", "dockyard.cli", "events", "-f", "-o", "json"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
         compose = tmp_path / "compose.yaml"
@@ -150,7 +150,7 @@ def test_first_start_prints_the_join_command_once(server: ServerProcess) -> None
     token = (server.data_dir / "join-token").read_text().strip()
     env = user_env(server.home, DOCKYARD_SERVER=server.address,
                    DOCKYARD_CREDENTIALS=str(server.credentials))
-    shown = subprocess.run([sys.executable, "-m", "controlplane", "token", "agent"],
+    shown = subprocess.run([sys.executable, "-m", "dockyard.cli", "token", "agent"],
                            capture_output=True, text=True, env=env, timeout=60)
     assert shown.stdout.strip() == token
     server.stop()
@@ -167,7 +167,7 @@ def test_completion_script_and_answers(server: ServerProcess, tmp_path: Path) ->
 
     def complete(line: str) -> set[str]:
         answer = tmp_path / "answer"
-        subprocess.run([sys.executable, "-m", "controlplane"], env=user_env(
+        subprocess.run([sys.executable, "-m", "dockyard.cli"], env=user_env(
             home, _ARGCOMPLETE="1", _ARGCOMPLETE_IFS="\n", COMP_LINE=line,
             COMP_POINT=str(len(line)), _ARGCOMPLETE_STDOUT_FILENAME=str(answer)),
             timeout=60, capture_output=True, check=False)

@@ -48,7 +48,7 @@ services:
 def dockyard(*args: str, cwd: Path, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "COMPOSE_PROFILES"}
     return subprocess.run(
-        [sys.executable, "-m", "controlplane", *args], cwd=cwd, input=stdin,
+        [sys.executable, "-m", "dockyard.cli", *args], cwd=cwd, input=stdin,
         capture_output=True, text=True, timeout=60, env=env,
     )  # fmt: skip
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.security.etcd_certs import EtcdFiles
-from controlplane.security.sealed import load_kek, unseal
+from dockyard.controlplane.security.etcd_certs import EtcdFiles
+from dockyard.controlplane.security.sealed import load_kek, unseal
 from tests.integration.etcd_cluster import EtcdCluster
 from tests.integration.etcd_read import embedded_read
 from tests.integration.harness import (

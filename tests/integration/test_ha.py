@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 
 import pytest
 
-from controlplane.security.sealed import create_kek
+from dockyard.controlplane.security.sealed import create_kek
 from tests.integration.etcd_cluster import EtcdCluster
 from tests.integration.etcd_read import embedded_read
 from tests.integration.harness import (

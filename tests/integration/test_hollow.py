@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from deploy.testbed.processes import pid_alive
+from dockyard.deploy.testbed.processes import pid_alive
 
 pytestmark = pytest.mark.integration
 
@@ -35,7 +35,7 @@ services:
 
 
 def dockyard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "controlplane", *args], env=env,
+    out = subprocess.run([sys.executable, "-m", "dockyard.cli", *args], env=env,
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, f"dockyard {' '.join(args)}: {out.stderr}"
     return out
@@ -45,7 +45,7 @@ def dockyard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     e = {**os.environ, "DOCKYARD_HOLLOW_DIR": str(tmp_path / "hollow")}
     yield e
-    subprocess.run([sys.executable, "-m", "controlplane", "dev-cluster", "down"], env=e,
+    subprocess.run([sys.executable, "-m", "dockyard.cli", "dev-cluster", "down"], env=e,
                    capture_output=True, timeout=120)
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from controlplane.http_status import HEAD_DEADLINE_S
+from dockyard.controlplane.http_status import HEAD_DEADLINE_S
 from tests.integration.harness import ServerProcess
 from tests.integration.test_large_state import healthz
 

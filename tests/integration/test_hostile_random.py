@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controlplane.spec.admissible import app_problem
+from dockyard.common.spec.admissible import app_problem
 from dockyard.v1 import control_pb2, control_pb2_grpc, specs_pb2
 from tests.integration.harness import ServerProcess
 

@@ -17,9 +17,9 @@ from typing import Any
 import grpc
 import pytest
 
-from controlplane.cli.client import CliError, call, control_stub, load_credentials
-from controlplane.spec import rules
-from controlplane.spec.admissible import app_problem
+from dockyard.client.control import CliError, call, control_stub, load_credentials
+from dockyard.common.spec import rules
+from dockyard.common.spec.admissible import app_problem
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 from tests.integration.harness import ServerProcess, run_cli, wait_port_free
 

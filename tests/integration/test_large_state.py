@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.cli.client import load_credentials
+from dockyard.client.control import load_credentials
 from dockyard.v1 import control_pb2, control_pb2_grpc
 from tests.integration.fill_state import CONFIG_BYTES
 from tests.integration.harness import ServerProcess, run_cli
@@ -57,7 +57,7 @@ async def first_task_node(server: ServerProcess, app: str, timeout_s: float) -> 
         server.address, creds, options=[("grpc.ssl_target_name_override", "dockyard-server")]
     ) as channel:
         stub = control_pb2_grpc.ControlStub(channel)
-        from controlplane.spec import load_app
+        from dockyard.client.compose import load_app
 
         text = f"name: {app}\nservices:\n  web:\n    image: 127.0.0.1:5000/busybox:latest\n"
         spec = load_app(text, read_file=lambda _p: b"", default_name=app).spec

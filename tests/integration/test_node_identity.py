@@ -22,10 +22,10 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from agent import identity as ident
-from agent.session import JoinRefused, Session, StatusBatch
-from common.jointoken import split_token
-from controlplane.cli.client import load_credentials
+from dockyard.agent import identity as ident
+from dockyard.agent.session import JoinRefused, Session, StatusBatch
+from dockyard.client.control import load_credentials
+from dockyard.common.jointoken import split_token
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 from tests.integration.harness import ServerProcess, free_port, run_cli, wait_port_free
 from tests.integration.test_security import FakeRunner, joined, session, stop, token_of
@@ -168,7 +168,7 @@ def test_agent_with_a_bad_name_stops_with_one_line(server: ServerProcess, tmp_pa
     token_file = tmp_path / "token"
     token_file.write_text(token_of(server))
     out = subprocess.run(
-        [sys.executable, "-m", "controlplane", "agent", "--join", server.address,
+        [sys.executable, "-m", "dockyard.cli", "agent", "--join", server.address,
          "--token-file", str(token_file), "--name", "../../x", "--docker", "unix:///nonexistent"],
         capture_output=True, text=True, timeout=60)
     assert out.returncode == 1
@@ -302,7 +302,7 @@ def test_the_join_token_from_a_file_never_shows_in_the_process_list(
     log = tmp_path / "agent.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "controlplane", "agent", "--join", server.address,
+            [sys.executable, "-m", "dockyard.cli", "agent", "--join", server.address,
              "--token-file", str(token_file), "--name", "n9",
              "--state-dir", str(tmp_path / "state"), "--docker", "unix:///nonexistent"],
             stdout=out, stderr=out)

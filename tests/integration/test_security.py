@@ -17,11 +17,11 @@ import pytest
 from cryptography import x509
 from cryptography.x509.oid import NameOID
 
-from agent import identity as ident
-from agent.session import JoinRefused, Session, StatusBatch
-from common.jointoken import split_token
-from controlplane.cli.client import load_credentials
-from controlplane.security import pki
+from dockyard.agent import identity as ident
+from dockyard.agent.session import JoinRefused, Session, StatusBatch
+from dockyard.client.control import load_credentials
+from dockyard.common.jointoken import split_token
+from dockyard.controlplane.security import pki
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 from tests.integration.harness import (
     ServerProcess,

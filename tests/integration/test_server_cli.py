@@ -105,7 +105,7 @@ def test_describe_and_delete(server: ServerProcess) -> None:
 
 
 def test_unreachable_server_is_one_line(tmp_path: Path) -> None:
-    from controlplane.security import pki
+    from dockyard.controlplane.security import pki
 
     cred = tmp_path / "admin.pem"
     cred.write_text(pki.admin_bundle(pki.create_ca()))
@@ -149,7 +149,7 @@ def test_health_metrics_and_grpc_health(server: ServerProcess) -> None:
         assert r.read() == b"ok\n"
     with urllib.request.urlopen(f"http://127.0.0.1:{server.http_port}/metrics", timeout=5) as r:
         assert b"dockyard_agent_sessions" in r.read()
-    from controlplane.cli.client import load_credentials
+    from dockyard.client.control import load_credentials
 
     cert, key, ca = load_credentials(server.credentials)
     creds = grpc.ssl_channel_credentials(ca, key, cert)

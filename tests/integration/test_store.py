@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from controlplane.store.etcd import Commit, EtcdStore
+from dockyard.controlplane.store.etcd import Commit, EtcdStore
 from tests.integration.harness import ServerProcess, embedded_etcd_tls
 
 pytestmark = pytest.mark.integration

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from controlplane.spec import load_app
-from deploy.bench.scale import replicas_app, services_app
-from deploy.bench.scale_cluster import groups_of
-from deploy.bench.scale_hollow import node_names
-from deploy.bench.scale_probe import top_frames
+from dockyard.client.compose import load_app
+from dockyard.deploy.bench.scale import replicas_app, services_app
+from dockyard.deploy.bench.scale_cluster import groups_of
+from dockyard.deploy.bench.scale_hollow import node_names
+from dockyard.deploy.bench.scale_probe import top_frames
 
 
 @pytest.mark.parametrize(("count", "per", "sizes"), [

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.dag import dependency_graph, find_cycle, start_waves
+from dockyard.scheduler.dag import dependency_graph, find_cycle, start_waves
 
 AMP = {"web": ["php"], "php": ["db"], "db": []}
 

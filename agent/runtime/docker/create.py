@@ -10,8 +10,8 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from agent.containers import container_name, environment_for, hostname_for, labels_for
-from agent.runtime.docker.options import (
+from dockyard.agent.containers import container_name, environment_for, hostname_for, labels_for
+from dockyard.agent.runtime.docker.options import (
     DETACHED_NETWORK_MODES,
     bind_suffix,
     dns_servers,
@@ -20,7 +20,7 @@ from agent.runtime.docker.options import (
     runtime_kwargs,
     tmpfs_options,
 )
-from agent.runtime.driver import CreateRequest
+from dockyard.agent.runtime.driver import CreateRequest
 from dockyard.v1 import objects_pb2, specs_pb2
 
 MS_TO_NS = 1_000_000

@@ -13,10 +13,10 @@ from typing import Any
 import docker
 import docker.errors
 
-from agent.containers import NODE_LABEL, TASK_LABEL, container_name
-from agent.runtime.docker.create import create_kwargs
-from agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
-from agent.runtime.driver import (
+from dockyard.agent.containers import NODE_LABEL, TASK_LABEL, container_name
+from dockyard.agent.runtime.docker.create import create_kwargs
+from dockyard.agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
+from dockyard.agent.runtime.driver import (
     ContainerInfo,
     CreateRequest,
     DriverError,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from agent.containers import SPEC_HASH_LABEL, TASK_LABEL
-from agent.runtime.driver import ContainerInfo, ContainerState, Health
+from dockyard.agent.containers import SPEC_HASH_LABEL, TASK_LABEL
+from dockyard.agent.runtime.driver import ContainerInfo, ContainerState, Health
 
 _STATES = {s.value: s for s in ContainerState}
 _HEALTH = {h.value: h for h in Health if h is not Health.NONE}

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from agent import identity as ident
-from agent.cli import join_token
-from agent.session import backoff_s, heartbeat_timeout_s
-from controlplane.security import pki
+from dockyard.agent import identity as ident
+from dockyard.agent.cli import join_token
+from dockyard.agent.session import backoff_s, heartbeat_timeout_s
+from dockyard.controlplane.security import pki
 
 
 def test_backoff_doubles_to_a_cap_with_jitter_between_half_and_all() -> None:

@@ -6,8 +6,8 @@ import dataclasses
 
 import pytest
 
-from agent.runtime.driver import ContainerInfo, ContainerState, Health
-from agent.status import status_from
+from dockyard.agent.runtime.driver import ContainerInfo, ContainerState, Health
+from dockyard.agent.status import status_from
 from dockyard.v1 import objects_pb2
 
 T = objects_pb2

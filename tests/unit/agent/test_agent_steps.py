@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from agent.steps import Action, Observed, backoff_s, next_action, restart_wanted
+from dockyard.agent.steps import Action, Observed, backoff_s, next_action, restart_wanted
 from dockyard.v1 import objects_pb2, specs_pb2
 
 ABSENT = Observed()

@@ -1,5 +1,5 @@
 """Issue 15 §5, unit level: no Compose service key is silently dropped between the key
-table (controlplane/spec/keys.py) and the container's create arguments. Every key the
+table (client/compose/keys.py) and the container's create arguments. Every key the
 table says is "passed to the engine" changes the create arguments; every "warned" key
 gives a warning."""
 
@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 import yaml
 
-from agent.runtime.docker.create import create_kwargs
-from agent.runtime.driver import CreateRequest
-from controlplane.spec.compose import load_app
-from controlplane.spec.keys import SERVICE, Handling
+from dockyard.agent.runtime.docker.create import create_kwargs
+from dockyard.agent.runtime.driver import CreateRequest
+from dockyard.client.compose.compose import load_app
+from dockyard.client.compose.keys import SERVICE, Handling
 from dockyard.v1 import objects_pb2
 
 # One value per key the table marks "passed to the engine" (a user's typical value).

@@ -7,9 +7,14 @@ from typing import Any
 
 import pytest
 
-from agent.containers import LABEL, NODE_LABEL, TASK_LABEL, container_name, stop_timeout_s
-from agent.runtime.docker.create import create_kwargs, healthcheck_for, ports_for, volumes_for
-from agent.runtime.driver import CreateRequest
+from dockyard.agent.containers import LABEL, NODE_LABEL, TASK_LABEL, container_name, stop_timeout_s
+from dockyard.agent.runtime.docker.create import (
+    create_kwargs,
+    healthcheck_for,
+    ports_for,
+    volumes_for,
+)
+from dockyard.agent.runtime.driver import CreateRequest
 from dockyard.v1 import objects_pb2, specs_pb2
 
 MS = 1_000_000  # ns per ms

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from agent.runtime.docker.inspect import health_of, info_from_inspect, split_tag, state_of
-from agent.runtime.driver import ContainerState, Health
+from dockyard.agent.runtime.docker.inspect import health_of, info_from_inspect, split_tag, state_of
+from dockyard.agent.runtime.driver import ContainerState, Health
 
 
 def _ms(*args: int) -> int:

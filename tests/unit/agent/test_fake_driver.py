@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from agent.containers import container_name
-from agent.runtime.driver import ContainerState, CreateRequest, DriverError, Health
-from agent.runtime.fake import FakeDriver
+from dockyard.agent.containers import container_name
+from dockyard.agent.runtime.driver import ContainerState, CreateRequest, DriverError, Health
+from dockyard.agent.runtime.fake import FakeDriver
 from dockyard.v1 import objects_pb2, specs_pb2
 
 

@@ -11,10 +11,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
-from agent.containers import container_name
-from agent.runner import Runner
-from agent.runtime.driver import ContainerState
-from agent.runtime.fake import FakeDriver
+from dockyard.agent.containers import container_name
+from dockyard.agent.runner import Runner
+from dockyard.agent.runtime.driver import ContainerState
+from dockyard.agent.runtime.fake import FakeDriver
 from dockyard.v1 import dispatcher_pb2, objects_pb2, specs_pb2
 
 T = objects_pb2

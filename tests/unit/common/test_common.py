@@ -6,7 +6,7 @@ import itertools
 
 import pytest
 
-from common import jointoken, names, polling
+from dockyard.common import jointoken, names, polling
 
 
 def test_split_token_reads_the_ca_digest_and_secret() -> None:

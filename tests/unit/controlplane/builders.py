@@ -5,9 +5,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Callable, Iterable
 
-from controlplane.desired import service_hash
-from controlplane.reconcile.decision import Decision
-from controlplane.view import ClusterView
+from dockyard.controlplane.desired import service_hash
+from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2, specs_pb2
 
 GIB = 1024**3

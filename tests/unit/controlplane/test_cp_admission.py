@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controlplane import admission
-from controlplane.spec import rules
+from dockyard.common.spec import rules
+from dockyard.controlplane import admission
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import node, service, spec
 

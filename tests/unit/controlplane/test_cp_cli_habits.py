@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.cli import contexts
-from controlplane.cli.main import _command_word, build_parser
-from controlplane.cli.watch import event_line, event_row
-from controlplane.config import Context, Contexts
-from controlplane.firststart import first_start_message, join_address
+from dockyard.cli import contexts
+from dockyard.cli.main import _command_word, build_parser
+from dockyard.cli.watch import event_line, event_row
+from dockyard.controlplane.config import Context, Contexts
+from dockyard.controlplane.firststart import first_start_message, join_address
 from dockyard.v1 import objects_pb2
 
 

@@ -1,5 +1,5 @@
 """Where the CLI talks to: flags, env, contexts and defaults in one order (config.py), and
-the pure parts of contexts.json (controlplane/cli/contexts.py)."""
+the pure parts of contexts.json (cli/contexts.py)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.cli import contexts
-from controlplane.config import (
+from dockyard.cli import contexts
+from dockyard.controlplane.config import (
     ClientTarget,
     Context,
     Contexts,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controlplane.desired import app_hash, diff_services, replicas_detail, service_hash
+from dockyard.controlplane.desired import app_hash, diff_services, replicas_detail, service_hash
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import spec
 

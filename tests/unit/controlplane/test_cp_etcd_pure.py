@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.embedded_etcd import MemberTls, etcd_argv, member_argv
-from controlplane.http_status import BadRequest, parse_path
-from controlplane.security.etcd_certs import EtcdFiles
-from controlplane.store.etcd import prefix_end
+from dockyard.controlplane.embedded_etcd import MemberTls, etcd_argv, member_argv
+from dockyard.controlplane.http_status import BadRequest, parse_path
+from dockyard.controlplane.security.etcd_certs import EtcdFiles
+from dockyard.controlplane.store.etcd import prefix_end
 
 
 def test_prefix_end_is_the_first_key_after_the_prefix() -> None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from controlplane.events import MESSAGE_BYTES, EventBudget, event_entry, events_to_trim
-from controlplane.store import keys
-from controlplane.store.codec import decode
+from dockyard.controlplane.events import MESSAGE_BYTES, EventBudget, event_entry, events_to_trim
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import decode
 from dockyard.v1 import objects_pb2
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.reconcile.gates import ServiceHealth, condition_met, gate, observe
+from dockyard.controlplane.reconcile.gates import ServiceHealth, condition_met, gate, observe
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import dep, spec, status
 

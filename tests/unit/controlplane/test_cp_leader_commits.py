@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.leader import _OBJECTS_PER_TXN, decision_commits
-from controlplane.reconcile.decision import Decision
-from controlplane.spec import rules
-from controlplane.store import keys
-from controlplane.store.codec import decode
-from controlplane.store.etcd import Commit
+from dockyard.common.spec import rules
+from dockyard.controlplane.leader import _OBJECTS_PER_TXN, decision_commits
+from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import decode
+from dockyard.controlplane.store.etcd import Commit
 from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import node, service, spec, task
 

@@ -1,4 +1,4 @@
-"""controlplane/cli/render.py: rows, tables, sizes and dumps."""
+"""cli/render.py: rows, tables, sizes and dumps."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import json
 import pytest
 import yaml
 
-from controlplane.cli import render
+from dockyard.cli import render
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import GIB, MIB, app, node, service, spec, task
 

@@ -9,9 +9,9 @@ from typing import Any
 import grpc
 import pytest
 
-from controlplane.api import roles
-from controlplane.api.roles import Role, rule_for
-from controlplane.security.pki import Peer
+from dockyard.controlplane.api import roles
+from dockyard.controlplane.api.roles import Role, rule_for
+from dockyard.controlplane.security.pki import Peer
 from dockyard.v1 import control_pb2, dispatcher_pb2
 
 ADMIN, NODE, JOIN, NOBODY = Peer("admin", "admin"), Peer("node", "n1"), Peer("join", "n1"), \

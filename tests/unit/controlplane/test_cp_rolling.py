@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controlplane.desired import service_hash
-from controlplane.reconcile.round import plan_round
+from dockyard.controlplane.desired import service_hash
+from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import (
     app,

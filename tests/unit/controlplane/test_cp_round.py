@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.reconcile.round import plan_round
-from controlplane.view import ClusterView
+from dockyard.controlplane.reconcile.round import plan_round
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import (
     GIB,

@@ -9,8 +9,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controlplane.reconcile.round import plan_round
-from controlplane.view import ClusterView
+from dockyard.controlplane.reconcile.round import plan_round
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import (
     GIB,

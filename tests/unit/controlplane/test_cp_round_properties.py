@@ -7,9 +7,9 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controlplane.reconcile.round import plan_round
-from controlplane.reconcile.tasks import TERMINAL
-from controlplane.view import ClusterView
+from dockyard.controlplane.reconcile.round import plan_round
+from dockyard.controlplane.reconcile.tasks import TERMINAL
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import (
     GIB,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from scheduler import Constraint, NodeInfo, Resources, Strategy, TaskRequest
-from scheduler.explain import GIB
+from dockyard.scheduler import Constraint, NodeInfo, Resources, Strategy, TaskRequest
+from dockyard.scheduler.explain import GIB
 
 CPU = 1000
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scheduler.bench import NODE, Case, lower_bound, main, make_nodes, make_tasks
+from dockyard.scheduler.bench import NODE, Case, lower_bound, main, make_nodes, make_tasks
 
 
 def test_workload_fills_the_cluster_without_overflowing_it() -> None:

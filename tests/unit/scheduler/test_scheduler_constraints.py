@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from scheduler_builders import node
 
-from scheduler import Constraint, Resources, parse_constraint
-from scheduler.constraints import constraint_holds, node_value
+from dockyard.scheduler import Constraint, Resources, parse_constraint
+from dockyard.scheduler.constraints import constraint_holds, node_value
 
 
 def test_resources_arithmetic() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scheduler_builders import node, task
 
-from scheduler import (
+from dockyard.scheduler import (
     NodeInfo,
     Resources,
     TaskRequest,
@@ -14,8 +14,15 @@ from scheduler import (
     parse_constraint,
     place,
 )
-from scheduler.explain import GIB, MIB, detailed, format_bytes, format_cpus, summarise_rejections
-from scheduler.model import MAX_AMOUNT
+from dockyard.scheduler.explain import (
+    GIB,
+    MIB,
+    detailed,
+    format_bytes,
+    format_cpus,
+    summarise_rejections,
+)
+from dockyard.scheduler.model import MAX_AMOUNT
 
 ZONE_B = parse_constraint("node.labels.zone==b")
 

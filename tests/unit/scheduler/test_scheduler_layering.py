@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[3] / "scheduler"
-FORBIDDEN = ("grpc", "aetcd", "etcd", "etcd3", "pyetcd", "docker", "controlplane", "agent")
+FORBIDDEN = ("grpc", "aetcd", "etcd", "etcd3", "pyetcd", "docker", "dockyard.controlplane",
+             "dockyard.agent", "dockyard.client", "dockyard.deploy", "dockyard.cli")
 
 
 def _imports(path: Path) -> list[str]:
@@ -37,12 +38,14 @@ def test_no_forbidden_imports(path: Path) -> None:
     bad = [
         name
         for name in _imports(path)
-        if name.split(".")[0] in FORBIDDEN or name.split(".")[0].startswith("grpc")
+        if any(name == f or name.startswith(f + ".") for f in FORBIDDEN)
+        or name.split(".")[0].startswith("grpc")
     ]
     assert bad == [], f"{path.name} imports {bad}"
 
 
 def test_scanner_catches_forbidden_imports(tmp_path: Path) -> None:
     sample = tmp_path / "sample.py"
-    sample.write_text("import grpc\nfrom controlplane.store import x\nimport docker.errors\n")
-    assert _imports(sample) == ["grpc", "controlplane.store", "docker.errors"]
+    sample.write_text(
+        "import grpc\nfrom dockyard.controlplane.store import x\nimport docker.errors\n")
+    assert _imports(sample) == ["grpc", "dockyard.controlplane.store", "docker.errors"]

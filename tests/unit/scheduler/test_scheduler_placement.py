@@ -7,8 +7,8 @@ from collections import Counter
 import pytest
 from scheduler_builders import node, replicas, task
 
-from scheduler import Algorithm, Plan, Strategy, parse_constraint, place
-from scheduler.cluster import ClusterState, Shape
+from dockyard.scheduler import Algorithm, Plan, Strategy, parse_constraint, place
+from dockyard.scheduler.cluster import ClusterState, Shape
 
 
 def _where(plan: Plan) -> dict[str, str]:

@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scheduler_builders import res
 
-from scheduler import (
+from dockyard.scheduler import (
     Algorithm,
     Constraint,
     NodeInfo,

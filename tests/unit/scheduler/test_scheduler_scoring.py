@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from scheduler import Resources
-from scheduler.packing import BALANCE_SLACK, balanced_count
-from scheduler.scoring import (
+from dockyard.scheduler import Resources
+from dockyard.scheduler.packing import BALANCE_SLACK, balanced_count
+from dockyard.scheduler.scoring import (
     binpack_order,
     binpack_scores,
     first_fit_order,

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler import (
+from dockyard.scheduler import (
     Algorithm,
     NodeInfo,
     Plan,
@@ -27,7 +27,7 @@ from scheduler import (
     parse_constraint,
     place,
 )
-from scheduler.model import MAX_AMOUNT
+from dockyard.scheduler.model import MAX_AMOUNT
 
 AMOUNTS = st.one_of(
     st.integers(-(2**70), 2**70),

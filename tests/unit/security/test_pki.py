@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from cryptography import x509
 
-from agent import identity as ident
-from common.jointoken import split_token, weakness
-from controlplane.cli.client import CliError, load_credentials
-from controlplane.security import pki
+from dockyard.agent import identity as ident
+from dockyard.client.control import CliError, load_credentials
+from dockyard.common.jointoken import split_token, weakness
+from dockyard.controlplane.security import pki
 
 
 @pytest.fixture(scope="module")

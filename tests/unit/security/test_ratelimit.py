@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.security.ratelimit import SourceBuckets, parse_rate, source_address
+from dockyard.controlplane.security.ratelimit import SourceBuckets, parse_rate, source_address
 
 
 def test_a_burst_then_one_per_refill() -> None:

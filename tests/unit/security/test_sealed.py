@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.security.sealed import (
+from dockyard.controlplane.security.sealed import (
     SealError,
     create_kek,
     is_sealed,

@@ -1,1 +1,1 @@
-"""Tests of controlplane.spec: the Compose file -> AppSpec layer."""
+"""Tests of dockyard.client.compose: the Compose file -> AppSpec layer."""

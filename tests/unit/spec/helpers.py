@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from controlplane.spec import LoadedApp, load_app
+from dockyard.client.compose import LoadedApp, load_app
 from dockyard.v1 import specs_pb2
 
 FILES = {

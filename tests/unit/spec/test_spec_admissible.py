@@ -1,4 +1,4 @@
-"""controlplane/spec/admissible.py: any wire AppSpec judged against the spec's rules."""
+"""common/spec/admissible.py: any wire AppSpec judged against the spec's rules."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controlplane.spec import SpecError, load_app, rules
-from controlplane.spec.admissible import app_problem, check_app
+from dockyard.client.compose import SpecError, load_app
+from dockyard.common.spec import rules
+from dockyard.common.spec.admissible import app_problem, check_app
 from dockyard.v1 import specs_pb2
 
 from .helpers import load_doc, service_doc

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.cli.client import CliError
-from controlplane.cli.compose_files import load_compose
-from controlplane.spec.privileges import required_privileges
+from dockyard.client.compose_files import load_compose
+from dockyard.client.control import CliError
+from dockyard.common.spec.privileges import required_privileges
 
 CORPUS = Path(__file__).resolve().parents[2] / "data" / "compose-real"
 FILES = sorted(CORPUS.glob("*/compose.yaml"))
@@ -113,7 +113,7 @@ def test_what_the_corpus_is_read_as() -> None:
 @pytest.mark.parametrize("path", [p for p in FILES if p.parent.name != "vpn-sidecar"],
                          ids=lambda p: p.parent.name)  # fmt: skip
 def test_config_output_loads_back_into_the_same_app(path: Path) -> None:
-    from controlplane.spec import load_app, render_app
+    from dockyard.client.compose import load_app, render_app
 
     spec = load_compose([str(path)]).spec
     files = {obj.name: obj.data for obj in [*spec.secrets, *spec.configs]}

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.spec import SpecError
+from dockyard.client.compose import SpecError
 
 from .helpers import load_doc, load_text, service_doc
 
@@ -192,7 +192,7 @@ def test_no_name_to_fall_back_on() -> None:
 
 
 def test_reader_failures_become_spec_errors() -> None:
-    from controlplane.spec import load_app
+    from dockyard.client.compose import load_app
 
     def broken(path: str) -> bytes:
         raise RuntimeError("disk on fire")
@@ -233,7 +233,7 @@ def test_host_port_with_replicas_gets_one_per_node() -> None:
 def test_relative_bind_resolved_against_base_dir() -> None:
     import json
 
-    from controlplane.spec import load_app
+    from dockyard.client.compose import load_app
 
     from .helpers import read_file
 
@@ -269,7 +269,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def test_problem_lines_are_capped_with_a_count() -> None:
-    from controlplane.spec.errors import problem_lines
+    from dockyard.common.spec.errors import problem_lines
 
     doc = {"services": {"web": {"image": "nginx", **{f"bad{i}": 1 for i in range(25)}}}}
     with pytest.raises(SpecError) as caught:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from controlplane.spec import load_app
+from dockyard.client.compose import load_app
+from dockyard.scheduler.dag import start_waves
 from dockyard.v1 import specs_pb2
-from scheduler.dag import start_waves
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "amp" / "compose.yaml"
 

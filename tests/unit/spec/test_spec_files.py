@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.spec import SpecError, load_app
+from dockyard.client.compose import SpecError, load_app
 
 FILES = {
     "common/base.yaml": b"""

@@ -18,8 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controlplane.spec import SpecError, load_app
-from controlplane.spec.keys import CONFIG, NETWORK, SECRET, SERVICE, TOP_LEVEL, VOLUME
+from dockyard.client.compose import SpecError, load_app
+from dockyard.client.compose.keys import CONFIG, NETWORK, SECRET, SERVICE, TOP_LEVEL, VOLUME
 
 FUZZ = settings(
     max_examples=int(os.environ.get("FUZZ_EXAMPLES", "120")),

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.spec import SpecError, load_app
-from controlplane.spec.reader import MAX_FILE_BYTES
+from dockyard.client.compose import SpecError, load_app
+from dockyard.client.compose.reader import MAX_FILE_BYTES
 
 from .helpers import read_file
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from controlplane.spec.images import image_reference_problem
+from dockyard.common.spec.images import image_reference_problem
 
 DIGEST = "sha256:" + "a" * 64
 

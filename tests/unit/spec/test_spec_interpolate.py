@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controlplane.spec import SpecError, load_app
-from controlplane.spec.interpolate import interpolate
+from dockyard.client.compose import SpecError, load_app
+from dockyard.client.compose.interpolate import interpolate
 
 ENV = {"SET": "v", "EMPTY": ""}
 

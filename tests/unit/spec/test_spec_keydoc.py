@@ -1,5 +1,5 @@
 """docs/compose.md states, for every Compose key, what Dockyard does; it must say what
-the loader does. Its tables are generated from the one table in ``controlplane.spec.keys``
+the loader does. Its tables are generated from the one table in ``dockyard.client.compose.keys``
 and checked here, so docs and behaviour cannot drift apart."""
 
 from __future__ import annotations
@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from controlplane.spec.keys import SERVICE, TABLES, Handling, keys_markdown
+from dockyard.client.compose.keys import SERVICE, TABLES, Handling, keys_markdown
 
 from .helpers import load_doc
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "compose.md"
-MARK = "<!-- generated from controlplane/spec/keys.py -->\n"
+MARK = "<!-- generated from client/compose/keys.py -->\n"
 
 
 def test_docs_tables_match_the_loader() -> None:
@@ -40,7 +40,7 @@ def test_the_common_keys_are_applied() -> None:
 @pytest.mark.parametrize("key", sorted(k for k, v in SERVICE.items() if "." not in k
                                        and v.handling is Handling.REFUSED))  # fmt: skip
 def test_every_refused_service_key_says_why(key: str) -> None:
-    from controlplane.spec import SpecError
+    from dockyard.client.compose import SpecError
 
     with pytest.raises(SpecError) as caught:
         load_doc({"services": {"web": {"image": "nginx", key: None}}})

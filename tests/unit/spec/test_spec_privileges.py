@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from controlplane.spec.privileges import parse_allow, privilege_problem, required_privileges
+from dockyard.common.spec.privileges import parse_allow, privilege_problem, required_privileges
 
 from .helpers import load_doc
 
@@ -65,7 +65,7 @@ def test_parse_allow() -> None:
 
 
 def test_the_cli_help_names_every_privilege() -> None:
-    from controlplane.cli.main import PRIVILEGE_NAMES
-    from controlplane.spec.privileges import PRIVILEGES
+    from dockyard.cli.main import PRIVILEGE_NAMES
+    from dockyard.common.spec.privileges import PRIVILEGES
 
     assert tuple(PRIVILEGES) == PRIVILEGE_NAMES

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controlplane.spec import LoadedApp, SpecError, load_app
-from controlplane.spec.service import HANDLED_KEYS
+from dockyard.client.compose import LoadedApp, SpecError, load_app
+from dockyard.client.compose.service import HANDLED_KEYS
 
 from .helpers import read_file
 

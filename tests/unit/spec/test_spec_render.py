@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from controlplane.spec import load_app, render_app, spec_hash
+from dockyard.client.compose import load_app, render_app, spec_hash
 from dockyard.v1 import specs_pb2
 
 from .helpers import load_doc, service_doc

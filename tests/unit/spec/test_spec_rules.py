@@ -1,4 +1,4 @@
-"""controlplane/spec/rules.py: the one name grammar, the ranges and the limits."""
+"""common/spec/rules.py: the one name grammar, the ranges and the limits."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from controlplane.spec import rules
+from dockyard.common.spec import rules
 
 
 @pytest.mark.parametrize("name", ["web", "db-1", "a_b", "0", "x" * 63, "9lives"])

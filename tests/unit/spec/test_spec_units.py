@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controlplane.spec.errors import SpecError
-from controlplane.spec.units import (
+from dockyard.common.spec.errors import SpecError
+from dockyard.common.spec.units import (
     format_bytes_human,
     format_cpus,
     format_duration,

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from controlplane.cli.client import CliError
-from controlplane.spec import LoadedApp, SpecError, load_app
-from controlplane.spec.envfile import parse_env_file
-from controlplane.spec.errors import problem_lines
-from controlplane.spec.reader import MAX_FILE_BYTES, check_size
+from dockyard.client.compose import LoadedApp, SpecError, load_app
+from dockyard.client.compose.envfile import parse_env_file
+from dockyard.client.compose.reader import MAX_FILE_BYTES, check_size
+from dockyard.client.control import CliError
+from dockyard.common.spec.errors import problem_lines
 
 DEFAULT_FILES = ("compose.yaml", "compose.yml", "docker-compose.yaml", "docker-compose.yml")
 OVERRIDE_FILES = (

@@ -7,15 +7,15 @@ from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from controlplane.cli import render
-from controlplane.cli.client import CliError, call, control_stub, describe_rpc_error
-from controlplane.cli.tables import print_rows
+from dockyard.cli import render
+from dockyard.cli.tables import print_rows
+from dockyard.client.control import CliError, call, control_stub, describe_rpc_error
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
 
 if TYPE_CHECKING:
-    from controlplane.spec import LoadedApp
+    from dockyard.client.compose import LoadedApp
 
-# The Compose loader (controlplane.spec, with the DAG's networkx) is imported only by the
+# The Compose loader (dockyard.client.compose, with the DAG's networkx) is imported only by the
 # commands that read a Compose file: a `get` or `describe` does not pay for it.
 
 
@@ -25,9 +25,9 @@ def _warn(loaded: LoadedApp) -> None:
 
 
 def cmd_config(args: Any) -> int:
-    from controlplane.cli.compose_files import load_compose
-    from controlplane.spec import render_app
-    from controlplane.spec.privileges import required_privileges
+    from dockyard.client.compose import render_app
+    from dockyard.client.compose_files import load_compose
+    from dockyard.common.spec.privileges import required_privileges
 
     loaded = load_compose(args.files, args.profiles)
     _warn(loaded)
@@ -40,8 +40,8 @@ def cmd_config(args: Any) -> int:
 
 
 def cmd_apply(args: Any) -> int:
-    from controlplane.cli.compose_files import load_compose
-    from controlplane.spec.privileges import parse_allow
+    from dockyard.client.compose_files import load_compose
+    from dockyard.common.spec.privileges import parse_allow
 
     loaded = load_compose(args.files, args.profiles)
     _warn(loaded)
@@ -69,7 +69,7 @@ def cmd_apply(args: Any) -> int:
             print(f"{resp.app.meta.id}/{c.service} {c.action}"
                   + (f": {c.detail}" if c.detail else ""))
     if args.wait:
-        from controlplane.cli.wait import wait_for_app
+        from dockyard.cli.wait import wait_for_app
 
         return wait_for_app(stub, args.server, resp.app.meta.id, timeout_s=args.timeout)
     return 0
@@ -150,7 +150,7 @@ def cmd_scale(args: Any) -> int:
     app, _, service = target.partition("/")
     if not (app and service and count.isdigit()):
         raise CliError(f"expected APP/SERVICE=N, got {args.target!r}")
-    from controlplane.spec.rules import REPLICAS_CEILING
+    from dockyard.common.spec.rules import REPLICAS_CEILING
 
     if int(count) > REPLICAS_CEILING:  # past int32 too: the wire could not carry it
         raise CliError(f"replicas {count} is more than any server accepts "

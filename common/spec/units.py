@@ -13,7 +13,7 @@ import re
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from controlplane.spec.errors import SpecError, show
+from dockyard.common.spec.errors import SpecError, show
 
 _INT64_MAX = 2**63 - 1
 

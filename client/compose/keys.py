@@ -19,7 +19,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from controlplane.spec.errors import Notes, SpecError, show
+from dockyard.common.spec.errors import Notes, SpecError, show
 
 
 class Handling(enum.Enum):

@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 import yaml
 
-from controlplane.spec.reader import strict_loader_resolves_to_str
-from controlplane.spec.units import format_cpus, format_duration, format_size
+from dockyard.client.compose.reader import strict_loader_resolves_to_str
+from dockyard.common.spec.units import format_cpus, format_duration, format_size
 from dockyard.v1 import specs_pb2
 
 _STRATEGY = {specs_pb2.BINPACK: "binpack", specs_pb2.SPREAD: "spread"}
@@ -180,7 +180,7 @@ def _port(port: specs_pb2.PortMapping) -> dict[str, Any]:
 
 
 def _runtime(service: specs_pb2.ServiceSpec, out: dict[str, Any]) -> None:
-    """The engine-facing keys of ``controlplane.spec.runtime``, when set."""
+    """The engine-facing keys of ``dockyard.client.compose.runtime``, when set."""
     if service.HasField("build"):
         build: dict[str, Any] = {"context": service.build.context}
         if service.build.dockerfile:

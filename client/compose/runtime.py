@@ -14,10 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from controlplane.spec.envfile import parse_env_file
-from controlplane.spec.errors import Notes, SpecError, kind, show
-from controlplane.spec.keys import SERVICE, check_table
-from controlplane.spec.reader import (
+from dockyard.client.compose.envfile import parse_env_file
+from dockyard.client.compose.keys import SERVICE, check_table
+from dockyard.client.compose.reader import (
     ReadFile,
     boolean,
     integer,
@@ -28,7 +27,8 @@ from controlplane.spec.reader import (
     string,
     string_list,
 )
-from controlplane.spec.units import parse_cpus_millis, parse_size_bytes
+from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.units import parse_cpus_millis, parse_size_bytes
 from dockyard.v1 import specs_pb2
 
 _NAMESPACES = {

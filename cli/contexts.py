@@ -17,8 +17,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from controlplane.cli.errors import CliError
-from controlplane.config import Context, Contexts, check_context_name, parse_servers
+from dockyard.client.errors import CliError
+from dockyard.controlplane.config import Context, Contexts, check_context_name, parse_servers
 
 DEV_CONTEXT = "dev"
 
@@ -149,13 +149,13 @@ def run_context(args: Any) -> int:
     known = load(path)
     try:
         if args.action == "ls":
-            from controlplane.cli.tables import print_rows
+            from dockyard.cli.tables import print_rows
 
             print_rows("contexts", context_rows(known), args.output)
             return 0
         if args.action == "add":
             creds = Path(args.credentials).expanduser().resolve()
-            from controlplane.cli.client import load_credentials
+            from dockyard.client.control import load_credentials
 
             load_credentials(creds)  # a clear error now rather than at the first call
             ctx = Context(name=check_context_name(args.name),

@@ -8,7 +8,7 @@ still replaces tasks. When a new task will not get ready while the old ones stil
 the update has failed: the wait ends with why, rather than at its timeout.
 
 Only changes are printed, one line each, so the output reads the same in a terminal and
-in a CI log; a terminal also gets a bar per service (controlplane/cli/progress.py).
+in a CI log; a terminal also gets a bar per service (cli/progress.py).
 """
 
 from __future__ import annotations
@@ -18,10 +18,10 @@ import sys
 import time
 from dataclasses import dataclass
 
-from controlplane.cli.client import CliError, ControlClient, call
-from controlplane.cli.progress import wait_report
-from controlplane.cli.render import crash_loop, task_state
-from controlplane.reconcile.gates import has_healthcheck
+from dockyard.cli.progress import wait_report
+from dockyard.cli.render import crash_loop, task_state
+from dockyard.client.control import CliError, ControlClient, call
+from dockyard.controlplane.reconcile.gates import has_healthcheck
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
 
 

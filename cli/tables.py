@@ -11,7 +11,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from controlplane.cli import render
+from dockyard.cli import render
 
 
 def print_rows(kind: str, rows: Sequence[render.Row], output: str) -> None:

@@ -2,8 +2,8 @@
 
 Why: an app reaches the server either from the CLI's Compose loader or from any gRPC
 client. Both sides check it, and they must agree to the character, so the grammar and
-the numbers live here and nowhere else: the loader (``controlplane.spec``) and the
-server's admission (``controlplane.spec.admissible``, called by the Control API) read
+the numbers live here and nowhere else: the loader (``dockyard.client.compose``) and the
+server's admission (``dockyard.common.spec.admissible``, called by the Control API) read
 them, and so does the dispatcher for node names (``dns_label_problem``).
 
 The limits follow from etcd and gRPC, and docs/limits.md explains each one:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from controlplane.spec.errors import Notes, SpecError, kind, show
-from controlplane.spec.keys import SERVICE, check_table
-from controlplane.spec.reader import (
+from dockyard.client.compose.keys import SERVICE, check_table
+from dockyard.client.compose.reader import (
     boolean,
     check_keys,
     integer,
@@ -20,9 +19,10 @@ from controlplane.spec.reader import (
     string,
     string_list,
 )
-from controlplane.spec.units import parse_cpus_millis, parse_duration_ms, parse_size_bytes
+from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.units import parse_cpus_millis, parse_duration_ms, parse_size_bytes
+from dockyard.scheduler.constraints import parse_constraint
 from dockyard.v1 import specs_pb2
-from scheduler.constraints import parse_constraint
 
 CONDITIONS = {
     "service_started": specs_pb2.SERVICE_STARTED,

@@ -11,10 +11,10 @@ import posixpath
 import re
 from typing import Any
 
-from controlplane.spec.errors import Notes, SpecError, kind, show
-from controlplane.spec.keys import SERVICE, check_table
-from controlplane.spec.reader import boolean, integer, mapping, octal_mode, string
-from controlplane.spec.units import parse_size_bytes
+from dockyard.client.compose.keys import SERVICE, check_table
+from dockyard.client.compose.reader import boolean, integer, mapping, octal_mode, string
+from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.units import parse_size_bytes
 from dockyard.v1 import specs_pb2
 
 _PROTOCOLS = ("tcp", "udp")

@@ -13,7 +13,7 @@ import json
 import os
 from typing import Any
 
-from controlplane.cli.errors import CliError
+from dockyard.client.errors import CliError
 
 
 def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def run_devcluster(args: Any) -> int:
         return hollow
     if os.geteuid() != 0:
         raise CliError("dev-cluster needs root (network namespaces and Docker Engines)")
-    from deploy import testbed
+    from dockyard.deploy import testbed
 
     try:
         if args.action == "up":
@@ -53,7 +53,7 @@ def run_devcluster(args: Any) -> int:
                             node_memory=args.node_memory, labels=args.labels,
                             etcd_members=args.etcd_members, servers=args.servers)
             _print_status(st.to_json(), "table")
-            from controlplane.cli.contexts import keep_dev_context
+            from dockyard.cli.contexts import keep_dev_context
 
             note = keep_dev_context(st.servers or [st.server], st.credentials)
             print(f"\n{note}" if note else f"\nexport DOCKYARD_SERVER={st.server} "
@@ -61,7 +61,7 @@ def run_devcluster(args: Any) -> int:
             return 0
         if args.action == "down":
             testbed.down()
-            from controlplane.cli.contexts import drop_dev_context
+            from dockyard.cli.contexts import drop_dev_context
 
             drop_dev_context()
             return 0
@@ -76,7 +76,7 @@ def run_devcluster(args: Any) -> int:
 
 def _run_hollow(args: Any) -> int | None:
     """The hollow form of up/down/status, or None when the testbed is meant."""
-    from deploy.bench import scale_cluster as hollow
+    from dockyard.deploy.bench import scale_cluster as hollow
 
     try:
         if args.action == "up":

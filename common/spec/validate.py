@@ -10,11 +10,11 @@ would clash on that port. Pure apart from that one field.
 
 from __future__ import annotations
 
-from controlplane.spec import rules
-from controlplane.spec.errors import SpecError, show
-from controlplane.spec.units import format_bytes_human, format_cpus
+from dockyard.common.spec import rules
+from dockyard.common.spec.errors import SpecError, show
+from dockyard.common.spec.units import format_bytes_human, format_cpus
+from dockyard.scheduler.dag import find_cycle
 from dockyard.v1 import specs_pb2
-from scheduler.dag import find_cycle
 
 
 def check_service_name(name: str) -> None:

@@ -21,7 +21,7 @@ import posixpath
 from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
-from controlplane.spec.errors import SpecError, show
+from dockyard.common.spec.errors import SpecError, show
 
 Document = dict[str, Any]
 Load = Callable[[str], Document]

@@ -13,13 +13,10 @@ from collections import abc
 from dataclasses import dataclass
 from typing import Any
 
-from controlplane.spec import rules
-from controlplane.spec.admissible import check_app
-from controlplane.spec.errors import Notes, SpecError, kind, show
-from controlplane.spec.files import UNSET_KEY, compose_files
-from controlplane.spec.interpolate import interpolate
-from controlplane.spec.keys import CONFIG, NETWORK, SECRET, TOP_LEVEL, VOLUME, Key, triage
-from controlplane.spec.reader import (
+from dockyard.client.compose.files import UNSET_KEY, compose_files
+from dockyard.client.compose.interpolate import interpolate
+from dockyard.client.compose.keys import CONFIG, NETWORK, SECRET, TOP_LEVEL, VOLUME, Key, triage
+from dockyard.client.compose.reader import (
     Mapping,
     ReadFile,
     boolean,
@@ -31,8 +28,11 @@ from controlplane.spec.reader import (
     read_text,
     string,
 )
-from controlplane.spec.service import Declared, ServiceContext, parse_service
-from controlplane.spec.validate import check_service_name, validate_app
+from dockyard.client.compose.service import Declared, ServiceContext, parse_service
+from dockyard.common.spec import rules
+from dockyard.common.spec.admissible import check_app
+from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.validate import check_service_name, validate_app
 from dockyard.v1 import specs_pb2
 
 STRATEGIES = {"binpack": specs_pb2.BINPACK, "spread": specs_pb2.SPREAD}

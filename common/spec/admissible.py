@@ -17,10 +17,10 @@ import ipaddress
 from google.protobuf.descriptor import FieldDescriptor
 from google.protobuf.message import Message
 
-from controlplane.spec import rules
-from controlplane.spec.errors import SpecError, show
-from controlplane.spec.images import image_reference_problem
-from controlplane.spec.validate import validate_app
+from dockyard.common.spec import rules
+from dockyard.common.spec.errors import SpecError, show
+from dockyard.common.spec.images import image_reference_problem
+from dockyard.common.spec.validate import validate_app
 from dockyard.v1 import specs_pb2
 
 _INTEGERS = {

@@ -13,18 +13,16 @@ import shlex
 from dataclasses import dataclass, field
 from typing import Any
 
-from controlplane.spec.deploy import (
+from dockyard.client.compose.deploy import (
     parse_depends_on,
     parse_deploy,
     parse_healthcheck,
     parse_restart,
 )
-from controlplane.spec.envfile import parse_env_file
-from controlplane.spec.errors import Notes, SpecError, kind, show
-from controlplane.spec.images import image_reference_problem
-from controlplane.spec.keys import SERVICE, check_table, triage
-from controlplane.spec.ports import parse_expose, parse_ports, parse_volumes
-from controlplane.spec.reader import (
+from dockyard.client.compose.envfile import parse_env_file
+from dockyard.client.compose.keys import SERVICE, check_table, triage
+from dockyard.client.compose.ports import parse_expose, parse_ports, parse_volumes
+from dockyard.client.compose.reader import (
     Mapping,
     ReadFile,
     boolean,
@@ -38,8 +36,10 @@ from controlplane.spec.reader import (
     string,
     string_list,
 )
-from controlplane.spec.runtime import parse_runtime
-from controlplane.spec.units import parse_duration_ms
+from dockyard.client.compose.runtime import parse_runtime
+from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.images import image_reference_problem
+from dockyard.common.spec.units import parse_duration_ms
 from dockyard.v1 import specs_pb2
 
 # The service keys of the Compose specification; how each is handled is in ``keys``.

@@ -3,7 +3,7 @@ understands them. Pure: it parses bytes it is given."""
 
 from __future__ import annotations
 
-from controlplane.spec.errors import SpecError, show
+from dockyard.common.spec.errors import SpecError, show
 
 
 def parse_env_file(data: bytes, *, where: str) -> dict[str, str]:

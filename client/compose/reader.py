@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from controlplane.spec.errors import SpecError, kind, show
+from dockyard.common.spec.errors import SpecError, kind, show
 
 Mapping = dict[str, Any]
 

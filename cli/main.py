@@ -22,12 +22,12 @@ if sys.argv[1:2] not in (["server"], ["agent"]):
     # rule of CLI commands; it reads this when grpc is imported, so set it first.
     os.environ.setdefault("GRPC_VERBOSITY", "NONE")
 
-from controlplane import __version__
-from controlplane.cli.errors import CliError
-from controlplane.config import env_default
+from dockyard import __version__
+from dockyard.client.errors import CliError
+from dockyard.controlplane.config import env_default
 
 OUTPUTS = ("table", "json", "yaml")
-# The names of controlplane/spec/privileges.py's PRIVILEGES, written out so that every
+# The names of common/spec/privileges.py's PRIVILEGES, written out so that every
 # command does not import the Compose loader to print its help (a unit test keeps them equal).
 PRIVILEGE_NAMES = ("privileged", "capabilities", "host-binds", "host-namespaces", "devices")
 
@@ -65,7 +65,7 @@ def _server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--credentials", metavar="FILE",
                    help="admin credential (env DOCKYARD_CREDENTIALS; "
                         "default ~/.dockyard/admin.pem)")
-    from controlplane.cli.contexts import context_names
+    from dockyard.cli.contexts import context_names
 
     p.add_argument("--context", help="a kept cluster (env DOCKYARD_CONTEXT; default: "
                    "the current one)").completer = context_names  # type: ignore[attr-defined]
@@ -152,7 +152,7 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
 
     p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
     if command in ("", "agent"):
-        from agent.cli import add_agent_arguments
+        from dockyard.agent.cli import add_agent_arguments
 
         add_agent_arguments(p)
 
@@ -209,7 +209,7 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     _server_flag(p)
 
     p = sub.add_parser("dev-cluster", help="a local multi-host testbed in network namespaces")
-    from controlplane.cli.devcluster import add_devcluster_arguments
+    from dockyard.cli.devcluster import add_devcluster_arguments
 
     add_devcluster_arguments(p)
     _add_habit_commands(sub)
@@ -217,7 +217,7 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
 
 
 def _allow(values: list[str]) -> set[str]:
-    from controlplane.spec.privileges import parse_allow
+    from dockyard.common.spec.privileges import parse_allow
 
     try:
         return parse_allow(values)
@@ -228,7 +228,7 @@ def _allow(values: list[str]) -> set[str]:
 def _add_habit_commands(sub: Any) -> None:
     """`context`, `events` and `completion`: the commands of everyday CLI habits."""
     p = sub.add_parser("context", help="keep several clusters; pick the current one")
-    from controlplane.cli.contexts import add_context_arguments
+    from dockyard.cli.contexts import add_context_arguments
 
     add_context_arguments(p)
 
@@ -255,17 +255,17 @@ def _run_server(args: Any) -> int:
     import logging
     from pathlib import Path
 
-    from controlplane.config import ServerConfig
-    from controlplane.server import ServerError, run_server
+    from dockyard.controlplane.config import ServerConfig
+    from dockyard.controlplane.server import ServerError, run_server
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    from controlplane.security.ratelimit import parse_rate
+    from dockyard.controlplane.security.ratelimit import parse_rate
 
     try:
-        from controlplane.config import server_limits
+        from dockyard.controlplane.config import server_limits
 
         limits = server_limits(per_service=args.max_replicas_per_service,
                                per_cluster=args.max_replicas_per_cluster)
@@ -305,8 +305,8 @@ def _resolve_target(args: Any) -> None:
     """Set args.server ("A,B,C") and args.credentials from flags, env and contexts."""
     from pathlib import Path
 
-    from controlplane.cli import contexts
-    from controlplane.config import resolve_client
+    from dockyard.cli import contexts
+    from dockyard.controlplane.config import resolve_client
 
     try:
         target = resolve_client(
@@ -322,16 +322,16 @@ def _resolve_target(args: Any) -> None:
 def _dispatch_habits(args: Any) -> int | None:
     """The `context`, `events` and `completion` commands; None for any other."""
     if args.command == "context":
-        from controlplane.cli.contexts import run_context
+        from dockyard.cli.contexts import run_context
 
         return run_context(args)
     if args.command == "completion":
-        from controlplane.cli.completion import print_completion
+        from dockyard.cli.completion import print_completion
 
         return print_completion(args.shell)
     if args.command == "events":
         _resolve_target(args)
-        from controlplane.cli.watch import cmd_events
+        from dockyard.cli.watch import cmd_events
 
         return cmd_events(args)
     return None
@@ -341,16 +341,16 @@ def dispatch(args: Any) -> int:
     habit = _dispatch_habits(args)
     if habit is not None:
         return habit
-    from controlplane.cli import commands
+    from dockyard.cli import commands
 
     if args.command == "server":
         return _run_server(args)
     if args.command == "agent":
-        from agent.cli import run_agent
+        from dockyard.agent.cli import run_agent
 
         return run_agent(args)
     if args.command == "dev-cluster":
-        from controlplane.cli.devcluster import run_devcluster
+        from dockyard.cli.devcluster import run_devcluster
 
         return run_devcluster(args)
     if hasattr(args, "server"):
@@ -382,7 +382,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     completing = "_ARGCOMPLETE" in os.environ
     parser = build_parser("" if completing else _command_word(words))
     if completing:
-        from controlplane.cli.completion import complete
+        from dockyard.cli.completion import complete
 
         complete(parser)  # answers the shell and exits
     args = parser.parse_args(words)

@@ -16,7 +16,7 @@ from typing import Any
 
 import grpc
 
-from controlplane.cli.client import CliError, control_stub, describe_rpc_error
+from dockyard.client.control import CliError, control_stub, describe_rpc_error
 from dockyard.v1 import control_pb2, objects_pb2
 
 

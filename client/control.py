@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 import grpc
 
-from controlplane.cli.errors import CliError
+from dockyard.client.errors import CliError
 from dockyard.v1 import control_pb2, control_pb2_grpc
 
 __all__ = ["CliError", "ControlClient", "call", "control_stub", "describe_rpc_error",
@@ -52,7 +52,7 @@ def load_credentials(path: Path) -> tuple[bytes, bytes, bytes]:
 
 def _message_limits() -> list[tuple[str, Any]]:
     """The server's message limits, stated on this end too (docs/limits.md)."""
-    from controlplane.spec.rules import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
+    from dockyard.common.spec.rules import MAX_REQUEST_BYTES, MAX_RESPONSE_BYTES
 
     return [("grpc.max_send_message_length", MAX_REQUEST_BYTES),
             ("grpc.max_receive_message_length", MAX_RESPONSE_BYTES)]
@@ -171,7 +171,7 @@ class ControlClient:
 
 def call(address: str, fn: Callable[..., T], request: Any, *, timeout: float = 30.0) -> T:
     """Call an rpc; a failure becomes a CliError that reads well."""
-    from controlplane.spec.rules import MAX_REQUEST_BYTES, format_size
+    from dockyard.common.spec.rules import MAX_REQUEST_BYTES, format_size
 
     size = request.ByteSize() if hasattr(request, "ByteSize") else 0
     if size > MAX_REQUEST_BYTES:
@@ -202,7 +202,7 @@ def describe_rpc_error(exc: grpc.RpcError, address: str) -> str:
             return f"no server reachable at {address.replace(',', ', ')}"
         return f"server unreachable at {address}"
     if code == grpc.StatusCode.RESOURCE_EXHAUSTED and "larger than max" in details:
-        from controlplane.spec.rules import MAX_REQUEST_BYTES, format_size
+        from dockyard.common.spec.rules import MAX_REQUEST_BYTES, format_size
 
         return (f"the message is larger than {format_size(MAX_REQUEST_BYTES)}, the most the "
                 "server accepts (see docs/limits.md)")
