@@ -86,11 +86,17 @@ def _run_hollow(args: Any) -> int | None:
                 raise CliError("--hollow needs a positive number of nodes")
             cluster = hollow.up(args.hollow)
             _print_hollow(cluster.to_json(), "table")
-            print(f"\nexport DOCKYARD_SERVER={cluster.address} "
+            from dockyard.cli.contexts import keep_dev_context
+
+            note = keep_dev_context([cluster.address], str(cluster.credentials))
+            print(f"\n{note}" if note else f"\nexport DOCKYARD_SERVER={cluster.address} "
                   f"DOCKYARD_CREDENTIALS={cluster.credentials}")
             return 0
         if args.action == "down":
             if hollow.down():
+                from dockyard.cli.contexts import drop_dev_context
+
+                drop_dev_context()
                 return 0
             if os.geteuid() != 0:
                 print("no hollow cluster is up (and only root can take a testbed down)")
