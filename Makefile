@@ -11,7 +11,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
 	@echo "make test    every test: unit, integration (etcd, gRPC), e2e (testbed, Docker)"
-	@echo "make bench   the benchmarks behind PRODUCT.md's promises"
+	@echo "make bench   the benchmarks behind docs/promises.md"
 	@echo "make bench-cli   how long a CLI call takes, against bare Python start-up"
 	@echo "make chaos   kill hosts, agents and the leader; time recovery, check nothing lost"
 	@echo "make lint    ruff, mypy, import contracts"

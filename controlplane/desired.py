@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from dockyard.controlplane.store.codec import digest
+from dockyard.common.spec.hashing import spec_hash
 from dockyard.v1 import objects_pb2, specs_pb2
 
 
@@ -23,11 +23,11 @@ def service_hash(spec: specs_pb2.ServiceSpec) -> str:
     copy = specs_pb2.ServiceSpec()
     copy.CopyFrom(spec)
     copy.replicas = 0
-    return digest(copy)
+    return spec_hash(copy)
 
 
 def app_hash(spec: specs_pb2.AppSpec) -> str:
-    return digest(spec)
+    return spec_hash(spec)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,6 @@
 """``python -m scheduler.bench``: placement speed and packing quality, with baselines.
 
-Why this module exists: PRODUCT.md sets two numbers for the scheduler, >= 10,000
+Why this module exists: docs/promises.md sets two numbers for the scheduler, >= 10,000
 placements/s at 5,000 nodes and 100,000 tasks, and packing within 1.05x of the lower
 bound and ahead of first-fit-decreasing.  This benchmark measures both on synthetic,
 reproducible workloads and runs the baselines (first-fit-decreasing and spread) in the

@@ -1,6 +1,6 @@
 """Human-readable sizes and "why is this pending?" sentences.
 
-Why this module exists: PRODUCT.md promises answers to "why is this pending?".  The
+Why this module exists: Dockyard promises answers to "why is this pending?".  The
 scheduler is the only component that knows why each node refused a task, so it writes
 the sentence ("0/40 nodes fit: 31 insufficient memory (needs 4 GiB), 9 failed
 node.labels.zone==b") and the control plane shows it as is.  All wording lives here so

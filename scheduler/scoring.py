@@ -1,7 +1,7 @@
 """Scores that rank the nodes able to take a replica: bin-packing and spreading.
 
 Why this module exists: the choice between dense packing and spreading is the product's
-point (PRODUCT.md: "dense packing that they choose per app").  Scorers are pure,
+point (docs/promises.md: dense packing, chosen per app).  Scorers are pure,
 vectorised functions of free capacity, named and selectable like Kubernetes'
 NodeResourcesFit scorers, so each one has its own table-driven test and the placement
 loop never needs to know the formula.

@@ -3,7 +3,8 @@
 What lives here:
 - ``compose``: the top level of the file and ``load_app``, the entry point;
 - ``service``, ``ports``, ``deploy``: the per-service keys, one table of what is handled;
-- ``render``: the normalized YAML that ``dockyard config`` prints, and ``spec_hash``;
+- ``render``: the normalized YAML that ``dockyard config`` prints (``spec_hash``, the one
+  hash of a spec, is ``dockyard.common.spec.hashing``'s);
 - ``reader``: typed access to the parsed YAML.
 
 The rules every valid app follows (names, limits, checks across services, ``SpecError``)
@@ -18,7 +19,8 @@ with I/O.
 """
 
 from dockyard.client.compose.compose import LoadedApp, load_app
-from dockyard.client.compose.render import render_app, spec_hash
+from dockyard.client.compose.render import render_app
 from dockyard.common.spec.errors import SpecError
+from dockyard.common.spec.hashing import spec_hash
 
 __all__ = ["LoadedApp", "SpecError", "load_app", "render_app", "spec_hash"]

@@ -8,8 +8,7 @@ Pure.
 
 from __future__ import annotations
 
-import hashlib
-from typing import Any, Protocol
+from typing import Any
 
 import yaml
 
@@ -28,15 +27,6 @@ _RESTART = {
     specs_pb2.RESTART_ON_FAILURE: "on-failure",
     specs_pb2.RESTART_ANY: "any",
 }
-
-
-class _Serializable(Protocol):
-    def SerializeToString(self, *, deterministic: bool = ...) -> bytes: ...
-
-
-def spec_hash(message: _Serializable) -> str:
-    """sha256 hex of the deterministic serialization: equal specs, equal hashes."""
-    return hashlib.sha256(message.SerializeToString(deterministic=True)).hexdigest()
 
 
 def _resources(resources: specs_pb2.Resources) -> dict[str, Any]:

@@ -6,7 +6,6 @@ stored: it is the key's etcd mod revision, filled in on read.
 
 from __future__ import annotations
 
-import hashlib
 from typing import TypeVar
 
 from google.protobuf.message import Message
@@ -26,6 +25,3 @@ def decode(cls: type[M], data: bytes, *, version: int = 0) -> M:
     return message
 
 
-def digest(message: Message) -> str:
-    """sha256 of a message's deterministic encoding: equal specs give equal hashes."""
-    return hashlib.sha256(encode(message)).hexdigest()

@@ -49,9 +49,6 @@ class Commit:
     deletes: list[str] = field(default_factory=list)
     lease_puts: dict[str, tuple[bytes, int]] = field(default_factory=dict)
 
-    def empty(self) -> bool:
-        return not (self.puts or self.deletes or self.lease_puts)
-
 
 @dataclass(frozen=True, slots=True)
 class WatchEvent:
@@ -186,8 +183,6 @@ class EtcdStore:
     async def put(self, key: str, value: bytes) -> None:
         await self._call(lambda c: c.put(key.encode(), value))
 
-    async def delete_prefix(self, prefix: str) -> None:
-        await self._call(lambda c: c.delete_prefix(prefix.encode()))
 
     async def grant_lease(self, ttl_s: int) -> int:
         lease = await self._call(lambda c: c.lease(ttl_s))

@@ -1,4 +1,4 @@
-"""Benchmarks and chaos scenarios on the netns testbed, behind PRODUCT.md's promises.
+"""Benchmarks and chaos scenarios on the netns testbed, behind the promises in docs/promises.md.
 
 `cluster` reads the cluster through the real Control API and the real engines, and holds
 the checks every scenario ends with (no task lost, none duplicated, no healthy container

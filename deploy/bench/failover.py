@@ -82,7 +82,8 @@ def main() -> int:
     s, f, fl = summary(times), summary(fences), summary(floors)
     ratios = summary([a / b for a, b in zip(times, floors, strict=True)])
     print(f"failover: median {s['median']:.2f}s, worst {s['worst']:.2f}s over {s['runs']} runs "
-          f"(target <= 10 s; Swarm 17 s, Nomad 20-30 s, Kubernetes ~350 s)")
+          f"(target <= 10 s; references, not this run: Swarm 17 s on this testbed 2026-11, "
+          f"Nomad 20-30 s, Kubernetes ~350 s by their defaults; docs/promises.md)")
     print(f"floor (grace {GRACE_S:g}s + plain docker run of the lost tasks): median "
           f"{fl['median']:.2f}s; failover/floor median {ratios['median']:.2f}x")
     print(f"fencing after the host returns: median {f['median']:.2f}s, worst {f['worst']:.2f}s")
