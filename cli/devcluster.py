@@ -89,7 +89,9 @@ def _run_hollow(args: Any) -> int | None:
             from dockyard.cli.contexts import keep_dev_context
 
             note = keep_dev_context([cluster.address], str(cluster.credentials))
-            print(f"\n{note}" if note else f"\nexport DOCKYARD_SERVER={cluster.address} "
+            if note:
+                print(f"\n{note}")
+            print(f"export DOCKYARD_SERVER={cluster.address} "
                   f"DOCKYARD_CREDENTIALS={cluster.credentials}")
             return 0
         if args.action == "down":

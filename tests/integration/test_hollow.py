@@ -43,7 +43,8 @@ def dockyard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str
 
 @pytest.fixture
 def env(tmp_path: Path) -> Iterator[dict[str, str]]:
-    e = {**os.environ, "DOCKYARD_HOLLOW_DIR": str(tmp_path / "hollow")}
+    e = {**os.environ, "DOCKYARD_HOLLOW_DIR": str(tmp_path / "hollow"),
+         "HOME": str(tmp_path / "home")}
     yield e
     subprocess.run([sys.executable, "-m", "dockyard.cli", "dev-cluster", "down"], env=e,
                    capture_output=True, timeout=120)
