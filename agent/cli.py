@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import logging
 import os
-import re
 import signal
 import socket
 import sys
@@ -14,18 +13,18 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.common.names import node_name_problem
+from dockyard.common.spec.errors import SpecError
+from dockyard.common.spec.units import parse_size_bytes
 from dockyard.v1 import objects_pb2, specs_pb2
-
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?)(i?b?)\s*$", re.IGNORECASE)
 
 
 def parse_memory(text: str) -> int:
-    """'8G', '512M', '1.5GiB' or a byte count, to bytes."""
-    m = _SIZE.match(text)
-    if not m:
-        raise ValueError(f"bad memory size {text!r} (try 8G or 512M)")
-    scale = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[m.group(2).lower()]
-    return int(float(m.group(1)) * scale)
+    """'8G', '512M', '1.5GiB' or a byte count, to bytes: the Compose loader's own parser,
+    so a node's --memory reads exactly as a service's memory limit does."""
+    try:
+        return parse_size_bytes(text, where="--memory")
+    except SpecError as exc:
+        raise ValueError(f"bad memory size {text!r} (try 8G or 512M)") from exc
 
 
 def host_memory() -> int:

@@ -25,6 +25,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from dockyard.scheduler.explain import format_bytes
+
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -150,9 +152,6 @@ def size_problem(size: int, limit: int, *, what: str) -> str | None:
 
 
 def format_size(n: int) -> str:
-    """Bytes for an error message: 1.5 MiB, 640 KiB, 12 bytes."""
-    if n >= MIB:
-        return f"{n / MIB:.1f} MiB".replace(".0 ", " ")
-    if n >= KIB:
-        return f"{n / KIB:.1f} KiB".replace(".0 ", " ")
-    return f"{n} bytes"
+    """Bytes for an error message (1.5 MiB, 640 KiB, 12 B): the scheduler's wording, so
+    every message about sizes reads the same."""
+    return format_bytes(n)

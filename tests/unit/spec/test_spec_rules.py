@@ -75,7 +75,7 @@ def test_ports_replicas_and_sizes() -> None:
         'secret "k" is 600 KiB; the limit is 512 KiB')
     assert rules.format_size(5 * rules.MIB) == "5 MiB"
     assert rules.format_size(1536 * 1024) == "1.5 MiB"
-    assert rules.format_size(12) == "12 bytes"
+    assert rules.format_size(12) == "12 B"
 
 
 def test_the_limits_keep_an_apply_inside_one_etcd_transaction() -> None:
