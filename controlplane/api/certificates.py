@@ -106,7 +106,8 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             raise AssertionError("unreachable") from None
         except SubnetError as exc:
-            await context.abort(grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+            # Final for the agent (FAILED_PRECONDITION would tell it the node was removed).
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise AssertionError("unreachable") from None
         session_id = self._registry.open(desc.name, lease_id)
         log.info("node %s %s (session %s)", desc.name, "joined" if joining else "registered",
