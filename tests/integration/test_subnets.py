@@ -115,7 +115,8 @@ def test_bad_cluster_cidr_is_one_line(server: ServerProcess) -> None:
     out = subprocess.run([*server.argv(), "--cluster-cidr", "10.1.2.0/25"],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
-    assert out.stderr.strip().splitlines()[-1].startswith("error: cluster CIDR 10.1.2.0/25 is too small")
+    last = out.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: cluster CIDR 10.1.2.0/25 is too small")
 
 
 @pytest.fixture

@@ -131,8 +131,8 @@ def test_node_row() -> None:
     row = render.node_row(n, (500, 256 * MIB))
     assert row == {
         "name": "n1", "state": "down", "availability": "drain", "address": "10.0.0.1",
-        "subnet": "10.214.3.0/24", "cpu_millis": 2000, "memory_bytes": GIB, "allocated_cpu_millis": 500,
-        "allocated_memory_bytes": 256 * MIB, "labels": {"zone": "a"},
+        "subnet": "10.214.3.0/24", "cpu_millis": 2000, "memory_bytes": GIB,
+        "allocated_cpu_millis": 500, "allocated_memory_bytes": 256 * MIB, "labels": {"zone": "a"},
         "last_heartbeat_ms": 0, "message": "heartbeat lapsed",
     }
     assert render.node_row(node("n2", state=0, availability=0))["state"] == ""

@@ -84,6 +84,7 @@ def test_same_table_is_no_change() -> None:
 
 def test_cluster_cidr_overlapping_a_host_network_is_refused() -> None:
     check_overlap("10.214.1.0/24", "10.214.0.0/16",
-                  [("eth0", "10.213.0.0/24"), ("dockyard0", "10.214.1.0/24"), ("lo", "127.0.0.0/8")])
+                  [("eth0", "10.213.0.0/24"), ("dockyard0", "10.214.1.0/24"),
+                   ("lo", "127.0.0.0/8")])
     with pytest.raises(SetupError, match=r"overlaps this host's network 10\.214\.9\.0/24 on eth1"):
         check_overlap("10.214.1.0/24", "10.214.0.0/16", [("eth1", "10.214.9.0/24")])
