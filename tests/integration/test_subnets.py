@@ -47,9 +47,12 @@ class Recorder:
 def _session(server: ServerProcess, name: str, rec: Recorder) -> Session:
     token = (server.data_dir / "join-token").read_text().strip()
     desc = objects_pb2.NodeDescription(name=name, address=f"127.0.0.{len(name) + 1}")
+    # Each agent keeps its certificate, as a real one does in --state-dir: a restarted
+    # agent registers as the same node (a name is never taken over with the token).
+    kept = server.data_dir.parent / "agents" / f"{name}.pem"
     return Session(addresses=[server.address], token=token, description=desc,
                    runner=rec, batch=StatusBatch(),  # type: ignore[arg-type]
-                   on_register=rec.on_register, on_peers=rec.on_peers)
+                   identity_file=kept, on_register=rec.on_register, on_peers=rec.on_peers)
 
 
 async def _join(server: ServerProcess, names: list[str], *, peers: int) -> dict[str, Recorder]:
