@@ -1,9 +1,9 @@
 """Node subnets: every node gets a /24 of the cluster CIDR at its first registration.
 
 The allocation is a pure function of the cluster CIDR and the subnets already held, so
-the dispatcher can compute it, then claim it in etcd with a create-only key
-(`/dockyard/subnets/<a.b.c.d-24>`) in the same transaction as the node: two nodes
-registering at once can never get the same subnet; the loser recomputes.
+Register (controlplane/api/certificates.py) can compute it, then claim it in etcd with a
+create-only key (`/dockyard/subnets/<a.b.c.d-24>`) in the same transaction as the node:
+two nodes registering at once can never get the same subnet; the loser recomputes.
 """
 
 from __future__ import annotations
