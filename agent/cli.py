@@ -66,7 +66,16 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--cpus", type=float, help="schedulable CPUs (default: the host's)")
     p.add_argument("--memory", help="schedulable memory, e.g. 8G (default: the host's)")
     p.add_argument("--address", help="address other hosts reach this node at")
-    p.add_argument("--container-subnet", default="", help="this node's container subnet")
+    p.add_argument("--container-subnet", default="",
+                   help="ask for this container subnet instead of the next free /24 of the "
+                        "cluster CIDR (only at the node's first registration)")
+    p.add_argument("--network-mode", choices=("auto", "host-gw", "vxlan"),
+                   default=env("DOCKYARD_NETWORK_MODE", "auto"),
+                   help="how to reach other nodes' containers: a route via the peer on the "
+                        "same L2 segment (host-gw), a VXLAN overlay, or per peer (auto)")
+    p.add_argument("--dns-upstream", default=env("DOCKYARD_DNS_UPSTREAM", ""),
+                   help="IP[:PORT],... for names outside the cluster (default: the host's "
+                        "resolv.conf, or systemd-resolved's upstreams)")
     p.add_argument("--state-dir", default=env("DOCKYARD_AGENT_DIR", "/var/lib/dockyard-agent"),
                    help="where delivered secrets and configs are kept")
     p.add_argument("--no-dns", action="store_true",
@@ -124,23 +133,27 @@ async def _main(args: Any) -> int:
         logging.getLogger("dockyard.agent").warning(
             "--token shows the join token to every user of this host (ps); "
             "use --token-file or DOCKYARD_TOKEN")
-    from dockyard.agent.dns import serve_dns
+    from dockyard.agent.dns import host_upstreams, parse_upstreams
+    from dockyard.agent.network.hooks import NetworkHooks
+    from dockyard.agent.network.plan import Mode
     from dockyard.agent.runner import Runner
     from dockyard.agent.runtime.docker.driver import DockerDriver
     from dockyard.agent.session import JoinRefused, Session, StatusBatch
 
+    upstreams = parse_upstreams(args.dns_upstream) if args.dns_upstream else host_upstreams()
     driver = await asyncio.to_thread(DockerDriver, args.docker)
     runtime = await asyncio.to_thread(driver.describe)
     desc = describe_node(args, engine_version=runtime.version)
     batch = StatusBatch()
-    gateway = runtime.gateway
-    dns = await serve_dns(gateway) if gateway and not args.no_dns else None
     runner = Runner(driver=driver, node=desc.name, state_dir=Path(args.state_dir) / desc.name,
-                    report=batch.add, dns=dns, resolver=gateway)
+                    report=batch.add)
     await runner.adopt()
+    net = NetworkHooks(runner=runner, docker_url=args.docker, address=desc.address,
+                       mode=Mode(args.network_mode), upstreams=upstreams, dns=not args.no_dns)
     session = Session(addresses=args.join.split(","), token=token, description=desc,
                       runner=runner, batch=batch,
-                      identity_file=Path(args.state_dir) / "identity" / f"{desc.name}.pem")
+                      identity_file=Path(args.state_dir) / "identity" / f"{desc.name}.pem",
+                      on_register=net.on_register, on_peers=net.on_peers)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,8 +167,7 @@ async def _main(args: Any) -> int:
     for t in done:
         if t is not stopper and not t.cancelled() and isinstance(t.exception(), JoinRefused):
             raise t.exception()  # type: ignore[misc]
-    if dns is not None:
-        dns.close()
+    await net.close()
     logging.getLogger("dockyard.agent").info("stopped; containers keep running")
     return 0
 

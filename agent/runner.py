@@ -85,6 +85,15 @@ class Runner:
         self._complete_seen = False
         self._loop: asyncio.AbstractEventLoop | None = None
 
+    def use_network(self, network: str, *, dns: ServiceDNS | None, resolver: str) -> None:
+        """Create containers on `network`, resolving through `dns` at `resolver` (the
+        node network, set up at each registration: agent/network/hooks.py)."""
+        self._network = network
+        if dns is not None and self._dns is not None and dns is not self._dns:
+            dns.table = self._dns.table
+        self._dns = dns
+        self._resolver = resolver if dns is not None else ""
+
     async def adopt(self) -> None:
         """Find the containers this node's agent made before, without touching them."""
         owned = await self._call(self._driver.owned, self._node)

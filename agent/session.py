@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import grpc
@@ -102,6 +102,8 @@ class Session:
         batch: StatusBatch,
         identity_file: Path | None = None,
         rand: Callable[[], float] = random.random,
+        on_register: Callable[[dispatcher_pb2.RegisterResponse], Awaitable[None]] | None = None,
+        on_peers: Callable[[Sequence[dispatcher_pb2.Peer]], None] | None = None,
     ) -> None:
         self._addresses = list(addresses)
         self._token = token
@@ -112,6 +114,9 @@ class Session:
         self._rand = rand
         self.identity = self._kept_identity() or ident.Identity.fresh(description.name)
         self._log_streams: set[asyncio.Task[None]] = set()
+        # The node network (agent/network): set up before any assignment is taken.
+        self._on_register = on_register
+        self._on_peers = on_peers
         self._registered = False
 
     def _kept_identity(self) -> ident.Identity | None:
@@ -218,6 +223,8 @@ class Session:
             if reg is None:
                 reg = await self._register(certs, address)
             log.info("registered with %s as %s", address, self._desc.name)
+            if self._on_register is not None:
+                await self._on_register(reg)
             self._registered = True  # a session that worked: backoff starts over
             sid = reg.session_id
             name = self._desc.name
@@ -266,6 +273,8 @@ class Session:
         node: str,
     ) -> None:
         async for msg in stream:
+            if msg.has_peers and self._on_peers is not None:
+                self._on_peers(msg.peers)
             self._runner.assign(msg)
             for sub in msg.subscriptions:
                 task = asyncio.create_task(publish_logs(

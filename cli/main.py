@@ -123,6 +123,9 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
                    default=float(env_default("NODE_CERT_TTL", "86400")),
                    help="seconds a node certificate is valid; agents renew at 2/3 "
                         "(default 86400)")
+    p.add_argument("--cluster-cidr", default=env_default("CLUSTER_CIDR", "10.214.0.0/16"),
+                   help="container addresses of the whole cluster; each node gets a /24 "
+                        "of it when it first joins (default 10.214.0.0/16)")
     p.add_argument("--admin-credentials", metavar="FILE",
                    default=env_default("ADMIN_CREDENTIALS", "~/.dockyard/admin.pem"),
                    help="where a new cluster's first start also copies DATA_DIR/admin.pem, "
@@ -285,6 +288,7 @@ def _run_server(args: Any) -> int:
         leader_ttl_s=args.leader_ttl,
         replica=args.replica_name,
         node_cert_s=args.node_cert_ttl,
+        cluster_cidr=args.cluster_cidr,
         admin_credentials=(Path(args.admin_credentials).expanduser()
                            if args.admin_credentials else None),
         allow=frozenset(_allow(args.allow)),

@@ -59,6 +59,8 @@ class ServerConfig:
         return self.kek_file or self.data_dir / "kek"
     # What requests may ask for (--max-replicas-per-service, ...); docs/limits.md.
     limits: Limits = DEFAULT_LIMITS
+    # Every node's container subnet is a /24 of it (controlplane/network/subnets.py).
+    cluster_cidr: str = "10.214.0.0/16"
 
     @property
     def embedded_etcd(self) -> bool:

@@ -33,6 +33,8 @@ from dockyard.controlplane.embedded_etcd import EmbeddedEtcd
 from dockyard.controlplane.http_status import serve_http
 from dockyard.controlplane.leader import Leader
 from dockyard.controlplane.mirror import Mirror
+from dockyard.controlplane.network.claims import check_cluster_cidr
+from dockyard.controlplane.network.subnets import parse_cluster_cidr
 from dockyard.controlplane.security import cluster as security
 from dockyard.controlplane.security.etcd_certs import EtcdFiles
 from dockyard.controlplane.security.ratelimit import SourceBuckets
@@ -79,6 +81,8 @@ async def run_server(config: ServerConfig) -> None:
         tokens = security.TokenKeeper(store, ca, config.data_dir / "join-token")
         tokens.on_change = tls.set_token
         await tokens.ensure(config.join_token)
+        cidr = parse_cluster_cidr(config.cluster_cidr)
+        await check_cluster_cidr(store, cidr)
     except (StoreUnavailable, ValueError, SealError) as exc:
         if etcd is not None:
             await etcd.stop()
@@ -111,6 +115,7 @@ async def run_server(config: ServerConfig) -> None:
         node_cert_s=config.node_cert_s,
         heartbeat_s=config.heartbeat_s,
         grace_s=config.node_grace_s,
+        cluster_cidr=cidr,
     )
     dispatcher_pb2_grpc.add_CertificatesServicer_to_server(certificates, server)
     dispatcher_pb2_grpc.add_SessionsServicer_to_server(

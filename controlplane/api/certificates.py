@@ -16,6 +16,7 @@ own, is checked before these run (controlplane/api/roles.py).
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import math
 import time
@@ -25,6 +26,8 @@ import grpc
 from dockyard.common.names import node_name_problem
 from dockyard.controlplane.api.roles import caller
 from dockyard.controlplane.api.sessions import SessionRegistry
+from dockyard.controlplane.network.claims import claim_for
+from dockyard.controlplane.network.subnets import DEFAULT_CLUSTER_CIDR, SubnetError
 from dockyard.controlplane.security import pki
 from dockyard.controlplane.security.cluster import Tls
 from dockyard.controlplane.security.ratelimit import SourceBuckets, source_address
@@ -62,8 +65,10 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
         node_cert_s: float = 86400.0,
         heartbeat_s: float,
         grace_s: float,
+        cluster_cidr: ipaddress.IPv4Network | None = None,
     ) -> None:
         self._store = store
+        self._cidr = cluster_cidr or ipaddress.IPv4Network(DEFAULT_CLUSTER_CIDR)
         self._tls = tls
         self._registry = registry
         self._joins = joins
@@ -93,12 +98,16 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
                                     "joining needs a certificate request (csr)")
         certificate = await self._sign(context, request.csr, desc.name) if request.csr else b""
         try:
-            lease_id = await self._record(desc, joining=joining)
+            lease_id, subnet = await self._record(desc, joining=joining)
         except _Refused as exc:
             await context.abort(exc.code, str(exc))
             raise AssertionError("unreachable") from None
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise AssertionError("unreachable") from None
+        except SubnetError as exc:
+            # Final for the agent (FAILED_PRECONDITION would tell it the node was removed).
+            await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise AssertionError("unreachable") from None
         session_id = self._registry.open(desc.name, lease_id)
         log.info("node %s %s (session %s)", desc.name, "joined" if joining else "registered",
@@ -106,6 +115,7 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
         return dispatcher_pb2.RegisterResponse(
             session_id=session_id, heartbeat_period_ms=self._heartbeat_ms,
             certificate=certificate, ca_certificate=self._tls.ca.cert_pem,
+            subnet=subnet, cluster_cidr=str(self._cidr),
         )
 
     async def _sign(self, context: grpc.aio.ServicerContext, csr: bytes, node: str) -> bytes:
@@ -131,9 +141,12 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
         return dispatcher_pb2.RenewResponse(certificate=certificate,
                                             ca_certificate=self._tls.ca.cert_pem)
 
-    async def _record(self, desc: objects_pb2.NodeDescription, *, joining: bool) -> int:
-        """Write the node and its liveness key; the node's lease id. A join may only make a
-        new node, a node certificate only update its own."""
+    async def _record(
+        self, desc: objects_pb2.NodeDescription, *, joining: bool
+    ) -> tuple[int, str]:
+        """Write the node and its liveness key, claiming the node's subnet on first
+        registration; the node's lease id and subnet. A join may only make a new node, a
+        node certificate only update its own."""
         key = keys.node_key(desc.name)
         lease_id = await self._store.grant_lease(self._ttl)
         for _ in range(5):
@@ -153,8 +166,9 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             node.last_heartbeat_ms = now
             node.meta.updated_ms = now
             commit = Commit(expect={key: entry.mod_revision if entry else 0})
+            await claim_for(self._store, self._cidr, node, desc, commit)
             commit.puts[key] = encode(node)
             commit.lease_puts[keys.alive_key(desc.name)] = (b"", lease_id)
             if await self._store.commit(commit):
-                return lease_id
+                return lease_id, node.subnet
         raise StoreUnavailable(f"node {desc.name} kept changing during registration")

@@ -24,6 +24,7 @@ from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.endpoints import endpoints_for
 from dockyard.controlplane.http_status import SESSIONS
 from dockyard.controlplane.mirror import Mirror
+from dockyard.controlplane.network.table import peers_for
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
@@ -140,7 +141,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         mirror.subscribe(self._changed)
 
     def _changed(self, kinds: set[str]) -> None:
-        if kinds & {"tasks", "apps", "status", "services"}:
+        if kinds & {"tasks", "apps", "status", "services", "nodes"}:
             self._registry.wake_all()
 
     async def Session(
@@ -157,6 +158,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         try:
             sent: dict[str, int] = {}
             sent_endpoints: list[dispatcher_pb2.Endpoint] | None = None
+            sent_peers: list[dispatcher_pb2.Peer] | None = None
             complete = True
             while self._registry.is_open(request.session_id):
                 session.changed.clear()
@@ -165,8 +167,10 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 changes, sent_now = assignments_for(tasks, {} if complete else sent)
                 endpoints = endpoints_for(view, {t.app for t in tasks})
                 new_endpoints = endpoints != sent_endpoints
+                peers = peers_for(view.nodes.values(), request.node)
+                new_peers = peers != sent_peers
                 subscriptions = self._broker.outgoing(request.node)
-                if complete or changes or new_endpoints or subscriptions:
+                if complete or changes or new_endpoints or new_peers or subscriptions:
                     yield dispatcher_pb2.SessionMessage(
                         complete=complete,
                         assignments=changes,
@@ -174,8 +178,10 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                         endpoints=endpoints,
                         has_endpoints=True,
                         subscriptions=subscriptions,
+                        peers=peers,
+                        has_peers=True,
                     )
-                sent, complete, sent_endpoints = sent_now, False, endpoints
+                sent, complete, sent_endpoints, sent_peers = sent_now, False, endpoints, peers
                 try:
                     await asyncio.wait_for(session.changed.wait(), timeout=5.0)
                 except TimeoutError:

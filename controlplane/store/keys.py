@@ -8,6 +8,7 @@
     /dockyard/alive/<node>                  empty; attached to the node's liveness lease
     /dockyard/events/<app>/<ms>-<seq>       Event, trimmed to the newest few hundred
     /dockyard/cluster/<name>                cluster-wide settings (join token, ...)
+    /dockyard/subnets/<a.b.c.d-24>          node name: the claim on a node's subnet
 
 Task status lives beside the task, not inside it, so that agent reports never race with
 the control plane's own writes to a task: each writer owns its keys.
@@ -24,6 +25,7 @@ NODES = ROOT + "nodes/"
 ALIVE = ROOT + "alive/"
 EVENTS = ROOT + "events/"
 CLUSTER = ROOT + "cluster/"
+SUBNETS = ROOT + "subnets/"
 
 
 def app_key(app: str) -> str:
@@ -77,3 +79,8 @@ def cluster_key(name: str) -> str:
 def last_segment(key: str) -> str:
     """The final path segment of a key: the object's own name or id."""
     return key.rsplit("/", 1)[-1]
+
+
+def subnet_key(claim: str) -> str:
+    """The claim key of a node subnet (`claim` as `subnets.claim_name` makes it)."""
+    return f"{SUBNETS}{claim}"

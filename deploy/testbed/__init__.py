@@ -2,10 +2,14 @@
 
 Each host is a network namespace ``dyk-hN`` joined by a veth pair to the bridge
 ``dyk-br0`` (10.213.0.1/24) in the root namespace, with address 10.213.0.(10+N), its own
-Docker Engine (container subnet 10.214.N.0/24, host-gw routes to the other hosts'
-subnets, no default route), and optionally a Dockyard agent. The root namespace runs a
-local registry (10.213.0.1:5000, holding a busybox image built offline) and the Dockyard
-server (10.213.0.1:7070 gRPC, :7080 HTTP) with its embedded etcd (127.0.0.1:23790).
+stock Docker Engine (no --bip, no routes or rules from the testbed, no default route),
+and optionally a Dockyard agent, which builds the container network itself: a /24 of
+the server's cluster CIDR 10.214.0.0/16 on its own bridge network ``dockyard0``, routes
+to the other hosts' subnets, and its firewall rules. The root namespace runs a local
+registry (10.213.0.1:5000, holding a busybox image built offline), an upstream DNS
+server (10.213.0.1:53, answering ``registry.testbed``) that agents forward outside
+names to, and the Dockyard server (10.213.0.1:7070 gRPC, :7080 HTTP) with its embedded
+etcd (127.0.0.1:23790).
 
 High availability (``up(etcd_members=M, servers=S)``): M real ``etcd`` members in the root
 namespace (127.0.0.1, client port 24010+2i, peer port the next; data in STATE/etcd-N) and

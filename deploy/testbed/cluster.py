@@ -69,12 +69,6 @@ def _net_up(layout: Layout, st: TestbedState, state_file: Path) -> None:
         st.add_unique("links", h.veth)
         save(state_file, st)
         netns.ensure_host(h, layout.bridge)
-    for h in layout.hosts:
-        netns.ensure_routes(h.netns, h.routes)
-    st.root_routes = [
-        {"dest": r.dest, "via": r.via, "device": r.device} for r in layout.root_routes
-    ]
-    netns.ensure_routes(None, layout.root_routes)
     save(state_file, st)
 
 
@@ -114,8 +108,6 @@ def _engines_up(layout: Layout, st: TestbedState, state_file: Path, progress: Pr
             )
         if not is_alive(rec):
             raise TestbedError(f"{h.name}: dockerd exited: {tail(h.dockerd_log)}")
-        for r in engines.apply_host_iptables(layout, h):
-            st.add_rule(r)
         if h in started:
             progress(
                 f"{h.name}: dockerd ready (pid {rec.pid}, "
@@ -135,6 +127,23 @@ def _registry_up(layout: Layout, st: TestbedState, state_file: Path, progress: P
     ) or not is_alive(rec):
         raise TestbedError(
             f"registry at {layout.registry_addr} did not start: {tail(layout.registry_log)}"
+        )
+
+
+def _upstream_dns_up(
+    layout: Layout, st: TestbedState, state_file: Path, progress: Progress
+) -> None:
+    if _ensure_proc(st, "upstream-dns", lambda: services.start_upstream_dns(layout), progress):
+        save(state_file, st)
+    rec = st.processes["upstream-dns"]
+    if not wait_until(
+        lambda: "upstream DNS on" in tail(layout.upstream_dns_log) or not is_alive(rec),
+        REGISTRY_WAIT_S,
+        0.1,
+    ) or not is_alive(rec):
+        raise TestbedError(
+            f"upstream DNS on {layout.upstream_dns} did not start: "
+            f"{tail(layout.upstream_dns_log)}"
         )
 
 
@@ -295,6 +304,7 @@ def up(
         problems: list[str] = []
         _net_up(layout, st, state_file)
         _registry_up(layout, st, state_file, progress)
+        _upstream_dns_up(layout, st, state_file, progress)
         _engines_up(layout, st, state_file, progress)
         _image_up(layout, st, state_file, progress)
         if with_dockyard:
@@ -352,6 +362,7 @@ def down(*, state_dir: Path | None = None, progress: Progress = print) -> None:
         stop_pids([r.pid for r in engines_recs], timeout=20.0)
         killed = sum(engines.kill_host_leftovers(h) for h in layout.hosts)
         stop(procs.get("registry"), timeout=5.0)
+        stop(procs.get("upstream-dns"), timeout=5.0)
         stop_pids(pids_mentioning(sd), timeout=5.0)
         netns.unmount_all(sd)
         _remove_network(layout, st)

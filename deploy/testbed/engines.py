@@ -1,6 +1,6 @@
-"""One Docker Engine per testbed host: start it in the host's netns, make it reachable
-across hosts, and clean up everything it left behind (containerd, shims, containers,
-mounts) even after a kill -9.
+"""One Docker Engine per testbed host: start it in the host's netns, stock (no --bip, no
+routes, no rules of ours: the Dockyard agent builds the container network), and clean up
+everything it left behind (containerd, shims, containers, mounts) even after a kill -9.
 """
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .layout import CONTAINER_SUPERNET, HostPlan, Layout, dockerd_argv
-from .netns import host_rules, iptables_ensure_first
+from .layout import HostPlan, Layout, dockerd_argv
 from .processes import (
     ProcRecord,
     children_of,
@@ -23,7 +22,6 @@ from .processes import (
     start,
     stop_pids,
 )
-from .state import IptablesRule
 
 
 def stale_daemons(h: HostPlan) -> list[int]:
@@ -66,18 +64,6 @@ def start_dockerd(layout: Layout, h: HostPlan) -> ProcRecord:
         netns=h.netns_path,
         env=clean_env({"DOCKER_BUILDKIT": "0"}),
     )
-
-
-def apply_host_iptables(layout: Layout, h: HostPlan) -> list[IptablesRule]:
-    """Let containers on other hosts (and the hosts) reach this host's containers.
-
-    Run after each dockerd start: docker creates DOCKER-USER and its NAT rules then.
-    """
-    made: list[IptablesRule] = []
-    for table, chain, rule in host_rules(CONTAINER_SUPERNET, layout.lan_cidr):
-        iptables_ensure_first(h.netns, table, chain, rule)
-        made.append(IptablesRule(h.netns, table, chain, tuple(rule)))
-    return made
 
 
 def host_leftovers(h: HostPlan) -> list[int]:

@@ -22,7 +22,12 @@ BRIDGE = "dyk-br0"
 LAN_PREFIX = "10.213.0"
 LAN_CIDR = f"{LAN_PREFIX}.0/24"
 GATEWAY_IP = f"{LAN_PREFIX}.1"
-CONTAINER_SUPERNET = "10.214.0.0/16"
+# The server's --cluster-cidr: each agent gets a /24 of it from the control plane.
+CLUSTER_CIDR = "10.214.0.0/16"
+# The testbed's upstream DNS server (root namespace, on the bridge): it answers
+# ``registry.testbed`` and nothing outside the testbed. Agents forward to it.
+UPSTREAM_DNS_PORT = 53
+REGISTRY_NAME = "registry.testbed"
 REGISTRY_PORT = 5000
 SERVER_PORT = 7070
 HTTP_PORT = 7080
@@ -37,7 +42,7 @@ MAX_ETCD_MEMBERS = 9
 MAX_SERVERS = 10  # gRPC 7070..7079 must stay below the HTTP ports 7080..
 SERVER_LEADER_TTL = 3
 IMAGE_NAME = "busybox:latest"
-MAX_NODES = 200  # 10.213.0.{10+i} must stay below .255, and 10.214.{i} below 256
+MAX_NODES = 200  # 10.213.0.{10+i} must stay below .255
 NAME_PREFIX = "dyk-"
 
 
@@ -60,8 +65,6 @@ class HostPlan:
     veth: str
     address: str
     prefixlen: int
-    container_subnet: str
-    bip: str
     dir: Path
     data_root: Path
     exec_root: Path
@@ -69,7 +72,6 @@ class HostPlan:
     docker_socket: Path
     dockerd_log: Path
     agent_log: Path
-    routes: tuple[Route, ...]
 
     @property
     def docker_url(self) -> str:
@@ -133,7 +135,6 @@ class Layout:
     gateway_ip: str
     lan_cidr: str
     hosts: tuple[HostPlan, ...]
-    root_routes: tuple[Route, ...]
     registry_addr: str
     registry_dir: Path
     registry_config: Path
@@ -147,6 +148,7 @@ class Layout:
     image_dir: Path
     state_file: Path
     lock_file: Path
+    upstream_dns_log: Path
     servers: tuple[ServerPlan, ...] = ()
     etcd_members: tuple[EtcdPlan, ...] = ()
 
@@ -159,6 +161,11 @@ class Layout:
     def kek_file(self) -> Path:
         """The key every replica seals the cluster CA key with: one for all of them."""
         return self.state_dir / "kek"
+
+    @property
+    def upstream_dns(self) -> str:
+        """IP:PORT of the testbed's upstream DNS server, as agents' --dns-upstream."""
+        return f"{self.gateway_ip}:{UPSTREAM_DNS_PORT}"
 
     @property
     def etcd_urls(self) -> list[str]:
@@ -185,13 +192,8 @@ def resolve_state_dir(state_dir: Path | None = None) -> Path:
     return Path(env).absolute() if env else DEFAULT_STATE_DIR
 
 
-def _host(i: int, nodes: int, state_dir: Path) -> HostPlan:
+def _host(i: int, state_dir: Path) -> HostPlan:
     d = state_dir / f"h{i}"
-    routes = tuple(
-        Route(dest=f"10.214.{j}.0/24", via=f"{LAN_PREFIX}.{10 + j}", device="eth0")
-        for j in range(1, nodes + 1)
-        if j != i
-    )
     return HostPlan(
         index=i,
         name=f"h{i}",
@@ -199,8 +201,6 @@ def _host(i: int, nodes: int, state_dir: Path) -> HostPlan:
         veth=f"{NAME_PREFIX}v{i}",
         address=f"{LAN_PREFIX}.{10 + i}",
         prefixlen=24,
-        container_subnet=f"10.214.{i}.0/24",
-        bip=f"10.214.{i}.1/24",
         dir=d,
         data_root=d / "data",
         exec_root=d / "exec",
@@ -208,7 +208,6 @@ def _host(i: int, nodes: int, state_dir: Path) -> HostPlan:
         docker_socket=d / "docker.sock",
         dockerd_log=d / "dockerd.log",
         agent_log=d / "agent.log",
-        routes=routes,
     )
 
 
@@ -255,7 +254,7 @@ def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1
         raise ValueError(
             f"{servers} servers need an external etcd to share: pass etcd_members (e.g. 3)"
         )
-    hosts = tuple(_host(i, nodes, state_dir) for i in range(1, nodes + 1))
+    hosts = tuple(_host(i, state_dir) for i in range(1, nodes + 1))
     registry_addr = f"{GATEWAY_IP}:{REGISTRY_PORT}"
     return Layout(
         state_dir=state_dir,
@@ -263,7 +262,6 @@ def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1
         gateway_ip=GATEWAY_IP,
         lan_cidr=LAN_CIDR,
         hosts=hosts,
-        root_routes=tuple(Route(h.container_subnet, h.address, BRIDGE) for h in hosts),
         registry_addr=registry_addr,
         registry_dir=state_dir / "registry",
         registry_config=state_dir / "registry" / "config.yml",
@@ -277,6 +275,7 @@ def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1
         image_dir=state_dir / "image",
         state_file=state_dir / "state.json",
         lock_file=state_dir / "lock",
+        upstream_dns_log=state_dir / "upstream-dns.log",
         servers=tuple(_server(i, state_dir) for i in range(1, servers + 1)),
         etcd_members=tuple(_etcd(i, state_dir) for i in range(1, etcd_members + 1)),
     )
@@ -294,8 +293,6 @@ def dockerd_argv(h: HostPlan, registry_addr: str) -> list[str]:
         str(h.docker_pidfile),
         "-H",
         h.docker_url,
-        "--bip",
-        h.bip,
         "--insecure-registry",
         registry_addr,
         "--iptables=true",
@@ -343,7 +340,7 @@ def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
     else:
         argv += ["--etcd-port", str(ETCD_PORT)]
     # the testbed's credential stays in its state dir: never overwrite a user's own
-    return [*argv, "--admin-credentials="]
+    return [*argv, "--cluster-cidr", CLUSTER_CIDR, "--admin-credentials="]
 
 
 def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:
@@ -393,8 +390,8 @@ def agent_argv(
         memory,
         "--labels",
         labels,
-        "--container-subnet",
-        h.container_subnet,
+        "--dns-upstream",
+        layout.upstream_dns,
     ]
 
 

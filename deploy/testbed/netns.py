@@ -151,28 +151,6 @@ def forward_rule(bridge: str) -> list[str]:
     return ["-i", bridge, "-o", bridge, "-j", "ACCEPT"]
 
 
-def host_rules(container_supernet: str, lan_cidr: str) -> list[tuple[str, str, list[str]]]:
-    """(table, chain, rule) added inside each host after its dockerd created its chains.
-
-    Docker drops new connections into containers that do not come through a published
-    port, and masquerades container traffic leaving the host. Containers of other hosts
-    (and the hosts themselves) must reach containers by their IP, unmasqueraded.
-    """
-    return [
-        (
-            "filter",
-            "DOCKER-USER",
-            ["-s", container_supernet, "-d", container_supernet, "-j", "ACCEPT"],
-        ),
-        ("filter", "DOCKER-USER", ["-s", lan_cidr, "-d", container_supernet, "-j", "ACCEPT"]),
-        (
-            "nat",
-            "POSTROUTING",
-            ["-s", container_supernet, "-d", container_supernet, "-j", "RETURN"],
-        ),
-    ]
-
-
 # --- mounts -------------------------------------------------------------------------------
 
 

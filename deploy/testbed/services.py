@@ -8,6 +8,7 @@ import base64
 import json
 import os
 import ssl
+import sys
 import urllib.request
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from dockyard.controlplane.security.sealed import create_kek
 
 from .images import registry_config
 from .layout import (
+    REGISTRY_NAME,
     EtcdPlan,
     HostPlan,
     Layout,
@@ -38,6 +40,18 @@ def start_registry(layout: Layout) -> ProcRecord:
         ["docker-registry", "serve", str(layout.registry_config)],
         layout.registry_log,
         cwd=layout.registry_dir,
+    )
+
+
+def start_upstream_dns(layout: Layout) -> ProcRecord:
+    """The testbed's upstream DNS server (root namespace, on the bridge)."""
+    env = clean_env()
+    env["PYTHONPATH"] = _pythonpath()
+    registry_ip = layout.registry_addr.rpartition(":")[0]
+    return start(
+        [sys.executable, "-m", "dockyard.deploy.testbed.upstream_dns",
+         "--listen", layout.upstream_dns, f"{REGISTRY_NAME}={registry_ip}"],
+        layout.upstream_dns_log, env=env, cwd=layout.state_dir,
     )
 
 

@@ -17,7 +17,6 @@ class HostStatus:
     docker_socket: str
     agent_pid: int | None
     dockerd_pid: int | None
-    container_subnet: str
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -27,7 +26,6 @@ class HostStatus:
             "docker_socket": self.docker_socket,
             "agent_pid": self.agent_pid,
             "dockerd_pid": self.dockerd_pid,
-            "container_subnet": self.container_subnet,
         }
 
 
@@ -82,7 +80,6 @@ def build_status(
             str(h.docker_socket),
             _pid(st, f"agent:{h.name}"),
             _pid(st, f"dockerd:{h.name}"),
-            h.container_subnet,
         )
         for h in layout.hosts
     ]

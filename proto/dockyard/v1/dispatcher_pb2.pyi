@@ -19,16 +19,20 @@ class RegisterRequest(_message.Message):
     def __init__(self, description: _Optional[_Union[_objects_pb2.NodeDescription, _Mapping]] = ..., token: _Optional[str] = ..., csr: _Optional[bytes] = ...) -> None: ...
 
 class RegisterResponse(_message.Message):
-    __slots__ = ("session_id", "heartbeat_period_ms", "certificate", "ca_certificate")
+    __slots__ = ("session_id", "heartbeat_period_ms", "certificate", "ca_certificate", "subnet", "cluster_cidr")
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
     HEARTBEAT_PERIOD_MS_FIELD_NUMBER: _ClassVar[int]
     CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     CA_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
+    SUBNET_FIELD_NUMBER: _ClassVar[int]
+    CLUSTER_CIDR_FIELD_NUMBER: _ClassVar[int]
     session_id: str
     heartbeat_period_ms: int
     certificate: bytes
     ca_certificate: bytes
-    def __init__(self, session_id: _Optional[str] = ..., heartbeat_period_ms: _Optional[int] = ..., certificate: _Optional[bytes] = ..., ca_certificate: _Optional[bytes] = ...) -> None: ...
+    subnet: str
+    cluster_cidr: str
+    def __init__(self, session_id: _Optional[str] = ..., heartbeat_period_ms: _Optional[int] = ..., certificate: _Optional[bytes] = ..., ca_certificate: _Optional[bytes] = ..., subnet: _Optional[str] = ..., cluster_cidr: _Optional[str] = ...) -> None: ...
 
 class RenewRequest(_message.Message):
     __slots__ = ("csr",)
@@ -69,7 +73,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -83,13 +87,27 @@ class SessionMessage(_message.Message):
     ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     HAS_ENDPOINTS_FIELD_NUMBER: _ClassVar[int]
     SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
+    PEERS_FIELD_NUMBER: _ClassVar[int]
+    HAS_PEERS_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
     endpoints: _containers.RepeatedCompositeFieldContainer[Endpoint]
     has_endpoints: bool
     subscriptions: _containers.RepeatedCompositeFieldContainer[LogSubscription]
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ...) -> None: ...
+    peers: _containers.RepeatedCompositeFieldContainer[Peer]
+    has_peers: bool
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ...) -> None: ...
+
+class Peer(_message.Message):
+    __slots__ = ("name", "address", "subnet")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    SUBNET_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    address: str
+    subnet: str
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., subnet: _Optional[str] = ...) -> None: ...
 
 class Endpoint(_message.Message):
     __slots__ = ("app", "service", "addresses")

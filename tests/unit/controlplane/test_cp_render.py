@@ -127,11 +127,12 @@ def test_node_row() -> None:
     n.description.address = "10.0.0.1"
     n.description.labels["zone"] = "a"
     n.message = "heartbeat lapsed"
+    n.subnet = "10.214.3.0/24"
     row = render.node_row(n, (500, 256 * MIB))
     assert row == {
         "name": "n1", "state": "down", "availability": "drain", "address": "10.0.0.1",
-        "cpu_millis": 2000, "memory_bytes": GIB, "allocated_cpu_millis": 500,
-        "allocated_memory_bytes": 256 * MIB, "labels": {"zone": "a"},
+        "subnet": "10.214.3.0/24", "cpu_millis": 2000, "memory_bytes": GIB,
+        "allocated_cpu_millis": 500, "allocated_memory_bytes": 256 * MIB, "labels": {"zone": "a"},
         "last_heartbeat_ms": 0, "message": "heartbeat lapsed",
     }
     assert render.node_row(node("n2", state=0, availability=0))["state"] == ""
@@ -202,8 +203,8 @@ def test_table_of_nodes_uses_derived_cells() -> None:
     bare = node("n2", cpu=1000, mem=512 * MIB)
     rows = [render.node_row(n, (500, 256 * MIB)), render.node_row(bare)]
     lines = render.table("nodes", rows).splitlines()
-    assert lines[0].split() == ["NAME", "STATE", "AVAIL", "ADDRESS", "CPUS", "MEMORY",
-                                "LABELS", "HEARTBEAT"]
+    assert lines[0].split() == ["NAME", "STATE", "AVAIL", "ADDRESS", "SUBNET", "CPUS",
+                                "MEMORY", "LABELS", "HEARTBEAT"]
     assert lines[1].split() == ["n1", "ready", "active", "0.5/2", "256MiB/1GiB",
                                 "disk=ssd,zone=b", "-"]
     assert lines[2].split() == ["n2", "ready", "active", "0/1", "0B/512MiB", "-", "-"]
