@@ -33,8 +33,10 @@ def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
     up.add_argument("--servers", type=int, default=1,
                     help="control-plane replicas on :7070+i (default 1; more need "
                          "--etcd-members)")
-    down = sub.add_parser("down", help="remove exactly what up made")
-    del down
+    down = sub.add_parser("down", help="remove exactly what up made (the hollow cluster if "
+                                       "one is up, else the testbed)")
+    down.add_argument("--hollow", action="store_true",
+                      help="only a hollow cluster: never touch the testbed")
     status = sub.add_parser("status", help="addresses, hosts and pids")
     status.add_argument("-o", "--output", choices=("table", "json"), default="table")
 
@@ -100,8 +102,9 @@ def _run_hollow(args: Any) -> int | None:
 
                 drop_dev_context()
                 return 0
-            if os.geteuid() != 0:
-                print("no hollow cluster is up (and only root can take a testbed down)")
+            if args.hollow or os.geteuid() != 0:
+                print("no hollow cluster is up" + ("" if args.hollow else
+                      " (and only root can take a testbed down)"))
                 return 0
             return None
         found = hollow.status()

@@ -46,7 +46,8 @@ def env(tmp_path: Path) -> Iterator[dict[str, str]]:
     e = {**os.environ, "DOCKYARD_HOLLOW_DIR": str(tmp_path / "hollow"),
          "HOME": str(tmp_path / "home")}
     yield e
-    subprocess.run([sys.executable, "-m", "dockyard.cli", "dev-cluster", "down"], env=e,
+    # --hollow: this suite may run beside an e2e testbed, which a plain `down` would take.
+    subprocess.run([sys.executable, "-m", "dockyard.cli", "dev-cluster", "down", "--hollow"], env=e,
                    capture_output=True, timeout=120)
 
 
@@ -76,7 +77,7 @@ def test_five_hollow_nodes_run_an_app_and_go_away_cleanly(env: dict[str, str],
     assert {t["node"] for t in running} <= {n["name"] for n in ready}
     assert len({t["container_id"] for t in running}) == 9  # one container per task
 
-    dockyard(env, "dev-cluster", "down")
+    dockyard(env, "dev-cluster", "down", "--hollow")
     pids = [status["server_pid"], *(p["pid"] for p in status["processes"])]
     assert not [p for p in pids if pid_alive(p)]
     assert not (tmp_path / "hollow").exists()
