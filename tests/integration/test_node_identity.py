@@ -307,7 +307,12 @@ def test_the_join_token_from_a_file_never_shows_in_the_process_list(
              "--state-dir", str(tmp_path / "state"), "--docker", "unix:///nonexistent"],
             stdout=out, stderr=out)
     try:
-        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        # Right after the fork the child may not have exec'd yet: its cmdline is empty.
+        deadline = time.monotonic() + 10
+        cmdline = b""
+        while b"--token-file" not in cmdline and time.monotonic() < deadline:
+            cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+            time.sleep(0.02)
         assert b"--token-file" in cmdline
         _digest, secret = split_token(token)
         assert secret.encode() not in cmdline
