@@ -3,7 +3,7 @@
 A CLI call should be quick, and most of its time is Python importing modules, so this
 module imports only the standard library it needs: gRPC, protobuf, YAML, the Compose
 loader and the daemons come in with the subcommand that uses them (`python -X importtime
--m controlplane --version` shows what is left; `make bench-cli` times it).
+-m dockyard.cli --version` shows what is left; `make bench-cli` times it).
 """
 
 from __future__ import annotations
