@@ -12,8 +12,8 @@ import re
 from typing import Any
 
 from dockyard.client.compose.keys import SERVICE, check_table
-from dockyard.client.compose.reader import boolean, integer, mapping, octal_mode, string
-from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.client.compose.reader import boolean, integer, items, mapping, octal_mode, string
+from dockyard.common.spec.errors import Notes, SpecError, show
 from dockyard.common.spec.units import parse_size_bytes
 from dockyard.v1 import specs_pb2
 
@@ -126,11 +126,8 @@ def parse_long_port(
 
 
 def parse_ports(value: Any, *, where: str, notes: Notes) -> list[specs_pb2.PortMapping]:
-    if not isinstance(value, list):
-        raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result: list[specs_pb2.PortMapping] = []
-    for index, item in enumerate(value):
-        at = f"{where}[{index}]"
+    for at, item in items(value, where=where):
         if isinstance(item, dict):
             result.extend(parse_long_port(mapping(item, where=at), where=at, notes=notes))
         else:
@@ -140,11 +137,8 @@ def parse_ports(value: Any, *, where: str, notes: Notes) -> list[specs_pb2.PortM
 
 def parse_expose(value: Any, *, where: str) -> list[str]:
     """``["80", 8000-8001, "53/udp"]`` -> ``["80", "8000", "8001", "53/udp"]``."""
-    if not isinstance(value, list):
-        raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result: list[str] = []
-    for index, item in enumerate(value):
-        at = f"{where}[{index}]"
+    for at, item in items(value, where=where):
         text = string(item, where=at)
         body, _, protocol_text = text.partition("/")
         protocol = _protocol(protocol_text, where=at, spec=text) if protocol_text else "tcp"
@@ -293,11 +287,8 @@ def parse_long_volume(
 
 
 def parse_volumes(value: Any, *, where: str, notes: Notes) -> list[specs_pb2.VolumeMount]:
-    if not isinstance(value, list):
-        raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result = []
-    for index, item in enumerate(value):
-        at = f"{where}[{index}]"
+    for at, item in items(value, where=where):
         if isinstance(item, dict):
             result.append(parse_long_volume(mapping(item, where=at), where=at, notes=notes))
         else:

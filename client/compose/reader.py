@@ -248,6 +248,13 @@ def octal_mode(value: Any, *, where: str) -> int:
     return integer(value, where=where, maximum=0o7777)
 
 
+def items(value: Any, *, where: str) -> list[tuple[str, Any]]:
+    """A list's items, each with its own path (``where[i]``) for messages."""
+    if not isinstance(value, list):
+        raise SpecError(f"{where}: expected a list, got {kind(value)}")
+    return [(f"{where}[{index}]", item) for index, item in enumerate(value)]
+
+
 def string_list(value: Any, *, where: str, allow_single: bool = False) -> list[str]:
     """A list of strings; a single string is a one-item list when ``allow_single``."""
     if isinstance(value, str) and allow_single:

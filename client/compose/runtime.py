@@ -20,6 +20,7 @@ from dockyard.client.compose.reader import (
     ReadFile,
     boolean,
     integer,
+    items,
     key_value_pairs,
     mapping,
     read_text,
@@ -27,7 +28,7 @@ from dockyard.client.compose.reader import (
     string,
     string_list,
 )
-from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.errors import Notes, SpecError, show
 from dockyard.common.spec.units import parse_cpus_millis, parse_size_bytes
 from dockyard.v1 import specs_pb2
 
@@ -88,11 +89,8 @@ def _tmpfs(value: Any, *, where: str) -> dict[str, str]:
 
 def _devices(value: Any, *, where: str) -> list[specs_pb2.DeviceMapping]:
     """``"/dev/ttyUSB0[:/dev/ttyUSB0[:rwm]]"`` or the long form with source/target."""
-    if not isinstance(value, list):
-        raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result = []
-    for index, item in enumerate(value):
-        at = f"{where}[{index}]"
+    for at, item in items(value, where=where):
         if isinstance(item, dict):
             body = mapping(item, where=at)
             host = string(body.get("source", ""), where=f"{at}.source")

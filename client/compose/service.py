@@ -28,6 +28,7 @@ from dockyard.client.compose.reader import (
     boolean,
     check_keys,
     integer,
+    items,
     key_value_pairs,
     mapping,
     octal_mode,
@@ -125,11 +126,8 @@ def _env_files(value: Any, ctx: ServiceContext) -> dict[str, str]:
 def _file_references(
     value: Any, *, where: str, declared: frozenset[str], what: str
 ) -> list[specs_pb2.FileReference]:
-    if not isinstance(value, list):
-        raise SpecError(f"{where}: expected a list, got {kind(value)}")
     result = []
-    for index, item in enumerate(value):
-        at = f"{where}[{index}]"
+    for at, item in items(value, where=where):
         if isinstance(item, dict):
             body = mapping(item, where=at)
             check_keys(body, where=at, allowed={"source", "target", "uid", "gid", "mode"})
