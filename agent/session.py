@@ -274,7 +274,8 @@ class Session:
     ) -> None:
         async for msg in stream:
             if msg.has_peers and self._on_peers is not None:
-                self._on_peers(msg.peers)
+                # The table is shared by every session: it lists this node too.
+                self._on_peers([p for p in msg.peers if p.name != node])
             self._runner.assign(msg)
             for sub in msg.subscriptions:
                 task = asyncio.create_task(publish_logs(

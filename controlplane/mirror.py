@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.etcd import EtcdStore, prefix_end
-from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.view import ClusterView, Touched
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,10 @@ class Mirror:
         self.view = ClusterView()
         self._store = store
         self._listeners: list[Callable[[set[str]], None]] = []
+        self._touched_listeners: list[Callable[[Touched, bool], None]] = []
         self.synced = asyncio.Event()
         self._last_error = ""
+        self._flush_soon = False
 
     @property
     def problem(self) -> str | None:
@@ -44,9 +46,17 @@ class Mirror:
         """Call `listener(kinds)` after every batch of changes."""
         self._listeners.append(listener)
 
-    def _on_change(self, kinds: set[str]) -> None:
+    def subscribe_touched(self, listener: Callable[[Touched, bool], None]) -> None:
+        """Call `listener(touched, reloaded)` after every batch of changes, with what the
+        batch touched; `reloaded` is True after a full load (everything may have changed),
+        and listeners that keep their own indexes rebuild them then."""
+        self._touched_listeners.append(listener)
+
+    def _on_change(self, touched: Touched, *, reloaded: bool = False) -> None:
+        for touched_listener in self._touched_listeners:
+            touched_listener(touched, reloaded)
         for listener in self._listeners:
-            listener(kinds)
+            listener(touched.kinds)
 
     async def run(self) -> None:
         """Load, then follow the watch; on any break, load again (bounded backoff)."""
@@ -83,18 +93,21 @@ class Mirror:
         self._last_error = ""
         self.synced.set()
         log.info("mirror in sync at revision %d", view.revision)
-        self._on_change(set(ALL_KINDS))
-        pending: set[str] = set()
+        self._flush_soon = False
+        self._on_change(Touched(kinds=set(ALL_KINDS)), reloaded=True)
+        pending = Touched()
         async for change in self._store.watch_prefix(keys.ROOT,
                                                      start_revision=view.revision + 1):
-            kind = self.view.apply(change.key, change.value, change.mod_revision)
-            if kind is not None:
-                pending.add(kind)
+            kind = self.view.apply(change.key, change.value, change.mod_revision, pending)
+            if kind is not None and not self._flush_soon:
                 # Let the rest of a transaction's events arrive before waking anyone.
+                self._flush_soon = True
                 asyncio.get_running_loop().call_soon(self._flush, pending)
 
-    def _flush(self, pending: set[str]) -> None:
+    def _flush(self, pending: Touched) -> None:
+        self._flush_soon = False
         if pending:
-            kinds = set(pending)
+            batch = Touched()
+            batch.merge(pending)
             pending.clear()
-            self._on_change(kinds)
+            self._on_change(batch)

@@ -4,6 +4,12 @@ The leader's reconcilers and the dispatcher read this view instead of etcd, the 
 Kubernetes controllers read an informer cache. `ClusterView.apply` is pure bookkeeping;
 `controlplane/mirror.py` holds the I/O that keeps a view current (an import-linter
 contract keeps etcd and gRPC out of this module).
+
+Besides the tables by id, the view keeps two indexes current as changes arrive, so
+that nobody rescans every task to answer a question about one node or one app: the
+tasks of each node (what a node's session sends) and the tasks of each app (what an
+app's service-discovery table and its reconcile need). `apply` can also record what a
+change touched (a `Touched`), so that only the sessions and apps it concerns do work.
 """
 
 from __future__ import annotations
@@ -19,6 +25,35 @@ _M = TypeVar("_M", objects_pb2.App, objects_pb2.Service, objects_pb2.Task, objec
 
 
 @dataclass
+class Touched:
+    """What a batch of changes touched: filled by `ClusterView.apply`, read by whoever
+    reacts to the batch (the sessions, the leader)."""
+
+    kinds: set[str] = field(default_factory=set)
+    apps: set[str] = field(default_factory=set)  # its app, services, tasks or statuses
+    nodes: set[str] = field(default_factory=set)  # a task assigned to it changed
+    node_objects: set[str] = field(default_factory=set)  # the node (or its lease) changed
+    tasks: set[str] = field(default_factory=set)  # task ids whose task or status changed
+    app_objects: set[str] = field(default_factory=set)  # the app object itself changed
+
+    def __bool__(self) -> bool:
+        return bool(self.kinds)
+
+    def clear(self) -> None:
+        for part in (self.kinds, self.apps, self.nodes, self.node_objects, self.tasks,
+                     self.app_objects):
+            part.clear()
+
+    def merge(self, other: Touched) -> None:
+        self.kinds |= other.kinds
+        self.apps |= other.apps
+        self.nodes |= other.nodes
+        self.node_objects |= other.node_objects
+        self.tasks |= other.tasks
+        self.app_objects |= other.app_objects
+
+
+@dataclass
 class ClusterView:
     """Objects by id, each with its version set from the key's mod revision."""
 
@@ -29,40 +64,112 @@ class ClusterView:
     nodes: dict[str, objects_pb2.Node] = field(default_factory=dict)
     alive: set[str] = field(default_factory=set)
     revision: int = 0
+    # Indexes, rebuilt from `tasks` on construction and kept current by `apply`.
+    by_node: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
+    by_app: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
+    service_names: dict[str, set[str]] = field(default_factory=dict)  # app -> names
 
-    def apply(self, key: str, value: bytes | None, mod_revision: int) -> str | None:
-        """Record one change; returns the kind of object it touched (or None)."""
+    def __post_init__(self) -> None:
+        self.by_node = {}
+        self.by_app = {}
+        self.service_names = {}
+        for t in self.tasks.values():
+            self._index(t)
+        for ident in self.services:
+            app, _, name = ident.partition("/")
+            self.service_names.setdefault(app, set()).add(name)
+
+    def apply(self, key: str, value: bytes | None, mod_revision: int,
+              touched: Touched | None = None) -> str | None:
+        """Record one change; returns the kind of object it touched (or None), and adds
+        what it touched to `touched` when given."""
         self.revision = max(self.revision, mod_revision)
         rest = key[len(keys.ROOT):] if key.startswith(keys.ROOT) else ""
         kind, _, ident = rest.partition("/")
+        t = touched if touched is not None else Touched()
         if kind == "apps":
             _put(self.apps, ident, value, objects_pb2.App, mod_revision)
+            t.apps.add(ident)
+            t.app_objects.add(ident)
         elif kind == "services":
             _put(self.services, ident, value, objects_pb2.Service, mod_revision)
+            app, _, name = ident.partition("/")
+            names = self.service_names.setdefault(app, set())
+            if value is None:
+                names.discard(name)
+                if not names:
+                    del self.service_names[app]
+            else:
+                names.add(name)
+            t.apps.add(app)
         elif kind == "tasks":
-            _put(self.tasks, keys.last_segment(ident), value, objects_pb2.Task, mod_revision)
+            self._apply_task(keys.last_segment(ident), value, mod_revision, t)
         elif kind == "status":
             tid = keys.last_segment(ident)
             if value is None:
                 self.statuses.pop(tid, None)
             else:
                 self.statuses[tid] = decode(objects_pb2.TaskStatus, value)
+            t.apps.add(ident.partition("/")[0])
+            t.tasks.add(tid)
         elif kind == "nodes":
             _put(self.nodes, ident, value, objects_pb2.Node, mod_revision)
+            t.node_objects.add(ident)
         elif kind == "alive":
             if value is None:
                 self.alive.discard(ident)
             else:
                 self.alive.add(ident)
+            t.node_objects.add(ident)
         else:
             return None
+        t.kinds.add(kind)
         return kind
+
+    def _apply_task(self, tid: str, value: bytes | None, rev: int, t: Touched) -> None:
+        old = self.tasks.pop(tid, None)
+        if old is not None:
+            self._unindex(old)
+            t.nodes.add(old.node)
+            t.apps.add(old.app)
+        if value is not None:
+            new = decode(objects_pb2.Task, value, version=rev)
+            self.tasks[tid] = new
+            self._index(new)
+            t.nodes.add(new.node)
+            t.apps.add(new.app)
+        t.nodes.discard("")
+        t.tasks.add(tid)
+
+    def _index(self, task: objects_pb2.Task) -> None:
+        tid = task.meta.id
+        if task.node:
+            self.by_node.setdefault(task.node, {})[tid] = task
+        self.by_app.setdefault(task.app, {})[tid] = task
+
+    def _unindex(self, task: objects_pb2.Task) -> None:
+        tid = task.meta.id
+        for index, name in ((self.by_node, task.node), (self.by_app, task.app)):
+            group = index.get(name)
+            if group is not None:
+                group.pop(tid, None)
+                if not group:
+                    del index[name]
 
     def status_of(self, task_id: str) -> objects_pb2.TaskStatus:
         return self.statuses.get(task_id) or objects_pb2.TaskStatus()
 
     def tasks_on(self, node: str) -> list[objects_pb2.Task]:
-        return [t for t in self.tasks.values() if t.node == node]
+        """The tasks assigned to `node`, from the index (no scan of every task)."""
+        return list(self.by_node.get(node, {}).values())
+
+    def tasks_of(self, app: str) -> list[objects_pb2.Task]:
+        """The tasks of `app`, from the index."""
+        return list(self.by_app.get(app, {}).values())
+
+    def apps_on(self, node: str) -> set[str]:
+        """The apps `node` runs tasks of."""
+        return {t.app for t in self.by_node.get(node, {}).values()}
 
 
 def _put(table: dict[str, _M], ident: str, value: bytes | None, cls: type[_M], rev: int) -> None:

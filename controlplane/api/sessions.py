@@ -15,19 +15,20 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 
 import grpc
 
+from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
-from dockyard.controlplane.endpoints import endpoints_for
+from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.http_status import SESSIONS
 from dockyard.controlplane.mirror import Mirror
-from dockyard.controlplane.network.table import peers_for
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 _STATUS_PER_TXN = 100
@@ -49,15 +50,18 @@ class SessionRegistry:
 
     def __init__(self) -> None:
         self._open: dict[str, OpenSession] = {}
+        self._by_node: dict[str, str] = {}  # node -> its open session's id
         self._heard_ms: dict[str, int] = {}
 
     def open(self, node: str, lease_id: int) -> str:
         """A new session for `node`; an older one of the same node ends (its stream
         returns). Returns the session id."""
-        for old_id in [i for i, s in self._open.items() if s.node == node]:
-            self._open.pop(old_id).changed.set()
+        old_id = self._by_node.pop(node, None)
+        if old_id is not None:
+            self.close(old_id)
         session_id = secrets.token_hex(8)
         self._open[session_id] = OpenSession(node, lease_id)
+        self._by_node[node] = session_id
         self.heard(node)
         return session_id
 
@@ -72,10 +76,19 @@ class SessionRegistry:
         s = self._open.pop(session_id, None)
         if s is not None:
             s.changed.set()
+            if self._by_node.get(s.node) == session_id:
+                del self._by_node[s.node]
 
     def wake_all(self) -> None:
         for s in self._open.values():
             s.changed.set()
+
+    def wake(self, nodes: Iterable[str]) -> None:
+        """Wake the sessions of `nodes` held here (others are held elsewhere, or none)."""
+        for node in nodes:
+            sid = self._by_node.get(node)
+            if sid is not None:
+                self._open[sid].changed.set()
 
     def heard(self, node: str) -> None:
         self._heard_ms[node] = typed.now_ms()
@@ -86,6 +99,45 @@ class SessionRegistry:
     def last_heartbeat_ms(self, node: str) -> int:
         """Unix ms of `node`'s last heartbeat on this replica; 0 if none."""
         return self._heard_ms.get(node, 0)
+
+
+@dataclass
+class SentState:
+    """What one session sent so far: task versions, endpoint epochs and app versions."""
+
+    tasks: dict[str, int] = field(default_factory=dict)
+    endpoints: dict[str, int] | None = None  # app -> epoch of its table
+    apps: dict[str, int] = field(default_factory=dict)  # app -> version of the app object
+    complete: bool = True  # the next message is the complete set
+
+
+def next_message(
+    view: ClusterView, node: str, sent: SentState, endpoints: EndpointTables,
+    subscriptions: list[dispatcher_pb2.LogSubscription],
+) -> dispatcher_pb2.SessionMessage | None:
+    """What `node`'s session sends now, or None; updates `sent`. Pure, and proportional
+    to the node's own tasks: the tables it sends are shared (`EndpointTables`)."""
+    tasks = view.tasks_on(node)
+    complete = sent.complete
+    changes, sent_now = assignments_for(tasks, {} if complete else sent.tasks)
+    apps = {t.app for t in tasks}
+    epochs = {a: endpoints.epochs.get(a, 0) for a in apps}
+    app_versions = {a: view.apps[a].meta.version for a in apps if a in view.apps}
+    new_endpoints = complete or epochs != sent.endpoints
+    stale_apps = {a for a, v in app_versions.items() if sent.apps.get(a) != v}
+    sent.tasks, sent.endpoints, sent.apps, sent.complete = sent_now, epochs, app_versions, False
+    if not (complete or changes or new_endpoints or subscriptions):
+        return None
+    updated = {a.task.meta.id for a in changes}
+    needs_files = [t for t in tasks if complete or t.meta.id in updated or t.app in stale_apps]
+    return dispatcher_pb2.SessionMessage(
+        complete=complete,
+        assignments=changes,
+        files=files_for(needs_files, view.apps),
+        endpoints=endpoints.tables(apps) if new_endpoints else [],
+        has_endpoints=new_endpoints,
+        subscriptions=subscriptions,
+    )
 
 
 def assignments_for(
@@ -138,11 +190,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         self._registry = registry
         self._broker = broker
         self._heartbeat_ms = int(heartbeat_s * 1000)
-        mirror.subscribe(self._changed)
-
-    def _changed(self, kinds: set[str]) -> None:
-        if kinds & {"tasks", "apps", "status", "services", "nodes"}:
-            self._registry.wake_all()
+        self._fanout = Fanout(mirror, wake_nodes=registry.wake, wake_all=registry.wake_all)
 
     async def Session(
         self, request: dispatcher_pb2.SessionRequest, context: grpc.aio.ServicerContext
@@ -155,35 +203,28 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         SESSIONS.inc()
         wake = session.changed.set
         self._broker.attach(request.node, wake)
+        fan = self._fanout
         try:
-            sent: dict[str, int] = {}
-            sent_endpoints: list[dispatcher_pb2.Endpoint] | None = None
-            sent_peers: list[dispatcher_pb2.Peer] | None = None
-            complete = True
+            sent = SentState()
+            peers_epoch, peers_at = -1, 0.0
+            loop = asyncio.get_running_loop()
             while self._registry.is_open(request.session_id):
                 session.changed.clear()
-                view = self._mirror.view
-                tasks = view.tasks_on(request.node)
-                changes, sent_now = assignments_for(tasks, {} if complete else sent)
-                endpoints = endpoints_for(view, {t.app for t in tasks})
-                new_endpoints = endpoints != sent_endpoints
-                peers = peers_for(view.nodes.values(), request.node)
-                new_peers = peers != sent_peers
-                subscriptions = self._broker.outgoing(request.node)
-                if complete or changes or new_endpoints or new_peers or subscriptions:
-                    yield dispatcher_pb2.SessionMessage(
-                        complete=complete,
-                        assignments=changes,
-                        files=files_for(tasks, view.apps),
-                        endpoints=endpoints,
-                        has_endpoints=True,
-                        subscriptions=subscriptions,
-                        peers=peers,
-                        has_peers=True,
-                    )
-                sent, complete, sent_endpoints, sent_peers = sent_now, False, endpoints, peers
+                msg = next_message(self._mirror.view, request.node, sent, fan.endpoints,
+                                   self._broker.outgoing(request.node))
+                if msg is not None:
+                    yield msg
+                wait_s = 5.0
+                if peers_epoch != fan.peers_epoch:
+                    due = peers_at + PEERS_EVERY_S - loop.time()
+                    if peers_epoch < 0 or due <= 0:
+                        # One message, built once for every session.
+                        peers_epoch, peers_at = fan.peers_epoch, loop.time()
+                        yield fan.peers
+                    else:
+                        wait_s = due  # the node table changes often while nodes join
                 try:
-                    await asyncio.wait_for(session.changed.wait(), timeout=5.0)
+                    await asyncio.wait_for(session.changed.wait(), timeout=wait_s)
                 except TimeoutError:
                     pass
         finally:

@@ -142,7 +142,9 @@ class HollowCluster:
                 "--http-listen", f"127.0.0.1:{self.http_port}",
                 "--etcd-port", str(self.etcd_port), "--admin-credentials=",
                 # Every hollow agent joins from 127.0.0.1: one source address for all.
-                "--join-rate", "2000/2000", *extra]
+                "--join-rate", "2000/2000",
+                # A /24 per node: the default /16 holds 256 nodes, this one 4,096.
+                "--cluster-cidr", "10.96.0.0/12", *extra]
         self.server = start(argv, self.root / "server.log")
         self.save()
         deadline = time.monotonic() + 60

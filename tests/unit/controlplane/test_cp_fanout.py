@@ -1,0 +1,231 @@
+"""The fan-out's indexes and deltas against a plain rescan of the whole view.
+
+Random batches of changes (tasks created, moved, deleted; statuses; services; apps;
+nodes) go through `ClusterView.apply` as the mirror feeds them. After every batch:
+the indexes equal a rescan, the shared endpoint tables equal the tables computed from
+scratch, and every session the fan-out did not wake has nothing to send.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from dockyard.controlplane.api.fanout import Fanout
+from dockyard.controlplane.api.sessions import SentState, next_message
+from dockyard.controlplane.endpoints import EndpointTables
+from dockyard.controlplane.reconcile.gates import has_healthcheck
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import encode
+from dockyard.controlplane.view import ClusterView, Touched
+from dockyard.v1 import dispatcher_pb2, objects_pb2, specs_pb2
+
+APPS = ["a", "b", "c"]
+NODES = ["n1", "n2", "n3", "n4"]
+SERVICES = ["web", "db"]
+TIDS = [f"t{i}" for i in range(8)]
+
+
+def scan_endpoints(view: ClusterView, apps: set[str]) -> list[dispatcher_pb2.Endpoint]:
+    """The tables as computed before the indexes: a scan of every service and task."""
+    addresses: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for svc in view.services.values():
+        if svc.app in apps:
+            addresses[(svc.app, svc.spec.name)]
+    for t in view.tasks.values():
+        if t.app not in apps or t.desired_state != objects_pb2.DESIRED_RUNNING:
+            continue
+        s = view.status_of(t.meta.id)
+        if s.state != objects_pb2.RUNNING or not s.address:
+            continue
+        if has_healthcheck(t.spec) and s.health != objects_pb2.HEALTH_HEALTHY:
+            continue
+        addresses[(t.app, t.service)].append(s.address)
+    return [dispatcher_pb2.Endpoint(app=a, service=s, addresses=sorted(v))
+            for (a, s), v in sorted(addresses.items())]
+
+
+def task_value(tid: str, app: str, node: str, running: bool, check: bool,
+               version: int) -> bytes:
+    spec = specs_pb2.ServiceSpec(name=SERVICES[int(tid[1:]) % 2])
+    if check:
+        spec.healthcheck.test.extend(["CMD", "true"])
+    t = objects_pb2.Task(app=app, service=spec.name, node=node, spec=spec, slot=version,
+                         desired_state=objects_pb2.DESIRED_RUNNING if running
+                         else objects_pb2.DESIRED_REMOVE)
+    t.meta.id = tid
+    return encode(t)
+
+
+def status_value(state: int, address: str, healthy: bool) -> bytes:
+    return encode(objects_pb2.TaskStatus(
+        state=state, address=address,
+        health=objects_pb2.HEALTH_HEALTHY if healthy else objects_pb2.HEALTH_STARTING))
+
+
+def node_value(name: str, address: str) -> bytes:
+    n = objects_pb2.Node(subnet=f"10.0.{NODES.index(name)}.0/24")
+    n.meta.id = name
+    n.description.address = address
+    return encode(n)
+
+
+def service_value(app: str, name: str) -> bytes:
+    s = objects_pb2.Service(app=app, spec=specs_pb2.ServiceSpec(name=name))
+    s.meta.id = f"{app}/{name}"
+    return encode(s)
+
+
+def app_value(name: str, secret: bytes) -> bytes:
+    a = objects_pb2.App(spec=specs_pb2.AppSpec(name=name))
+    a.spec.secrets.add(name="s", data=secret)
+    a.meta.id = name
+    return encode(a)
+
+
+# One change: (key, value or None). The app of a task id is fixed (as in etcd, where
+# the key holds it), so a task id always lives in one app.
+def _app_of(tid: str) -> str:
+    return APPS[int(tid[1:]) % len(APPS)]
+
+
+change = st.one_of(
+    st.builds(lambda tid, node, run, chk, v: (keys.task_key(_app_of(tid), tid),
+                                             task_value(tid, _app_of(tid), node, run, chk, v)),
+              st.sampled_from(TIDS), st.sampled_from(["", *NODES]), st.booleans(),
+              st.booleans(), st.integers(0, 3)),
+    st.builds(lambda tid: (keys.task_key(_app_of(tid), tid), None), st.sampled_from(TIDS)),
+    st.builds(lambda tid, state, addr, ok: (keys.status_key(_app_of(tid), tid),
+                                            status_value(state, addr, ok)),
+              st.sampled_from(TIDS), st.sampled_from([objects_pb2.RUNNING,
+                                                      objects_pb2.STARTING]),
+              st.sampled_from(["", "10.0.0.2", "10.0.0.3"]), st.booleans()),
+    st.builds(lambda tid: (keys.status_key(_app_of(tid), tid), None), st.sampled_from(TIDS)),
+    st.builds(lambda a, s, keep: (keys.service_key(a, s), service_value(a, s) if keep else None),
+              st.sampled_from(APPS), st.sampled_from(SERVICES), st.booleans()),
+    st.builds(lambda a, data: (keys.app_key(a), app_value(a, data)),
+              st.sampled_from(APPS), st.sampled_from([b"x", b"y"])),
+    st.builds(lambda n, addr: (keys.node_key(n), node_value(n, addr)),
+              st.sampled_from(NODES), st.sampled_from(["192.0.2.10", "192.0.2.11"])),
+)
+
+
+class _Mirror:
+    """What Fanout reads of a mirror: its view, and whom to tell about changes."""
+
+    def __init__(self, view: ClusterView) -> None:
+        self.view = view
+        self.listeners: list[Callable[[Touched, bool], None]] = []
+
+    def subscribe_touched(self, listener: Callable[[Touched, bool], None]) -> None:
+        self.listeners.append(listener)
+
+
+def _check_indexes(view: ClusterView) -> None:
+    rescan = ClusterView(tasks=dict(view.tasks), services=dict(view.services))
+    assert {n: set(ts) for n, ts in view.by_node.items()} == {
+        n: set(ts) for n, ts in rescan.by_node.items()}
+    assert {a: set(ts) for a, ts in view.by_app.items()} == {
+        a: set(ts) for a, ts in rescan.by_app.items()}
+    assert view.service_names == rescan.service_names
+    for node in NODES:
+        assert {t.meta.id for t in view.tasks_on(node)} == {
+            t.meta.id for t in view.tasks.values() if t.node == node}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(change, min_size=1, max_size=6), min_size=1, max_size=12))
+def test_indexes_tables_and_wakes_match_a_full_rescan(batches: list[list[Any]]) -> None:
+    view = ClusterView()
+    mirror = _Mirror(view)
+    woken: set[str] = set()
+    everyone = [False]
+
+    def wake_all() -> None:
+        everyone[0] = True
+
+    fan = Fanout(mirror, wake_nodes=woken.update, wake_all=wake_all)  # type: ignore[arg-type]
+    fan.changed(Touched(), True)
+    sent = {n: SentState() for n in NODES}
+    for n in NODES:
+        next_message(view, n, sent[n], fan.endpoints, [])  # the complete set, first
+    rev = 0
+    for batch in batches:
+        touched = Touched()
+        for key, value in batch:
+            rev += 1
+            view.apply(key, value, rev, touched)
+        woken.clear()
+        everyone[0] = False
+        fan.changed(touched, False)
+        _check_indexes(view)
+        apps = set(view.by_app) | set(view.service_names)
+        assert fan.endpoints.tables(apps) == scan_endpoints(view, apps)
+        for n in NODES:
+            msg = next_message(view, n, sent[n], fan.endpoints, [])
+            if not everyone[0] and n not in woken:
+                assert msg is None, f"node {n} was not woken but had {msg}"
+            if msg is not None:
+                # What it sends is what a full rescan gives for its apps.
+                mine = {t.app for t in view.tasks.values() if t.node == n}
+                if msg.has_endpoints:
+                    assert list(msg.endpoints) == scan_endpoints(view, mine)
+
+
+def _apply_all(view: ClusterView, changes: Iterable[tuple[str, bytes | None]]) -> Touched:
+    touched = Touched()
+    for rev, (key, value) in enumerate(changes, start=view.revision + 1):
+        view.apply(key, value, rev, touched)
+    return touched
+
+
+def test_a_status_change_of_one_app_wakes_only_the_nodes_running_it() -> None:
+    view = ClusterView()
+    mirror = _Mirror(view)
+    woken: set[str] = set()
+    fan = Fanout(mirror, wake_nodes=woken.update, wake_all=lambda: None)  # type: ignore[arg-type]
+    _apply_all(view, [(keys.task_key("a", "t0"), task_value("t0", "a", "n1", True, False, 0)),
+                      (keys.task_key("b", "t1"), task_value("t1", "b", "n2", True, False, 0))])
+    fan.changed(Touched(), True)
+    touched = _apply_all(view, [(keys.status_key("a", "t0"),
+                                 status_value(objects_pb2.RUNNING, "10.0.0.2", True))])
+    fan.changed(touched, False)
+    assert woken == {"n1"}
+    woken.clear()
+    # A status that changes no address (still starting) wakes nobody.
+    touched = _apply_all(view, [(keys.status_key("b", "t1"),
+                                 status_value(objects_pb2.STARTING, "", True))])
+    fan.changed(touched, False)
+    assert woken == set()
+
+
+def test_the_peers_table_is_one_message_for_everyone_and_lists_every_node() -> None:
+    view = ClusterView()
+    mirror = _Mirror(view)
+    fan = Fanout(mirror, wake_nodes=lambda nodes: None, wake_all=lambda: None)
+    _apply_all(view, [(keys.node_key(n), node_value(n, "192.0.2.10")) for n in NODES])
+    fan.changed(Touched(), True)
+    first = fan.peers
+    assert [p.name for p in first.peers] == NODES and fan.peers_epoch == 1
+    # A node's state flapping changes no route: the same message, the same epoch.
+    touched = _apply_all(view, [(keys.alive_key("n1"), None)])
+    fan.changed(touched, False)
+    assert fan.peers is first and fan.peers_epoch == 1
+
+
+def test_endpoint_tables_forget_a_deleted_task() -> None:
+    view = ClusterView()
+    tables = EndpointTables()
+    _apply_all(view, [(keys.service_key("a", "web"), service_value("a", "web")),
+                      (keys.task_key("a", "t0"), task_value("t0", "a", "n1", True, False, 0)),
+                      (keys.status_key("a", "t0"),
+                       status_value(objects_pb2.RUNNING, "10.0.0.2", True))])
+    tables.reset(view)
+    assert [list(e.addresses) for e in tables.table("a")] == [["10.0.0.2"]]
+    touched = _apply_all(view, [(keys.task_key("a", "t0"), None)])
+    assert tables.update(view, touched) == {"a"}
+    assert [list(e.addresses) for e in tables.table("a")] == [[]]
