@@ -26,6 +26,7 @@ from pathlib import Path
 import grpc
 
 from dockyard.agent import identity as ident
+from dockyard.agent.exec import run_exec
 from dockyard.agent.logs import publish_logs
 from dockyard.agent.runner import Runner
 from dockyard.common.jointoken import split_token
@@ -278,7 +279,8 @@ class Session:
                 self._on_peers([p for p in msg.peers if p.name != node])
             self._runner.assign(msg)
             for sub in msg.subscriptions:
-                task = asyncio.create_task(publish_logs(
+                serve = run_exec if sub.HasField("exec") else publish_logs
+                task = asyncio.create_task(serve(
                     stub=stub, node=node, sub=sub, driver=self._runner.driver,
                     container_of=self._runner.container_of))
                 self._log_streams.add(task)

@@ -200,6 +200,23 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p.add_argument("--tail", type=int, default=-1, help="lines from the end (default: all)")
     _server_flag(p)
 
+    p = sub.add_parser(
+        "exec", help="run a command in a service's container, on whichever node holds it",
+        description="Run a command in a running task's container. The exit code is the "
+        "command's; 125 means it could not be run.",
+        epilog="examples:\n  dockyard exec amp/db -- mariadb -e 'select 1'\n"
+        "  dockyard exec -it amp/web/2 -- sh",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("target", metavar="APP/SERVICE[/SLOT]",
+                   help="the task: a slot, or the lowest running one")
+    p.add_argument("cmd", nargs=argparse.REMAINDER, metavar="-- CMD [ARG...]")
+    p.add_argument("-i", "--interactive", action="store_true", help="send stdin to the command")
+    p.add_argument("-t", "--tty", action="store_true", help="give the command a terminal")
+    p.add_argument("-e", "--env", action="append", metavar="KEY=VALUE", help="extra environment")
+    p.add_argument("-u", "--user", help="run as this user (name or uid[:gid])")
+    p.add_argument("-w", "--workdir", help="working directory inside the container")
+    _server_flag(p)
+
     p = sub.add_parser("node", help="drain or activate a node, or remove one that is down")
     p.add_argument("action", choices=("drain", "activate", "rm"))
     p.add_argument("name")
@@ -368,9 +385,16 @@ def dispatch(args: Any) -> int:
         "scale": commands.cmd_scale,
         "node": commands.cmd_node,
         "logs": commands.cmd_logs,
+        "exec": _exec,
         "token": commands.cmd_token,
     }
     return handlers[args.command](args)
+
+
+def _exec(args: Any) -> int:
+    from dockyard.cli.exec import cmd_exec
+
+    return cmd_exec(args)
 
 
 def _command_word(argv: Sequence[str]) -> str | None:

@@ -67,7 +67,7 @@ def control_stub(address: str, credentials: Path) -> ControlClient:
 # there is another address to move to (gRPC's own default is 20 s).
 _CONNECT_TIMEOUT_MS = 3000
 _STREAMING = {m.name for m in control_pb2.DESCRIPTOR.services_by_name["Control"].methods
-              if m.server_streaming}
+              if m.server_streaming and not m.client_streaming}
 
 
 def moves_on(exc: grpc.RpcError) -> bool:
@@ -148,9 +148,22 @@ class ControlClient:
         raise last
 
     def _stream(self, method: str, request: Any, **kw: Any) -> Iterator[Any]:
+        return self._moving(lambda stub: getattr(stub, method)(request, **kw))
+
+    def exec_stream(self, requests: Callable[[], Iterator[Any]], **kw: Any) -> Iterator[Any]:
+        """The Exec call, whose requests are a stream: `requests()` makes them afresh for
+        each server tried. Besides a server that is down, it moves on from one that does
+        not hold the node's session (ABORTED)."""
+        return self._moving(lambda stub: stub.Exec(requests(), **kw),
+                            also=grpc.StatusCode.ABORTED)
+
+    def _moving(self, open_call: Callable[[Any], Any],
+                also: grpc.StatusCode | None = None) -> Iterator[Any]:
+        """A streaming call that moves to the next address before its first message
+        only: on UNAVAILABLE, or on the `also` code."""
         last: grpc.RpcError | None = None
         for i, address in self._order():
-            stream = getattr(self._stub(address), method)(request, **kw)
+            stream = open_call(self._stub(address))
             started = False
             try:
                 for item in stream:
@@ -159,12 +172,14 @@ class ControlClient:
                     yield item
                 return
             except grpc.RpcError as exc:
-                if started or not moves_on(exc):
+                down = moves_on(exc)
+                if started or not (down or (also is not None and exc.code() == also)):
                     raise
                 last = exc
             finally:
                 stream.cancel()
-            self._forget(address)
+            if down:
+                self._forget(address)
         assert last is not None
         raise last
 

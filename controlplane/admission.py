@@ -15,7 +15,7 @@ from dockyard.common.spec import rules
 from dockyard.common.spec.errors import show
 from dockyard.controlplane.snapshot import node_infos, task_request
 from dockyard.scheduler import never_fits
-from dockyard.v1 import objects_pb2, specs_pb2
+from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
 
 
 def admit(
@@ -86,6 +86,33 @@ def logs_request_problem(app: str, service: str, slot: int, tail: int) -> str | 
         return f"slot must not be negative, got {slot}"
     if tail < -1:
         return f"tail must be -1 (all) or a number of lines, got {tail}"
+    return None
+
+
+EXEC_MAX_ARGS = 256
+EXEC_MAX_BYTES = 64 * 1024  # argv, env, user and workdir together
+EXEC_MAX_TERMINAL = 10_000
+
+
+def exec_problem(start: control_pb2.ExecStart) -> str | None:
+    """Why an Exec's start message is not valid, or None. Pure."""
+    problem = name_problem("app", start.app) or name_problem("service", start.service)
+    if problem:
+        return problem
+    if not start.argv or not start.argv[0]:
+        return "exec needs a command (after --)"
+    if len(start.argv) > EXEC_MAX_ARGS:
+        return f"at most {EXEC_MAX_ARGS} arguments, got {len(start.argv)}"
+    words = [*start.argv, *start.env, start.user, start.workdir]
+    if any("\0" in w for w in words):
+        return "the command, environment, user and workdir must not contain NUL bytes"
+    if sum(len(w.encode()) for w in words) > EXEC_MAX_BYTES:
+        return f"the command and environment must fit in {EXEC_MAX_BYTES // 1024} KiB"
+    bad_env = next((e for e in start.env if "=" not in e or e.startswith("=")), None)
+    if bad_env is not None:
+        return f"environment entries are KEY=VALUE, got {bad_env!r}"
+    if start.rows > EXEC_MAX_TERMINAL or start.cols > EXEC_MAX_TERMINAL:
+        return f"terminal size {start.rows}x{start.cols} is out of range"
     return None
 
 

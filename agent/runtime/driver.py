@@ -93,6 +93,39 @@ class ExecResult:
 
 
 @dataclass(frozen=True, slots=True)
+class ExecSpec:
+    """An interactive command to run in a container (`dockyard exec`)."""
+
+    argv: tuple[str, ...]
+    tty: bool = False
+    stdin: bool = False
+    rows: int = 0
+    cols: int = 0
+    env: tuple[str, ...] = ()
+    user: str = ""
+    workdir: str = ""
+
+
+STDOUT, STDERR = 1, 2
+
+
+class ExecSession(Protocol):
+    """A running command in a container. Every call may block: `output()` is read in one
+    worker thread while `write`, `close_input` and `resize` come from another."""
+
+    def output(self) -> Iterator[tuple[int, bytes]]:
+        """(STDOUT or STDERR, bytes) until the command ends."""
+        ...
+    def write(self, data: bytes) -> None: ...
+    def close_input(self) -> None: ...
+    def resize(self, rows: int, cols: int) -> None: ...
+    def exit_code(self) -> int:
+        """The command's exit status, once `output()` has ended."""
+        ...
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
 class RuntimeDescription:
     """What a runtime says about itself and the node it runs on."""
 
@@ -139,6 +172,9 @@ class Driver(Protocol):
     def inspect(self, container_id: str) -> ContainerInfo | None: ...
     def logs(self, container_id: str, *, follow: bool, tail: int) -> LogStream: ...
     def exec(self, container_id: str, argv: list[str]) -> ExecResult: ...
+    def open_exec(self, container_id: str, spec: ExecSpec) -> ExecSession:
+        """Start an interactive command in a running container."""
+        ...
     def watch(self, on_change: EventHandler) -> Watch:
         """Call `on_change(container_id)` whenever one of Dockyard's containers changes."""
         ...

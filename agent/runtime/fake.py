@@ -31,9 +31,11 @@ from dockyard.agent.runtime.driver import (
     DriverError,
     EventHandler,
     ExecResult,
+    ExecSpec,
     Health,
     RuntimeDescription,
 )
+from dockyard.agent.runtime.fake_exec import FakeExec
 
 Clock = Callable[[], float]
 Schedule = Callable[[float, Callable[[], None]], object]  # (delay s, callback): a timer
@@ -200,6 +202,16 @@ class FakeDriver:
             raise DriverError(f"cannot exec in container: {container_id} is not running")
         self.calls.append(("exec", container_id))
         return ExecResult(exit_code=0, output=" ".join(argv).encode())
+
+    def open_exec(self, container_id: str, spec: ExecSpec) -> FakeExec:
+        self._maybe_fail("exec")
+        c = self._get(container_id, "exec in")
+        if c.state is not ContainerState.RUNNING:
+            raise DriverError(f"cannot exec in container: {container_id} is not running")
+        if not spec.argv:
+            raise DriverError("cannot exec in container: no command")
+        self.calls.append(("open_exec", container_id))
+        return FakeExec(spec)
 
     def watch(self, on_change: EventHandler) -> _Watch:
         w = _Watch(self, on_change)

@@ -15,6 +15,7 @@ from dockyard.common.spec import rules
 from dockyard.common.spec.admissible import app_problem
 from dockyard.common.spec.privileges import privilege_problem
 from dockyard.controlplane import admission
+from dockyard.controlplane.api.exec import caller_stream
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
 from dockyard.controlplane.events import event_entry, stored_events
@@ -355,6 +356,26 @@ class ControlService(control_pb2_grpc.ControlServicer):
                     sub.pending.discard(msg.task_id)
         finally:
             self._logs.close(sub)
+
+    async def Exec(
+        self, request_iterator: AsyncIterator[control_pb2.ExecInput],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[control_pb2.ExecOutput]:
+        inputs = aiter(request_iterator)
+        try:
+            first = await anext(inputs)
+        except StopAsyncIteration:
+            return
+        if not first.HasField("start"):
+            await _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
+                         "an exec's first message says what to run (start)")
+        await _refuse(context, admission.exec_problem(first.start))
+        if self._logs is None:
+            await _abort(context, grpc.StatusCode.UNIMPLEMENTED, "exec is not served here")
+        tasks = await self._guard(context, typed.list_tasks(self._store, first.start.app))
+        async for out in caller_stream(inputs, context, tasks=tasks, start=first.start,
+                                       broker=self._logs):
+            yield out
 
     async def JoinToken(
         self, request: control_pb2.JoinTokenRequest, context: grpc.aio.ServicerContext

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 import grpc
 
+from dockyard.controlplane.api.exec import ExecChannels, node_stream
 from dockyard.controlplane.mirror import Mirror
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
@@ -33,6 +34,7 @@ class Subscription:
 
 class LogBroker:
     def __init__(self) -> None:
+        self.channels = ExecChannels()
         self._subs: dict[str, Subscription] = {}
         self._outbox: dict[str, list[dispatcher_pb2.LogSubscription]] = defaultdict(list)
         self._wake: dict[str, Callable[[], None]] = {}
@@ -57,6 +59,11 @@ class LogBroker:
                 id=sub.id, task_ids=task_ids, follow=follow, tail=tail))
             self._wake[node]()
         return sub
+
+    def send(self, node: str, sub: dispatcher_pb2.LogSubscription) -> None:
+        """Queue one request (an exec) for `node`'s session, and wake it."""
+        self._outbox[node].append(sub)
+        self._wake[node]()
 
     def outgoing(self, node: str) -> list[dispatcher_pb2.LogSubscription]:
         """Subscriptions to send on `node`'s session now."""
@@ -94,3 +101,17 @@ class LogBrokerService(dispatcher_pb2_grpc.LogBrokerServicer):
             if not await self._broker.publish(msg):
                 break
         return dispatcher_pb2.PublishLogsResponse()
+
+    async def ExecStream(
+        self,
+        request_iterator: AsyncIterator[dispatcher_pb2.ExecFromNode],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[dispatcher_pb2.ExecToNode]:
+        """Relay an exec between the node and the `dockyard exec` waiting for it."""
+        upward = aiter(request_iterator)
+        try:
+            first = await anext(upward)
+        except StopAsyncIteration:
+            return
+        async for down in node_stream(first, upward, self._broker.channels, context):
+            yield down

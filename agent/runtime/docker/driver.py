@@ -15,6 +15,7 @@ import docker.errors
 
 from dockyard.agent.containers import NODE_LABEL, TASK_LABEL, container_name
 from dockyard.agent.runtime.docker.create import create_kwargs
+from dockyard.agent.runtime.docker.exec import DockerExec
 from dockyard.agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
 from dockyard.agent.runtime.driver import (
     ContainerInfo,
@@ -22,6 +23,7 @@ from dockyard.agent.runtime.driver import (
     DriverError,
     EventHandler,
     ExecResult,
+    ExecSpec,
     LogStream,
     RuntimeDescription,
 )
@@ -155,6 +157,9 @@ class DockerDriver:
         except docker.errors.APIError as exc:
             raise DriverError(f"cannot exec in container: {_why(exc)}") from None
         return ExecResult(exit_code=int(code or 0), output=bytes(output or b""))
+
+    def open_exec(self, container_id: str, spec: ExecSpec) -> DockerExec:
+        return DockerExec(self._api, container_id, spec)
 
     def watch(self, on_change: EventHandler) -> _EventWatch:
         return _EventWatch(self._api, on_change)

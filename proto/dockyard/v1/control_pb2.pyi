@@ -187,3 +187,61 @@ class LogChunk(_message.Message):
     data: bytes
     notice: str
     def __init__(self, task_id: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., node: _Optional[str] = ..., data: _Optional[bytes] = ..., notice: _Optional[str] = ...) -> None: ...
+
+class ExecStart(_message.Message):
+    __slots__ = ("app", "service", "slot", "argv", "tty", "stdin", "rows", "cols", "env", "user", "workdir")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    ARGV_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    WORKDIR_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    service: str
+    slot: int
+    argv: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    stdin: bool
+    rows: int
+    cols: int
+    env: _containers.RepeatedScalarFieldContainer[str]
+    user: str
+    workdir: str
+    def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., argv: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., stdin: _Optional[bool] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., env: _Optional[_Iterable[str]] = ..., user: _Optional[str] = ..., workdir: _Optional[str] = ...) -> None: ...
+
+class ExecInput(_message.Message):
+    __slots__ = ("start", "data", "eof", "rows", "cols")
+    START_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    start: ExecStart
+    data: bytes
+    eof: bool
+    rows: int
+    cols: int
+    def __init__(self, start: _Optional[_Union[ExecStart, _Mapping]] = ..., data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ...) -> None: ...
+
+class ExecOutput(_message.Message):
+    __slots__ = ("task_id", "node", "slot", "data", "stream", "exited", "exit_code")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    EXITED_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    node: str
+    slot: int
+    data: bytes
+    stream: int
+    exited: bool
+    exit_code: int
+    def __init__(self, task_id: _Optional[str] = ..., node: _Optional[str] = ..., slot: _Optional[int] = ..., data: _Optional[bytes] = ..., stream: _Optional[int] = ..., exited: _Optional[bool] = ..., exit_code: _Optional[int] = ...) -> None: ...

@@ -105,6 +105,11 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.JoinTokenRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_control__pb2.JoinTokenResponse.FromString,
                 _registered_method=True)
+        self.Exec = channel.stream_stream(
+                '/dockyard.v1.Control/Exec',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.ExecInput.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ExecOutput.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -209,6 +214,15 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Exec(self, request_iterator, context):
+        """Run a command in a task's container, on whichever node holds it: the first message
+        says what to run, the rest carry input and terminal sizes; the answer streams the
+        output, then the exit code.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -281,6 +295,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.JoinToken,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.JoinTokenRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_control__pb2.JoinTokenResponse.SerializeToString,
+            ),
+            'Exec': grpc.stream_stream_rpc_method_handler(
+                    servicer.Exec,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.ExecInput.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ExecOutput.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -661,6 +680,33 @@ class Control:
             '/dockyard.v1.Control/JoinToken',
             dockyard_dot_v1_dot_control__pb2.JoinTokenRequest.SerializeToString,
             dockyard_dot_v1_dot_control__pb2.JoinTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Exec(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/dockyard.v1.Control/Exec',
+            dockyard_dot_v1_dot_control__pb2.ExecInput.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ExecOutput.FromString,
             options,
             channel_credentials,
             insecure,

@@ -156,16 +156,70 @@ class UpdateTaskStatusResponse(_message.Message):
     def __init__(self) -> None: ...
 
 class LogSubscription(_message.Message):
-    __slots__ = ("id", "task_ids", "follow", "tail")
+    __slots__ = ("id", "task_ids", "follow", "tail", "exec")
     ID_FIELD_NUMBER: _ClassVar[int]
     TASK_IDS_FIELD_NUMBER: _ClassVar[int]
     FOLLOW_FIELD_NUMBER: _ClassVar[int]
     TAIL_FIELD_NUMBER: _ClassVar[int]
+    EXEC_FIELD_NUMBER: _ClassVar[int]
     id: str
     task_ids: _containers.RepeatedScalarFieldContainer[str]
     follow: bool
     tail: int
-    def __init__(self, id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ...) -> None: ...
+    exec: ExecRequest
+    def __init__(self, id: _Optional[str] = ..., task_ids: _Optional[_Iterable[str]] = ..., follow: _Optional[bool] = ..., tail: _Optional[int] = ..., exec: _Optional[_Union[ExecRequest, _Mapping]] = ...) -> None: ...
+
+class ExecRequest(_message.Message):
+    __slots__ = ("task_id", "argv", "tty", "stdin", "rows", "cols", "env", "user", "workdir")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    ARGV_FIELD_NUMBER: _ClassVar[int]
+    TTY_FIELD_NUMBER: _ClassVar[int]
+    STDIN_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    ENV_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
+    WORKDIR_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    argv: _containers.RepeatedScalarFieldContainer[str]
+    tty: bool
+    stdin: bool
+    rows: int
+    cols: int
+    env: _containers.RepeatedScalarFieldContainer[str]
+    user: str
+    workdir: str
+    def __init__(self, task_id: _Optional[str] = ..., argv: _Optional[_Iterable[str]] = ..., tty: _Optional[bool] = ..., stdin: _Optional[bool] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ..., env: _Optional[_Iterable[str]] = ..., user: _Optional[str] = ..., workdir: _Optional[str] = ...) -> None: ...
+
+class ExecFromNode(_message.Message):
+    __slots__ = ("node", "subscription_id", "data", "stream", "exited", "exit_code", "error")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SUBSCRIPTION_ID_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    STREAM_FIELD_NUMBER: _ClassVar[int]
+    EXITED_FIELD_NUMBER: _ClassVar[int]
+    EXIT_CODE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    subscription_id: str
+    data: bytes
+    stream: int
+    exited: bool
+    exit_code: int
+    error: str
+    def __init__(self, node: _Optional[str] = ..., subscription_id: _Optional[str] = ..., data: _Optional[bytes] = ..., stream: _Optional[int] = ..., exited: _Optional[bool] = ..., exit_code: _Optional[int] = ..., error: _Optional[str] = ...) -> None: ...
+
+class ExecToNode(_message.Message):
+    __slots__ = ("data", "eof", "rows", "cols")
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    EOF_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
+    COLS_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    eof: bool
+    rows: int
+    cols: int
+    def __init__(self, data: _Optional[bytes] = ..., eof: _Optional[bool] = ..., rows: _Optional[int] = ..., cols: _Optional[int] = ...) -> None: ...
 
 class PublishLogsMessage(_message.Message):
     __slots__ = ("node", "subscription_id", "task_id", "data", "done", "error")

@@ -340,6 +340,11 @@ class LogBrokerStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
                 _registered_method=True)
+        self.ExecStream = channel.stream_stream(
+                '/dockyard.v1.LogBroker/ExecStream',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.ExecFromNode.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.ExecToNode.FromString,
+                _registered_method=True)
 
 
 class LogBrokerServicer:
@@ -353,6 +358,15 @@ class LogBrokerServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExecStream(self, request_iterator, context):
+        """A command run in a task's container for a `dockyard exec` the node was sent on its
+        session (a subscription with `exec` set): the node's output and exit code go up, the
+        caller's input and terminal size come down.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_LogBrokerServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -360,6 +374,11 @@ def add_LogBrokerServicer_to_server(servicer, server):
                     servicer.PublishLogs,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.SerializeToString,
+            ),
+            'ExecStream': grpc.stream_stream_rpc_method_handler(
+                    servicer.ExecStream,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.ExecFromNode.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.ExecToNode.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -390,6 +409,33 @@ class LogBroker:
             '/dockyard.v1.LogBroker/PublishLogs',
             dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsMessage.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.PublishLogsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExecStream(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/dockyard.v1.LogBroker/ExecStream',
+            dockyard_dot_v1_dot_dispatcher__pb2.ExecFromNode.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.ExecToNode.FromString,
             options,
             channel_credentials,
             insecure,
