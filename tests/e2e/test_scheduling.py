@@ -111,6 +111,15 @@ def test_scale_up_and_down_keeps_one_task_per_slot(bed: TestbedStatus, tmp_path:
         assert one[0]["id"] in {t["id"] for t in first}, "scale down removes the newest first"
         out = cli(bed, "scale", "scaled/nope=2", check=False)
         assert out.returncode == 1 and "no service" in out.stderr
+
+        # The file is the source of truth: a re-apply sets the count back, and says so.
+        reapplied = apply_text(bed, tmp_path, app("scaled", bed.image, replicas=2, cpus="0.1"))
+        assert "replicas 1 -> 2 (the file's value; it was scaled by hand)" in reapplied
+        back = wait_for("2 running again", lambda: (t := running_tasks(bed, "scaled"))
+                        and len(t) == 2 and t, timeout_s=60)
+        assert sorted(t["slot"] for t in back) == [1, 2]
+        again = apply_text(bed, tmp_path, app("scaled", bed.image, replicas=2, cpus="0.1"))
+        assert "unchanged" in again and "updated" not in again
     finally:
         cli(bed, "delete", "app", "scaled")
 
