@@ -1,4 +1,9 @@
-"""`dockyard agent`: flags, host facts, and the process's life (start, SIGTERM, exit)."""
+"""`dockyard agent`: flags, host facts, and the process's life (start, SIGTERM, exit).
+
+SIGTERM (an upgrade, a restart) stops the agent at once and leaves the containers
+running: it tells the control plane it is leaving (`Session.leave`, at most 2 s), so
+the node stays ready and the restarted agent re-adopts its containers.
+"""
 
 from __future__ import annotations
 
@@ -161,6 +166,12 @@ async def _main(args: Any) -> int:
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(session.run_forever())]
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    if stopper in done:
+        # An upgrade or a restart: the server keeps the node ready while the agent is away.
+        kept = await session.leave()
+        if kept:
+            logging.getLogger("dockyard.agent").info(
+                "told the control plane; the node stays ready for %gs", kept)
     for t in [stopper, *tasks]:
         t.cancel()
     await asyncio.gather(stopper, *tasks, return_exceptions=True)

@@ -1,11 +1,14 @@
 """The agent's session with the control plane: register, stream, heartbeat, report.
 
 It dials one of the control-plane addresses, registers, and holds one Session stream.
-Heartbeats go at the period the server sets. Status updates are batched. When anything
-breaks (a refused or timed-out connection, a slow TLS handshake, an rpc deadline), it
-reconnects to the next address after an exponential backoff with jitter, so a slow
-control plane sees agents spread out instead of all coming back at once. Only what
-waiting cannot fix is final: a refused join token, a bad or taken node name.
+Heartbeats go at the period the server sets, jittered, one at a time; a slow server
+gets longer timeouts rather than the same request again. Status updates are batched.
+When anything breaks (a refused or timed-out connection, a slow TLS handshake, an rpc
+deadline), it reconnects to the next address after an exponential backoff with jitter,
+longer when the server said it is overloaded, so a slow control plane sees agents spread
+out instead of all coming back at once. Only what waiting cannot fix is final: a refused
+join token, a bad or taken node name. An agent stopping on SIGTERM says so (`leave`):
+the server then keeps its node ready for a while, so a restart moves no task.
 
 Everything is mutual TLS (agent/identity.py): the first Register goes with a join
 certificate made from the token and returns the node certificate, which is kept on disk
@@ -37,8 +40,15 @@ log = logging.getLogger("dockyard.agent")
 _FLUSH_S = 0.05
 _BASE_BACKOFF_S = 0.2
 _MAX_BACKOFF_S = 4.0
+# A server that answered but is overloaded (a timed-out Register, "too many joins") is
+# given more room than one that is down: coming back sooner would only add to its load.
+_OVERLOADED_BACKOFF_S = 15.0
+_OVERLOADED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 _REGISTER_TIMEOUT_S = 10.0
-_HEARTBEAT_TRIES = 3
+_LEAVE_TIMEOUT_S = 2.0
+# A session whose heartbeats have all failed for this long is given up (another replica
+# may answer); shorter trouble is ridden out, one heartbeat in flight at a time.
+_HEARTBEAT_GIVE_UP_S = 30.0
 # What a Register answer with these codes means cannot change by waiting.
 _FINAL = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
           grpc.StatusCode.INVALID_ARGUMENT)
@@ -52,9 +62,33 @@ def backoff_s(failures: int, rand: float, *, base: float = _BASE_BACKOFF_S,
     return full * (0.5 + rand / 2)
 
 
-def heartbeat_timeout_s(period: float) -> float:
-    """How long one heartbeat may take: a few periods, never under 5 s. Pure."""
-    return max(3 * period, 5.0)
+def heartbeat_timeout_s(period: float, failures: int = 0) -> float:
+    """How long one heartbeat may take: a few periods, never under 5 s, doubling with each
+    failure in a row up to 30 s, so a slow server is not sent the same work again and
+    again. Pure."""
+    return min(30.0, max(3 * period, 5.0) * 2.0 ** min(failures, 4))
+
+
+def register_timeout_s(failures: int) -> float:
+    """How long a Register may take: 10 s, doubling with each failed session in a row up
+    to 60 s. Pure."""
+    return min(60.0, _REGISTER_TIMEOUT_S * 2.0 ** min(max(0, failures), 3))
+
+
+def heartbeat_wait_s(period: float, failures: int, rand: float) -> float:
+    """The wait before the next heartbeat: the period, jittered by +-10% so agents that
+    started together do not beat together; after a failure, a jittered backoff from a
+    tenth of the period that never exceeds the period. Pure."""
+    if not failures:
+        return period * (0.9 + 0.2 * rand)
+    return backoff_s(failures, rand, base=period / 10, cap=period)
+
+
+def session_backoff_s(failures: int, rand: float, code: grpc.StatusCode | None) -> float:
+    """The wait before reconnecting after `failures` failed sessions in a row; longer
+    when the server answered that it is overloaded. Pure."""
+    cap = _OVERLOADED_BACKOFF_S if code in _OVERLOADED else _MAX_BACKOFF_S
+    return backoff_s(failures, rand, cap=cap)
 
 
 class JoinRefused(Exception):
@@ -119,6 +153,28 @@ class Session:
         self._on_register = on_register
         self._on_peers = on_peers
         self._registered = False
+        self._failures = 0
+        self._stopping = False
+        self._live: tuple[dispatcher_pb2_grpc.SessionsStub, str] | None = None
+
+    async def leave(self) -> float:
+        """Tell the server this agent is stopping and will be back (SIGTERM: an upgrade or
+        a restart), so it keeps the node ready for a while instead of moving its tasks;
+        no reconnecting after this. Returns the seconds the server keeps the node
+        ready; 0 when it could not be told (it then judges the node by its heartbeats)."""
+        self._stopping = True
+        if self._live is None:
+            return 0.0
+        stub, sid = self._live
+        try:
+            reply = await stub.Leave(
+                dispatcher_pb2.LeaveRequest(node=self._desc.name, session_id=sid),
+                timeout=_LEAVE_TIMEOUT_S)
+        except grpc.aio.AioRpcError as exc:
+            log.warning("could not tell the control plane this agent is stopping: %s",
+                        exc.details() or exc.code())
+            return 0.0
+        return float(reply.grace_ms) / 1000
 
     def _kept_identity(self) -> ident.Identity | None:
         """The certificate kept from an earlier run, unless it is another cluster's (the
@@ -146,20 +202,22 @@ class Session:
             self._identity_file.unlink(missing_ok=True)
 
     async def run_forever(self) -> None:
-        failures = 0
+        """Hold a session until cancelled or `leave`; only a refused join ends it. Every
+        other failure (unreachable, slow, a TLS handshake timing out) is retried after a
+        jittered backoff."""
         attempt = 0
-        while True:
+        while not self._stopping:
             address = self._addresses[attempt % len(self._addresses)]
             attempt += 1
             self._registered = False
             try:
                 await self._one_session(address)
-                failures = 0
+                self._failures = 0
             except JoinRefused:
                 raise
             except Renewed:
                 log.info("node certificate renewed; reconnecting with it")
-                failures = 0
+                self._failures = 0
                 continue
             except NodeRemoved as exc:
                 log.warning("%s", exc)
@@ -167,13 +225,18 @@ class Session:
             except (grpc.aio.AioRpcError, OSError) as exc:
                 # OSError covers ConnectionError, TimeoutError (a slow TLS handshake) and
                 # ssl.SSLError: the server is unreachable or slow, which waiting can fix.
+                if self._stopping:
+                    return
+                code = exc.code() if isinstance(exc, grpc.aio.AioRpcError) else None
                 detail = exc.details() if isinstance(exc, grpc.aio.AioRpcError) else str(exc)
-                failures = 1 if self._registered else failures + 1
-                delay = backoff_s(failures, self._rand())
+                self._failures = 1 if self._registered else self._failures + 1
+                delay = session_backoff_s(self._failures, self._rand(), code)
                 log.warning("session with %s ended: %s; reconnecting in %.1fs",
-                            address, detail or type(exc).__name__, delay)
+                            address, detail or code or type(exc).__name__, delay)
                 await asyncio.sleep(delay)
                 continue
+            if self._stopping:
+                return
             await asyncio.sleep(backoff_s(1, self._rand()))
 
     async def _join(self, address: str) -> dispatcher_pb2.RegisterResponse:
@@ -205,7 +268,7 @@ class Session:
         try:
             reply: dispatcher_pb2.RegisterResponse = await stub.Register(
                 dispatcher_pb2.RegisterRequest(description=self._desc, csr=csr),
-                timeout=_REGISTER_TIMEOUT_S)
+                timeout=register_timeout_s(self._failures))
             return reply
         except grpc.aio.AioRpcError as exc:
             if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
@@ -231,6 +294,7 @@ class Session:
             name = self._desc.name
             period = reg.heartbeat_period_ms / 1000 or 1.0
             self._runner.resend_all()
+            self._live = (stub, sid)
             helpers = [
                 asyncio.create_task(self._heartbeats(stub, name, sid, period)),
                 asyncio.create_task(self._flusher(stub, name, sid)),
@@ -247,6 +311,7 @@ class Session:
                 for t in done:
                     t.result()  # re-raise what ended the session
             finally:
+                self._live = None
                 for t in helpers:
                     t.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
@@ -290,25 +355,29 @@ class Session:
     async def _heartbeats(
         self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str, period: float
     ) -> None:
-        """Heartbeat every `period`. A slow or unreachable server gets a few tries, spread
-        with jitter, before the session is given up; an answer that the session is gone
-        ends it at once."""
+        """Heartbeat about every `period`, one at a time. A slow or unreachable server is
+        retried with jittered backoff and longer timeouts, for up to
+        _HEARTBEAT_GIVE_UP_S; an answer that the session is gone ends it at once."""
+        loop = asyncio.get_running_loop()
         failures = 0
+        last_ok = loop.time()
         while True:
-            await asyncio.sleep(period if not failures else backoff_s(failures, self._rand()))
+            await asyncio.sleep(heartbeat_wait_s(period, failures, self._rand()))
             try:
                 reply = await stub.Heartbeat(
                     dispatcher_pb2.HeartbeatRequest(node=node, session_id=sid),
-                    timeout=heartbeat_timeout_s(period))
+                    timeout=heartbeat_timeout_s(period, failures))
             except grpc.aio.AioRpcError as exc:
                 retry = exc.code() in (grpc.StatusCode.DEADLINE_EXCEEDED,
-                                       grpc.StatusCode.UNAVAILABLE)
+                                       grpc.StatusCode.UNAVAILABLE,
+                                       grpc.StatusCode.RESOURCE_EXHAUSTED)
                 failures += 1
-                if not retry or failures >= _HEARTBEAT_TRIES:
+                if not retry or loop.time() - last_ok > _HEARTBEAT_GIVE_UP_S:
                     raise
                 log.warning("heartbeat failed: %s; retrying", exc.details() or exc.code())
                 continue
             failures = 0
+            last_ok = loop.time()
             period = reply.period_ms / 1000 or period
 
     async def _flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:

@@ -111,7 +111,15 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
                    help="joins allowed per source address: RATE per second[/BURST] "
                         "(default 2/20)")
     p.add_argument("--node-grace", type=float, default=float(env_default("NODE_GRACE", "4")),
-                   help="seconds without heartbeat before a node is down (default 4)")
+                   help="seconds without heartbeat before a node with steady heartbeats is "
+                        "down (default 4); jittery ones get up to --node-grace-max")
+    p.add_argument("--node-grace-max", type=float,
+                   default=float(env_default("NODE_GRACE_MAX", "0")),
+                   help="the longest a silent node is given, however jittery its heartbeats "
+                        "were (default 0: 2.5 times --node-grace)")
+    p.add_argument("--leave-grace", type=float, default=float(env_default("LEAVE_GRACE", "30")),
+                   help="seconds a node stays ready after its agent stopped on SIGTERM, "
+                        "before its tasks move (default 30)")
     p.add_argument("--heartbeat", type=float, default=float(env_default("HEARTBEAT", "1")),
                    help="heartbeat period agents are told to use, in seconds (default 1)")
     p.add_argument("--leader-ttl", type=int, default=int(env_default("LEADER_TTL", "3")),
@@ -301,6 +309,8 @@ def _run_server(args: Any) -> int:
         join_token=args.join_token,
         join_rate=join_rate,
         node_grace_s=args.node_grace,
+        node_grace_max_s=args.node_grace_max,
+        leave_grace_s=args.leave_grace,
         heartbeat_s=args.heartbeat,
         leader_ttl_s=args.leader_ttl,
         replica=args.replica_name,

@@ -35,6 +35,10 @@ class ServerConfig:
     etcd_client_port: int = 2379
     heartbeat_s: float = 1.0
     node_grace_s: float = 4.0
+    # The longest a jittery node is given (0: 2.5 x node_grace_s); controlplane/detector.py.
+    node_grace_max_s: float = 0.0
+    # How long a node whose agent left on SIGTERM stays ready (controlplane/liveness.py).
+    leave_grace_s: float = 30.0
     join_token: str = ""
     reconcile_debounce_s: float = 0.02
     leader_ttl_s: int = 3

@@ -28,10 +28,12 @@ from dockyard.controlplane.api.logs import LogBroker, LogBrokerService
 from dockyard.controlplane.api.roles import RoleInterceptor
 from dockyard.controlplane.api.sessions import SessionRegistry, SessionsService
 from dockyard.controlplane.config import ServerConfig
+from dockyard.controlplane.detector import DetectorSettings
 from dockyard.controlplane.election import Election
 from dockyard.controlplane.embedded_etcd import EmbeddedEtcd
 from dockyard.controlplane.http_status import serve_http
 from dockyard.controlplane.leader import Leader
+from dockyard.controlplane.liveness import NodeLiveness
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.network.claims import check_cluster_cidr
 from dockyard.controlplane.network.subnets import parse_cluster_cidr
@@ -51,6 +53,7 @@ class ServerError(Exception):
 
 
 async def run_server(config: ServerConfig) -> None:
+    settings = detector_settings(config)  # a bad setting stops the server before etcd starts
     etcd: EmbeddedEtcd | None = None
     endpoints = list(config.etcd)
     etcd_tls = external_etcd_tls(config)
@@ -105,22 +108,24 @@ async def run_server(config: ServerConfig) -> None:
         interceptors=[RoleInterceptor(tls.peer)],
     )
     registry = SessionRegistry()
+    liveness = NodeLiveness(store, registry, settings=settings,
+                            leave_grace_s=config.leave_grace_s)
     broker = LogBroker()
     rate, burst = config.join_rate
     certificates = CertificatesService(
         store,
         tls=tls,
         registry=registry,
+        liveness=liveness,
         joins=SourceBuckets(rate_per_s=rate, burst=burst),
         node_cert_s=config.node_cert_s,
         heartbeat_s=config.heartbeat_s,
-        grace_s=config.node_grace_s,
         cluster_cidr=cidr,
     )
     dispatcher_pb2_grpc.add_CertificatesServicer_to_server(certificates, server)
     dispatcher_pb2_grpc.add_SessionsServicer_to_server(
         SessionsService(store, mirror, registry=registry, broker=broker,
-                        heartbeat_s=config.heartbeat_s), server)
+                        heartbeat_s=config.heartbeat_s, liveness=liveness), server)
     dispatcher_pb2_grpc.add_LogBrokerServicer_to_server(LogBrokerService(broker, mirror), server)
     control = ControlService(store, on_change=leader.poke, liveness=registry, tokens=tokens,
                              logs=broker, allow=config.allow, limits=config.limits)
@@ -166,6 +171,7 @@ async def run_server(config: ServerConfig) -> None:
         asyncio.create_task(mirror.run(), name="mirror"),
         asyncio.create_task(election.run(leader.run), name="election"),
         asyncio.create_task(tokens.follow(), name="join-token"),
+        asyncio.create_task(liveness.run(), name="liveness"),
     ]
     stopper = asyncio.create_task(stop.wait())
     watched = {stopper, *loops}
@@ -190,6 +196,21 @@ async def run_server(config: ServerConfig) -> None:
     if etcd is not None:
         await etcd.stop()
     log.info("stopped")
+
+
+def detector_settings(config: ServerConfig) -> DetectorSettings:
+    """The failure detector's settings from the server's; ServerError when they do not
+    make sense together."""
+    settings = DetectorSettings(
+        period_s=config.heartbeat_s, grace_s=config.node_grace_s,
+        grace_max_s=config.node_grace_max_s or 2.5 * config.node_grace_s)
+    problem = settings.problem()
+    if problem is None and config.leave_grace_s < config.node_grace_s:
+        problem = (f"--leave-grace ({config.leave_grace_s:g}s) must be at least --node-grace "
+                   f"({config.node_grace_s:g}s)")
+    if problem is not None:
+        raise ServerError(problem)
+    return settings
 
 
 def _print_first_start(config: ServerConfig) -> None:

@@ -18,14 +18,14 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-import math
 import time
+from typing import TYPE_CHECKING
 
 import grpc
 
 from dockyard.common.names import node_name_problem
 from dockyard.controlplane.api.roles import caller
-from dockyard.controlplane.api.sessions import SessionRegistry
+from dockyard.controlplane.api.sessions import SessionRegistry, new_session_id
 from dockyard.controlplane.network.claims import claim_for
 from dockyard.controlplane.network.subnets import DEFAULT_CLUSTER_CIDR, SubnetError
 from dockyard.controlplane.security import pki
@@ -35,6 +35,9 @@ from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import decode, encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
+
+if TYPE_CHECKING:
+    from dockyard.controlplane.liveness import NodeLiveness
 
 log = logging.getLogger(__name__)
 
@@ -61,20 +64,20 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
         *,
         tls: Tls,
         registry: SessionRegistry,
+        liveness: NodeLiveness,
         joins: SourceBuckets,
         node_cert_s: float = 86400.0,
         heartbeat_s: float,
-        grace_s: float,
         cluster_cidr: ipaddress.IPv4Network | None = None,
     ) -> None:
         self._store = store
         self._cidr = cluster_cidr or ipaddress.IPv4Network(DEFAULT_CLUSTER_CIDR)
         self._tls = tls
         self._registry = registry
+        self._liveness = liveness
         self._joins = joins
         self._node_cert_s = node_cert_s
         self._heartbeat_ms = int(heartbeat_s * 1000)
-        self._ttl = max(2, math.ceil(grace_s))
 
     async def Register(
         self, request: dispatcher_pb2.RegisterRequest, context: grpc.aio.ServicerContext
@@ -97,8 +100,9 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                     "joining needs a certificate request (csr)")
         certificate = await self._sign(context, request.csr, desc.name) if request.csr else b""
+        session_id = new_session_id()
         try:
-            lease_id, subnet = await self._record(desc, joining=joining)
+            lease_id, subnet = await self._record(desc, joining=joining, session_id=session_id)
         except _Refused as exc:
             await context.abort(exc.code, str(exc))
             raise AssertionError("unreachable") from None
@@ -109,7 +113,8 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             # Final for the agent (FAILED_PRECONDITION would tell it the node was removed).
             await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
             raise AssertionError("unreachable") from None
-        session_id = self._registry.open(desc.name, lease_id)
+        self._registry.open(desc.name, lease_id, session_id)
+        self._liveness.registered(desc.name, session_id)
         log.info("node %s %s (session %s)", desc.name, "joined" if joining else "registered",
                  session_id)
         return dispatcher_pb2.RegisterResponse(
@@ -142,13 +147,14 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
                                             ca_certificate=self._tls.ca.cert_pem)
 
     async def _record(
-        self, desc: objects_pb2.NodeDescription, *, joining: bool
+        self, desc: objects_pb2.NodeDescription, *, joining: bool, session_id: str
     ) -> tuple[int, str]:
-        """Write the node and its liveness key, claiming the node's subnet on first
-        registration; the node's lease id and subnet. A join may only make a new node, a
-        node certificate only update its own."""
+        """Write the node and its liveness key (on this replica's lease, the session id
+        as its value: controlplane/liveness.py), claiming the node's subnet on first
+        registration; the lease id and the node's subnet. A join may only make a new
+        node, a node certificate only update its own."""
         key = keys.node_key(desc.name)
-        lease_id = await self._store.grant_lease(self._ttl)
+        lease_id = await self._liveness.lease_id()
         for _ in range(5):
             entry = await self._store.get(key)
             now = typed.now_ms()
@@ -168,7 +174,7 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             commit = Commit(expect={key: entry.mod_revision if entry else 0})
             await claim_for(self._store, self._cidr, node, desc, commit)
             commit.puts[key] = encode(node)
-            commit.lease_puts[keys.alive_key(desc.name)] = (b"", lease_id)
+            commit.lease_puts[keys.alive_key(desc.name)] = (session_id.encode(), lease_id)
             if await self._store.commit(commit):
                 return lease_id, node.subnet
         raise StoreUnavailable(f"node {desc.name} kept changing during registration")

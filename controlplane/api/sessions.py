@@ -2,10 +2,10 @@
 
 In the style of SwarmKit: an agent registers (controlplane/api/certificates.py) and then
 holds one Session stream. The stream carries the node's complete set of assignments
-first, then increments; whatever a complete set lacks, the agent removes. Liveness is an
-etcd lease per node whose TTL is the grace: heartbeats keep it alive, and when they stop,
-etcd deletes the node's `alive` key and the leader marks the node down. Agents never touch
-etcd themselves.
+first, then increments; whatever a complete set lacks, the agent removes. Heartbeats
+stay in the memory of the replica holding the session, which judges them
+(controlplane/liveness.py) and writes to etcd only when a node stops being alive; the
+leader then marks the node down. Agents never touch etcd themselves.
 
 Who may call is checked before any of this runs (controlplane/api/roles.py): a node's own
 certificate, for the node the request names.
@@ -17,6 +17,7 @@ import asyncio
 import secrets
 from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import grpc
 
@@ -30,6 +31,9 @@ from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
+
+if TYPE_CHECKING:
+    from dockyard.controlplane.liveness import NodeLiveness
 
 _STATUS_PER_TXN = 100
 
@@ -53,13 +57,13 @@ class SessionRegistry:
         self._by_node: dict[str, str] = {}  # node -> its open session's id
         self._heard_ms: dict[str, int] = {}
 
-    def open(self, node: str, lease_id: int) -> str:
-        """A new session for `node`; an older one of the same node ends (its stream
-        returns). Returns the session id."""
+    def open(self, node: str, lease_id: int, session_id: str = "") -> str:
+        """A new session for `node` (with `session_id`, or a new id); an older one of
+        the same node ends (its stream returns). Returns the session id."""
         old_id = self._by_node.pop(node, None)
         if old_id is not None:
             self.close(old_id)
-        session_id = secrets.token_hex(8)
+        session_id = session_id or new_session_id()
         self._open[session_id] = OpenSession(node, lease_id)
         self._by_node[node] = session_id
         self.heard(node)
@@ -99,6 +103,10 @@ class SessionRegistry:
     def last_heartbeat_ms(self, node: str) -> int:
         """Unix ms of `node`'s last heartbeat on this replica; 0 if none."""
         return self._heard_ms.get(node, 0)
+
+
+def new_session_id() -> str:
+    return secrets.token_hex(8)
 
 
 @dataclass
@@ -184,10 +192,12 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         registry: SessionRegistry,
         broker: LogBroker,
         heartbeat_s: float,
+        liveness: NodeLiveness,
     ) -> None:
         self._store = store
         self._mirror = mirror
         self._registry = registry
+        self._liveness = liveness
         self._broker = broker
         self._heartbeat_ms = int(heartbeat_s * 1000)
         self._fanout = Fanout(mirror, wake_nodes=registry.wake, wake_all=registry.wake_all)
@@ -234,20 +244,13 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
     async def Heartbeat(
         self, request: dispatcher_pb2.HeartbeatRequest, context: grpc.aio.ServicerContext
     ) -> dispatcher_pb2.HeartbeatResponse:
-        session = self._registry.get(request.node, request.session_id)
-        if session is None:
+        """Memory only: the heartbeat feeds this replica's failure detector
+        (controlplane/liveness.py); etcd hears only when the node's liveness changes."""
+        if (self._registry.get(request.node, request.session_id) is None
+                or not self._liveness.heard(request.node, request.session_id)):
+            # Unknown here, or declared down before this heartbeat came: start over.
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
-            raise AssertionError("unreachable")
-        try:
-            ttl = await self._store.refresh_lease(session.lease_id)
-        except StoreUnavailable as exc:
-            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-            raise AssertionError("unreachable") from None
         self._registry.heard(request.node)
-        if ttl <= 0:
-            # The grace ran out before this heartbeat: the node was declared down.
-            self._registry.close(request.session_id)
-            await context.abort(grpc.StatusCode.NOT_FOUND, "session expired; register again")
         return dispatcher_pb2.HeartbeatResponse(period_ms=self._heartbeat_ms)
 
     async def UpdateTaskStatus(
@@ -274,3 +277,16 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return dispatcher_pb2.UpdateTaskStatusResponse()
+
+    async def Leave(
+        self, request: dispatcher_pb2.LeaveRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.LeaveResponse:
+        """The agent stops and means to come back: its node stays ready for the leave
+        grace (controlplane/liveness.py)."""
+        try:
+            kept = await self._liveness.leave(request.node, request.session_id)
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+            raise AssertionError("unreachable") from None
+        grace_ms = int(self._liveness.leave_grace_s * 1000) if kept else 0
+        return dispatcher_pb2.LeaveResponse(grace_ms=grace_ms)

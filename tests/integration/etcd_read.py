@@ -5,7 +5,8 @@ once authentication is on.)
 
 `python -m tests.integration.etcd_read DATA_DIR PORT KEY...` prints one JSON list: for
 each KEY ending in "/", how many keys start with it; for any other KEY, its value as
-text, or null. KEY=FILE puts the file's bytes at KEY; KEY>FILE writes KEY's value to FILE.
+text, or null; `@revision` gives etcd's current revision. KEY=FILE puts the file's
+bytes at KEY; KEY>FILE writes KEY's value to FILE.
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ async def read(data_dir: Path, port: int, wanted: list[str]) -> list[Any]:
     try:
         out: list[Any] = []
         for key in wanted:
-            if "=" in key:
+            if key == "@revision":
+                out.append((await store.get_prefix("/dockyard/cluster/ping"))[1])
+            elif "=" in key:
                 name, _, path = key.partition("=")
                 await store.put(name, Path(path).read_bytes())
                 out.append(None)

@@ -240,3 +240,17 @@ class PublishLogsMessage(_message.Message):
 class PublishLogsResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class LeaveRequest(_message.Message):
+    __slots__ = ("node", "session_id")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    session_id: str
+    def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+
+class LeaveResponse(_message.Message):
+    __slots__ = ("grace_ms",)
+    GRACE_MS_FIELD_NUMBER: _ClassVar[int]
+    grace_ms: int
+    def __init__(self, grace_ms: _Optional[int] = ...) -> None: ...

@@ -185,6 +185,11 @@ class SessionsStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
                 _registered_method=True)
+        self.Leave = channel.unary_unary(
+                '/dockyard.v1.Sessions/Leave',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveResponse.FromString,
+                _registered_method=True)
 
 
 class SessionsServicer:
@@ -213,6 +218,14 @@ class SessionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Leave(self, request, context):
+        """The agent is stopping (SIGTERM: an upgrade or a restart) and means to come back:
+        the node stays ready for the server's leave grace before its tasks are moved.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -230,6 +243,11 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.UpdateTaskStatus,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.SerializeToString,
+            ),
+            'Leave': grpc.unary_unary_rpc_method_handler(
+                    servicer.Leave,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -314,6 +332,33 @@ class Sessions:
             '/dockyard.v1.Sessions/UpdateTaskStatus',
             dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Leave(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Sessions/Leave',
+            dockyard_dot_v1_dot_dispatcher__pb2.LeaveRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.LeaveResponse.FromString,
             options,
             channel_credentials,
             insecure,

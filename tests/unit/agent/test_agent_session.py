@@ -8,11 +8,18 @@ import os
 import stat
 from pathlib import Path
 
+import grpc
 import pytest
 
 from dockyard.agent import identity as ident
 from dockyard.agent.cli import join_token
-from dockyard.agent.session import backoff_s, heartbeat_timeout_s
+from dockyard.agent.session import (
+    backoff_s,
+    heartbeat_timeout_s,
+    heartbeat_wait_s,
+    register_timeout_s,
+    session_backoff_s,
+)
 from dockyard.controlplane.security import pki
 
 
@@ -28,6 +35,26 @@ def test_backoff_doubles_to_a_cap_with_jitter_between_half_and_all() -> None:
 def test_heartbeat_timeout_allows_a_slow_server() -> None:
     assert heartbeat_timeout_s(1.0) == 5.0
     assert heartbeat_timeout_s(4.0) == 12.0
+
+
+def test_timeouts_grow_after_failures_instead_of_resending_the_same_work() -> None:
+    assert [heartbeat_timeout_s(1.0, n) for n in range(6)] == [5, 10, 20, 30, 30, 30]
+    assert [register_timeout_s(n) for n in range(6)] == [10, 20, 40, 60, 60, 60]
+
+
+def test_heartbeats_are_jittered_around_the_period_and_retries_never_wait_longer() -> None:
+    waits = [heartbeat_wait_s(1.0, 0, r / 100) for r in range(100)]
+    assert min(waits) >= 0.9 and max(waits) <= 1.1 and len(set(waits)) > 50
+    for failures in range(1, 20):
+        for r in (0.0, 0.5, 0.999):
+            assert 0 < heartbeat_wait_s(1.0, failures, r) <= 1.0
+
+
+def test_an_overloaded_server_gets_a_longer_backoff_than_an_unreachable_one() -> None:
+    down = max(session_backoff_s(20, 0.999, None) for _ in range(3))
+    busy = session_backoff_s(20, 0.999, grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert down <= 4.0 < busy <= 15.0
+    assert session_backoff_s(20, 0.999, grpc.StatusCode.RESOURCE_EXHAUSTED) == busy
 
 
 def test_only_tls_alerts_count_as_a_refused_token() -> None:

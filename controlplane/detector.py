@@ -1,0 +1,192 @@
+"""Failure detection over heartbeat arrival times: a phi-accrual detector. Pure.
+
+A fixed timeout has to be chosen for the worst host: too short and a loaded host (or a
+busy control plane) is declared down while it is healthy, which moves all its tasks; too
+long and a dead host is found late. The phi-accrual detector (Hayashibara et al., the one
+Cassandra and Akka use) judges each node by its own history instead. It keeps the last
+inter-arrival times of the node's heartbeats and asks how unlikely the current silence
+is under a normal distribution fitted to them: phi = -log10(P(the next heartbeat comes
+later than this)). A node is suspected when phi reaches the threshold (8: a one in a
+hundred million chance that a live node would be this late).
+
+Dockyard bounds that judgement on both sides, so the operator's `--node-grace` keeps
+its meaning:
+- never before `grace_s` of silence: a node with steady heartbeats is declared down
+  exactly at the grace, as before, so a dead host is still found within it;
+- always at `grace_max_s`: a node whose history is very jittery gets more time, but a
+  dead one is still found.
+
+Time here is the detector's own clock: the caller excuses the time the server itself
+was not looking (its event loop was stalled or saturated, `excuse`), so a busy server
+does not blame the nodes for heartbeats it could not read. Everything in this module
+is pure: the caller passes every time in.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+from statistics import NormalDist
+
+DEFAULT_THRESHOLD = 8.0
+DEFAULT_WINDOW = 60
+
+
+@dataclass(frozen=True, slots=True)
+class DetectorSettings:
+    """How the detector judges. `period_s` is the heartbeat period agents are told."""
+
+    period_s: float = 1.0
+    grace_s: float = 4.0
+    grace_max_s: float = 10.0
+    threshold: float = DEFAULT_THRESHOLD
+    window: int = DEFAULT_WINDOW
+
+    def problem(self) -> str | None:
+        """One line saying what is wrong with these settings, or None. Pure."""
+        if not self.period_s > 0:
+            return "the heartbeat period must be above 0"
+        if self.grace_s < self.period_s:
+            return (f"the node grace ({self.grace_s:g}s) must be at least the heartbeat "
+                    f"period ({self.period_s:g}s)")
+        if self.grace_max_s < self.grace_s:
+            return (f"the longest node grace ({self.grace_max_s:g}s) must be at least the "
+                    f"node grace ({self.grace_s:g}s)")
+        if not 0 < self.threshold <= 15:
+            return "the phi threshold must be in (0, 15]"
+        if self.window < 2:
+            return "the detector window must hold at least 2 intervals"
+        return None
+
+    @property
+    def min_std_s(self) -> float:
+        """The least spread assumed: perfectly regular heartbeats would otherwise make
+        any lateness infinitely suspicious."""
+        return self.period_s / 10
+
+    @property
+    def z(self) -> float:
+        """Standard deviations above the mean at which phi reaches the threshold."""
+        return NormalDist().inv_cdf(1.0 - 10.0 ** -self.threshold)
+
+
+def phi(elapsed_s: float, mean_s: float, std_s: float) -> float:
+    """-log10 of the chance that a heartbeat with inter-arrival times ~ N(mean, std^2)
+    comes later than `elapsed_s` after the last one. 0 when it is not late at all, and
+    infinite beyond what a double can express. Pure."""
+    std = max(std_s, 1e-9)
+    tail = 0.5 * math.erfc((elapsed_s - mean_s) / (std * math.sqrt(2.0)))
+    if tail <= 0.0:
+        return math.inf
+    return max(0.0, -math.log10(min(1.0, tail)))
+
+
+def allowed_silence_s(mean_s: float, std_s: float, settings: DetectorSettings) -> float:
+    """How long a node with this history may stay silent before it is declared down:
+    where phi reaches the threshold, but at least the grace and at most the longest
+    grace. Pure."""
+    suspect_at = mean_s + settings.z * max(std_s, settings.min_std_s)
+    return min(settings.grace_max_s, max(settings.grace_s, suspect_at))
+
+
+@dataclass(slots=True)
+class ArrivalHistory:
+    """One node's last heartbeat and the intervals before it (in detector time)."""
+
+    last: float
+    intervals: deque[float] = field(default_factory=deque)
+    total: float = 0.0
+    squares: float = 0.0
+
+    def record(self, now: float, window: int) -> None:
+        gap = max(0.0, now - self.last)
+        self.last = max(self.last, now)
+        self.intervals.append(gap)
+        self.total += gap
+        self.squares += gap * gap
+        while len(self.intervals) > window:
+            old = self.intervals.popleft()
+            self.total -= old
+            self.squares -= old * old
+
+    def stats(self, settings: DetectorSettings) -> tuple[float, float]:
+        """(mean, standard deviation) of the intervals; the heartbeat period and a
+        quarter of it until there are a few intervals to go by."""
+        n = len(self.intervals)
+        if n < 3:
+            return settings.period_s, settings.period_s / 4
+        mean = self.total / n
+        variance = max(0.0, self.squares / n - mean * mean)
+        return mean, math.sqrt(variance)
+
+
+@dataclass
+class FailureDetector:
+    """The arrival histories of the nodes one replica hears from, and its clock.
+
+    `now` arguments are the caller's monotonic seconds; the detector subtracts the time
+    it was told to excuse. Pure: nothing here reads a clock or does I/O.
+    """
+
+    settings: DetectorSettings = field(default_factory=DetectorSettings)
+    excused_s: float = 0.0
+    nodes: dict[str, ArrivalHistory] = field(default_factory=dict)
+
+    def _t(self, now: float) -> float:
+        return now - self.excused_s
+
+    def heard(self, node: str, now: float) -> None:
+        """A heartbeat (or a registration) from `node` arrived at `now`."""
+        t = self._t(now)
+        history = self.nodes.get(node)
+        if history is None:
+            self.nodes[node] = ArrivalHistory(last=t)
+        else:
+            history.record(t, self.settings.window)
+
+    def forget(self, node: str) -> None:
+        self.nodes.pop(node, None)
+
+    def excuse(self, seconds: float) -> None:
+        """The server could not read heartbeats for `seconds`: that silence is nobody's."""
+        if seconds > 0:
+            self.excused_s += seconds
+
+    def silence_s(self, node: str, now: float) -> float:
+        history = self.nodes.get(node)
+        return 0.0 if history is None else max(0.0, self._t(now) - history.last)
+
+    def phi(self, node: str, now: float) -> float:
+        history = self.nodes.get(node)
+        if history is None:
+            return 0.0
+        mean, std = history.stats(self.settings)
+        return phi(self._t(now) - history.last, mean,
+                   max(std, self.settings.min_std_s))
+
+    def allowed_s(self, node: str) -> float:
+        history = self.nodes.get(node)
+        if history is None:
+            return self.settings.grace_s
+        mean, std = history.stats(self.settings)
+        return allowed_silence_s(mean, std, self.settings)
+
+    def overdue(self, now: float) -> list[str]:
+        """The nodes whose silence is past what their history allows, in name order."""
+        t = self._t(now)
+        out = []
+        for name, history in self.nodes.items():
+            if t - history.last >= self.settings.grace_s:  # cheap test first
+                mean, std = history.stats(self.settings)
+                if t - history.last >= allowed_silence_s(mean, std, self.settings):
+                    out.append(name)
+        return sorted(out)
+
+
+def stall_s(expected_s: float, actual_s: float, *, tolerance_s: float) -> float:
+    """How much of a late tick to excuse: the lateness beyond `tolerance_s`, if any.
+    A timer that should have fired every `expected_s` fired `actual_s` after the last
+    one; the difference is time the event loop spent elsewhere. Pure."""
+    late = actual_s - expected_s
+    return late - tolerance_s if late > tolerance_s else 0.0

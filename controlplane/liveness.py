@@ -1,0 +1,174 @@
+"""Node liveness, judged by the replica that holds the node's session.
+
+Heartbeats stay in this replica's memory; etcd hears only of transitions. Each replica
+holds one lease (controlplane/store/leases.py: one keep-alive stream, whatever the
+number of nodes) and, for every node whose session it holds, the key
+`/dockyard/alive/<node>` on that lease, with the session id as its value. Then:
+
+- Register puts the key (certificates.py), on this replica's lease.
+- Heartbeats only feed the failure detector (controlplane/detector.py, phi-accrual).
+- When the detector finds a node overdue, this replica deletes the key, if it is still
+  its own (same session id), and closes the session: a live agent's next heartbeat is
+  told to register again. The leader sees the key vanish and marks the node down; the
+  leader alone decides node state and moves tasks, as before.
+- A graceful leave (the agent stopping on SIGTERM, `Sessions.Leave`) moves the key onto
+  a lease of its own with a longer TTL (`--leave-grace`, 30 s by default): the node
+  stays ready while its agent restarts, and is declared down only if the agent is not
+  back when that lease runs out. The agent's next Register puts the key back on the
+  lease of whichever replica it reaches.
+- If this replica dies, its lease expires after the grace and every key on it goes:
+  the agents have meanwhile registered with another replica (which re-put their keys
+  on its lease), and only nodes that did not are marked down. So the result is the
+  same with any number of control-plane replicas, and a replica that is not the
+  leader can hold sessions.
+- A busy replica does not blame its nodes: the time its own event loop was stalled
+  (a late detector tick) is excused, and heartbeats that queued behind it count when
+  they are read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from dockyard.controlplane.api.sessions import SessionRegistry
+from dockyard.controlplane.detector import DetectorSettings, FailureDetector, stall_s
+from dockyard.controlplane.events import event_entry
+from dockyard.controlplane.store import keys, typed
+from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.store.leases import KeptLease
+
+log = logging.getLogger(__name__)
+
+TICK_S = 0.25
+# Lateness of a tick below this is ordinary scheduling noise, not a stall.
+_TOLERANCE_S = 0.05
+LEAVING = b"leaving "
+
+
+class NodeLiveness:
+    """This replica's sessions' liveness: its lease, the detector, and the transitions."""
+
+    def __init__(self, store: EtcdStore, registry: SessionRegistry, *,
+                 settings: DetectorSettings, leave_grace_s: float = 30.0,
+                 clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S) -> None:
+        self._store = store
+        self._registry = registry
+        self._clock = clock
+        self._tick_s = tick_s
+        self.settings = settings
+        self.leave_grace_s = leave_grace_s
+        self.detector = FailureDetector(settings)
+        self.lease = KeptLease(store, ttl_s=math.ceil(settings.grace_s), on_new=self._moved)
+        self._sessions: dict[str, str] = {}  # node -> the session id this replica holds
+        self.declared_down = 0
+        self.stalled_s = 0.0
+
+    async def lease_id(self) -> int:
+        """The lease a Register puts the node's alive key on."""
+        return await self.lease.current()
+
+    def registered(self, node: str, session_id: str) -> None:
+        """Register committed the node's alive key with `session_id` as its value."""
+        self._sessions[node] = session_id
+        self.detector.forget(node)  # an agent that came back starts a fresh history
+        self.detector.heard(node, self._clock())
+
+    def heard(self, node: str, session_id: str) -> bool:
+        """A heartbeat; False when this replica no longer holds that session."""
+        if self._sessions.get(node) != session_id:
+            return False
+        self.detector.heard(node, self._clock())
+        return True
+
+    def holds(self, node: str) -> bool:
+        return node in self._sessions
+
+    async def leave(self, node: str, session_id: str) -> bool:
+        """The node's agent is stopping: keep its alive key for `leave_grace_s` on a
+        lease of its own, end the session. False when the session was not this
+        replica's (nothing changed)."""
+        if self._sessions.get(node) != session_id:
+            return False
+        key = keys.alive_key(node)
+        ttl = max(2, math.ceil(self.leave_grace_s))
+        leave_lease = await self._store.grant_lease(ttl)
+        ev_key, ev = event_entry(
+            app="", kind="node", obj=node, now_ms=typed.now_ms(),
+            message=f"agent stopping; its tasks stay for {self.leave_grace_s:g}s")
+        kept = await self._store.commit(Commit(
+            expect_value={key: session_id.encode()},
+            lease_puts={key: (LEAVING + session_id.encode(), leave_lease)},
+            puts={ev_key: ev}))
+        self._drop(node, session_id)
+        log.info("node %s is leaving (its agent stops); down unless back within %gs",
+                 node, self.leave_grace_s)
+        return bool(kept)
+
+    def _drop(self, node: str, session_id: str) -> None:
+        if self._sessions.get(node) == session_id:
+            del self._sessions[node]
+            self.detector.forget(node)
+        self._registry.close(session_id)
+
+    async def run(self) -> None:
+        """Hold the lease and judge the nodes until cancelled."""
+        keeper = asyncio.create_task(self.lease.run(), name="liveness-lease")
+        try:
+            await self._judge()
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+
+    async def _judge(self) -> None:
+        last = self._clock()
+        while True:
+            await asyncio.sleep(self._tick_s)
+            now = self._clock()
+            stalled = stall_s(self._tick_s, now - last, tolerance_s=_TOLERANCE_S)
+            last = now
+            if stalled:
+                self.detector.excuse(stalled)
+                self.stalled_s += stalled
+            for node in self.detector.overdue(now):
+                await self._declare_down(node, now)
+
+    async def _declare_down(self, node: str, now: float) -> None:
+        session_id = self._sessions.get(node)
+        if session_id is None:
+            self.detector.forget(node)
+            return
+        silence = self.detector.silence_s(node, now)
+        phi = self.detector.phi(node, now)
+        self._drop(node, session_id)
+        self.declared_down += 1
+        key = keys.alive_key(node)
+        try:
+            await self._store.commit(Commit(expect_value={key: session_id.encode()},
+                                            deletes=[key]))
+        except StoreUnavailable as exc:
+            # The key stays, but so does this replica's silence toward etcd: the lease
+            # lapses on its own within the grace.
+            log.warning("node %s: cannot clear its liveness key: %s", node, exc)
+        log.warning("node %s: no heartbeat for %.1fs (phi %.1f); no longer alive",
+                    node, silence, phi)
+
+    async def _moved(self, old: int, new: int) -> None:
+        """The lease was lost and replaced: put the keys of the sessions still held
+        here back, on the new lease, unless another replica holds them by now."""
+        for node, session_id in list(self._sessions.items()):
+            key = keys.alive_key(node)
+            value = session_id.encode()
+            try:
+                if not await self._store.commit(Commit(expect_value={key: value},
+                                                       lease_puts={key: (value, new)})):
+                    await self._store.commit(Commit(expect={key: 0},
+                                                    lease_puts={key: (value, new)}))
+            except StoreUnavailable as exc:
+                log.warning("node %s: cannot move its liveness key to lease %x: %s",
+                            node, new, exc)
+        log.info("liveness keys of %d nodes moved from lease %x to %x",
+                 len(self._sessions), old, new)

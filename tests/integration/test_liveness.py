@@ -1,0 +1,151 @@
+"""Node liveness against a real server and etcd (controlplane/liveness.py).
+
+Agents are the real `agent.session.Session` with a stand-in runner. What a user sees:
+- heartbeats cost etcd nothing: an idle cluster's etcd revision does not move;
+- an agent that goes silent has its node marked down, and a live one stays ready;
+- an agent that leaves (SIGTERM) keeps its node ready past the grace, comes back to the
+  same node, and a node whose agent never comes back is marked down after the leave grace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from dockyard.agent.session import Session, StatusBatch
+from dockyard.v1 import objects_pb2
+from tests.integration.etcd_read import embedded_read
+from tests.integration.harness import (
+    ServerProcess,
+    free_port,
+    free_port_pair,
+    run_cli,
+    wait_port_free,
+)
+from tests.integration.test_security import FakeRunner, stop, token_of
+
+pytestmark = pytest.mark.integration
+
+GRACE_S = 2.0
+LEAVE_GRACE_S = 8.0
+
+
+@pytest.fixture
+def quick(tmp_path: Path) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path / "data", free_port(), free_port(), free_port_pair())
+    srv.data_dir.mkdir()
+    srv.start("--node-grace", str(GRACE_S), "--heartbeat", "0.5",
+              "--leave-grace", str(LEAVE_GRACE_S))
+    yield srv
+    if srv.proc is not None and srv.proc.poll() is None:
+        srv.stop(signal.SIGKILL)
+    wait_port_free(srv.etcd_port)
+
+
+def node_states(server: ServerProcess) -> dict[str, str]:
+    rows = json.loads(run_cli(server, "get", "nodes", "-o", "json").stdout)
+    return {r["name"]: r["state"] for r in rows}
+
+
+async def states(server: ServerProcess) -> dict[str, str]:
+    """`dockyard get nodes`, in a thread: the agents share this event loop."""
+    return await asyncio.to_thread(node_states, server)
+
+
+async def etcd(server: ServerProcess, *keys: str) -> list[Any]:
+    return await asyncio.to_thread(embedded_read, server.data_dir, server.etcd_port, *keys)
+
+
+def agent(server: ServerProcess, name: str, tmp: Path) -> Session:
+    """A session that keeps its certificate, as a restarted agent does."""
+    desc = objects_pb2.NodeDescription(name=name, address="127.0.0.1")
+    return Session(addresses=[server.address], token=token_of(server), description=desc,
+                   runner=FakeRunner(), batch=StatusBatch(),  # type: ignore[arg-type]
+                   identity_file=tmp / f"{name}.pem")
+
+
+async def until(what: str, probe: Any, timeout_s: float) -> Any:
+    """Await `probe()` until it is truthy."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        got = await probe()
+        if got:
+            return got
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+
+
+async def state_is(server: ServerProcess, want: dict[str, str]) -> bool:
+    """Every node named in `want` is in the state it gives."""
+    now = await states(server)
+    return all(now.get(node) == state for node, state in want.items())
+
+
+async def registered(server: ServerProcess, node: str) -> bool:
+    """The node's liveness key holds a session again, not the leave mark."""
+    value = (await etcd(server, f"/dockyard/alive/{node}"))[0]
+    return bool(value) and not value.startswith("leaving")
+
+
+def test_heartbeats_write_nothing_and_a_silent_node_goes_down(
+    quick: ServerProcess, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        tasks = {n: asyncio.create_task(agent(quick, n, tmp_path).run_forever())
+                 for n in ("n1", "n2")}
+        try:
+            await until("both nodes ready",
+                        lambda: state_is(quick, {"n1": "ready", "n2": "ready"}), 30)
+            before = (await etcd(quick, "@revision"))[0]
+            await asyncio.sleep(3 * GRACE_S)  # a dozen heartbeats from each node
+            assert (await etcd(quick, "@revision"))[0] == before  # not one write for them
+            assert await states(quick) == {"n1": "ready", "n2": "ready"}
+
+            await stop(tasks.pop("n2"))  # the host dies: no leave, no more heartbeats
+            await until("n2 down", lambda: state_is(quick, {"n2": "down"}), 20)
+            assert (await states(quick))["n1"] == "ready"
+            alive_n1, alive_n2 = await etcd(quick, "/dockyard/alive/n1", "/dockyard/alive/n2")
+            assert alive_n1 and alive_n2 is None
+        finally:
+            for t in tasks.values():
+                await stop(t)
+
+    asyncio.run(scenario())
+    assert "n2: no heartbeat for" in quick.log_text()
+
+
+def test_a_leaving_agent_keeps_its_node_until_the_leave_grace(
+    quick: ServerProcess, tmp_path: Path
+) -> None:
+    async def scenario() -> None:
+        first = agent(quick, "n1", tmp_path)
+        task = asyncio.create_task(first.run_forever())
+        await until("n1 ready", lambda: state_is(quick, {"n1": "ready"}), 30)
+        assert await first.leave() == LEAVE_GRACE_S
+        await stop(task)
+        await asyncio.sleep(2 * GRACE_S)  # longer than any silent node is given
+        assert (await states(quick))["n1"] == "ready"
+
+        again = agent(quick, "n1", tmp_path)  # the restarted agent: same certificate
+        task = asyncio.create_task(again.run_forever())
+        try:
+            await until("n1 registered again", lambda: registered(quick, "n1"), 20)
+            assert (await states(quick))["n1"] == "ready"
+            assert await again.leave() == LEAVE_GRACE_S
+        finally:
+            await stop(task)
+        # This time it never comes back: down once the leave grace runs out.
+        await until("n1 down", lambda: state_is(quick, {"n1": "down"}),
+                    LEAVE_GRACE_S + 20)
+
+    asyncio.run(scenario())
+    events = run_cli(quick, "events").stdout
+    assert "agent stopping; its tasks stay for 8s" in events, events
