@@ -4,7 +4,9 @@ Agents are the real `agent.session.Session` with a stand-in runner. What a user 
 - heartbeats cost etcd nothing: an idle cluster's etcd revision does not move;
 - an agent that goes silent has its node marked down, and a live one stays ready;
 - an agent that leaves (SIGTERM) keeps its node ready past the grace, comes back to the
-  same node, and a node whose agent never comes back is marked down after the leave grace.
+  same node, and a node whose agent never comes back is marked down after the leave grace;
+- with three replicas, sessions held by a replica that does not lead: the leader marks
+  a silent node down, and losing the replica moves no node (its agents go elsewhere).
 """
 
 from __future__ import annotations
@@ -29,9 +31,11 @@ from tests.integration.harness import (
     run_cli,
     wait_port_free,
 )
+from tests.integration.test_ha import Ha, Replica, ha, kill_by_pid, wait_for
 from tests.integration.test_security import FakeRunner, stop, token_of
 
 pytestmark = pytest.mark.integration
+__all__ = ["ha"]  # the HA fixture: three replicas over a 3-member etcd
 
 GRACE_S = 2.0
 LEAVE_GRACE_S = 8.0
@@ -149,3 +153,44 @@ def test_a_leaving_agent_keeps_its_node_until_the_leave_grace(
     asyncio.run(scenario())
     events = run_cli(quick, "events").stdout
     assert "agent stopping; its tasks stay for 8s" in events, events
+
+
+def test_sessions_on_a_follower_the_leader_marks_down_and_a_lost_follower_moves_no_node(
+    ha: Ha, tmp_path: Path
+) -> None:
+    """Three replicas: the agents hold their sessions on replicas that do not lead."""
+    leader = wait_for(ha.leader_name, 10)
+    followers = [r for r in ha.replicas if r.name != leader]
+    assert len(followers) == 2, leader
+
+    def follower_agent(name: str, order: list[Replica]) -> Session:
+        desc = objects_pb2.NodeDescription(name=name, address="127.0.0.1")
+        return Session(addresses=[r.address for r in order], token=token_of(order[0]),
+                       description=desc, runner=FakeRunner(),  # type: ignore[arg-type]
+                       batch=StatusBatch(), identity_file=tmp_path / f"{name}.pem")
+
+    async def scenario() -> None:
+        a = asyncio.create_task(follower_agent("a", [followers[0]]).run_forever())
+        b = asyncio.create_task(follower_agent("b", followers).run_forever())
+        try:
+            await until("a and b ready", lambda: state_is(followers[1], {"a": "ready",
+                                                                         "b": "ready"}), 60)
+            # a's host dies: its follower notices, and the leader marks it down.
+            await stop(a)
+            await until("a down", lambda: state_is(followers[1], {"a": "down"}), 30)
+            assert (await states(followers[1]))["b"] == "ready"
+
+            # b's replica dies: b registers with the other follower before the dead
+            # replica's lease runs out, so b is never seen down.
+            kill_by_pid(followers[0])
+            seen = set()
+            deadline = time.monotonic() + 12  # three node graces
+            while time.monotonic() < deadline:
+                seen.add((await states(followers[1]))["b"])
+                await asyncio.sleep(0.3)
+            assert seen == {"ready"}, seen
+        finally:
+            await stop(a)
+            await stop(b)
+
+    asyncio.run(scenario())
