@@ -20,6 +20,7 @@ from dockyard.client.compose.reader import (
     string_list,
 )
 from dockyard.common.spec.errors import Notes, SpecError, kind, show
+from dockyard.common.spec.rules import FAILURE_ACTIONS, UPDATE_ORDERS
 from dockyard.common.spec.units import parse_cpus_millis, parse_duration_ms, parse_size_bytes
 from dockyard.scheduler.constraints import parse_constraint
 from dockyard.v1 import specs_pb2
@@ -34,8 +35,6 @@ RESTART_CONDITIONS = {
     "on-failure": specs_pb2.RESTART_ON_FAILURE,
     "any": specs_pb2.RESTART_ANY,
 }
-UPDATE_ORDERS = ("stop-first", "start-first")
-FAILURE_ACTIONS = ("pause", "continue", "rollback")
 LABEL_PREFIX = "node.labels."
 
 
@@ -212,20 +211,39 @@ def _parse_placement(
 
 
 def _parse_update_config(
-    value: Any, update: specs_pb2.UpdateConfig, *, where: str, notes: Notes
+    value: Any, update: specs_pb2.UpdateConfig, *, path: str, where: str, notes: Notes
 ) -> None:
+    """`deploy.update_config` or `deploy.rollback_config` (the same keys)."""
     body = mapping(value, where=where)
-    check_table(body, table=SERVICE, path="deploy.update_config", where=where, notes=notes)
+    check_table(body, table=SERVICE, path=path, where=where, notes=notes)
     if body.get("parallelism") is not None:
         update.parallelism = integer(body["parallelism"], where=f"{where}.parallelism")
     if body.get("delay") is not None:
         update.delay_ms = parse_duration_ms(body["delay"], where=f"{where}.delay")
+    if body.get("monitor") is not None:
+        update.monitor_ms = parse_duration_ms(body["monitor"], where=f"{where}.monitor")
+    if body.get("max_failure_ratio") is not None:
+        update.max_failure_ratio = _ratio(body["max_failure_ratio"],
+                                          where=f"{where}.max_failure_ratio")
     for key, allowed in (("order", UPDATE_ORDERS), ("failure_action", FAILURE_ACTIONS)):
         if body.get(key) is not None:
             text = string(body[key], where=f"{where}.{key}")
             if text not in allowed:
                 raise SpecError(f"{where}.{key}: expected {' or '.join(allowed)}, got {show(text)}")
             setattr(update, key, text)
+
+
+def _ratio(value: Any, *, where: str) -> float:
+    """A number from 0 to 1 (max_failure_ratio)."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise SpecError(f"{where}: expected a number from 0 to 1, got {show(value)}")
+    try:
+        number = float(value)
+    except ValueError:
+        raise SpecError(f"{where}: expected a number from 0 to 1, got {show(value)}") from None
+    if not 0.0 <= number <= 1.0:
+        raise SpecError(f"{where}: expected a number from 0 to 1, got {show(value)}")
+    return number
 
 
 def parse_deploy(
@@ -264,8 +282,7 @@ def parse_deploy(
         _parse_placement(
             body["placement"], service.placement, where=f"{where}.placement", notes=notes
         )
-    if body.get("update_config") is not None:
-        _parse_update_config(
-            body["update_config"], service.update_config, where=f"{where}.update_config",
-            notes=notes,
-        )
+    for key in ("update_config", "rollback_config"):
+        if body.get(key) is not None:
+            _parse_update_config(body[key], getattr(service, key), path=f"deploy.{key}",
+                                 where=f"{where}.{key}", notes=notes)

@@ -195,13 +195,20 @@ SERVICE: dict[str, Key] = {
     "deploy.update_config": _a("how a rolling update proceeds"),
     "deploy.update_config.parallelism": _a("tasks replaced at once"),
     "deploy.update_config.order": _a("stop-first or start-first"),
-    "deploy.update_config.delay": _w("is not applied yet: batches follow each other at once"),
-    "deploy.update_config.failure_action": _w(
-        "is not applied yet: a failed update keeps going, as \"continue\""
-    ),
-    "deploy.update_config.monitor": _w("is not applied yet: a task counts once healthy"),
-    "deploy.update_config.max_failure_ratio": _w("is not applied yet"),
-    "deploy.rollback_config": _w("is not applied yet: Dockyard does not roll back by itself"),
+    "deploy.update_config.delay": _a("the pause after each batch gets ready"),
+    "deploy.update_config.failure_action": _a(
+        "pause, continue or rollback when new tasks fail (default pause)"),
+    "deploy.update_config.monitor": _a("how long a new task is watched for failure "
+                                       "(default 5s)"),
+    "deploy.update_config.max_failure_ratio": _a("the fraction of tasks that may fail"),
+    "deploy.rollback_config": _a("how a rollback proceeds"),
+    "deploy.rollback_config.parallelism": _a("tasks rolled back at once"),
+    "deploy.rollback_config.delay": _a("the pause after each batch gets ready"),
+    "deploy.rollback_config.failure_action": _a("pause or continue when a rollback fails "
+                                                "(default pause)"),
+    "deploy.rollback_config.monitor": _a("how long a task is watched for failure"),
+    "deploy.rollback_config.max_failure_ratio": _a("the fraction of tasks that may fail"),
+    "deploy.rollback_config.order": _a("stop-first or start-first"),
     # build
     "build.context": _a("the build context"),
     "build.dockerfile": _a("the Dockerfile, relative to the context"),

@@ -71,19 +71,28 @@ def _deploy(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
         placement["preferences"] = [{"spread": key} for key in service.placement.spread]
     if placement:
         deploy["placement"] = placement
-    update = service.update_config
-    update_out: dict[str, Any] = {}
-    if update.parallelism:
-        update_out["parallelism"] = update.parallelism
-    if update.delay_ms:
-        update_out["delay"] = format_duration(update.delay_ms)
-    if update.order:
-        update_out["order"] = update.order
-    if update.failure_action:
-        update_out["failure_action"] = update.failure_action
-    if update_out:
-        deploy["update_config"] = update_out
+    for key in ("update_config", "rollback_config"):
+        update_out = _update_config(getattr(service, key))
+        if update_out or (key == "rollback_config" and service.HasField(key)):
+            deploy[key] = update_out
     return deploy
+
+
+def _update_config(update: specs_pb2.UpdateConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if update.parallelism:
+        out["parallelism"] = update.parallelism
+    if update.delay_ms:
+        out["delay"] = format_duration(update.delay_ms)
+    if update.order:
+        out["order"] = update.order
+    if update.failure_action:
+        out["failure_action"] = update.failure_action
+    if update.HasField("monitor_ms"):
+        out["monitor"] = format_duration(update.monitor_ms)
+    if update.max_failure_ratio:
+        out["max_failure_ratio"] = round(update.max_failure_ratio, 6)
+    return out
 
 
 def _healthcheck(check: specs_pb2.HealthCheck) -> dict[str, Any]:

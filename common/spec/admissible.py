@@ -138,6 +138,22 @@ def _check_service(service: specs_pb2.ServiceSpec, limits: rules.Limits, *, stor
         problem = rules.name_problem(dep.service)
         if problem:
             raise SpecError(f"{where}: depends_on: service name {show(dep.service)} {problem}")
+    for key in ("update_config", "rollback_config"):
+        problem = update_config_problem(getattr(service, key))
+        if problem:
+            raise SpecError(f"{where}: {key}: {problem}")
+
+
+def update_config_problem(update: specs_pb2.UpdateConfig) -> str | None:
+    """Why an update or rollback config is not one Dockyard can follow, or None. Pure."""
+    for key, allowed in (("order", rules.UPDATE_ORDERS),
+                         ("failure_action", rules.FAILURE_ACTIONS)):
+        value = getattr(update, key)
+        if value and value not in allowed:
+            return f"{key} {show(value)} is not {' or '.join(allowed)}"
+    if not 0.0 <= update.max_failure_ratio <= 1.0:  # NaN is neither
+        return f"max_failure_ratio {update.max_failure_ratio} is not from 0 to 1"
+    return None
 
 
 def _address_problem(address: str) -> str | None:

@@ -52,6 +52,10 @@ MAX_STRING_LENGTH = 4096  # one image reference, user, path, label value, ...
 MAX_LIST_LENGTH = 1000  # volumes, environment entries, labels, ... per service
 MAX_PORTS = 2 * 65535  # one per port number and protocol (a range is many ports)
 
+# Rolling updates (`deploy.update_config`, `deploy.rollback_config`).
+UPDATE_ORDERS = ("stop-first", "start-first")
+FAILURE_ACTIONS = ("pause", "continue", "rollback")
+
 # The transport. Requests above MAX_REQUEST_BYTES are refused by gRPC itself; the CLI
 # checks first and says so in Dockyard's words.
 MAX_REQUEST_BYTES = 4 * MIB

@@ -245,3 +245,25 @@ class ExecOutput(_message.Message):
     exited: bool
     exit_code: int
     def __init__(self, task_id: _Optional[str] = ..., node: _Optional[str] = ..., slot: _Optional[int] = ..., data: _Optional[bytes] = ..., stream: _Optional[int] = ..., exited: _Optional[bool] = ..., exit_code: _Optional[int] = ...) -> None: ...
+
+class HistoryRequest(_message.Message):
+    __slots__ = ("app",)
+    APP_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    def __init__(self, app: _Optional[str] = ...) -> None: ...
+
+class HistoryResponse(_message.Message):
+    __slots__ = ("versions", "current")
+    VERSIONS_FIELD_NUMBER: _ClassVar[int]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    versions: _containers.RepeatedCompositeFieldContainer[_objects_pb2.AppVersion]
+    current: int
+    def __init__(self, versions: _Optional[_Iterable[_Union[_objects_pb2.AppVersion, _Mapping]]] = ..., current: _Optional[int] = ...) -> None: ...
+
+class RollbackRequest(_message.Message):
+    __slots__ = ("app", "to")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    TO_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    to: int
+    def __init__(self, app: _Optional[str] = ..., to: _Optional[int] = ...) -> None: ...

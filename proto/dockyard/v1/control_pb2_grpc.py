@@ -110,6 +110,16 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.ExecInput.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_control__pb2.ExecOutput.FromString,
                 _registered_method=True)
+        self.History = channel.unary_unary(
+                '/dockyard.v1.Control/History',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.HistoryRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.HistoryResponse.FromString,
+                _registered_method=True)
+        self.Rollback = channel.unary_unary(
+                '/dockyard.v1.Control/Rollback',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.RollbackRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ApplyResponse.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -223,6 +233,21 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def History(self, request, context):
+        """The app's kept versions (the last 10), oldest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Rollback(self, request, context):
+        """Apply an earlier kept version again (a new version); its services update per their
+        rollback_config.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -300,6 +325,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.Exec,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.ExecInput.FromString,
                     response_serializer=dockyard_dot_v1_dot_control__pb2.ExecOutput.SerializeToString,
+            ),
+            'History': grpc.unary_unary_rpc_method_handler(
+                    servicer.History,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.HistoryRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.HistoryResponse.SerializeToString,
+            ),
+            'Rollback': grpc.unary_unary_rpc_method_handler(
+                    servicer.Rollback,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.RollbackRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ApplyResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -707,6 +742,60 @@ class Control:
             '/dockyard.v1.Control/Exec',
             dockyard_dot_v1_dot_control__pb2.ExecInput.SerializeToString,
             dockyard_dot_v1_dot_control__pb2.ExecOutput.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def History(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/History',
+            dockyard_dot_v1_dot_control__pb2.HistoryRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.HistoryResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Rollback(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/Rollback',
+            dockyard_dot_v1_dot_control__pb2.RollbackRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ApplyResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -3,10 +3,20 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
-from collections.abc import Mapping as _Mapping
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class UpdateState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    UPDATE_STATE_UNSPECIFIED: _ClassVar[UpdateState]
+    UPDATING: _ClassVar[UpdateState]
+    UPDATE_COMPLETED: _ClassVar[UpdateState]
+    UPDATE_PAUSED: _ClassVar[UpdateState]
+    ROLLING_BACK: _ClassVar[UpdateState]
+    ROLLED_BACK: _ClassVar[UpdateState]
+    ROLLBACK_PAUSED: _ClassVar[UpdateState]
 
 class DesiredState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -48,6 +58,13 @@ class NodeState(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     NODE_STATE_UNSPECIFIED: _ClassVar[NodeState]
     NODE_READY: _ClassVar[NodeState]
     NODE_DOWN: _ClassVar[NodeState]
+UPDATE_STATE_UNSPECIFIED: UpdateState
+UPDATING: UpdateState
+UPDATE_COMPLETED: UpdateState
+UPDATE_PAUSED: UpdateState
+ROLLING_BACK: UpdateState
+ROLLED_BACK: UpdateState
+ROLLBACK_PAUSED: UpdateState
 DESIRED_STATE_UNSPECIFIED: DesiredState
 DESIRED_READY: DesiredState
 DESIRED_RUNNING: DesiredState
@@ -98,18 +115,36 @@ class App(_message.Message):
     def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ...) -> None: ...
 
 class Service(_message.Message):
-    __slots__ = ("meta", "app", "spec", "spec_hash", "status")
+    __slots__ = ("meta", "app", "spec", "spec_hash", "status", "previous_spec", "update")
     META_FIELD_NUMBER: _ClassVar[int]
     APP_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     SPEC_HASH_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_SPEC_FIELD_NUMBER: _ClassVar[int]
+    UPDATE_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     app: str
     spec: _specs_pb2.ServiceSpec
     spec_hash: str
     status: ServiceStatus
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., app: _Optional[str] = ..., spec: _Optional[_Union[_specs_pb2.ServiceSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., status: _Optional[_Union[ServiceStatus, _Mapping]] = ...) -> None: ...
+    previous_spec: _specs_pb2.ServiceSpec
+    update: UpdateStatus
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., app: _Optional[str] = ..., spec: _Optional[_Union[_specs_pb2.ServiceSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., status: _Optional[_Union[ServiceStatus, _Mapping]] = ..., previous_spec: _Optional[_Union[_specs_pb2.ServiceSpec, _Mapping]] = ..., update: _Optional[_Union[UpdateStatus, _Mapping]] = ...) -> None: ...
+
+class UpdateStatus(_message.Message):
+    __slots__ = ("state", "started_ms", "finished_ms", "message", "failed_hash")
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_MS_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_MS_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    FAILED_HASH_FIELD_NUMBER: _ClassVar[int]
+    state: UpdateState
+    started_ms: int
+    finished_ms: int
+    message: str
+    failed_hash: str
+    def __init__(self, state: _Optional[_Union[UpdateState, str]] = ..., started_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., message: _Optional[str] = ..., failed_hash: _Optional[str] = ...) -> None: ...
 
 class ServiceStatus(_message.Message):
     __slots__ = ("running", "healthy", "waiting_on")
@@ -231,3 +266,21 @@ class Event(_message.Message):
     message: str
     app: str
     def __init__(self, timestamp_ms: _Optional[int] = ..., kind: _Optional[str] = ..., object: _Optional[str] = ..., message: _Optional[str] = ..., app: _Optional[str] = ...) -> None: ...
+
+class AppVersion(_message.Message):
+    __slots__ = ("number", "applied_ms", "spec", "spec_hash", "changes", "source", "allow")
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    APPLIED_MS_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    SPEC_HASH_FIELD_NUMBER: _ClassVar[int]
+    CHANGES_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    ALLOW_FIELD_NUMBER: _ClassVar[int]
+    number: int
+    applied_ms: int
+    spec: _specs_pb2.AppSpec
+    spec_hash: str
+    changes: _containers.RepeatedScalarFieldContainer[str]
+    source: str
+    allow: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, number: _Optional[int] = ..., applied_ms: _Optional[int] = ..., spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., changes: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., allow: _Optional[_Iterable[str]] = ...) -> None: ...

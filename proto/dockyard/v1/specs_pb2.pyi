@@ -235,16 +235,20 @@ class FileReference(_message.Message):
     def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ..., uid: _Optional[str] = ..., gid: _Optional[str] = ..., mode: _Optional[int] = ...) -> None: ...
 
 class UpdateConfig(_message.Message):
-    __slots__ = ("parallelism", "delay_ms", "order", "failure_action")
+    __slots__ = ("parallelism", "delay_ms", "order", "failure_action", "monitor_ms", "max_failure_ratio")
     PARALLELISM_FIELD_NUMBER: _ClassVar[int]
     DELAY_MS_FIELD_NUMBER: _ClassVar[int]
     ORDER_FIELD_NUMBER: _ClassVar[int]
     FAILURE_ACTION_FIELD_NUMBER: _ClassVar[int]
+    MONITOR_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_FAILURE_RATIO_FIELD_NUMBER: _ClassVar[int]
     parallelism: int
     delay_ms: int
     order: str
     failure_action: str
-    def __init__(self, parallelism: _Optional[int] = ..., delay_ms: _Optional[int] = ..., order: _Optional[str] = ..., failure_action: _Optional[str] = ...) -> None: ...
+    monitor_ms: int
+    max_failure_ratio: float
+    def __init__(self, parallelism: _Optional[int] = ..., delay_ms: _Optional[int] = ..., order: _Optional[str] = ..., failure_action: _Optional[str] = ..., monitor_ms: _Optional[int] = ..., max_failure_ratio: _Optional[float] = ...) -> None: ...
 
 class PlacementSpec(_message.Message):
     __slots__ = ("constraints", "spread", "max_per_node")
@@ -257,7 +261,7 @@ class PlacementSpec(_message.Message):
     def __init__(self, constraints: _Optional[_Iterable[str]] = ..., spread: _Optional[_Iterable[str]] = ..., max_per_node: _Optional[int] = ...) -> None: ...
 
 class ServiceSpec(_message.Message):
-    __slots__ = ("name", "image", "command", "entrypoint", "environment", "ports", "expose", "labels", "user", "working_dir", "hostname", "stop_signal", "stop_grace_period_ms", "cap_add", "cap_drop", "volumes", "depends_on", "healthcheck", "restart_policy", "networks", "secrets", "configs", "replicas", "limits", "reservations", "placement", "update_config", "build", "logging", "ulimits", "init", "extra_hosts", "tmpfs", "sysctls", "privileged", "read_only", "shm_size_bytes", "stdin_open", "tty", "platform", "pids_limit", "security_opt", "devices", "device_cgroup_rules", "dns", "dns_search", "dns_opt", "deploy_labels", "domainname", "group_add", "pid", "ipc", "uts", "userns_mode", "network_mode")
+    __slots__ = ("name", "image", "command", "entrypoint", "environment", "ports", "expose", "labels", "user", "working_dir", "hostname", "stop_signal", "stop_grace_period_ms", "cap_add", "cap_drop", "volumes", "depends_on", "healthcheck", "restart_policy", "networks", "secrets", "configs", "replicas", "limits", "reservations", "placement", "update_config", "build", "logging", "ulimits", "init", "extra_hosts", "tmpfs", "sysctls", "privileged", "read_only", "shm_size_bytes", "stdin_open", "tty", "platform", "pids_limit", "security_opt", "devices", "device_cgroup_rules", "dns", "dns_search", "dns_opt", "deploy_labels", "domainname", "group_add", "pid", "ipc", "uts", "userns_mode", "network_mode", "rollback_config")
     class EnvironmentEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -348,6 +352,7 @@ class ServiceSpec(_message.Message):
     UTS_FIELD_NUMBER: _ClassVar[int]
     USERNS_MODE_FIELD_NUMBER: _ClassVar[int]
     NETWORK_MODE_FIELD_NUMBER: _ClassVar[int]
+    ROLLBACK_CONFIG_FIELD_NUMBER: _ClassVar[int]
     name: str
     image: str
     command: Argv
@@ -403,7 +408,8 @@ class ServiceSpec(_message.Message):
     uts: str
     userns_mode: str
     network_mode: str
-    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Union[Argv, _Mapping]] = ..., entrypoint: _Optional[_Union[Argv, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[PortMapping, _Mapping]]] = ..., expose: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., user: _Optional[str] = ..., working_dir: _Optional[str] = ..., hostname: _Optional[str] = ..., stop_signal: _Optional[str] = ..., stop_grace_period_ms: _Optional[int] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., depends_on: _Optional[_Iterable[_Union[Dependency, _Mapping]]] = ..., healthcheck: _Optional[_Union[HealthCheck, _Mapping]] = ..., restart_policy: _Optional[_Union[RestartPolicy, _Mapping]] = ..., networks: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., configs: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., replicas: _Optional[int] = ..., limits: _Optional[_Union[Resources, _Mapping]] = ..., reservations: _Optional[_Union[Resources, _Mapping]] = ..., placement: _Optional[_Union[PlacementSpec, _Mapping]] = ..., update_config: _Optional[_Union[UpdateConfig, _Mapping]] = ..., build: _Optional[_Union[BuildSpec, _Mapping]] = ..., logging: _Optional[_Union[LoggingSpec, _Mapping]] = ..., ulimits: _Optional[_Iterable[_Union[Ulimit, _Mapping]]] = ..., init: _Optional[bool] = ..., extra_hosts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Mapping[str, str]] = ..., sysctls: _Optional[_Mapping[str, str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., shm_size_bytes: _Optional[int] = ..., stdin_open: _Optional[bool] = ..., tty: _Optional[bool] = ..., platform: _Optional[str] = ..., pids_limit: _Optional[int] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[_Union[DeviceMapping, _Mapping]]] = ..., device_cgroup_rules: _Optional[_Iterable[str]] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., dns_opt: _Optional[_Iterable[str]] = ..., deploy_labels: _Optional[_Mapping[str, str]] = ..., domainname: _Optional[str] = ..., group_add: _Optional[_Iterable[str]] = ..., pid: _Optional[str] = ..., ipc: _Optional[str] = ..., uts: _Optional[str] = ..., userns_mode: _Optional[str] = ..., network_mode: _Optional[str] = ...) -> None: ...
+    rollback_config: UpdateConfig
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Union[Argv, _Mapping]] = ..., entrypoint: _Optional[_Union[Argv, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[PortMapping, _Mapping]]] = ..., expose: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., user: _Optional[str] = ..., working_dir: _Optional[str] = ..., hostname: _Optional[str] = ..., stop_signal: _Optional[str] = ..., stop_grace_period_ms: _Optional[int] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., depends_on: _Optional[_Iterable[_Union[Dependency, _Mapping]]] = ..., healthcheck: _Optional[_Union[HealthCheck, _Mapping]] = ..., restart_policy: _Optional[_Union[RestartPolicy, _Mapping]] = ..., networks: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., configs: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., replicas: _Optional[int] = ..., limits: _Optional[_Union[Resources, _Mapping]] = ..., reservations: _Optional[_Union[Resources, _Mapping]] = ..., placement: _Optional[_Union[PlacementSpec, _Mapping]] = ..., update_config: _Optional[_Union[UpdateConfig, _Mapping]] = ..., build: _Optional[_Union[BuildSpec, _Mapping]] = ..., logging: _Optional[_Union[LoggingSpec, _Mapping]] = ..., ulimits: _Optional[_Iterable[_Union[Ulimit, _Mapping]]] = ..., init: _Optional[bool] = ..., extra_hosts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Mapping[str, str]] = ..., sysctls: _Optional[_Mapping[str, str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., shm_size_bytes: _Optional[int] = ..., stdin_open: _Optional[bool] = ..., tty: _Optional[bool] = ..., platform: _Optional[str] = ..., pids_limit: _Optional[int] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[_Union[DeviceMapping, _Mapping]]] = ..., device_cgroup_rules: _Optional[_Iterable[str]] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., dns_opt: _Optional[_Iterable[str]] = ..., deploy_labels: _Optional[_Mapping[str, str]] = ..., domainname: _Optional[str] = ..., group_add: _Optional[_Iterable[str]] = ..., pid: _Optional[str] = ..., ipc: _Optional[str] = ..., uts: _Optional[str] = ..., userns_mode: _Optional[str] = ..., network_mode: _Optional[str] = ..., rollback_config: _Optional[_Union[UpdateConfig, _Mapping]] = ...) -> None: ...
 
 class FileObject(_message.Message):
     __slots__ = ("name", "data")

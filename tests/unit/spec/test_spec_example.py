@@ -13,11 +13,7 @@ EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "amp" / "compose.ya
 
 def test_amp_example() -> None:
     loaded = load_app(EXAMPLE.read_text(), read_file=lambda _: b"", default_name="ignored")
-    # The example sets update_config.delay, which Dockyard does not apply yet: it says so.
-    assert loaded.warnings == (
-        'service "php": "deploy.update_config.delay" is not applied yet: batches follow each '
-        "other at once",
-    )
+    assert loaded.warnings == ()  # update_config.delay is applied, without a word
     spec = loaded.spec
     assert spec.name == "amp"
     services = {service.name: service for service in spec.services}

@@ -291,6 +291,20 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
             parallelism=2, delay_ms=10_000, order="start-first", failure_action="rollback"
         ),
     ),
+    (
+        "deploy update_config monitor and ratio",
+        {"deploy": {"update_config": {"monitor": "30s", "max_failure_ratio": 0.25}}},
+        "update_config",
+        S.UpdateConfig(monitor_ms=30_000, max_failure_ratio=0.25),
+    ),
+    (
+        "deploy rollback_config",
+        {"deploy": {"rollback_config": {"parallelism": 0, "delay": "1s", "order": "stop-first",
+                                        "failure_action": "continue", "monitor": "0s"}}},
+        "rollback_config",
+        S.UpdateConfig(delay_ms=1000, order="stop-first", failure_action="continue",
+                       monitor_ms=0),
+    ),
     ("deploy mode replicated", {"deploy": {"mode": "replicated"}}, "replicas", 1),
     ("x-dockyard max_per_node", {"x-dockyard": {"max_per_node": 2}}, "placement.max_per_node", 2),
     ("x- extension ignored", {"x-anything": {"whatever": [1]}}, "image", "nginx:1.25"),
