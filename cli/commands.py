@@ -69,9 +69,10 @@ def cmd_apply(args: Any) -> int:
             print(f"{resp.app.meta.id}/{c.service} {c.action}"
                   + (f": {c.detail}" if c.detail else ""))
     if args.wait:
-        from dockyard.cli.wait import wait_for_app
+        from dockyard.cli.wait import expected_versions, wait_for_app
 
-        return wait_for_app(stub, args.server, resp.app.meta.id, timeout_s=args.timeout)
+        return wait_for_app(stub, args.server, resp.app.meta.id, timeout_s=args.timeout,
+                            expected=expected_versions(loaded.spec))
     return 0
 
 
@@ -126,6 +127,9 @@ def cmd_describe(args: Any) -> int:
         wait = f"  {s.status.waiting_on}" if s.status.waiting_on else ""
         print(f"  {s.spec.name}: {s.status.running}/{s.spec.replicas} running, "
               f"{s.status.healthy} healthy{wait}")
+        if s.update.state:
+            why = f": {s.update.message}" if s.update.message else ""
+            print(f"    update: {render.update_state(s.update)}{why}")
         for t in sorted(by_svc.get(s.spec.name, []), key=lambda t: t.slot):
             row = render.task_row(t)
             msg = f"  {row['message']}" if row["message"] else ""

@@ -268,6 +268,10 @@ def _add_habit_commands(sub: Any) -> None:
     p.add_argument("-o", "--output", choices=("table", "json"), default="table",
                    help="json: one object per line")
 
+    from dockyard.cli.versions import add_versions_arguments
+
+    add_versions_arguments(sub, _server_flag, _output_flag)
+
     p = sub.add_parser("completion", help="print the shell completion script")
     p.add_argument("shell", choices=("bash", "zsh", "fish"), nargs="?", default="bash")
 
@@ -365,6 +369,12 @@ def _dispatch_habits(args: Any) -> int | None:
         from dockyard.cli.watch import cmd_events
 
         return cmd_events(args)
+    if args.command in ("history", "rollback"):
+        _resolve_target(args)
+        from dockyard.cli import versions
+
+        return versions.cmd_history(args) if args.command == "history" else (
+            versions.cmd_rollback(args))
     return None
 
 

@@ -121,6 +121,25 @@ def service_row(svc: objects_pb2.Service) -> Row:
         "waiting_on": svc.status.waiting_on,
         "ports": [f"{p.host_port}:{p.container_port}/{p.protocol or 'tcp'}"
                   for p in svc.spec.ports if p.host_port],
+        "update": update_state(svc.update),
+        "update_message": svc.update.message,
+    }
+
+
+def update_state(update: objects_pb2.UpdateStatus) -> str:
+    """"updating", "paused", "rolling back", ...; empty before any update."""
+    return _enum(objects_pb2.UpdateState, update.state).removeprefix("update_").replace(
+        "_", " ")
+
+
+def version_row(version: objects_pb2.AppVersion, *, current: int) -> Row:
+    return {
+        "version": version.number,
+        "applied_ms": version.applied_ms,
+        "source": version.source,
+        "changes": list(version.changes),
+        "images": {s.name: s.image for s in version.spec.services},
+        "current": version.number == current,
     }
 
 
@@ -149,6 +168,8 @@ TABLE_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
     "nodes": (("NAME", "name"), ("STATE", "state"), ("AVAIL", "availability"),
               ("ADDRESS", "address"), ("SUBNET", "subnet"), ("CPUS", "_cpus"), ("MEMORY", "_mem"),
               ("LABELS", "_labels"), ("HEARTBEAT", "_hb")),
+    "history": (("CURRENT", "_current"), ("VERSION", "version"), ("APPLIED", "_applied"),
+                ("SOURCE", "source"), ("CHANGES", "_changes")),
     "contexts": (("CURRENT", "_current"), ("NAME", "name"), ("SERVERS", "_servers"),
                  ("CREDENTIALS", "credentials")),
 }
@@ -170,6 +191,10 @@ def cell(row: Row, key: str) -> str:
         return ago(row["last_heartbeat_ms"])
     if key == "_current":
         return "*" if row["current"] else ""
+    if key == "_applied":
+        return ago(row["applied_ms"])
+    if key == "_changes":
+        return "; ".join(row["changes"])
     if key == "_servers":
         return ",".join(row["servers"])
     value = row.get(key, "")

@@ -7,6 +7,11 @@ only new-version tasks is what keeps `--wait` from returning while a rolling upd
 still replaces tasks. When a new task will not get ready while the old ones still serve,
 the update has failed: the wait ends with why, rather than at its timeout.
 
+The control plane judges the update itself (`controlplane/reconcile/updates.py`): when it
+pauses the update, or rolls it back, the service's update status names the failed
+version and why, and the wait ends with that line (after a rollback, once the previous
+version is back).
+
 Only changes are printed, one line each, so the output reads the same in a terminal and
 in a CI log; a terminal also gets a bar per service (cli/progress.py).
 """
@@ -65,26 +70,32 @@ def _update_failure(new: list[objects_pb2.Task]) -> str:
     return ""
 
 
-def service_progress(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> Progress:
-    """How far a service is, counting only tasks of its current spec version (a task's
-    spec hash equals the service's): during a rolling update the old tasks are healthy
-    but are not what was applied. `tasks` are the service's live tasks. Up when `replicas`
-    new tasks are ready (or completed with 0) and no old task is left. The update has
-    failed when old tasks still serve and a new one crash-loops or failed for good: the
-    rolling update holds back on it. Pure."""
+def service_progress(svc: objects_pb2.Service, tasks: list[objects_pb2.Task],
+                     expected: str = "") -> Progress:
+    """How far a service is, counting only tasks of the version waited for (`expected`,
+    a spec hash; by default the service's current one): during a rolling update the old
+    tasks are healthy but are not what was applied. `tasks` are the service's live
+    tasks. Up when `replicas` new tasks are ready (or completed with 0) and no old task
+    is left. The update has failed when the control plane paused it or rolled it back,
+    or when old tasks still serve and a new one crash-loops or failed for good. Pure."""
     want = svc.spec.replicas
-    new = [t for t in tasks if t.spec_hash == svc.spec_hash]
+    version = expected or svc.spec_hash
+    new = [t for t in tasks if t.spec_hash == version]
     old = len(tasks) - len(new)
     done = sum(1 for t in new if t.status.state == objects_pb2.COMPLETE
                and t.status.exit_code == 0)
-    if want and done >= want:
+    if want and done >= want and svc.spec_hash == version:
         return Progress(f"{svc.spec.name}: {done}/{want} completed", True)
     running = sum(1 for t in new if t.status.state == objects_pb2.RUNNING)
     ready = sum(1 for t in new if task_ready(t))
-    up = ready >= want and not old
+    up = ready >= want and not old and svc.spec_hash == version
     parts = [f"{running}/{want} running", f"{ready}/{want} healthy"]
     if old:
         parts.append(f"{old} of the previous version still running")
+    update = svc.update
+    ours = update.failed_hash == version
+    if ours and update.state == objects_pb2.ROLLING_BACK:
+        parts.append(f"rolling back: {update.message}")
     if svc.status.waiting_on:
         parts.append(svc.status.waiting_on)
     else:
@@ -95,22 +106,48 @@ def service_progress(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) ->
         errors |= {crash_loop(t.status) for t in new if crash_loop(t.status)}
         if errors and not up:
             parts.append("; ".join(sorted(errors))[:160])
-    failed = _update_failure(new) if old and not up else ""
+    failed = update_failure(update) if ours else ""
+    if not failed and old and not up and not (ours and update.state == objects_pb2.ROLLING_BACK):
+        failed = _update_failure(new)
+        failed = f"{failed}; the previous version still serves" if failed else ""
     return Progress(f"{svc.spec.name}: " + ", ".join(parts), up, failed)
 
 
-def service_done(svc: objects_pb2.Service, tasks: list[objects_pb2.Task]) -> int:
-    """How many of a service's replicas run its current version: ready, or completed.
+def update_failure(update: objects_pb2.UpdateStatus) -> str:
+    """Why the control plane stopped an update, or empty while it has not. Pure."""
+    if update.state == objects_pb2.UPDATE_PAUSED:
+        return f"{update.message}; the update is paused and the previous version still serves"
+    if update.state == objects_pb2.ROLLED_BACK:
+        return f"{update.message}; rolled back to the previous version"
+    if update.state == objects_pb2.ROLLBACK_PAUSED:
+        return f"{update.message}; the rollback paused"
+    return ""
+
+
+def service_done(svc: objects_pb2.Service, tasks: list[objects_pb2.Task],
+                 expected: str = "") -> int:
+    """How many of a service's replicas run the version waited for: ready, or completed.
     Pure."""
-    new = [t for t in tasks if t.spec_hash == svc.spec_hash]
+    new = [t for t in tasks if t.spec_hash == (expected or svc.spec_hash)]
     done = sum(1 for t in new if t.status.state == objects_pb2.COMPLETE
                and t.status.exit_code == 0)
     return max(sum(1 for t in new if task_ready(t)), done)
 
 
+def expected_versions(spec: specs_pb2.AppSpec) -> dict[str, str]:
+    """The spec hash each service of `spec` gets when stored: what a wait waits for."""
+    from dockyard.controlplane.desired import service_hash
+
+    return {s.name: service_hash(s) for s in spec.services}
+
+
 def wait_for_app(
-    stub: ControlClient, address: str, app: str, *, timeout_s: float
+    stub: ControlClient, address: str, app: str, *, timeout_s: float,
+    expected: dict[str, str] | None = None, what: str = "update",
 ) -> int:
+    """Follow `app` until it is up, its update failed, or `timeout_s`. `expected` maps a
+    service to the spec hash the apply (or rollback) wrote; `what` names it in errors."""
+    versions = expected or {}
     start = time.monotonic()
     deadline = start + timeout_s
     last: dict[str, str] = {}
@@ -132,11 +169,13 @@ def wait_for_app(
             lines = []
             failures: list[str] = []
             for svc in d.services:
-                progress = service_progress(svc, by_svc.get(svc.spec.name, []))
+                version = versions.get(svc.spec.name, "")
+                progress = service_progress(svc, by_svc.get(svc.spec.name, []), version)
                 line, up = progress.line, progress.up
                 if progress.failed:
                     failures.append(progress.failed)
-                report.service(svc.spec.name, service_done(svc, by_svc.get(svc.spec.name, [])),
+                report.service(svc.spec.name,
+                               service_done(svc, by_svc.get(svc.spec.name, []), version),
                                svc.spec.replicas, line)
                 lines.append(line)
                 all_up = all_up and up
@@ -151,8 +190,7 @@ def wait_for_app(
                 return 0
             if failures:
                 report.close()
-                raise CliError(f"the update of {app} failed: {'; '.join(failures)}; "
-                               "the previous version still serves")
+                raise CliError(f"the {what} of {app} failed: {'; '.join(failures)}")
             if time.monotonic() > deadline:
                 pending = "; ".join(ln for ln in lines if "healthy" in ln)
                 raise CliError(f"timed out after {timeout_s:g}s waiting for {app}: {pending}")

@@ -59,10 +59,13 @@ def diff_services(
     spec: specs_pb2.AppSpec,
     now_ms: int,
     applied: specs_pb2.AppSpec | None = None,
+    rolling_back: bool = False,
 ) -> list[ServiceDiff]:
     """Per service of `spec` (in file order), then per stored service it no longer has.
     `applied` is the app's spec as last applied (None for a first apply): it tells a
-    count scaled by hand from a count changed in the file. Pure."""
+    count scaled by hand from a count changed in the file. A service whose spec changes
+    keeps the one it had as `previous_spec` (what a failed update rolls back to) and
+    starts an update (`rolling_back`: a rollback, paced by its rollback_config). Pure."""
     last = {s.name: s.replicas for s in applied.services} if applied is not None else {}
     diffs: list[ServiceDiff] = []
     for svc_spec in spec.services:
@@ -75,6 +78,7 @@ def diff_services(
             diffs.append(ServiceDiff(svc_spec.name, "created", new))
         elif old.spec_hash != new.spec_hash or old.spec.replicas != svc_spec.replicas:
             new.status.CopyFrom(old.status)
+            _carry_update(old, new, now_ms=now_ms, rolling_back=rolling_back)
             parts = ["new spec"] if old.spec_hash != new.spec_hash else []
             parts.append(replicas_detail(stored=old.spec.replicas, wanted=svc_spec.replicas,
                                          last_applied=last.get(svc_spec.name)))
@@ -86,3 +90,18 @@ def diff_services(
     for name in sorted(set(stored) - names):
         diffs.append(ServiceDiff(name, "removed", None))
     return diffs
+
+
+def _carry_update(old: objects_pb2.Service, new: objects_pb2.Service, *, now_ms: int,
+                  rolling_back: bool) -> None:
+    """A new spec starts an update from the stored one; a new count alone keeps the
+    update where it stands. Pure (fills `new`)."""
+    if old.spec_hash == new.spec_hash:
+        if old.HasField("previous_spec"):
+            new.previous_spec.CopyFrom(old.previous_spec)
+        new.update.CopyFrom(old.update)
+        return
+    new.previous_spec.CopyFrom(old.spec)
+    new.update.CopyFrom(objects_pb2.UpdateStatus(
+        state=objects_pb2.ROLLING_BACK if rolling_back else objects_pb2.UPDATING,
+        started_ms=now_ms))

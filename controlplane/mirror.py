@@ -77,9 +77,10 @@ class Mirror:
                 delay = min(delay * 2, 2.0)
 
     async def load(self) -> ClusterView:
-        """Everything under /dockyard/ except events, read in pages at one revision."""
+        """Everything under /dockyard/ except events and app history (no round reads
+        them; they sort next to each other), read in pages at one revision."""
         before, revision = await self._store.get_range(keys.ROOT, keys.EVENTS)
-        after, _ = await self._store.get_range(prefix_end(keys.EVENTS), prefix_end(keys.ROOT),
+        after, _ = await self._store.get_range(prefix_end(keys.HISTORY), prefix_end(keys.ROOT),
                                                revision=revision)
         view = ClusterView(revision=revision)
         for e in (*before, *after):

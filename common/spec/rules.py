@@ -83,15 +83,17 @@ class Limits:
 
     replicas_per_service: int = 10_000
     replicas_per_cluster: int = 100_000
-    # An apply writes the app, each changed service and one event in one transaction,
-    # and deletes removed services in it: 100 + 2 stays under 128 unless most services
-    # are replaced at once (admission counts the exact operations: apply_txn_problem).
+    # An apply writes the app, each changed service, one event and the new kept version
+    # (and drops the oldest kept one) in one transaction, and deletes removed services
+    # in it: 100 + 4 stays under 128 unless most services are replaced at once
+    # (admission counts the exact operations: apply_txn_problem).
     services_per_app: int = 100
-    # The App object carries the whole spec, and each service carries its own part
-    # again: 640 KiB for the app keeps the whole transaction under etcd's 1.5 MiB.
-    app_bytes: int = 640 * KIB
+    # The App object carries the whole spec, each service its own part again and the
+    # spec it had before (what a failed update rolls back to), and the kept version the
+    # spec once more: four times 352 KiB, with the keys, stays under etcd's 1.5 MiB.
+    app_bytes: int = 352 * KIB
     # One secret or config (it is part of the app, so app_bytes bounds them together).
-    file_bytes: int = 512 * KIB
+    file_bytes: int = 256 * KIB
     # One service's spec: each of its tasks carries a copy.
     service_bytes: int = 64 * KIB
 

@@ -14,7 +14,7 @@ import grpc
 from dockyard.common.spec import rules
 from dockyard.common.spec.admissible import app_problem
 from dockyard.common.spec.privileges import privilege_problem
-from dockyard.controlplane import admission
+from dockyard.controlplane import admission, history
 from dockyard.controlplane.api.exec import caller_stream
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
@@ -76,9 +76,16 @@ class ControlService(control_pb2_grpc.ControlServicer):
         problem = admission.admit(spec, nodes, limits=self._limits, services=services)
         if problem:
             await _refuse(context, problem)
+        return await self._apply(spec, context, allow=list(request.allow), source="apply")
+
+    async def _apply(self, spec: specs_pb2.AppSpec, context: grpc.aio.ServicerContext, *,
+                     allow: list[str], source: str, rolling_back: bool = False
+                     ) -> control_pb2.ApplyResponse:
+        """Store an admitted spec (an apply, or a rollback to a kept version)."""
         for _ in range(_APPLY_ATTEMPTS):
             try:
-                result = await self._guard(context, self._apply_once(spec))
+                result = await self._guard(context, self._apply_once(
+                    spec, allow=allow, source=source, rolling_back=rolling_back))
             except _Refused as exc:
                 await _refuse(context, str(exc))
             if result is not None:
@@ -89,16 +96,19 @@ class ControlService(control_pb2_grpc.ControlServicer):
         )
         raise AssertionError("unreachable")
 
-    async def _apply_once(self, spec: specs_pb2.AppSpec) -> control_pb2.ApplyResponse | None:
+    async def _apply_once(self, spec: specs_pb2.AppSpec, *, allow: list[str], source: str,
+                          rolling_back: bool) -> control_pb2.ApplyResponse | None:
         now = typed.now_ms()
         old_app = await typed.read_app(self._store, spec.name)
         stored = {s.spec.name: s for s in await typed.list_services(self._store, spec.name)}
         diffs = diff_services(app=spec.name, stored=stored, spec=spec, now_ms=now,
-                              applied=old_app.spec if old_app is not None else None)
+                              applied=old_app.spec if old_app is not None else None,
+                              rolling_back=rolling_back)
         app = objects_pb2.App(spec=spec, spec_hash=app_hash(spec))
         app.meta.id = spec.name
         app.meta.created_ms = old_app.meta.created_ms if old_app else now
         app.meta.updated_ms = now
+        app.version = old_app.version if old_app else 0
         changes = service_changes(diffs)
         response = control_pb2.ApplyResponse(app=app, changes=changes)
         if old_app is not None and nothing_changed(old_app, app, diffs):
@@ -108,6 +118,10 @@ class ControlService(control_pb2_grpc.ControlServicer):
         commit.expect[keys.app_key(spec.name)] = old_app.meta.version if old_app else 0
         for name, svc in stored.items():
             commit.expect[keys.service_key(spec.name, name)] = svc.meta.version
+        if old_app is None or old_app.spec_hash != app.spec_hash:
+            app.version += 1
+            _keep_version(commit, app, before=old_app.spec if old_app else None, now_ms=now,
+                          source=source, allow=allow)
         commit.puts[keys.app_key(spec.name)] = encode(app)
         for d in diffs:
             if d.service is not None:
@@ -115,8 +129,9 @@ class ControlService(control_pb2_grpc.ControlServicer):
             elif d.action == "removed":
                 commit.deletes.append(keys.service_key(spec.name, d.name))
         summary = ", ".join(f"{c.service} {c.action}" for c in changes) or "no services"
+        verb = "applied" if source == "apply" else f"{source}, as version {app.version}"
         key, value = event_entry(
-            app=spec.name, kind="app", obj=spec.name, message=f"applied: {summary}", now_ms=now
+            app=spec.name, kind="app", obj=spec.name, message=f"{verb}: {summary}", now_ms=now
         )
         commit.puts[key] = value
         problem = admission.apply_txn_problem(
@@ -128,6 +143,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
             raise _Refused(problem)
         if not await self._store.commit(commit):
             return None
+        response.app.CopyFrom(app)
         return response
 
     async def GetApp(
@@ -205,6 +221,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         commit.expect[keys.app_key(name)] = app.meta.version
         commit.deletes.append(keys.app_key(name))
         commit.deletes += [keys.service_key(name, s.spec.name) for s in services]
+        commit.deletes += [keys.history_key(name, n) for n in history.kept_numbers(app.version)]
         key, value = event_entry(
             app=name, kind="app", obj=name, message="deleted", now_ms=typed.now_ms()
         )
@@ -392,12 +409,70 @@ class ControlService(control_pb2_grpc.ControlServicer):
             token = self._tokens.token
         return control_pb2.JoinTokenResponse(token=token)
 
+    async def History(
+        self, request: control_pb2.HistoryRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.HistoryResponse:
+        await _refuse(context, admission.name_problem("app", request.app))
+        versions = await self._guard(context, typed.list_versions(self._store, request.app))
+        if not versions:
+            await _abort(context, grpc.StatusCode.NOT_FOUND,
+                         f"no app named {request.app!r} (or it has no kept versions)")
+        services = await self._guard(context, typed.list_services(self._store, request.app))
+        current = history.current_version(
+            versions, {s.spec.name: s.spec_hash for s in services})
+        return control_pb2.HistoryResponse(versions=versions, current=current)
+
+    async def Rollback(
+        self, request: control_pb2.RollbackRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ApplyResponse:
+        """Apply a kept version again, as a new version; it is admitted like any apply,
+        with the privileges its own apply was allowed."""
+        await _refuse(context, admission.name_problem("app", request.app))
+        if request.to < 0:
+            await _refuse(context, f"version must not be negative, got {request.to}")
+        app = await self._guard(context, typed.read_app(self._store, request.app))
+        if app is None:
+            await _abort(context, grpc.StatusCode.NOT_FOUND, f"no app named {request.app!r}")
+        versions = await self._guard(context, typed.list_versions(self._store, request.app))
+        target = history.rollback_target(versions, app=request.app, latest=app.version,
+                                         to=request.to)
+        if isinstance(target, str):
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, target)
+        spec, problem = history.restore_files(target.spec, app.spec)
+        if problem:
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, problem)
+        problem = app_problem(spec, self._limits) or privilege_problem(
+            spec, self._allow | set(target.allow))
+        if problem is None:
+            nodes = await self._guard(context, typed.list_nodes(self._store))
+            services = await self._guard(context, typed.list_services(self._store, ""))
+            problem = admission.admit(spec, nodes, limits=self._limits, services=services)
+        if problem:
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION,
+                         f"version {target.number} cannot be applied again: {problem}")
+        return await self._apply(spec, context, allow=list(target.allow),
+                                 source=f"rollback to {target.number}", rolling_back=True)
+
     async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
         try:
             return await awaitable
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
             raise AssertionError("unreachable") from None
+
+
+def _keep_version(commit: Commit, app: objects_pb2.App, *, before: specs_pb2.AppSpec | None,
+                  now_ms: int, source: str, allow: list[str]) -> None:
+    """Add version `app.version` to the app's history in `commit`, and drop the one that
+    falls out of the kept ones."""
+    version = objects_pb2.AppVersion(
+        number=app.version, applied_ms=now_ms, spec=history.kept_spec(app.spec),
+        spec_hash=app.spec_hash, changes=history.version_changes(before, app.spec),
+        source=source, allow=sorted(set(allow)))
+    commit.puts[keys.history_key(app.meta.id, app.version)] = encode(version)
+    dropped = history.dropped_version(app.version)
+    if dropped:
+        commit.deletes.append(keys.history_key(app.meta.id, dropped))
 
 
 def service_changes(diffs: list[ServiceDiff]) -> list[control_pb2.ServiceChange]:

@@ -18,6 +18,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
+from dockyard.controlplane.desired import service_hash
+from dockyard.controlplane.reconcile import updates
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.gates import ServiceHealth, gate, has_healthcheck, observe
 from dockyard.controlplane.view import ClusterView
@@ -171,9 +173,17 @@ def _reconcile_service(
             beside[t.slot] = t
         else:
             remove(t)  # a duplicate of its slot
-    if _roll(svc=svc, view=view, by_slot=by_slot, beside=beside, new_task=new_task,
-             remove=remove, room=work.create_budget):
+    verdict, short = _roll(svc=svc, view=view, by_slot=by_slot, beside=beside,
+                           new_task=new_task, remove=remove, room=work.create_budget,
+                           now_ms=now_ms)
+    if short:
         decision.unfinished = True
+    if verdict.event:
+        decision.note(app=app, kind="service", obj=svc.meta.id, message=verdict.event,
+                      now_ms=now_ms)
+    if verdict.rollback:
+        decision.update_services.append(rolled_back(svc, verdict.update))
+        return  # the next round replaces the tasks, per rollback_config
     excess = len(by_slot) - svc.spec.replicas
     if excess > 0:
         for t in scale_down_order(list(by_slot.values()), view)[:excess]:
@@ -194,14 +204,29 @@ def _reconcile_service(
     status = objects_pb2.ServiceStatus(
         running=h.running if h else 0, healthy=h.healthy if h else 0, waiting_on=waiting or ""
     )
-    if status != svc.status:
+    if status != svc.status or verdict.update != svc.update:
         changed = objects_pb2.Service()
         changed.CopyFrom(svc)
         changed.status.CopyFrom(status)
+        changed.update.CopyFrom(verdict.update)
         decision.update_services.append(changed)
         if waiting and waiting != svc.status.waiting_on:
             decision.note(app=app, kind="service", obj=svc.meta.id, message=waiting,
                           now_ms=now_ms)
+
+
+def rolled_back(svc: objects_pb2.Service, update: objects_pb2.UpdateStatus
+                ) -> objects_pb2.Service:
+    """The service with its previous spec back, and the failed one kept as the previous
+    (a later apply replaces both). Pure."""
+    changed = objects_pb2.Service()
+    changed.CopyFrom(svc)
+    changed.spec.CopyFrom(svc.previous_spec)
+    changed.spec.replicas = svc.spec.replicas  # a rollback changes versions, not the count
+    changed.spec_hash = service_hash(changed.spec)
+    changed.previous_spec.CopyFrom(svc.spec)
+    changed.update.CopyFrom(update)
+    return changed
 
 
 def ready(view: ClusterView, task: objects_pb2.Task) -> bool:
@@ -221,33 +246,39 @@ def _roll(
     new_task: Callable[[int], objects_pb2.Task],
     remove: Callable[[objects_pb2.Task], None],
     room: int,
-) -> bool:
-    """A rolling update, per `update_config`: at most `parallelism` slots change at once
-    (0: all), each stop-first (old task out, then the new one) or start-first (the new
-    one beside the old until it is ready). A new version that never gets ready holds the
-    rest of the update back. Start-first creates at most `room` tasks; True when that
-    held slots back for the next round."""
+    now_ms: int,
+) -> tuple[updates.Verdict, bool]:
+    """A rolling update, per `update_config` (`updates.judge` decides how many slots may
+    change now and whether the update failed): each slot stop-first (old task out, then
+    the new one) or start-first (the new one beside the old until it is ready).
+    Start-first creates at most `room` tasks; the bool is True when that held slots back
+    for the next round."""
     for slot, t in list(beside.items()):
         if ready(view, t):
             remove(by_slot[slot])
             by_slot[slot] = beside.pop(slot)
     outdated = sorted(s for s, t in by_slot.items()
                       if t.spec_hash != svc.spec_hash and s not in beside)
-    if not outdated:
-        return False
-    in_flight = len(beside) + sum(
-        1 for t in by_slot.values() if t.spec_hash == svc.spec_hash and not ready(view, t))
-    update = svc.spec.update_config
-    budget = min(len(outdated), max(0, (update.parallelism or len(outdated)) - in_flight))
-    held = update.order == "start-first" and budget > max(0, room)
-    if update.order == "start-first":
+    rolling_back = svc.update.state == objects_pb2.ROLLING_BACK
+    policy = updates.policy_for(svc.spec, rolling_back=rolling_back)
+    check = has_healthcheck(svc.spec)
+    new = [updates.new_task(t, view.status_of(t.meta.id), has_healthcheck=check)
+           for t in [*by_slot.values(), *beside.values()] if t.spec_hash == svc.spec_hash]
+    verdict = updates.judge(
+        service=svc.spec.name, policy=policy, update=svc.update, replicas=svc.spec.replicas,
+        new=new, outdated=len(outdated), spec_hash=svc.spec_hash,
+        can_roll_back=svc.HasField("previous_spec"), now_ms=now_ms)
+    budget = verdict.start
+    start_first = policy.order == "start-first"
+    held = start_first and budget > max(0, room)
+    if start_first:
         budget = min(budget, max(0, room))
     for slot in outdated[:budget]:
-        if update.order == "start-first":
+        if start_first:
             beside[slot] = new_task(slot)
         else:
             remove(by_slot.pop(slot))
-    return held
+    return verdict, held
 
 
 def scale_down_order(

@@ -7,6 +7,7 @@
     /dockyard/nodes/<node>                  Node (description, availability, state)
     /dockyard/alive/<node>                  empty; attached to the node's liveness lease
     /dockyard/events/<app>/<ms>-<seq>       Event, trimmed to the newest few hundred
+    /dockyard/history/<app>/<number>        AppVersion: the last 10 applied specs
     /dockyard/cluster/<name>                cluster-wide settings (join token, ...)
     /dockyard/subnets/<a.b.c.d-24>          node name: the claim on a node's subnet
 
@@ -24,6 +25,7 @@ STATUS = ROOT + "status/"
 NODES = ROOT + "nodes/"
 ALIVE = ROOT + "alive/"
 EVENTS = ROOT + "events/"
+HISTORY = ROOT + "history/"  # sorts right after EVENTS: the mirror skips both at once
 CLUSTER = ROOT + "cluster/"
 SUBNETS = ROOT + "subnets/"
 
@@ -70,6 +72,14 @@ def event_key(app: str, ms: int, seq: int) -> str:
 
 def events_prefix(app: str) -> str:
     return f"{EVENTS}{app or '_'}/"
+
+
+def history_key(app: str, number: int) -> str:
+    return f"{HISTORY}{app}/{number:012d}"
+
+
+def history_prefix(app: str) -> str:
+    return f"{HISTORY}{app}/"
 
 
 def cluster_key(name: str) -> str:

@@ -62,3 +62,9 @@ async def list_nodes(store: EtcdStore) -> list[objects_pb2.Node]:
 async def list_events(store: EtcdStore, app: str, *, limit: int = 50) -> list[objects_pb2.Event]:
     entries, _ = await store.get_prefix(keys.events_prefix(app))
     return [decode(objects_pb2.Event, e.value) for e in entries[-limit:]]
+
+
+async def list_versions(store: EtcdStore, app: str) -> list[objects_pb2.AppVersion]:
+    """An app's kept versions, oldest first (keys sort by number)."""
+    entries, _ = await store.get_prefix(keys.history_prefix(app))
+    return [decode(objects_pb2.AppVersion, e.value) for e in entries]

@@ -105,14 +105,16 @@ class Meta(_message.Message):
     def __init__(self, id: _Optional[str] = ..., version: _Optional[int] = ..., created_ms: _Optional[int] = ..., updated_ms: _Optional[int] = ...) -> None: ...
 
 class App(_message.Message):
-    __slots__ = ("meta", "spec", "spec_hash")
+    __slots__ = ("meta", "spec", "spec_hash", "version")
     META_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     SPEC_HASH_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     spec: _specs_pb2.AppSpec
     spec_hash: str
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ...) -> None: ...
+    version: int
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class Service(_message.Message):
     __slots__ = ("meta", "app", "spec", "spec_hash", "status", "previous_spec", "update")

@@ -60,7 +60,8 @@ def test_a_crash_looping_new_task_fails_the_update_while_the_old_one_serves() ->
              _task(V1, 2, status())]
     p = service_progress(V2, tasks)
     assert not p.up
-    assert p.failed == "web.1: crash-looping: 4 restarts, last exit 0"
+    assert p.failed == ("web.1: crash-looping: 4 restarts, last exit 0; the previous "
+                        "version still serves")
 
 
 def test_a_new_task_that_failed_for_good_fails_the_update() -> None:
@@ -70,12 +71,59 @@ def test_a_new_task_that_failed_for_good_fails_the_update() -> None:
     failed = _task(v2, 1, status(state=objects_pb2.FAILED, exit_code=3))
     failed.status.message = "exited with code 3"
     p = service_progress(v2, [failed, _task(V1, 1, status())])
-    assert p.failed == "web.1: failed: exited with code 3"
+    assert p.failed == "web.1: failed: exited with code 3; the previous version still serves"
 
 
 def test_a_failed_new_task_that_will_be_restarted_is_not_a_failed_update() -> None:
     failed = _task(V2, 1, status(state=objects_pb2.FAILED, exit_code=3))
     assert service_progress(V2, [failed, _task(V1, 2, status())]).failed == ""
+
+
+def _judged(svc: objects_pb2.Service, state: int, *, failed_hash: str,
+            rolled: bool = False) -> objects_pb2.Service:
+    """`svc` as the control plane leaves it after judging an update."""
+    out = objects_pb2.Service()
+    out.CopyFrom(V1 if rolled else svc)  # a rollback puts the previous spec back
+    out.update.CopyFrom(objects_pb2.UpdateStatus(
+        state=state, message="web.1 unhealthy (3 checks failed)",  # type: ignore[arg-type]
+        failed_hash=failed_hash))
+    return out
+
+
+def test_an_update_the_control_plane_paused_fails_the_wait_with_its_reason() -> None:
+    paused = _judged(V2, objects_pb2.UPDATE_PAUSED, failed_hash=V2.spec_hash)
+    tasks = [_task(V2, 1, status(health=objects_pb2.HEALTH_UNHEALTHY)), _task(V1, 2, status())]
+    p = service_progress(paused, tasks, V2.spec_hash)
+    assert not p.up
+    assert p.failed == ("web.1 unhealthy (3 checks failed); the update is paused and the "
+                        "previous version still serves")
+
+
+def test_a_rollback_ends_the_wait_of_the_apply_it_undid_once_it_is_done() -> None:
+    rolling = _judged(V2, objects_pb2.ROLLING_BACK, failed_hash=V2.spec_hash, rolled=True)
+    tasks = [_task(V1, 1, status()), _task(V1, 2, status())]
+    p = service_progress(rolling, tasks, V2.spec_hash)
+    assert (p.up, p.failed) == (False, "")
+    assert "rolling back: web.1 unhealthy" in p.line
+    done = _judged(V2, objects_pb2.ROLLED_BACK, failed_hash=V2.spec_hash, rolled=True)
+    p = service_progress(done, tasks, V2.spec_hash)
+    assert not p.up
+    assert p.failed == "web.1 unhealthy (3 checks failed); rolled back to the previous version"
+
+
+def test_an_older_failure_does_not_fail_a_new_wait() -> None:
+    paused_before = _judged(V2, objects_pb2.UPDATE_PAUSED, failed_hash="an-older-hash")
+    p = service_progress(paused_before, [_task(V2, 1, status()), _task(V2, 2, status())],
+                         V2.spec_hash)
+    assert (p.up, p.failed) == (True, "")
+
+
+def test_a_rollback_waits_for_the_version_it_restores() -> None:
+    back = _judged(V2, objects_pb2.ROLLING_BACK, failed_hash="", rolled=True)
+    new = [_task(V2, 1, status()), _task(V2, 2, status())]
+    assert not service_progress(back, new, V1.spec_hash).up
+    assert service_progress(back, [_task(V1, 1, status()), _task(V1, 2, status())],
+                            V1.spec_hash).up
 
 
 def test_completed_new_tasks_are_up() -> None:

@@ -150,7 +150,7 @@ def test_service_row_lists_published_ports_only() -> None:
     assert render.service_row(svc) == {
         "app": "shop", "service": "web", "image": "registry:5000/app:1", "replicas": 3,
         "running": 2, "healthy": 1, "waiting_on": "waiting on db: 0/1 healthy",
-        "ports": ["8080:80/tcp", "5353:53/udp"],
+        "ports": ["8080:80/tcp", "5353:53/udp"], "update": "", "update_message": "",
     }
 
 

@@ -80,10 +80,12 @@ def test_ports_replicas_and_sizes() -> None:
 
 def test_the_limits_keep_an_apply_inside_one_etcd_transaction() -> None:
     limits = rules.DEFAULT_LIMITS
-    # app put + one put per service + one event: every new app of the most services fits.
-    assert limits.services_per_app + 2 <= rules.ETCD_MAX_TXN_OPS
-    # the App carries the spec, each Service its part again: twice the app, plus keys.
-    assert 2 * limits.app_bytes + 64 * 1024 <= rules.ETCD_MAX_REQUEST_BYTES
+    # app put + one put per service + one event + the kept version put and the oldest
+    # one's delete: every new app of the most services fits.
+    assert limits.services_per_app + 4 <= rules.ETCD_MAX_TXN_OPS
+    # the App carries the spec, each Service its part and its previous spec again, and
+    # the kept version once more: four times the app, plus keys.
+    assert 4 * limits.app_bytes + 64 * 1024 <= rules.ETCD_MAX_REQUEST_BYTES
     assert limits.file_bytes <= limits.app_bytes
     assert limits.app_bytes < rules.MAX_REQUEST_BYTES
     assert rules.LOADER_LIMITS.replicas_per_service == rules.REPLICAS_CEILING
