@@ -45,6 +45,7 @@ examples:
   dockyard get tasks -o json
   dockyard describe app amp               placement, what waits on what, events
   dockyard scale amp/web=4
+  dockyard rollback amp --to 3 --wait     back to version 3 (dockyard history amp)
   dockyard events -f                      cluster and app events as they happen
   dockyard context add prod --server A:7070,B:7070 --credentials prod.pem
   dockyard dev-cluster up --nodes 3       a local multi-host testbed (root)

@@ -197,7 +197,8 @@ def wait_for_app(
             time.sleep(0.2)
     except KeyboardInterrupt:
         report.close()
-        print(f"stopped waiting; the apply of {app} stands", file=sys.stderr)
+        print(f"stopped waiting; the {'apply' if what == 'update' else what} of {app} "
+              "stands", file=sys.stderr)
         return 130
     finally:
         report.close()
