@@ -23,12 +23,14 @@ PORT = 8181
 
 def guarded(image: str, version: str, *, check: str = "true") -> str:
     """A page that says its version, on every node it runs on; `check` is its health."""
+    serve = (f"mkdir -p /tmp/www && echo {version} > /tmp/www/index.html"
+             f" && exec httpd -f -p {PORT} -h /tmp/www")
     return f"""
 name: guard
 services:
   web:
     image: {image}
-    command: ["sh", "-c", "mkdir -p /www && echo {version} > /www/index.html && exec httpd -f -p {PORT} -h /www"]
+    command: ["sh", "-c", "{serve}"]
     stop_signal: SIGKILL
     ports: ["{PORT}:{PORT}"]
     healthcheck: {{test: ["CMD", "{check}"], interval: 1s, retries: 2}}
