@@ -1,6 +1,7 @@
 """End-to-end: `apply --wait` of a changed file follows the rolling update to its end on
 real hosts (it used to count the old tasks as healthy and return at once), and ends with
-the reason when the new version crash-loops while the old one keeps serving."""
+the reason when the new version fails and the control plane pauses the update while the
+old one keeps serving."""
 
 from __future__ import annotations
 
@@ -52,8 +53,9 @@ def test_apply_wait_returns_only_when_every_task_runs_the_new_version(
         f.write_text(waiter(bed.image, "3", command='["sh", "-c", "exit 1"]'))
         bad = cli(bed, "apply", "-f", str(f), "--wait", "--timeout", "120", check=False)
         assert bad.returncode == 1
-        assert "the update of waited failed" in bad.stderr
-        assert "crash-looping" in bad.stderr
+        assert "the update of waited failed: worker.1 " in bad.stderr
+        # failure_action defaults to pause: the control plane stops the update and says so
+        assert "the update is paused and the previous version still serves" in bad.stderr
         assert "Traceback" not in bad.stderr
         serving = {t["id"] for t in running_tasks(bed, "waited")}
         assert serving & {t["id"] for t in now}, "the previous version stopped serving"
