@@ -45,23 +45,36 @@ def new_task_id() -> str:
 def _writes(
     decision: Decision, now_ms: int
 ) -> Iterator[tuple[dict[str, int], dict[str, bytes], list[str]]]:
-    """Each object's write as (expect, puts, deletes), encoded from a copy. Pure."""
+    """Each object's write as (expect, puts, deletes), encoded from a copy. Pure.
+
+    Order matters, because a Decision goes out in several transactions: what a round
+    takes away (task updates and deletes, among them the tasks lost with a node) is
+    written before what it adds (the replacements), so a replacement never runs beside
+    the task it replaces. Node changes go last: a placement on a node is judged against
+    the node's version as the round saw it."""
+    down = {n.meta.id for n in decision.update_nodes if n.state == objects_pb2.NODE_DOWN}
+
     def placed(t: objects_pb2.Task) -> dict[str, int]:
         """The node version a placement was judged against, for the commit to compare."""
         version = decision.placed_on.get(t.node) if t.node else None
         return {keys.node_key(t.node): version} if version else {}
 
-    for t in decision.create_tasks:
-        k = keys.task_key(t.app, t.meta.id)
-        yield {k: 0, **placed(t)}, {k: encode(_unversioned(t))}, []
+    def lost(t: objects_pb2.Task) -> dict[str, int]:
+        """A task taken off a node this round declares down: only if its lease is still
+        gone (the same check as the node's own write)."""
+        return {keys.alive_key(t.node): 0} if t.node in down else {}
+
     for t in decision.update_tasks:
         k = keys.task_key(t.app, t.meta.id)
         changed = _unversioned(t)
         changed.meta.updated_ms = now_ms
-        yield {k: t.meta.version, **placed(t)}, {k: encode(changed)}, []
+        yield {k: t.meta.version, **placed(t), **lost(t)}, {k: encode(changed)}, []
     for t in decision.delete_tasks:
         k = keys.task_key(t.app, t.meta.id)
-        yield {k: t.meta.version}, {}, [k, keys.status_key(t.app, t.meta.id)]
+        yield {k: t.meta.version, **lost(t)}, {}, [k, keys.status_key(t.app, t.meta.id)]
+    for t in decision.create_tasks:
+        k = keys.task_key(t.app, t.meta.id)
+        yield {k: 0, **placed(t)}, {k: encode(_unversioned(t))}, []
     for n in decision.update_nodes:
         k = keys.node_key(n.meta.id)
         expect = {k: n.meta.version}
@@ -97,6 +110,15 @@ def decision_commits(decision: Decision, *, now_ms: int) -> Iterator[Commit]:
             commit, count, size = Commit(), 0, 0
     if count:
         yield commit
+
+
+def orphan_commits(orphans: list[tuple[str, str]]) -> Iterator[Commit]:
+    """Deletes of the status keys of `orphans` (app, task id), each on condition that the
+    task key does not exist, in bounded transactions. Pure."""
+    for i in range(0, len(orphans), _OBJECTS_PER_TXN):
+        chunk = orphans[i:i + _OBJECTS_PER_TXN]
+        yield Commit(expect={keys.task_key(app, tid): 0 for app, tid in chunk},
+                     deletes=[keys.status_key(app, tid) for app, tid in chunk])
 
 
 def snapshot(view: ClusterView) -> ClusterView:
@@ -160,6 +182,7 @@ class Leader:
                 if time.monotonic() >= next_trim:
                     next_trim = time.monotonic() + _TRIM_EVERY_S
                     await self._trim_events()
+                    await self._drop_orphaned_statuses()
             except StoreUnavailable as exc:
                 log.warning("round failed: %s", exc)
                 await asyncio.sleep(0.5)
@@ -171,6 +194,11 @@ class Leader:
                                 live_apps=self.mirror.view.apps.keys(), budget=EventBudget())
         for i in range(0, len(doomed), _OBJECTS_PER_TXN):
             await self._store.commit(Commit(deletes=doomed[i:i + _OBJECTS_PER_TXN]))
+
+    async def _drop_orphaned_statuses(self) -> None:
+        """Delete status keys whose task is gone (each only while its task stays gone)."""
+        for commit in orphan_commits(self.mirror.view.orphaned_statuses()):
+            await self._store.commit(commit)
 
     async def _round(self) -> None:
         now = int(time.time() * 1000)

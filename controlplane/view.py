@@ -61,6 +61,7 @@ class ClusterView:
     services: dict[str, objects_pb2.Service] = field(default_factory=dict)  # "app/svc"
     tasks: dict[str, objects_pb2.Task] = field(default_factory=dict)  # task id
     statuses: dict[str, objects_pb2.TaskStatus] = field(default_factory=dict)  # task id
+    status_apps: dict[str, str] = field(default_factory=dict)  # task id -> app of its status
     nodes: dict[str, objects_pb2.Node] = field(default_factory=dict)
     alive: set[str] = field(default_factory=set)
     revision: int = 0
@@ -106,11 +107,14 @@ class ClusterView:
             self._apply_task(keys.last_segment(ident), value, mod_revision, t)
         elif kind == "status":
             tid = keys.last_segment(ident)
+            app = ident.partition("/")[0]
             if value is None:
                 self.statuses.pop(tid, None)
+                self.status_apps.pop(tid, None)
             else:
                 self.statuses[tid] = decode(objects_pb2.TaskStatus, value)
-            t.apps.add(ident.partition("/")[0])
+                self.status_apps[tid] = app
+            t.apps.add(app)
             t.tasks.add(tid)
         elif kind == "nodes":
             _put(self.nodes, ident, value, objects_pb2.Node, mod_revision)
@@ -166,6 +170,12 @@ class ClusterView:
     def tasks_of(self, app: str) -> list[objects_pb2.Task]:
         """The tasks of `app`, from the index."""
         return list(self.by_app.get(app, {}).values())
+
+    def orphaned_statuses(self) -> list[tuple[str, str]]:
+        """(app, task id) of the statuses whose task is gone: left by a report that raced
+        with the task's delete before statuses were written only for existing tasks."""
+        return sorted((app, tid) for tid, app in self.status_apps.items()
+                      if tid not in self.tasks)
 
     def apps_on(self, node: str) -> set[str]:
         """The apps `node` runs tasks of."""

@@ -259,7 +259,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         if self._registry.get(request.node, request.session_id) is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
         view = self._mirror.view
-        puts: dict[str, bytes] = {}
+        writes: list[tuple[str, str, bytes]] = []  # (task key, status key, status)
         for u in request.updates:
             task = view.tasks.get(u.task_id)
             if task is None:
@@ -269,11 +269,15 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                     grpc.StatusCode.PERMISSION_DENIED,
                     f"node {request.node} may not report task {u.task_id} of node {task.node}",
                 )
-            puts[keys.status_key(task.app, u.task_id)] = encode(u.status)
-        items = list(puts.items())
+            writes.append((keys.task_key(task.app, u.task_id),
+                           keys.status_key(task.app, u.task_id), encode(u.status)))
         try:
-            for i in range(0, len(items), _STATUS_PER_TXN):
-                await self._store.commit(Commit(puts=dict(items[i : i + _STATUS_PER_TXN])))
+            for commit in status_commits(writes):
+                if not await self._store.commit(commit):
+                    # A task of the batch was deleted meanwhile: one by one, so the
+                    # others land and no status outlives its task.
+                    for one in status_commits(writes_of(commit), per_txn=1):
+                        await self._store.commit(one)
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return dispatcher_pb2.UpdateTaskStatusResponse()
@@ -290,3 +294,19 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
             raise AssertionError("unreachable") from None
         grace_ms = int(self._liveness.leave_grace_s * 1000) if kept else 0
         return dispatcher_pb2.LeaveResponse(grace_ms=grace_ms)
+
+def status_commits(writes: list[tuple[str, str, bytes]], *,
+                   per_txn: int = _STATUS_PER_TXN) -> list[Commit]:
+    """Status writes in transactions of at most `per_txn`, each written only if its task
+    still exists (a status never outlives its task). The last report of a task wins.
+    Pure."""
+    latest = {status_key: (task_key, value) for task_key, status_key, value in writes}
+    items = list(latest.items())
+    return [Commit(puts={sk: v for sk, (_, v) in chunk},
+                   exists=[tk for _, (tk, _) in chunk])
+            for chunk in (items[i:i + per_txn] for i in range(0, len(items), per_txn))]
+
+
+def writes_of(commit: Commit) -> list[tuple[str, str, bytes]]:
+    """The status writes of a commit made by `status_commits`, back. Pure."""
+    return [(tk, sk, v) for tk, (sk, v) in zip(commit.exists, commit.puts.items(), strict=True)]

@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 from dockyard.v1 import objects_pb2
 
+EVENTS_PER_ROUND = 50
+
 
 @dataclass
 class Decision:
@@ -33,7 +35,18 @@ class Decision:
             or self.update_services
         )
 
+    # Events each app (and the cluster, app "") got this round, to keep them bounded.
+    noted: dict[str, int] = field(default_factory=dict)
+
     def note(self, *, app: str, kind: str, obj: str, message: str, now_ms: int) -> None:
-        self.events.append(
-            objects_pb2.Event(timestamp_ms=now_ms, kind=kind, object=obj, message=message, app=app)
-        )
+        """Record an event; past EVENTS_PER_ROUND for one app in one round, only a count
+        is kept (a node lost with 5,000 tasks writes a few events, not 5,000)."""
+        n = self.noted.get(app, 0) + 1
+        self.noted[app] = n
+        if n <= EVENTS_PER_ROUND:
+            self.events.append(objects_pb2.Event(
+                timestamp_ms=now_ms, kind=kind, object=obj, message=message, app=app))
+        elif n == EVENTS_PER_ROUND + 1:
+            self.events.append(objects_pb2.Event(
+                timestamp_ms=now_ms, kind=kind, object=obj, app=app,
+                message="more events this round than are kept; see get tasks"))

@@ -44,6 +44,7 @@ class Commit:
     `expect` maps a key to the mod revision it must still have; 0 means "must not exist".
     `expect_value` maps a key to the value it must still hold (a missing key fails it):
     a replica changes a node's liveness key only while it is still its own.
+    `exists` lists keys that must exist, whatever their revision.
     """
 
     expect: dict[str, int] = field(default_factory=dict)
@@ -51,6 +52,7 @@ class Commit:
     deletes: list[str] = field(default_factory=list)
     lease_puts: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     expect_value: dict[str, bytes] = field(default_factory=dict)
+    exists: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +178,7 @@ class EtcdStore:
             else:
                 compares.append(tx.mod(key.encode()) == rev)
         compares += [tx.value(k.encode()) == v for k, v in commit.expect_value.items()]
+        compares += [tx.version(key.encode()) > 0 for key in commit.exists]
         ops: list[Any] = [tx.put(k.encode(), v) for k, v in commit.puts.items()]
         ops += [tx.put(k.encode(), v, lease=lid) for k, (v, lid) in commit.lease_puts.items()]
         ops += [tx.delete(k.encode()) for k in commit.deletes]
