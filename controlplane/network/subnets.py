@@ -9,7 +9,7 @@ two nodes registering at once can never get the same subnet; the loser recompute
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 DEFAULT_CLUSTER_CIDR = "10.214.0.0/16"
 NODE_PREFIX = 24
@@ -79,19 +79,32 @@ def allocate(
     taken = {ipaddress.IPv4Network(s) for s in held.values()}
     if requested:
         return _requested(cidr, taken, node, requested)
-    for candidate in _candidates(cidr):
-        if not any(candidate.overlaps(t) for t in taken):
-            return str(candidate)
+    free = _lowest_free(cidr, taken)
+    if free is not None:
+        return str(free)
     raise SubnetError(
         f"cluster CIDR {cidr} is exhausted: no free /{NODE_PREFIX} for node {node} "
         f"({len(taken)} nodes hold subnets); remove nodes or use a larger --cluster-cidr"
     )
 
 
-def _candidates(cidr: ipaddress.IPv4Network) -> Iterable[ipaddress.IPv4Network]:
-    subnets = cidr.subnets(new_prefix=NODE_PREFIX)
-    next(subnets)  # the first /24 is left out (see `allocate`)
-    return subnets
+def _lowest_free(
+    cidr: ipaddress.IPv4Network, taken: set[ipaddress.IPv4Network]
+) -> ipaddress.IPv4Network | None:
+    """The lowest /24 of `cidr` but the first that overlaps nothing in `taken`. Pure.
+
+    Linear in the nodes, on integers: a thousand nodes joining at once each pay for one
+    pass over the held subnets, not for one comparison per candidate and held pair."""
+    size = 1 << (32 - NODE_PREFIX)
+    start, end = int(cidr.network_address), int(cidr.broadcast_address) + 1
+    used: set[int] = set()
+    for t in taken:
+        first = int(t.network_address) - int(t.network_address) % size
+        used.update(range(first, int(t.broadcast_address) + 1, size))
+    for base in range(start + size, end, size):  # the first /24 is left out
+        if base not in used:
+            return ipaddress.IPv4Network((base, NODE_PREFIX))
+    return None
 
 
 def _requested(
