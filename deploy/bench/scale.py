@@ -142,6 +142,21 @@ def cli_seconds(cluster: HollowCluster, *args: str, runs: int = 3) -> float:
     return statistics.median(times)
 
 
+def rpc_seconds(obs: Observer, runs: int = 3) -> float:
+    """Median wall time of the ListTasks call alone (the server's share of `get tasks`,
+    without the CLI process starting)."""
+    times = []
+    for _ in range(runs):
+        t0 = time.monotonic()
+        try:
+            obs.tasks()
+        except grpc.RpcError:
+            times.append(float("inf"))
+            continue
+        times.append(time.monotonic() - t0)
+    return statistics.median(times)
+
+
 def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
 
@@ -188,6 +203,7 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool) ->
         report["duplicates_after_apply"] = attempt(lambda: obs.duplicates("scale"), -1)
         # Reads.
         report["get_tasks_s"] = cli_seconds(cluster, "get", "tasks", "-o", "json")
+        report["list_tasks_rpc_s"] = rpc_seconds(obs)
         report["get_apps_s"] = cli_seconds(cluster, "get", "apps", "-o", "json")
         report["tasks_listed"] = attempt(lambda: len(obs.tasks()), -1)
         report["resources_loaded"] = resources(cluster)
@@ -272,6 +288,9 @@ def print_report(r: dict[str, Any]) -> None:
     if "get_tasks_s" in r:
         line(f"get tasks -o json ({r['tasks_listed']} tasks)", f"{r['get_tasks_s']:.2f}s",
              f"vs get apps {r['get_apps_s']:.2f}s: {ratio(r['get_tasks_s'], r['get_apps_s'])}")
+        if "list_tasks_rpc_s" in r:
+            line("  of which the ListTasks call", f"{r['list_tasks_rpc_s']:.2f}s",
+                 "(the rest: the CLI process starting and printing)")
     idle, loaded = r.get("resources_idle"), r.get("resources_end") or r.get("resources_loaded")
     if idle and loaded:
         for key, label in (("server_rss", "server RSS"), ("etcd_rss", "etcd RSS"),
