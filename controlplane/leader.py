@@ -15,7 +15,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from typing import Any, TypeVar
 
 from dockyard.controlplane.events import EventBudget, event_entry, events_to_trim
@@ -25,7 +25,7 @@ from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
-from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.view import ClusterView, Touched
 from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
@@ -36,6 +36,7 @@ _OBJECTS_PER_TXN = 48
 # spec (rules.Limits.service_bytes) always fits.
 _BYTES_PER_TXN = 1024 * 1024
 _TRIM_EVERY_S = 10.0
+FULL_ROUND_EVERY_S = 5.0
 
 
 def new_task_id() -> str:
@@ -121,14 +122,17 @@ def orphan_commits(orphans: list[tuple[str, str]]) -> Iterator[Commit]:
                      deletes=[keys.status_key(app, tid) for app, tid in chunk])
 
 
-def snapshot(view: ClusterView) -> ClusterView:
+def snapshot(view: ClusterView, apps: Collection[str] | None = None) -> ClusterView:
     """A copy of the view's tables, taken between two awaits: the mirror replaces
     objects rather than changing them, so the copy stays consistent while a worker
-    thread reads it. Linear in the number of objects, and cheap: no object is copied."""
+    thread reads it. Linear in the number of objects, and cheap: no object is copied.
+    With `apps`, the copy's task index holds only those apps (all a round of those apps
+    reads); without, it has no index (a full round reads the tables)."""
     return ClusterView(
         apps=dict(view.apps), services=dict(view.services), tasks=dict(view.tasks),
         statuses=dict(view.statuses), nodes=dict(view.nodes), alive=set(view.alive),
-        revision=view.revision,
+        revision=view.revision, build_indexes=False,
+        by_app={} if apps is None else {a: dict(view.by_app.get(a, {})) for a in apps},
     )
 
 
@@ -153,13 +157,22 @@ class Leader:
         self._debounce_s = debounce_s
         self._dirty = asyncio.Event()
         self.mirror = mirror
-        mirror.subscribe(self._changed)
+        # What changed since the last round: the apps to look at, or everything.
+        self._dirty_apps: set[str] = set()
+        self._dirty_all = True
+        self._last_full = 0.0
+        mirror.subscribe_touched(self._changed)
         self.rounds = 0
+        self.full_rounds = 0
 
-    def _changed(self, kinds: set[str]) -> None:
+    def _changed(self, touched: Touched, reloaded: bool) -> None:
+        self._dirty_apps |= touched.apps
+        if reloaded or touched.node_objects:
+            self._dirty_all = True  # a node came, went or changed: any app may care
         self._dirty.set()
 
     def poke(self) -> None:
+        """A round soon (the watch names the apps that changed)."""
         self._dirty.set()
 
     async def run(self) -> None:
@@ -200,19 +213,36 @@ class Leader:
         for commit in orphan_commits(self.mirror.view.orphaned_statuses()):
             await self._store.commit(commit)
 
+    def _take_dirty(self) -> set[str] | None:
+        """The apps this round looks at, or None for all: after a node change, and every
+        FULL_ROUND_EVERY_S as a safety net for anything the changes did not name."""
+        full = self._dirty_all or time.monotonic() - self._last_full >= FULL_ROUND_EVERY_S
+        apps = None if full else self._dirty_apps
+        self._dirty_apps, self._dirty_all = set(), False
+        if full:
+            self._last_full = time.monotonic()
+            self.full_rounds += 1
+        return apps
+
     async def _round(self) -> None:
         now = int(time.time() * 1000)
         judge = time.monotonic() - self._since >= self._node_grace_s
+        apps = self._take_dirty()
         # The round is pure and grows with the cluster: it runs in a worker thread over a
         # snapshot, so the event loop keeps serving gRPC, /healthz and the watch meanwhile.
         decision = await asyncio.to_thread(
-            plan_round, snapshot(self.mirror.view), now_ms=now, new_id=new_task_id,
-            judge_nodes=judge)
+            plan_round, snapshot(self.mirror.view, apps), now_ms=now, new_id=new_task_id,
+            judge_nodes=judge, apps=apps)
         self.rounds += 1
         if decision.empty() and not decision.events:
             return
         if decision.unfinished:
-            self._dirty.set()  # more tasks to create: another round right after this one
+            # More tasks to create: another round right after this one, of the same apps.
+            if apps is None:
+                self._dirty_all = True
+            else:
+                self._dirty_apps |= apps
+            self._dirty.set()
         for commit in decision_commits(decision, now_ms=now):
             if not await self._store.commit(commit):
                 log.info("a commit of round %d met a newer write; next round decides again",

@@ -70,12 +70,14 @@ class ClusterView:
     by_app: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
     service_names: dict[str, set[str]] = field(default_factory=dict)  # app -> names
 
+    # False: the indexes are given as they are (a snapshot copies only what it needs).
+    build_indexes: bool = True
+
     def __post_init__(self) -> None:
-        self.by_node = {}
-        self.by_app = {}
+        if self.build_indexes and self.tasks and not (self.by_app or self.by_node):
+            for t in self.tasks.values():
+                self._index(t)
         self.service_names = {}
-        for t in self.tasks.values():
-            self._index(t)
         for ident in self.services:
             app, _, name = ident.partition("/")
             self.service_names.setdefault(app, set()).add(name)

@@ -6,12 +6,12 @@ and the watch brings the result back for the next round: level-triggered, as in 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.nodes import reconcile_nodes
-from dockyard.controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks
+from dockyard.controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks, tasks_in
 from dockyard.controlplane.snapshot import node_infos, strategy_of, task_request
 from dockyard.controlplane.view import ClusterView
 from dockyard.scheduler import place
@@ -26,9 +26,14 @@ def plan_round(
     seed: int = 0,
     judge_nodes: bool = True,
     create_budget: int = TASKS_CREATED_PER_ROUND,
+    apps: Collection[str] | None = None,
 ) -> Decision:
     """`judge_nodes=False` marks no node down this round (a new leader's first grace);
-    at most `create_budget` new tasks are made (the Decision is then `unfinished`)."""
+    at most `create_budget` new tasks are made (the Decision is then `unfinished`).
+
+    `apps` limits the round to the services and tasks of those apps (what changed since
+    the last round); None looks at everything. Nodes are always judged, and placement
+    always counts every task's resources."""
     decision = Decision()
     reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision,
                     mark_down=judge_nodes)
@@ -36,11 +41,15 @@ def plan_round(
     projected = ClusterView(
         apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,
         nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
-        alive=view.alive, revision=view.revision,
+        alive=view.alive, revision=view.revision, by_app=view.by_app, by_node=view.by_node,
+        build_indexes=False,
     )
+    if decision.update_nodes:
+        apps = None  # a node changed state: its tasks, of any app, need a look
     work = Work(projected, create_budget=create_budget)
-    reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision)
-    _place_pending(projected, work, decision=decision, seed=seed)
+    reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision,
+                    apps=apps)
+    _place_pending(projected, work, decision=decision, seed=seed, apps=apps)
     decision.create_tasks = list(work.created.values())
     decision.update_tasks = list(work.changed.values())
     decision.delete_tasks = list(work.deleted.values())
@@ -56,16 +65,19 @@ def _holding(view: ClusterView, task: objects_pb2.Task) -> bool:
     return view.status_of(task.meta.id).state not in TERMINAL
 
 
-def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int) -> None:
-    current = list(work.current())
+def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int,
+                   apps: Collection[str] | None) -> None:
+    candidates = work.current() if apps is None else [
+        *(work.peek(t.meta.id) for t in tasks_in(view, apps) if t.meta.id not in work.deleted),
+        *work.created.values()]
     pending = [
-        t for t in current
+        t for t in candidates
         if not t.node and t.desired_state in (objects_pb2.DESIRED_READY,
                                               objects_pb2.DESIRED_RUNNING)
     ]
     if not pending:
         return
-    holding = [t for t in current if _holding(view, t)]
+    holding = [t for t in work.current() if _holding(view, t)]
     infos = node_infos(list(view.nodes.values()), holding)
     requests = []
     for t in pending:

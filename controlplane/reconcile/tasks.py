@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import itertools
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
 from dockyard.controlplane.desired import service_hash
@@ -67,14 +67,18 @@ def _service_key(task: objects_pb2.Task) -> str:
 
 
 def reconcile_tasks(
-    *, view: ClusterView, work: Work, now_ms: int, new_id: Callable[[], str], decision: Decision
+    *, view: ClusterView, work: Work, now_ms: int, new_id: Callable[[], str], decision: Decision,
+    apps: Collection[str] | None = None,
 ) -> None:
+    """Every service's tasks, or only those of `apps` (what changed since the last
+    round: everything a service's tasks depend on lies inside its own app)."""
     by_service: dict[str, list[objects_pb2.Task]] = defaultdict(list)
-    for t in view.tasks.values():
+    for t in tasks_in(view, apps):
         by_service[_service_key(t)].append(t)
+    services = services_in(view, apps)
 
-    health = _observe_all(view, by_service)
-    for key, svc in view.services.items():
+    health = _observe_all(services, view, by_service)
+    for key, svc in services.items():
         _reconcile_service(
             view=view,
             work=work,
@@ -87,14 +91,31 @@ def reconcile_tasks(
         )
     _remove_orphaned_services(view=view, work=work, by_service=by_service, decision=decision,
                               now_ms=now_ms)
-    _delete_finished(view=view, work=work)
+    _delete_finished(view=view, work=work, tids=[t.meta.id for t in tasks_in(view, apps)])
+
+
+def tasks_in(view: ClusterView, apps: Collection[str] | None) -> Iterable[objects_pb2.Task]:
+    """Every task, or the tasks of `apps` (from the view's index). Pure."""
+    if apps is None:
+        return view.tasks.values()
+    return [t for app in apps for t in view.by_app.get(app, {}).values()]
+
+
+def services_in(view: ClusterView, apps: Collection[str] | None
+                ) -> dict[str, objects_pb2.Service]:
+    """Every service, or the services of `apps`, by "app/name". Pure."""
+    if apps is None:
+        return view.services
+    keys = (f"{app}/{name}" for app in apps for name in view.service_names.get(app, ()))
+    return {k: view.services[k] for k in keys if k in view.services}
 
 
 def _observe_all(
-    view: ClusterView, by_service: dict[str, list[objects_pb2.Task]]
+    services: dict[str, objects_pb2.Service], view: ClusterView,
+    by_service: dict[str, list[objects_pb2.Task]]
 ) -> dict[str, dict[str, ServiceHealth]]:
     out: dict[str, dict[str, ServiceHealth]] = defaultdict(dict)
-    for key, svc in view.services.items():
+    for key, svc in services.items():
         live = [
             view.status_of(t.meta.id)
             for t in by_service.get(key, [])
@@ -322,9 +343,12 @@ def _remove_orphaned_services(
     gone = {k for k in by_service if k not in view.services}
     if not gone:
         return
-    # A gone service may stop once no live task depends on it.
+    # A gone service may stop once no live task depends on it (dependencies lie inside
+    # an app, so the tasks of the gone services' apps are enough).
     needed: set[str] = set()
-    for t in view.tasks.values():
+    gone_apps = {k.partition("/")[0] for k in gone}
+    for t in (t for k, ts in by_service.items() if k.partition("/")[0] in gone_apps
+              for t in ts):
         stopped = view.status_of(t.meta.id).state in TERMINAL or not t.node
         if not stopped and not _node_lost(view, t):
             for dep in t.spec.depends_on:
@@ -341,9 +365,9 @@ def _remove_orphaned_services(
                           now_ms=now_ms)
 
 
-def _delete_finished(*, view: ClusterView, work: Work) -> None:
+def _delete_finished(*, view: ClusterView, work: Work, tids: Iterable[str]) -> None:
     """Tasks meant to go are deleted once stopped, never placed, or their node is lost."""
-    for tid in list(view.tasks):
+    for tid in tids:
         t = work.changed.get(tid, view.tasks[tid])
         if t.desired_state not in (objects_pb2.DESIRED_REMOVE, objects_pb2.DESIRED_SHUTDOWN):
             continue
