@@ -7,11 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockyard.controlplane.api.sessions import status_commits, writes_of
-from dockyard.controlplane.leader import decision_commits, orphan_commits
+from dockyard.controlplane.leader import Phase, decision_commits, orphan_commits
 from dockyard.controlplane.reconcile.decision import EVENTS_PER_ROUND, Decision
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import encode
+from dockyard.controlplane.store.etcd import Commit
 from dockyard.controlplane.view import ClusterView
 from tests.unit.controlplane.builders import (
     app,
@@ -103,3 +104,22 @@ def test_statuses_of_gone_tasks_are_found_and_deleted_only_while_the_task_stays_
     assert c.expect == {keys.task_key("other", "gone2"): 0, keys.task_key("shop", "gone"): 0}
     view.apply(keys.status_key("shop", "gone"), None, 5)
     assert view.orphaned_statuses() == [("other", "gone2")]
+
+
+def test_the_phases_of_a_decision_write_what_the_whole_writes_in_the_same_order() -> None:
+    d = _lost_node_round(replicas=120)
+
+    def writes(commits: list[Commit]) -> list[tuple[object, ...]]:
+        return [(sorted(c.expect.items()), sorted(c.puts), c.deletes) for c in commits]
+
+    whole = list(decision_commits(d, now_ms=5000))
+    phased = [c for phase in (Phase.TAKE, Phase.ADD, Phase.REST)
+              for c in decision_commits(d, now_ms=5000, phase=phase)]
+    flat = [(k, v) for w in writes(whole) for k, v in w[0]]
+    assert sorted(flat) == sorted((k, v) for w in writes(phased) for k, v in w[0])
+    def objects(commits: list[Commit]) -> list[str]:
+        return [k for c in commits for k in c.puts if "/events/" not in k]  # events: new keys
+    assert objects(whole) == objects(phased)
+    # No replacement shares a phase with a removal: removals finish first.
+    takes = list(decision_commits(d, now_ms=5000, phase=Phase.TAKE))
+    assert all(v != 0 or "/alive/" in k for c in takes for k, v in c.expect.items())
