@@ -78,6 +78,7 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
         self._joins = joins
         self._node_cert_s = node_cert_s
         self._heartbeat_ms = int(heartbeat_s * 1000)
+        self._claiming: dict[str, str] = {}  # node -> subnet, while its claim commits
 
     async def Register(
         self, request: dispatcher_pb2.RegisterRequest, context: grpc.aio.ServicerContext
@@ -172,9 +173,13 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             node.last_heartbeat_ms = now
             node.meta.updated_ms = now
             commit = Commit(expect={key: entry.mod_revision if entry else 0})
-            await claim_for(self._store, self._cidr, node, desc, commit)
+            await claim_for(self._store, self._cidr, node, desc, commit, self._claiming)
             commit.puts[key] = encode(node)
             commit.lease_puts[keys.alive_key(desc.name)] = (session_id.encode(), lease_id)
-            if await self._store.commit(commit):
-                return lease_id, node.subnet
+            self._claiming[desc.name] = node.subnet
+            try:
+                if await self._store.commit(commit):
+                    return lease_id, node.subnet
+            finally:
+                self._claiming.pop(desc.name, None)
         raise StoreUnavailable(f"node {desc.name} kept changing during registration")

@@ -9,6 +9,7 @@ absent, so two registrations at once cannot take the same subnet.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 
 from dockyard.controlplane.network.subnets import allocate, check_inside, claim_name
 from dockyard.controlplane.store import keys
@@ -33,12 +34,20 @@ async def claim_for(
     node: objects_pb2.Node,
     desc: objects_pb2.NodeDescription,
     commit: Commit,
+    in_flight: Mapping[str, str] | None = None,
 ) -> None:
     """Give `node` its subnet (kept if it has one) and add the claim to `commit`.
+
+    `in_flight` (node -> subnet) are claims this server is committing right now: they
+    count as held, so a thousand nodes joining at once do not all reach for the same
+    lowest free subnet and retry (only one create of a claim key can win).
 
     Raises `SubnetError` (exhausted CIDR, overlapping address or override).
     """
     held = await held_subnets(store)
+    for other, subnet in (in_flight or {}).items():
+        if other != desc.name:
+            held.setdefault(other, subnet)
     mine = held.get(desc.name)
     if mine and node.subnet in ("", mine):
         node.subnet = mine
