@@ -82,7 +82,10 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
                    help="IP[:PORT],... for names outside the cluster (default: the host's "
                         "resolv.conf, or systemd-resolved's upstreams)")
     p.add_argument("--state-dir", default=env("DOCKYARD_AGENT_DIR", "/var/lib/dockyard-agent"),
-                   help="where delivered secrets and configs are kept")
+                   help="where the node's certificate is kept")
+    p.add_argument("--files-dir", default=env("DOCKYARD_AGENT_FILES", ""),
+                   help="tmpfs for delivered secrets and configs, mounted by the agent "
+                        "(default: /run/dockyard-agent/NODE); never the host's disk")
     p.add_argument("--no-dns", action="store_true",
                    help="do not serve service names to this node's containers")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
@@ -139,6 +142,7 @@ async def _main(args: Any) -> int:
             "--token shows the join token to every user of this host (ps); "
             "use --token-file or DOCKYARD_TOKEN")
     from dockyard.agent.dns import host_upstreams, parse_upstreams
+    from dockyard.agent.files import TmpfsFiles
     from dockyard.agent.network.hooks import NetworkHooks
     from dockyard.agent.network.plan import Mode
     from dockyard.agent.runner import Runner
@@ -150,8 +154,10 @@ async def _main(args: Any) -> int:
     runtime = await asyncio.to_thread(driver.describe)
     desc = describe_node(args, engine_version=runtime.version)
     batch = StatusBatch()
+    files = TmpfsFiles(Path(args.files_dir or f"/run/dockyard-agent/{desc.name}"))
+    await asyncio.to_thread(files.prepare)
     runner = Runner(driver=driver, node=desc.name, state_dir=Path(args.state_dir) / desc.name,
-                    report=batch.add)
+                    report=batch.add, files=files)
     await runner.adopt()
     net = NetworkHooks(runner=runner, docker_url=args.docker, address=desc.address,
                        mode=Mode(args.network_mode), upstreams=upstreams, dns=not args.no_dns)
@@ -184,6 +190,7 @@ async def _main(args: Any) -> int:
 
 
 def run_agent(args: Any) -> int:
+    from dockyard.agent.files import FilesError
     from dockyard.agent.runtime.driver import DriverError
     from dockyard.agent.session import JoinRefused
 
@@ -193,6 +200,6 @@ def run_agent(args: Any) -> int:
     )
     try:
         return asyncio.run(_main(args))
-    except (JoinRefused, DriverError, ValueError) as exc:
+    except (JoinRefused, DriverError, FilesError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

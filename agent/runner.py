@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
+import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -19,6 +19,7 @@ from typing import TypeVar
 
 from dockyard.agent.containers import stop_timeout_s
 from dockyard.agent.dns import ServiceDNS, search_domain, table_from
+from dockyard.agent.files import FileKeeper, MemoryFiles
 from dockyard.agent.runtime.driver import (
     ContainerInfo,
     ContainerState,
@@ -29,6 +30,7 @@ from dockyard.agent.runtime.driver import (
 )
 from dockyard.agent.status import status_from
 from dockyard.agent.steps import Action, Observed, backoff_s, next_action
+from dockyard.common.files import wanted_files
 from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
@@ -62,23 +64,27 @@ class Runner:
         resolver: str = "",
         network: str = "",
         sleep: Sleep = asyncio.sleep,
+        files: FileKeeper | None = None,
     ) -> None:
         """`network` is the network containers attach to ("" for the runtime's default);
-        `sleep` waits out restart backoff (tests pass one that records the delays)."""
+        `sleep` waits out restart backoff (tests pass one that records the delays);
+        `files` keeps delivered secrets and configs (agent/files.py; default in memory)."""
         self._driver = driver
         self._network = network
         self._sleep = sleep
         self._dns = dns
         self._resolver = resolver if dns is not None else ""
         self._node = node
-        self._files_dir = state_dir / "files"
+        self._keeper = files or MemoryFiles()
+        # Written by versions before secrets moved to tmpfs: plain text on the host's disk.
+        shutil.rmtree(state_dir / "files", ignore_errors=True)
         self._report = report
         self.assignments: dict[str, objects_pb2.Task] = {}
         self._containers: dict[str, str] = {}  # task id -> container id
         self._by_container: dict[str, str] = {}
         self._reported: dict[str, objects_pb2.TaskStatus] = {}
         self._restarts: dict[str, int] = {}
-        self._files: dict[str, str] = {}
+        self._files: dict[str, str] = {}  # delivery key -> path the runtime mounts
         self._dirty: set[str] = set()
         self._workers: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
@@ -129,7 +135,7 @@ class Runner:
 
     def assign(self, msg: dispatcher_pb2.SessionMessage) -> None:
         for key, data in msg.files.items():
-            self._files[key] = self._write_file(key, data)
+            self._files[key] = self._keeper.write(key, data)
         if msg.has_endpoints and self._dns is not None:
             self._dns.table = table_from(
                 (e.app, e.service, list(e.addresses)) for e in msg.endpoints
@@ -146,17 +152,16 @@ class Runner:
                 self.assignments.pop(tid, None)
             else:
                 self.assignments[tid] = a.task
+        self._drop_unused_files()
         self._mark(touched)
 
-    def _write_file(self, key: str, data: bytes) -> str:
-        path = self._files_dir / key
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o400)
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        tmp.replace(path)
-        return str(path)
+    def _drop_unused_files(self) -> None:
+        """Delete the secrets and configs no task assigned to this node mounts."""
+        wanted = wanted_files(self.assignments.values())
+        for key in (set(self._files) | self._keeper.held()) - set(wanted):
+            self._keeper.remove(key)
+            self._files.pop(key, None)
+            log.info("removed %s: no task on this node uses it", key)
 
     def on_engine_event(self, container_id: str) -> None:
         """Called by the runtime, from any thread, when a container changed."""

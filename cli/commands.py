@@ -136,6 +136,11 @@ def cmd_describe(args: Any) -> int:
             health = f" ({row['health']})" if row["health"] not in ("", "none") else ""
             print(f"    {s.spec.name}.{t.slot} {t.meta.id} on {t.node or '-'}: "
                   f"{row['state']}{health}{msg}")
+    from dockyard.cli.files import describe_lines
+
+    files = describe_lines(d.app.spec)
+    if files:
+        print("Secrets and configs (content never shown):", *files, sep="\n")
     print("Events:")
     for e in d.events[-20:]:
         print(f"  {render.ago(e.timestamp_ms):>8}  {e.object}: {e.message}")

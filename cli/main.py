@@ -237,6 +237,10 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
                    help="make a new token; the old one admits no new node")
     _server_flag(p)
 
+    from dockyard.cli.files import add_files_commands
+
+    add_files_commands(sub, _server_flag)
+
     p = sub.add_parser("dev-cluster", help="a local multi-host testbed in network namespaces")
     from dockyard.cli.devcluster import add_devcluster_arguments
 
@@ -397,6 +401,10 @@ def dispatch(args: Any) -> int:
         return run_devcluster(args)
     if hasattr(args, "server"):
         _resolve_target(args)
+    if args.command in ("secret", "configs"):
+        from dockyard.cli.files import cmd_files
+
+        return cmd_files(args)
     handlers = {
         "config": commands.cmd_config,
         "apply": commands.cmd_apply,

@@ -172,6 +172,8 @@ TABLE_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
                 ("SOURCE", "source"), ("CHANGES", "_changes")),
     "contexts": (("CURRENT", "_current"), ("NAME", "name"), ("SERVERS", "_servers"),
                  ("CREDENTIALS", "credentials")),
+    "files": (("NAME", "name"), ("VERSION", "version"), ("DIGEST", "_digest"),
+              ("SIZE", "size"), ("USED BY", "_used_by")),
 }
 
 
@@ -187,6 +189,10 @@ def cell(row: Row, key: str) -> str:
         return f"{size(row['allocated_memory_bytes'])}/{size(row['memory_bytes'])}"
     if key == "_labels":
         return ",".join(f"{k}={v}" for k, v in sorted(row["labels"].items())) or "-"
+    if key == "_digest":
+        return f"sha256:{str(row['digest'])[:12]}"
+    if key == "_used_by":
+        return ",".join(row["used_by"]) or "-"
     if key == "_hb":
         return ago(row["last_heartbeat_ms"])
     if key == "_current":

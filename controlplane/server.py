@@ -31,6 +31,8 @@ from dockyard.controlplane.config import ServerConfig
 from dockyard.controlplane.detector import DetectorSettings
 from dockyard.controlplane.election import Election
 from dockyard.controlplane.embedded_etcd import EmbeddedEtcd
+from dockyard.controlplane.files.migrate import migrate_apps
+from dockyard.controlplane.files.store import FileStore
 from dockyard.controlplane.http_status import serve_http
 from dockyard.controlplane.leader import Leader
 from dockyard.controlplane.liveness import NodeLiveness
@@ -38,6 +40,7 @@ from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.network.claims import check_cluster_cidr
 from dockyard.controlplane.network.subnets import parse_cluster_cidr
 from dockyard.controlplane.security import cluster as security
+from dockyard.controlplane.security.datakey import ensure_data_key
 from dockyard.controlplane.security.etcd_certs import EtcdFiles
 from dockyard.controlplane.security.ratelimit import SourceBuckets
 from dockyard.controlplane.security.sealed import SealError
@@ -86,6 +89,8 @@ async def run_server(config: ServerConfig) -> None:
         await tokens.ensure(config.join_token)
         cidr = parse_cluster_cidr(config.cluster_cidr)
         await check_cluster_cidr(store, cidr)
+        files = FileStore(store, await ensure_data_key(store, config.kek_path))
+        await migrate_apps(store, files)
     except (StoreUnavailable, ValueError, SealError) as exc:
         if etcd is not None:
             await etcd.stop()
@@ -125,10 +130,11 @@ async def run_server(config: ServerConfig) -> None:
     dispatcher_pb2_grpc.add_CertificatesServicer_to_server(certificates, server)
     dispatcher_pb2_grpc.add_SessionsServicer_to_server(
         SessionsService(store, mirror, registry=registry, broker=broker,
-                        heartbeat_s=config.heartbeat_s, liveness=liveness), server)
+                        heartbeat_s=config.heartbeat_s, liveness=liveness, files=files),
+        server)
     dispatcher_pb2_grpc.add_LogBrokerServicer_to_server(LogBrokerService(broker, mirror), server)
     control = ControlService(store, on_change=leader.poke, liveness=registry, tokens=tokens,
-                             logs=broker, allow=config.allow, limits=config.limits)
+                             logs=broker, allow=config.allow, limits=config.limits, files=files)
     control_pb2_grpc.add_ControlServicer_to_server(control, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

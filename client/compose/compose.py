@@ -29,6 +29,7 @@ from dockyard.client.compose.reader import (
     string,
 )
 from dockyard.client.compose.service import Declared, ServiceContext, parse_service
+from dockyard.common.files import command_of
 from dockyard.common.spec import rules
 from dockyard.common.spec.admissible import check_app
 from dockyard.common.spec.errors import Notes, SpecError, kind, show
@@ -149,8 +150,22 @@ def _file_objects(
         try:
             if len(sources) > 1:
                 raise SpecError(f"{where}: give one of file, content or environment, not several")
-            if "external" in options:
-                continue  # refused by the table already
+            if options.get("external") is not None and boolean(
+                    options["external"], where=f"{where}: external"):
+                if sources:
+                    raise SpecError(f"{where}: an external {what} takes no "
+                                    f"{sources[0]}; it is made with `dockyard "
+                                    f"{command_of(what)} create`")
+                obj = specs_pb2.FileObject(name=name, external=True)
+                if options.get("name") is not None:
+                    obj.external_name = string(options["name"], where=f"{where}: name")
+                    problem = rules.object_name_problem(obj.external_name)
+                    if problem:
+                        raise SpecError(f"{where}: name {show(obj.external_name)} {problem}")
+                result.append(obj)
+                continue
+            if options.get("name") is not None:
+                notes.warn(f"{where}: name is ignored without external: true")
             if not sources:
                 raise SpecError(f'{where}: "file" is missing; write "file: PATH"')
             if "content" in options:

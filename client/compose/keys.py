@@ -305,10 +305,12 @@ VOLUME: dict[str, Key] = {
 }
 
 SECRET: dict[str, Key] = {
-    "file": _a("read when the file is loaded, kept in etcd"),
-    "environment": _a("read from the environment when the file is loaded, kept in etcd"),
-    "external": _r("secrets come from the Compose file; there is no external secret store"),
-    "name": _w("is ignored: a secret is known by its key in the file"),
+    "file": _a("read when the file is loaded, kept encrypted in etcd"),
+    "environment": _a("read from the environment when the file is loaded, kept encrypted "
+                      "in etcd"),
+    "external": _a("a secret made with `dockyard secret create`; the apply is refused "
+                   "when there is none"),
+    "name": _a("with external: the name of the secret in the cluster"),
     "labels": _w("is ignored: secrets carry no labels"),
     "driver": _r("secrets are kept in etcd; there are no secret drivers"),
     "driver_opts": _r("secrets are kept in etcd; there are no secret drivers"),
@@ -317,8 +319,9 @@ SECRET: dict[str, Key] = {
 
 CONFIG: dict[str, Key] = {
     **{key: value for key, value in SECRET.items() if key not in ("driver", "driver_opts")},
-    "external": _r("configs come from the Compose file; there is no external config store"),
-    "name": _w("is ignored: a config is known by its key in the file"),
+    "external": _a("a config made with `dockyard configs create`; the apply is refused "
+                   "when there is none"),
+    "name": _a("with external: the name of the config in the cluster"),
     "labels": _w("is ignored: configs carry no labels"),
     "content": _a("kept in etcd"),
     "template_driver": _r("configs are delivered as written, without templating"),

@@ -300,10 +300,14 @@ def app_to_dict(spec: specs_pb2.AppSpec) -> dict[str, Any]:
     if spec.networks:
         out["networks"] = {name: {} for name in spec.networks}
     if spec.secrets:
-        out["secrets"] = {obj.name: {"file": obj.name} for obj in spec.secrets}
+        out["secrets"] = {obj.name: _external(obj) if obj.external else {"file": obj.name}
+                          for obj in spec.secrets}
     if spec.configs:
         configs: dict[str, Any] = {}
         for obj in spec.configs:
+            if obj.external:
+                configs[obj.name] = _external(obj)
+                continue
             try:
                 configs[obj.name] = {"content": obj.data.decode("utf-8")}
             except UnicodeDecodeError:
@@ -328,6 +332,13 @@ def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
 
 
 _Dumper.add_representer(str, _represent_str)
+
+
+def _external(obj: specs_pb2.FileObject) -> dict[str, Any]:
+    out: dict[str, Any] = {"external": True}
+    if obj.external_name:
+        out["name"] = obj.external_name
+    return out
 
 
 def render_app(spec: specs_pb2.AppSpec) -> str:

@@ -56,7 +56,9 @@ def check_app(
 
     `stored=False` (the loader, for `dockyard config`) lets a service with ``build`` and
     no image through: it can be shown, not stored (the CLI's apply refuses it)."""
-    problem = rules.size_problem(spec.ByteSize(), limits.app_bytes, what="the app")
+    # Secrets and configs are stored apart from the app: their content is not its size.
+    contents = sum(len(obj.data) for obj in (*spec.secrets, *spec.configs))
+    problem = rules.size_problem(spec.ByteSize() - contents, limits.app_bytes, what="the app")
     if problem:
         raise SpecError(problem)
     problem = rules.name_problem(spec.name)
@@ -98,7 +100,10 @@ def _check_objects(spec: specs_pb2.AppSpec, limits: rules.Limits) -> None:
                 raise SpecError(f"{what} name {show(obj.name)} {problem}")
             problem = rules.size_problem(len(obj.data), limits.file_bytes, what="its content")
             if problem:
-                raise SpecError(f"{what} {show(obj.name)}: {problem}")
+                users = [s.name for s in spec.services
+                         if obj.name in {r.source for r in getattr(s, f"{what}s")}]
+                where = f"service {show(users[0])}: " if users else ""
+                raise SpecError(f"{where}{what} {show(obj.name)}: {problem}")
             if obj.name in seen:
                 raise SpecError(f"{what} {show(obj.name)} is defined twice")
             seen.add(obj.name)

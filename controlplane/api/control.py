@@ -19,6 +19,9 @@ from dockyard.controlplane.api.exec import caller_stream
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
 from dockyard.controlplane.events import event_entry, stored_events
+from dockyard.controlplane.files.api import FilesApi
+from dockyard.controlplane.files.plan import owned_refs
+from dockyard.controlplane.files.store import FileStore
 from dockyard.controlplane.security.cluster import TokenKeeper
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import decode, encode
@@ -38,7 +41,7 @@ class Liveness(Protocol):
     def forget(self, node: str) -> None: ...
 
 
-class ControlService(control_pb2_grpc.ControlServicer):
+class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
     """Serves the CLI. Reads go to etcd directly, so they see every committed write."""
 
     def __init__(
@@ -51,7 +54,9 @@ class ControlService(control_pb2_grpc.ControlServicer):
         logs: LogBroker | None = None,
         allow: frozenset[str] = frozenset(),
         limits: rules.Limits = rules.DEFAULT_LIMITS,
+        files: FileStore | None = None,
     ) -> None:
+        self._files = files or FileStore(store, None)  # secrets and configs (controlplane/files)
         self._allow = allow  # privileges the whole cluster grants (`server --allow`)
         self._limits = limits
         self._tokens = tokens
@@ -100,6 +105,10 @@ class ControlService(control_pb2_grpc.ControlServicer):
                           rolling_back: bool) -> control_pb2.ApplyResponse | None:
         now = typed.now_ms()
         old_app = await typed.read_app(self._store, spec.name)
+        files = await self._files.prepare_apply(spec, old_app.spec if old_app else None, now_ms=now)
+        if files.plan.problem:
+            raise _Refused(files.plan.problem)
+        spec = files.plan.spec  # content cleared: it goes to its own keys, in this commit
         stored = {s.spec.name: s for s in await typed.list_services(self._store, spec.name)}
         diffs = diff_services(app=spec.name, stored=stored, spec=spec, now_ms=now,
                               applied=old_app.spec if old_app is not None else None,
@@ -123,6 +132,9 @@ class ControlService(control_pb2_grpc.ControlServicer):
             _keep_version(commit, app, before=old_app.spec if old_app else None, now_ms=now,
                           source=source, allow=allow)
         commit.puts[keys.app_key(spec.name)] = encode(app)
+        commit.expect.update(files.expect)
+        commit.puts.update(files.puts)
+        commit.deletes += files.deletes
         for d in diffs:
             if d.service is not None:
                 commit.puts[keys.service_key(spec.name, d.name)] = encode(d.service)
@@ -222,6 +234,7 @@ class ControlService(control_pb2_grpc.ControlServicer):
         commit.deletes.append(keys.app_key(name))
         commit.deletes += [keys.service_key(name, s.spec.name) for s in services]
         commit.deletes += [keys.history_key(name, n) for n in history.kept_numbers(app.version)]
+        commit.deletes += [keys.file_key(*ref) for ref in sorted(owned_refs(app.spec))]
         key, value = event_entry(
             app=name, kind="app", obj=name, message="deleted", now_ms=typed.now_ms()
         )

@@ -24,6 +24,8 @@ import grpc
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.endpoints import EndpointTables
+from dockyard.controlplane.files.delivery import SessionFiles
+from dockyard.controlplane.files.store import FileStore
 from dockyard.controlplane.http_status import SESSIONS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.store import keys, typed
@@ -111,11 +113,11 @@ def new_session_id() -> str:
 
 @dataclass
 class SentState:
-    """What one session sent so far: task versions, endpoint epochs and app versions."""
+    """What one session sent so far: task versions and endpoint epochs (secrets and
+    configs: controlplane/files/delivery.py)."""
 
     tasks: dict[str, int] = field(default_factory=dict)
     endpoints: dict[str, int] | None = None  # app -> epoch of its table
-    apps: dict[str, int] = field(default_factory=dict)  # app -> version of the app object
     complete: bool = True  # the next message is the complete set
 
 
@@ -130,18 +132,13 @@ def next_message(
     changes, sent_now = assignments_for(tasks, {} if complete else sent.tasks)
     apps = {t.app for t in tasks}
     epochs = {a: endpoints.epochs.get(a, 0) for a in apps}
-    app_versions = {a: view.apps[a].meta.version for a in apps if a in view.apps}
     new_endpoints = complete or epochs != sent.endpoints
-    stale_apps = {a for a, v in app_versions.items() if sent.apps.get(a) != v}
-    sent.tasks, sent.endpoints, sent.apps, sent.complete = sent_now, epochs, app_versions, False
+    sent.tasks, sent.endpoints, sent.complete = sent_now, epochs, False
     if not (complete or changes or new_endpoints or subscriptions):
         return None
-    updated = {a.task.meta.id for a in changes}
-    needs_files = [t for t in tasks if complete or t.meta.id in updated or t.app in stale_apps]
     return dispatcher_pb2.SessionMessage(
         complete=complete,
         assignments=changes,
-        files=files_for(needs_files, view.apps),
         endpoints=endpoints.tables(apps) if new_endpoints else [],
         has_endpoints=new_endpoints,
         subscriptions=subscriptions,
@@ -167,22 +164,6 @@ def assignments_for(
     return out, {tid: t.meta.version for tid, t in current.items()}
 
 
-def files_for(
-    tasks: list[objects_pb2.Task], apps: dict[str, objects_pb2.App]
-) -> dict[str, bytes]:
-    """Secrets and configs, only those the node's tasks use. Pure."""
-    files: dict[str, bytes] = {}
-    for t in tasks:
-        app = apps.get(t.app)
-        if app is None:
-            continue
-        wanted = {f.source for f in t.spec.secrets} | {f.source for f in t.spec.configs}
-        for obj in list(app.spec.secrets) + list(app.spec.configs):
-            if obj.name in wanted:
-                files[f"{t.app}/{obj.name}"] = obj.data
-    return files
-
-
 class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
     def __init__(
         self,
@@ -193,8 +174,10 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         broker: LogBroker,
         heartbeat_s: float,
         liveness: NodeLiveness,
+        files: FileStore | None = None,
     ) -> None:
         self._store = store
+        self._files = files or FileStore(store, None)
         self._mirror = mirror
         self._registry = registry
         self._liveness = liveness
@@ -216,12 +199,18 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         fan = self._fanout
         try:
             sent = SentState()
+            node_files = SessionFiles(self._files)  # each secret version once per session
             peers_epoch, peers_at = -1, 0.0
             loop = asyncio.get_running_loop()
             while self._registry.is_open(request.session_id):
                 session.changed.clear()
-                msg = next_message(self._mirror.view, request.node, sent, fan.endpoints,
+                view, complete = self._mirror.view, sent.complete
+                msg = next_message(view, request.node, sent, fan.endpoints,
                                    self._broker.outgoing(request.node))
+                files = await node_files.next(view.tasks_on(request.node), complete=complete)
+                if files:
+                    msg = msg or dispatcher_pb2.SessionMessage()
+                    msg.files.update(files)
                 if msg is not None:
                     yield msg
                 wait_s = 5.0

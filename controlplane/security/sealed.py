@@ -49,20 +49,21 @@ def seal(kek: bytes, plaintext: bytes, *, aad: bytes) -> bytes:
     return MAGIC + key_id(kek) + nonce + AESGCM(kek).encrypt(nonce, plaintext, aad)
 
 
-def unseal(kek: bytes, sealed: bytes, *, aad: bytes, kek_path: Path) -> bytes:
+def unseal(kek: bytes, sealed: bytes, *, aad: bytes, kek_path: Path,
+           what: str = "the cluster CA key") -> bytes:
     """The plaintext of `seal`'s output; SealError naming the key file when it is not the
-    key it was sealed with. Pure."""
+    key it was sealed with. `what` names the value in that line. Pure."""
     body = sealed[len(MAGIC):]
     stored_id, nonce, ciphertext = (body[:_ID_BYTES], body[_ID_BYTES:_ID_BYTES + _NONCE_BYTES],
                                     body[_ID_BYTES + _NONCE_BYTES:])
     if stored_id != key_id(kek):
-        raise SealError(f"the cluster CA key in etcd is encrypted with key {stored_id.hex()}, "
+        raise SealError(f"{what} in etcd is encrypted with key {stored_id.hex()}, "
                         f"but {kek_path} holds key {key_id(kek).hex()}: use the key file of "
                         f"this cluster (another replica's --kek-file)")
     try:
         return AESGCM(kek).decrypt(nonce, ciphertext, aad)
     except InvalidTag:
-        raise SealError(f"the cluster CA key in etcd does not decrypt with {kek_path}: "
+        raise SealError(f"{what} in etcd does not decrypt with {kek_path}: "
                         f"the stored value is damaged") from None
 
 

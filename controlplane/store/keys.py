@@ -10,6 +10,9 @@
     /dockyard/history/<app>/<number>        AppVersion: the last 10 applied specs
     /dockyard/cluster/<name>                cluster-wide settings (join token, ...)
     /dockyard/subnets/<a.b.c.d-24>          node name: the claim on a node's subnet
+    /dockyard/secrets/<name>                StoredFile, content sealed (controlplane/files/)
+    /dockyard/configs/<name>                StoredFile, content plain; <name> is NAME for
+                                            a created object, APP/NAME for an app's own
 
 Task status lives beside the task, not inside it, so that agent reports never race with
 the control plane's own writes to a task: each writer owns its keys.
@@ -28,6 +31,7 @@ EVENTS = ROOT + "events/"
 HISTORY = ROOT + "history/"  # sorts right after EVENTS: the mirror skips both at once
 CLUSTER = ROOT + "cluster/"
 SUBNETS = ROOT + "subnets/"
+FILES = {"secret": ROOT + "secrets/", "config": ROOT + "configs/"}
 
 
 def app_key(app: str) -> str:
@@ -94,3 +98,8 @@ def last_segment(key: str) -> str:
 def subnet_key(claim: str) -> str:
     """The claim key of a node subnet (`claim` as `subnets.claim_name` makes it)."""
     return f"{SUBNETS}{claim}"
+
+
+def file_key(kind: str, name: str) -> str:
+    """The key of a secret or config ("secret"/"config"); `name` may be "APP/NAME"."""
+    return f"{FILES[kind]}{name}"

@@ -20,7 +20,8 @@ from dockyard.agent.runtime.docker.options import (
     runtime_kwargs,
     tmpfs_options,
 )
-from dockyard.agent.runtime.driver import CreateRequest
+from dockyard.agent.runtime.driver import CreateRequest, DriverError
+from dockyard.common.files import SECRET, delivery_key, references
 from dockyard.v1 import objects_pb2, specs_pb2
 
 MS_TO_NS = 1_000_000
@@ -87,15 +88,16 @@ def volumes_for(task: objects_pb2.Task, secret_paths: Mapping[str, str]) -> list
             out.append(f"{v.source}:{v.target}:{bind_suffix(v)}")
         elif v.type == "volume":
             out.append(v.target)  # anonymous: the engine names it
-    for ref, default_dir in ((task.spec.secrets, "/run/secrets"), (task.spec.configs, "/")):
-        for f in ref:
-            host = secret_paths.get(f"{task.app}/{f.source}")
-            if host is None:
-                continue
-            target = f.target or str(PurePosixPath(default_dir) / f.source)
-            if not target.startswith("/"):
-                target = str(PurePosixPath(default_dir) / target)
-            out.append(f"{host}:{target}:ro")
+    for kind, f in references(task.spec):
+        default_dir = "/run/secrets" if kind == SECRET else "/"
+        host = secret_paths.get(delivery_key(kind, f.object, f.version))
+        if host is None:
+            raise DriverError(f"{kind} {f.source} (version {f.version}) has not been "
+                              "delivered to this node")
+        target = f.target or str(PurePosixPath(default_dir) / f.source)
+        if not target.startswith("/"):
+            target = str(PurePosixPath(default_dir) / target)
+        out.append(f"{host}:{target}:ro")
     return out
 
 

@@ -267,3 +267,47 @@ class RollbackRequest(_message.Message):
     app: str
     to: int
     def __init__(self, app: _Optional[str] = ..., to: _Optional[int] = ...) -> None: ...
+
+class PutFileRequest(_message.Message):
+    __slots__ = ("kind", "name", "data")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    data: bytes
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class ListFilesRequest(_message.Message):
+    __slots__ = ("kind",)
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    def __init__(self, kind: _Optional[str] = ...) -> None: ...
+
+class FileSummary(_message.Message):
+    __slots__ = ("file", "used_by")
+    FILE_FIELD_NUMBER: _ClassVar[int]
+    USED_BY_FIELD_NUMBER: _ClassVar[int]
+    file: _objects_pb2.StoredFile
+    used_by: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, file: _Optional[_Union[_objects_pb2.StoredFile, _Mapping]] = ..., used_by: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListFilesResponse(_message.Message):
+    __slots__ = ("files",)
+    FILES_FIELD_NUMBER: _ClassVar[int]
+    files: _containers.RepeatedCompositeFieldContainer[FileSummary]
+    def __init__(self, files: _Optional[_Iterable[_Union[FileSummary, _Mapping]]] = ...) -> None: ...
+
+class RemoveFileRequest(_message.Message):
+    __slots__ = ("kind", "name")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    name: str
+    def __init__(self, kind: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RemoveFileResponse(_message.Message):
+    __slots__ = ("removed",)
+    REMOVED_FIELD_NUMBER: _ClassVar[int]
+    removed: bool
+    def __init__(self, removed: _Optional[bool] = ...) -> None: ...

@@ -120,6 +120,21 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.RollbackRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_control__pb2.ApplyResponse.FromString,
                 _registered_method=True)
+        self.PutFile = channel.unary_unary(
+                '/dockyard.v1.Control/PutFile',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.PutFileRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_objects__pb2.StoredFile.FromString,
+                _registered_method=True)
+        self.ListFiles = channel.unary_unary(
+                '/dockyard.v1.Control/ListFiles',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.ListFilesRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ListFilesResponse.FromString,
+                _registered_method=True)
+        self.RemoveFile = channel.unary_unary(
+                '/dockyard.v1.Control/RemoveFile',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.RemoveFileRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.RemoveFileResponse.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -248,6 +263,28 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def PutFile(self, request, context):
+        """Create a secret or config, or give it a new version when its content changed; the
+        services using it then roll. The answer never holds the content.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListFiles(self, request, context):
+        """Secrets or configs: names, versions, digests and users, never the content.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RemoveFile(self, request, context):
+        """Remove a secret or config no service uses.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -335,6 +372,21 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.Rollback,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.RollbackRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_control__pb2.ApplyResponse.SerializeToString,
+            ),
+            'PutFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.PutFile,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.PutFileRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_objects__pb2.StoredFile.SerializeToString,
+            ),
+            'ListFiles': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListFiles,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.ListFilesRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ListFilesResponse.SerializeToString,
+            ),
+            'RemoveFile': grpc.unary_unary_rpc_method_handler(
+                    servicer.RemoveFile,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.RemoveFileRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.RemoveFileResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -796,6 +848,87 @@ class Control:
             '/dockyard.v1.Control/Rollback',
             dockyard_dot_v1_dot_control__pb2.RollbackRequest.SerializeToString,
             dockyard_dot_v1_dot_control__pb2.ApplyResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PutFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/PutFile',
+            dockyard_dot_v1_dot_control__pb2.PutFileRequest.SerializeToString,
+            dockyard_dot_v1_dot_objects__pb2.StoredFile.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListFiles(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/ListFiles',
+            dockyard_dot_v1_dot_control__pb2.ListFilesRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ListFilesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RemoveFile(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/RemoveFile',
+            dockyard_dot_v1_dot_control__pb2.RemoveFileRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.RemoveFileResponse.FromString,
             options,
             channel_credentials,
             insecure,

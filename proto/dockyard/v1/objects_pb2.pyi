@@ -286,3 +286,21 @@ class AppVersion(_message.Message):
     source: str
     allow: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, number: _Optional[int] = ..., applied_ms: _Optional[int] = ..., spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., changes: _Optional[_Iterable[str]] = ..., source: _Optional[str] = ..., allow: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class StoredFile(_message.Message):
+    __slots__ = ("meta", "kind", "app", "version", "digest", "size", "data")
+    META_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    APP_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    meta: Meta
+    kind: str
+    app: str
+    version: int
+    digest: str
+    size: int
+    data: bytes
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., kind: _Optional[str] = ..., app: _Optional[str] = ..., version: _Optional[int] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...

@@ -221,18 +221,22 @@ class RestartPolicy(_message.Message):
     def __init__(self, condition: _Optional[_Union[RestartCondition, str]] = ..., delay_ms: _Optional[int] = ..., max_attempts: _Optional[int] = ..., window_ms: _Optional[int] = ...) -> None: ...
 
 class FileReference(_message.Message):
-    __slots__ = ("source", "target", "uid", "gid", "mode")
+    __slots__ = ("source", "target", "uid", "gid", "mode", "object", "version")
     SOURCE_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
     UID_FIELD_NUMBER: _ClassVar[int]
     GID_FIELD_NUMBER: _ClassVar[int]
     MODE_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
     source: str
     target: str
     uid: str
     gid: str
     mode: int
-    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ..., uid: _Optional[str] = ..., gid: _Optional[str] = ..., mode: _Optional[int] = ...) -> None: ...
+    object: str
+    version: int
+    def __init__(self, source: _Optional[str] = ..., target: _Optional[str] = ..., uid: _Optional[str] = ..., gid: _Optional[str] = ..., mode: _Optional[int] = ..., object: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class UpdateConfig(_message.Message):
     __slots__ = ("parallelism", "delay_ms", "order", "failure_action", "monitor_ms", "max_failure_ratio")
@@ -412,12 +416,24 @@ class ServiceSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Union[Argv, _Mapping]] = ..., entrypoint: _Optional[_Union[Argv, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[PortMapping, _Mapping]]] = ..., expose: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., user: _Optional[str] = ..., working_dir: _Optional[str] = ..., hostname: _Optional[str] = ..., stop_signal: _Optional[str] = ..., stop_grace_period_ms: _Optional[int] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., depends_on: _Optional[_Iterable[_Union[Dependency, _Mapping]]] = ..., healthcheck: _Optional[_Union[HealthCheck, _Mapping]] = ..., restart_policy: _Optional[_Union[RestartPolicy, _Mapping]] = ..., networks: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., configs: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., replicas: _Optional[int] = ..., limits: _Optional[_Union[Resources, _Mapping]] = ..., reservations: _Optional[_Union[Resources, _Mapping]] = ..., placement: _Optional[_Union[PlacementSpec, _Mapping]] = ..., update_config: _Optional[_Union[UpdateConfig, _Mapping]] = ..., build: _Optional[_Union[BuildSpec, _Mapping]] = ..., logging: _Optional[_Union[LoggingSpec, _Mapping]] = ..., ulimits: _Optional[_Iterable[_Union[Ulimit, _Mapping]]] = ..., init: _Optional[bool] = ..., extra_hosts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Mapping[str, str]] = ..., sysctls: _Optional[_Mapping[str, str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., shm_size_bytes: _Optional[int] = ..., stdin_open: _Optional[bool] = ..., tty: _Optional[bool] = ..., platform: _Optional[str] = ..., pids_limit: _Optional[int] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[_Union[DeviceMapping, _Mapping]]] = ..., device_cgroup_rules: _Optional[_Iterable[str]] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., dns_opt: _Optional[_Iterable[str]] = ..., deploy_labels: _Optional[_Mapping[str, str]] = ..., domainname: _Optional[str] = ..., group_add: _Optional[_Iterable[str]] = ..., pid: _Optional[str] = ..., ipc: _Optional[str] = ..., uts: _Optional[str] = ..., userns_mode: _Optional[str] = ..., network_mode: _Optional[str] = ..., rollback_config: _Optional[_Union[UpdateConfig, _Mapping]] = ...) -> None: ...
 
 class FileObject(_message.Message):
-    __slots__ = ("name", "data")
+    __slots__ = ("name", "data", "external", "external_name", "object", "version", "digest", "size")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DATA_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_NAME_FIELD_NUMBER: _ClassVar[int]
+    OBJECT_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
     name: str
     data: bytes
-    def __init__(self, name: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+    external: bool
+    external_name: str
+    object: str
+    version: int
+    digest: str
+    size: int
+    def __init__(self, name: _Optional[str] = ..., data: _Optional[bytes] = ..., external: _Optional[bool] = ..., external_name: _Optional[str] = ..., object: _Optional[str] = ..., version: _Optional[int] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ...) -> None: ...
 
 class AppSpec(_message.Message):
     __slots__ = ("name", "services", "volumes", "networks", "secrets", "configs", "strategy", "volume_specs")

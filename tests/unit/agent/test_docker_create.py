@@ -14,7 +14,7 @@ from dockyard.agent.runtime.docker.create import (
     ports_for,
     volumes_for,
 )
-from dockyard.agent.runtime.driver import CreateRequest
+from dockyard.agent.runtime.driver import CreateRequest, DriverError
 from dockyard.v1 import objects_pb2, specs_pb2
 
 MS = 1_000_000  # ns per ms
@@ -204,29 +204,31 @@ def test_volumes(volumes: list[specs_pb2.VolumeMount], expected: list[str]) -> N
 @pytest.mark.parametrize(
     ("secrets", "configs", "expected"),
     [
-        ([F(source="db_pw")], [], ["/host/shop/db_pw:/run/secrets/db_pw:ro"]),
-        ([F(source="db_pw", target="/etc/pw")], [], ["/host/shop/db_pw:/etc/pw:ro"]),
-        ([F(source="db_pw", target="pw")], [], ["/host/shop/db_pw:/run/secrets/pw:ro"]),
-        ([], [F(source="nginx")], ["/host/shop/nginx:/nginx:ro"]),
-        ([], [F(source="nginx", target="/etc/nginx.conf")],
-         ["/host/shop/nginx:/etc/nginx.conf:ro"]),
-        ([F(source="missing")], [], []),
+        ([F(source="db_pw")], [], ["/tmpfs/db_pw:/run/secrets/db_pw:ro"]),
+        ([F(source="db_pw", target="/etc/pw")], [], ["/tmpfs/db_pw:/etc/pw:ro"]),
+        ([F(source="db_pw", target="pw")], [], ["/tmpfs/db_pw:/run/secrets/pw:ro"]),
+        ([], [F(source="nginx")], ["/tmpfs/nginx:/nginx:ro"]),
+        ([], [F(source="nginx", target="/etc/nginx.conf")], ["/tmpfs/nginx:/etc/nginx.conf:ro"]),
     ],
-    ids=["secret", "secret-abs", "secret-rel", "config", "config-abs", "not-delivered"],
+    ids=["secret", "secret-abs", "secret-rel", "config", "config-abs"],
 )
 def test_secrets_and_configs(secrets: list[specs_pb2.FileReference],
                              configs: list[specs_pb2.FileReference],
                              expected: list[str]) -> None:
-    paths = {"shop/db_pw": "/host/shop/db_pw", "shop/nginx": "/host/shop/nginx"}
+    """Each reference mounts, read-only, the file delivered for its object's version."""
+    for ref in (*secrets, *configs):
+        ref.object, ref.version = f"shop/{ref.source}", 2
+    paths = {"secret/shop/db_pw@2": "/tmpfs/db_pw", "config/shop/nginx@2": "/tmpfs/nginx"}
     t = _task(_spec(secrets=secrets, configs=configs))
     assert volumes_for(t, paths) == expected
     kw = kwargs_of(t, node="n", secret_paths=paths)
     assert kw.get("volumes", []) == expected
 
 
-def test_secret_of_another_app_is_not_mounted() -> None:
-    t = _task(_spec(secrets=[F(source="db_pw")]))
-    assert volumes_for(t, {"blog/db_pw": "/host/blog/db_pw"}) == []
+def test_a_file_not_delivered_fails_the_create_instead_of_starting_without_it() -> None:
+    t = _task(_spec(secrets=[F(source="db_pw", object="shop/db_pw", version=3)]))
+    with pytest.raises(DriverError, match=r"secret db_pw \(version 3\) has not been delivered"):
+        volumes_for(t, {"secret/shop/db_pw@2": "/tmpfs/old"})
 
 
 def test_user_environment_plus_dockyard_variables() -> None:

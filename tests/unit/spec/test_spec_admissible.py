@@ -76,8 +76,8 @@ CASES = [
      'service "web": volumes: target "rel" is not an absolute path'),
     (app(*[svc(f"s{i}") for i in range(101)]), 'app "shop" has 101 services; the limit is 100 '
                                                "per app"),
-    (app(secrets=[specs_pb2.FileObject(name="k", data=b"x" * (257 * 1024))]),
-     'secret "k": its content is 257 KiB; the limit is 256 KiB'),
+    (app(secrets=[specs_pb2.FileObject(name="k", data=b"x" * (501 * 1024))]),
+     'secret "k": its content is 501 KiB; the limit is 500 KiB'),
     (app(configs=[specs_pb2.FileObject(name="../k", data=b"x")]),
      'config name "../k" must be letters, digits'),
     (app(volumes=["a/b"]), 'volume name "a/b" must be letters'),

@@ -1,0 +1,2 @@
+"""Secrets and configs as stored objects: plan (pure), store (etcd, sealing), api,
+delivery, migrate."""

@@ -1,0 +1,136 @@
+"""The Control API's secrets and configs: PutFile, ListFiles, RemoveFile.
+
+Mixed into ControlService (controlplane/api/control.py), whose store, file store,
+`_guard` and `_on_change` it uses. Answers never hold content: a StoredFile leaves here
+through `public` only, and events name objects and versions, never bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import NoReturn, TypeVar
+
+import grpc
+
+from dockyard.common.files import KINDS
+from dockyard.common.spec import rules
+from dockyard.controlplane.events import event_entry
+from dockyard.controlplane.files.plan import Write, next_version, roll, size_problem, users_of
+from dockyard.controlplane.files.store import FileStore, FileStoreError, public
+from dockyard.controlplane.store import keys, typed
+from dockyard.controlplane.store.codec import encode
+from dockyard.controlplane.store.etcd import Commit, EtcdStore
+from dockyard.v1 import control_pb2, objects_pb2
+
+T = TypeVar("T")
+_ATTEMPTS = 5
+
+
+async def _fail(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str
+                ) -> NoReturn:
+    await context.abort(code, message)
+    raise AssertionError("unreachable")
+
+
+class FilesApi:
+    """PutFile, ListFiles and RemoveFile (see control.proto)."""
+
+    _store: EtcdStore
+    _files: FileStore
+    _on_change: Callable[[], None]
+
+    async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
+        raise NotImplementedError  # ControlService's
+
+    async def _kind(self, context: grpc.aio.ServicerContext, kind: str) -> None:
+        if kind not in KINDS:
+            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT,
+                        f"kind must be secret or config, got {kind!r}")
+
+    async def PutFile(
+        self, request: control_pb2.PutFileRequest, context: grpc.aio.ServicerContext
+    ) -> objects_pb2.StoredFile:
+        kind, name, data = request.kind, request.name, request.data
+        await self._kind(context, kind)
+        problem = rules.object_name_problem(name)
+        if problem:
+            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT,
+                        f"{kind} name {name!r} {problem}")
+        problem = size_problem(kind, name, len(data))
+        if problem:
+            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
+        key = keys.file_key(kind, name)
+        for _ in range(_ATTEMPTS):
+            old = await self._guard(context, self._files.read(kind, name))
+            version = next_version(old, data)
+            if version is None and old is not None:
+                return public(old)  # the same content: nothing to do
+            now = typed.now_ms()
+            try:
+                file = self._files.stored_value(Write(kind, name, "", version or 1, data), old,
+                                                now)
+            except FileStoreError as exc:
+                await _fail(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+            services = await self._guard(context, typed.list_services(self._store, ""))
+            apps = await self._guard(context, typed.list_apps(self._store))
+            rolled, rolled_apps = roll(services, apps, file, now_ms=now)
+            commit = Commit(expect={key: old.meta.version if old is not None else 0},
+                            puts={key: encode(file)})
+            for svc in rolled:
+                commit.expect[keys.service_key(svc.app, svc.spec.name)] = svc.meta.version
+                commit.puts[keys.service_key(svc.app, svc.spec.name)] = encode(svc)
+            for app in rolled_apps:
+                commit.expect[keys.app_key(app.meta.id)] = app.meta.version
+                commit.puts[keys.app_key(app.meta.id)] = encode(app)
+            for app_name in sorted({s.app for s in rolled}):
+                names = ", ".join(s.spec.name for s in rolled if s.app == app_name)
+                ev_key, ev_value = event_entry(
+                    app=app_name, kind=kind, obj=name, now_ms=now,
+                    message=f"{kind} {name} is now version {file.version}: rolling {names}")
+                commit.puts[ev_key] = ev_value
+            if await self._guard(context, self._store.commit(commit)):
+                self._on_change()
+                file.meta.version = 0
+                return public(file)
+        await _fail(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} kept changing; retry")
+
+    async def ListFiles(
+        self, request: control_pb2.ListFilesRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListFilesResponse:
+        await self._kind(context, request.kind)
+        files = await self._guard(context, self._files.list(request.kind))
+        services = await self._guard(context, typed.list_services(self._store, ""))
+        return control_pb2.ListFilesResponse(files=[
+            control_pb2.FileSummary(file=public(f),
+                                    used_by=users_of(services, f.kind, f.meta.id))
+            for f in files])
+
+    async def RemoveFile(
+        self, request: control_pb2.RemoveFileRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.RemoveFileResponse:
+        kind, name = request.kind, request.name
+        await self._kind(context, kind)
+        old = None
+        if "/" in name or not rules.object_name_problem(name):
+            old = await self._guard(context, self._files.read(kind, name))
+        if old is None:
+            problem = rules.object_name_problem(name)
+            if problem and "/" not in name:
+                await _fail(context, grpc.StatusCode.INVALID_ARGUMENT,
+                            f"{kind} name {name!r} {problem}")
+            return control_pb2.RemoveFileResponse(removed=False)
+        if old.app:
+            await _fail(context, grpc.StatusCode.FAILED_PRECONDITION,
+                        f"{kind} {name} belongs to app {old.app}: it goes when the app's file "
+                        f"no longer declares it, or with `dockyard delete app {old.app}`")
+        services = await self._guard(context, typed.list_services(self._store, ""))
+        users = users_of(services, kind, name)
+        if users:
+            await _fail(context, grpc.StatusCode.FAILED_PRECONDITION,
+                        f"{kind} {name} is used by {', '.join(users)}: remove it from "
+                        "their files and apply them first")
+        commit = Commit(expect={keys.file_key(kind, name): old.meta.version},
+                        deletes=[keys.file_key(kind, name)])
+        if not await self._guard(context, self._store.commit(commit)):
+            await _fail(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} changed; retry")
+        return control_pb2.RemoveFileResponse(removed=True)
