@@ -28,7 +28,7 @@ SUITE = "bookworm"
 CACHE = Path("/var/cache/dockyard")
 FILES = Path(__file__).resolve().parent / "files"
 TIERS = ("db", "php", "web")
-VERSION = "3"
+VERSION = "4"
 
 
 def image_tag(registry: str, tier: str) -> str:

@@ -378,6 +378,8 @@ def agent_argv(
         str(token_file),
         "--state-dir",
         str(h.dir / "agent"),
+        "--files-dir",  # its tmpfs for secrets: unmounted with the testbed
+        str(h.dir / "files"),
         "--name",
         h.name,
         "--address",

@@ -2,6 +2,14 @@
 # MariaDB for the AMP demo: on the first start, create the database, the app's user and
 # one row for the page to show; then run the server in the foreground.
 set -e
+# Passwords come as files (Compose secrets, /run/secrets/...) or, as before, as values.
+for var in MARIADB_PASSWORD MARIADB_ROOT_PASSWORD; do
+  eval "file=\${${var}_FILE:-}"
+  if [ -n "$file" ]; then
+    value=$(cat "$file")
+    export "$var=$value"
+  fi
+done
 DATA=/var/lib/mysql
 mkdir -p /run/mysqld
 chown mysql:mysql /run/mysqld "$DATA"
@@ -30,5 +38,6 @@ SQL
   wait "$pid" || true
   touch "$DATA/.amp-initialized"
 fi
+unset MARIADB_PASSWORD MARIADB_ROOT_PASSWORD  # the server needs neither
 exec mariadbd --user=mysql --datadir="$DATA" --bind-address=0.0.0.0 --port=3306 \
   --socket=/run/mysqld/mysqld.sock --skip-name-resolve

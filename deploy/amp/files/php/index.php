@@ -4,9 +4,13 @@ header('Content-Type: text/plain; charset=utf-8');
 $db_host = getenv('DB_HOST') ?: 'db';
 $web_node = $_SERVER['HTTP_X_WEB_NODE'] ?? 'unknown';
 $php_node = getenv('DOCKYARD_NODE') ?: gethostname();
+// The password is a Compose secret: a file under /run/secrets/ (the variable names it).
+$password_file = getenv('MARIADB_PASSWORD_FILE');
+$password = $password_file ? trim((string) @file_get_contents($password_file))
+                           : getenv('MARIADB_PASSWORD');
 mysqli_report(MYSQLI_REPORT_ERROR | MYSQLI_REPORT_STRICT);
 try {
-    $db = new mysqli($db_host, getenv('MARIADB_USER'), getenv('MARIADB_PASSWORD'),
+    $db = new mysqli($db_host, getenv('MARIADB_USER'), $password,
                      getenv('MARIADB_DATABASE'), 3306);
     $row = $db->query('SELECT message FROM greeting WHERE id = 1')->fetch_row();
     $db_node = $db->query("SELECT @@hostname")->fetch_row()[0];
