@@ -23,7 +23,7 @@ from typing import Any
 import grpc
 
 from dockyard.common.jointoken import split_token, weakness
-from dockyard.controlplane.security import pki, sealed
+from dockyard.controlplane.security import datakey, pki, sealed
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.etcd import Commit, EtcdStore
 
@@ -56,14 +56,14 @@ async def ensure_ca(store: EtcdStore, kek_path: Path) -> tuple[pki.ClusterCA, bo
                         f"(--kek-file)")
                 plain = sealed.unseal(kek, key.value, aad=aad, kek_path=kek_path)
                 return pki.ClusterCA(cert.value, plain), False
-            kek = sealed.load_kek(kek_path) or sealed.create_kek(kek_path)
+            kek = sealed.load_kek(kek_path) or await datakey.new_kek(store, kek_path)
             commit = Commit(expect={CA_KEY_KEY: key.mod_revision},
                             puts={CA_KEY_KEY: sealed.seal(kek, key.value, aad=aad)})
             if await store.commit(commit):
                 log.info("encrypted the cluster CA key in etcd with the key in %s", kek_path)
                 return pki.ClusterCA(cert.value, key.value), False
             continue
-        kek = sealed.load_kek(kek_path) or sealed.create_kek(kek_path)
+        kek = sealed.load_kek(kek_path) or await datakey.new_kek(store, kek_path)
         ca = pki.create_ca()
         commit = Commit(expect={CA_CERT_KEY: 0, CA_KEY_KEY: 0})
         commit.puts[CA_CERT_KEY] = ca.cert_pem

@@ -27,6 +27,16 @@ DATA_KEY_KEY = keys.cluster_key("data-key")
 _WHAT = "the secrets' data key"
 
 
+async def new_kek(store: EtcdStore, kek_path: Path) -> bytes:
+    """A new KEK file (or the one a replica starting beside this one just made), unless
+    a sealed data key exists: that one would never open again (SealError)."""
+    if await store.get(DATA_KEY_KEY) is not None:
+        raise sealed.SealError(
+            f"{_WHAT} in etcd is encrypted and its key file {kek_path} is missing: "
+            "restore it from a backup or another replica (--kek-file)")
+    return sealed.create_kek(kek_path)
+
+
 async def ensure_data_key(store: EtcdStore, kek_path: Path) -> bytes:
     """The cluster's DEK, unsealed with the KEK in `kek_path`; made and stored now when
     there is none and no secret exists. SealError (one line) otherwise."""
@@ -36,9 +46,7 @@ async def ensure_data_key(store: EtcdStore, kek_path: Path) -> bytes:
         kek = sealed.load_kek(kek_path)
         if entry is not None:
             if kek is None:
-                raise sealed.SealError(
-                    f"{_WHAT} in etcd is encrypted and its key file {kek_path} is missing: "
-                    "restore it from a backup or another replica (--kek-file)")
+                kek = await new_kek(store, kek_path)  # refused: the data key is there
             return sealed.unseal(kek, entry.value, aad=aad, kek_path=kek_path, what=_WHAT)
         stored, _ = await store.get_prefix(keys.FILES["secret"])
         if stored:

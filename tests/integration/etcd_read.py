@@ -6,7 +6,7 @@ once authentication is on.)
 `python -m tests.integration.etcd_read DATA_DIR PORT KEY...` prints one JSON list: for
 each KEY ending in "/", how many keys start with it; for any other KEY, its value as
 text, or null; `@revision` gives etcd's current revision. KEY=FILE puts the file's
-bytes at KEY; KEY>FILE writes KEY's value to FILE.
+bytes at KEY; KEY>FILE writes KEY's value to FILE; !KEY deletes KEY.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.controlplane.embedded_etcd import client_tls
-from dockyard.controlplane.store.etcd import EtcdStore
+from dockyard.controlplane.store.etcd import Commit, EtcdStore
 
 
 async def read(data_dir: Path, port: int, wanted: list[str]) -> list[Any]:
@@ -38,6 +38,9 @@ async def read(data_dir: Path, port: int, wanted: list[str]) -> list[Any]:
                 name, _, path = key.partition(">")
                 entry = await store.get(name)
                 Path(path).write_bytes(entry.value if entry is not None else b"")
+                out.append(None)
+            elif key.startswith("!"):
+                await store.commit(Commit(deletes=[key[1:]]))
                 out.append(None)
             elif key.endswith("/"):
                 out.append(len((await store.get_prefix(key))[0]))

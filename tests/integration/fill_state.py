@@ -25,7 +25,7 @@ from dockyard.controlplane.store.etcd import Commit, EtcdStore
 from dockyard.v1 import control_pb2
 from tests.integration.harness import embedded_etcd_tls
 
-CONFIG_BYTES = 220 * 1024  # its lines make it 242 KiB: under the 256 KiB a config may hold
+CONFIG_BYTES = 220 * 1024  # its lines make it 242 KiB: under the 500 KiB a config may hold
 EVENT_BYTES = 3_000_000
 EVENTS_PER_TXN = 100
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.controlplane.security.datakey import DATA_KEY_KEY
 from dockyard.controlplane.security.etcd_certs import EtcdFiles
 from dockyard.controlplane.security.sealed import load_kek, unseal
 from tests.integration.etcd_cluster import EtcdCluster
@@ -108,7 +109,8 @@ def test_a_plain_ca_key_from_an_older_cluster_is_sealed_on_start(
     stored, plain = tmp_path / "sealed", tmp_path / "ca-key.pem"
     embedded_read(server.data_dir, server.etcd_port, f"{CA_KEY}>{stored}")
     plain.write_bytes(unseal(kek, stored.read_bytes(), aad=CA_KEY.encode(), kek_path=kek_file))
-    embedded_read(server.data_dir, server.etcd_port, f"{CA_KEY}={plain}")
+    # and without the secrets' data key, which came with sealing.
+    embedded_read(server.data_dir, server.etcd_port, f"{CA_KEY}={plain}", f"!{DATA_KEY_KEY}")
     server.stop()
     wait_port_free(server.etcd_port)
     kek_file.unlink()  # an older cluster had no key file either

@@ -116,8 +116,8 @@ HOSTILE_APPS = [
                      service("b", depends_on=[specs_pb2.Dependency(service="a")])),
                  "cycle", id="dependency-cycle"),
     pytest.param(specs_pb2.AppSpec(name="shop", services=[service()], secrets=[
-        specs_pb2.FileObject(name="key", data=b"k" * (300 * 1024))]),
-                 "the limit is 256 KiB", id="oversize-secret"),
+        specs_pb2.FileObject(name="key", data=b"k" * (600 * 1024))]),
+                 "the limit is 500 KiB", id="oversize-secret"),
     pytest.param(app("shop", *[service(f"s{i}", environment={"BIG": "v" * 4000},
                                        labels={f"l{j}": "v" * 4000 for j in range(10)})
                                for i in range(40)]),
