@@ -4,7 +4,7 @@ the node is asked, and the in-memory runtime's commands."""
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from dockyard.agent.exec import spec_of
@@ -59,6 +59,7 @@ def test_bad_starts_are_named(kw: dict[str, object], says: str) -> None:
     assert "\n" not in problem
 
 
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])  # a loaded CI machine
 @given(st.lists(st.text(st.characters(blacklist_characters="\0"), min_size=1, max_size=40),
                 min_size=1, max_size=20),
        st.lists(st.tuples(st.from_regex(r"[A-Z_][A-Z0-9_]{0,10}", fullmatch=True),
