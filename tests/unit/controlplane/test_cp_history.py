@@ -78,3 +78,24 @@ def test_the_current_version_is_the_newest_whose_services_run_now() -> None:
     scaled.replicas = 7
     assert history.current_version(versions, {"web": service_hash(scaled)}) == 2
     assert history.current_version(versions, {"web": "something else"}) == 0
+
+
+def test_history_rows_show_the_version_when_where_from_and_what_changed() -> None:
+    from dockyard.cli import render
+
+    v = objects_pb2.AppVersion(number=4, applied_ms=1000, source="rollback to 1",
+                               spec=app_spec(spec("web", image="r/web:1")),
+                               changes=["web updated: image r/web:2 -> r/web:1"])
+    row = render.version_row(v, current=4)
+    assert row == {"version": 4, "applied_ms": 1000, "source": "rollback to 1",
+                   "changes": ["web updated: image r/web:2 -> r/web:1"],
+                   "images": {"web": "r/web:1"}, "current": True}
+    lines = render.table("history", [row]).splitlines()
+    assert lines[0].split() == ["CURRENT", "VERSION", "APPLIED", "SOURCE", "CHANGES"]
+    assert lines[1].startswith("*") and "rollback to 1" in lines[1]
+    assert lines[1].endswith("web updated: image r/web:2 -> r/web:1")
+    assert render.update_state(objects_pb2.UpdateStatus(state=objects_pb2.ROLLBACK_PAUSED)) == (
+        "rollback paused")
+    assert render.update_state(objects_pb2.UpdateStatus(state=objects_pb2.UPDATE_PAUSED)) == (
+        "paused")
+    assert render.update_state(objects_pb2.UpdateStatus()) == ""
