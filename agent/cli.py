@@ -164,7 +164,8 @@ async def _main(args: Any) -> int:
     session = Session(addresses=args.join.split(","), token=token, description=desc,
                       runner=runner, batch=batch,
                       identity_file=Path(args.state_dir) / "identity" / f"{desc.name}.pem",
-                      on_register=net.on_register, on_peers=net.on_peers)
+                      on_register=net.on_register, on_peers=net.on_peers,
+                      on_network=net.on_network)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -137,9 +137,11 @@ class Runner:
         for key, data in msg.files.items():
             self._files[key] = self._keeper.write(key, data)
         if msg.has_endpoints and self._dns is not None:
-            self._dns.table = table_from(
-                (e.app, e.service, list(e.addresses)) for e in msg.endpoints
-            )
+            # Aliases first: a service's own name wins over another's alias.
+            rows = [(e.app, alias, list(e.addresses)) for e in msg.endpoints
+                    for alias in e.aliases]
+            rows += [(e.app, e.service, list(e.addresses)) for e in msg.endpoints]
+            self._dns.table = table_from(rows)
         touched: set[str] = set()
         if msg.complete:
             self._complete_seen = True

@@ -139,6 +139,7 @@ class Session:
         rand: Callable[[], float] = random.random,
         on_register: Callable[[dispatcher_pb2.RegisterResponse], Awaitable[None]] | None = None,
         on_peers: Callable[[Sequence[dispatcher_pb2.Peer]], None] | None = None,
+        on_network: Callable[[dispatcher_pb2.NetworkTable], None] | None = None,
     ) -> None:
         self._addresses = list(addresses)
         self._token = token
@@ -152,6 +153,7 @@ class Session:
         # The node network (agent/network): set up before any assignment is taken.
         self._on_register = on_register
         self._on_peers = on_peers
+        self._on_network = on_network
         self._registered = False
         self._failures = 0
         self._stopping = False
@@ -342,6 +344,8 @@ class Session:
             if msg.has_peers and self._on_peers is not None:
                 # The table is shared by every session: it lists this node too.
                 self._on_peers([p for p in msg.peers if p.name != node])
+            if msg.has_network and self._on_network is not None:
+                self._on_network(msg.network)
             self._runner.assign(msg)
             for sub in msg.subscriptions:
                 serve = run_exec if sub.HasField("exec") else publish_logs

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 
 from dockyard.common.spec import rules
 from dockyard.common.spec.errors import show
+from dockyard.common.spec.ports import mesh_ports
 from dockyard.controlplane.snapshot import node_infos, task_request
 from dockyard.scheduler import never_fits
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
@@ -33,6 +34,9 @@ def admit(
         others + sum(s.replicas for s in spec.services), limits)
     if problem:
         return problem
+    problem = mesh_port_problem(spec, services)
+    if problem:
+        return problem
     if not nodes:
         return None  # nothing to judge against yet: tasks wait for nodes
     infos = node_infos(nodes, ())
@@ -46,6 +50,32 @@ def admit(
         reason = never_fits(nodes=infos, task=request)
         if reason:
             return f'service "{svc.name}" can never be placed: {reason}'
+    return None
+
+
+def mesh_port_problem(
+    spec: specs_pb2.AppSpec, services: Sequence[objects_pb2.Service]
+) -> str | None:
+    """Why the app's ports clash with another app's across the routing mesh, or None.
+
+    A mesh port is answered on every node, so no other app may publish the same port
+    and protocol, in either mode. Pure."""
+    def published(s: specs_pb2.ServiceSpec) -> list[tuple[int, str, bool]]:
+        mesh = {(p.host_port, p.protocol or "tcp") for p in mesh_ports(s)}
+        return [(p.host_port, p.protocol or "tcp", (p.host_port, p.protocol or "tcp") in mesh)
+                for p in s.ports if p.host_port]
+
+    theirs: dict[tuple[int, str], tuple[str, bool]] = {}
+    for other in services:
+        if other.app != spec.name:
+            for port, proto, mesh in published(other.spec):
+                theirs[(port, proto)] = (f"{other.app}/{other.spec.name}", mesh)
+    for svc in spec.services:
+        for port, proto, mesh in published(svc):
+            holder = theirs.get((port, proto))
+            if holder is not None and (mesh or holder[1]):
+                return (f'service "{svc.name}": port {port}/{proto} is already published by '
+                        f"{holder[0]}, and the routing mesh answers it on every node")
     return None
 
 

@@ -37,12 +37,19 @@ def app_table(view: ClusterView, app: str) -> list[dispatcher_pb2.Endpoint]:
         address = ready_address(view, t)
         if address:
             addresses.setdefault(t.service, []).append(address)
-    return _endpoints(app, addresses)
+    return _endpoints(view, app, addresses)
 
 
-def _endpoints(app: str, addresses: dict[str, list[str]]) -> list[dispatcher_pb2.Endpoint]:
-    return [dispatcher_pb2.Endpoint(app=app, service=svc, addresses=sorted(addrs))
-            for svc, addrs in sorted(addresses.items())]
+def _endpoints(view: ClusterView, app: str, addresses: dict[str, list[str]]
+               ) -> list[dispatcher_pb2.Endpoint]:
+    """Each service's ready addresses, with its network aliases (answered alike)."""
+    out = []
+    for svc, addrs in sorted(addresses.items()):
+        stored = view.services.get(f"{app}/{svc}")
+        aliases = sorted(set(stored.spec.aliases)) if stored is not None else []
+        out.append(dispatcher_pb2.Endpoint(app=app, service=svc, addresses=sorted(addrs),
+                                           aliases=aliases))
+    return out
 
 
 def endpoints_for(view: ClusterView, apps: set[str]) -> list[dispatcher_pb2.Endpoint]:
@@ -94,8 +101,10 @@ class EndpointTables:
                 self._ready.setdefault(now[0], {})[tid] = (now[1], now[2])
                 self._where[tid] = now
                 dirty.add(now[0])
+        services_changed = "services" in touched.kinds  # their aliases, say
         for app in touched.apps:
-            if frozenset(view.service_names.get(app, ())) != self._services.get(app):
+            if services_changed or frozenset(view.service_names.get(app, ())) != \
+                    self._services.get(app):
                 dirty.add(app)
         return self._refresh(view, dirty)
 
@@ -113,7 +122,7 @@ class EndpointTables:
             addresses: dict[str, list[str]] = {name: [] for name in names}
             for svc, address in self._ready.get(app, {}).values():
                 addresses.setdefault(svc, []).append(address)
-            table = _endpoints(app, addresses)
+            table = _endpoints(view, app, addresses)
             self._services[app] = names
             if not table:
                 self._ready.pop(app, None)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from dockyard.common.spec.ports import node_ports
 from dockyard.scheduler import (
     Constraint,
     NodeInfo,
@@ -28,7 +29,8 @@ def demand_of(spec: specs_pb2.ServiceSpec) -> Resources:
 
 
 def host_ports(spec: specs_pb2.ServiceSpec) -> frozenset[int]:
-    return frozenset(int(p.host_port) for p in spec.ports if p.host_port)
+    """The ports a task takes on its node (not the routing mesh's: those take none)."""
+    return node_ports(spec)
 
 
 def constraints_of(spec: specs_pb2.ServiceSpec) -> tuple[Constraint, ...]:

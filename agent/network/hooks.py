@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dockyard.agent.dns import ServiceDNS, Upstream, serve_dns
 from dockyard.agent.network.manager import NodeNetwork
 from dockyard.agent.network.plan import BRIDGE_NAME, Mode, PeerInfo
+from dockyard.agent.network.policy import Members, MeshPort
 from dockyard.agent.runner import Runner
 from dockyard.v1 import dispatcher_pb2
 
@@ -47,6 +48,13 @@ class NetworkHooks:
 
     def on_peers(self, peers: Sequence[dispatcher_pb2.Peer]) -> None:
         self.network.peers_changed(PeerInfo(p.name, p.address, p.subnet) for p in peers)
+
+    def on_network(self, table: dispatcher_pb2.NetworkTable) -> None:
+        self.network.table_changed(
+            (Members(m.app, m.network, tuple(m.addresses)) for m in table.members),
+            (MeshPort(p.port, p.protocol or "tcp", p.target_port, tuple(p.backends), p.host_ip)
+             for p in table.ingress),
+        )
 
     async def close(self) -> None:
         await self.network.close()

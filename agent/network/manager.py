@@ -1,5 +1,6 @@
 """The agent's network, put together: on each registration the node's bridge, firewall
-rules and VXLAN device; on each node table the routes, FDB and neighbour entries.
+rules and VXLAN device; on each node table the routes, FDB and neighbour entries; on
+each network table the isolation sets and the routing mesh (agent/network/policy.py).
 
 `setup` runs before the session's first assignment is taken, so containers are only ever
 created on `dockyard0`. Peer tables are applied in order by one background task, latest
@@ -28,6 +29,7 @@ from dockyard.agent.network.plan import (
     desired,
     gateway_of,
 )
+from dockyard.agent.network.policy import Members, MeshPort, Policy
 
 log = logging.getLogger("dockyard.agent.network")
 
@@ -67,6 +69,8 @@ class NodeNetwork:
         self._peers: list[PeerInfo] | None = None
         self._changed = asyncio.Event()
         self._worker: asyncio.Task[None] | None = None
+        self._table: tuple[tuple[Members, ...], tuple[MeshPort, ...]] | None = None
+        self._applied: Policy | None = None
 
     async def setup(self, subnet: str, cluster_cidr: str) -> Assigned:
         """Bridge, firewall, VXLAN device for this node's subnet. Raises SetupError."""
@@ -83,6 +87,7 @@ class NodeNetwork:
         self.assigned = Assigned(subnet, cluster_cidr, gateway)
         if self._worker is None:
             self._worker = asyncio.create_task(self._apply_loop())
+        self._applied = None
         self._changed.set()  # re-apply the last table against the (re)made devices
         return self.assigned
 
@@ -102,6 +107,19 @@ class NodeNetwork:
         self._peers = sorted(peers)
         self._changed.set()
 
+    def table_changed(self, members: Iterable[Members], mesh: Iterable[MeshPort]) -> None:
+        """A new network table (isolation, routing mesh); applied in the background."""
+        self._table = (tuple(sorted(members)), tuple(sorted(mesh)))
+        self._changed.set()
+
+    def _policy(self, peers: list[PeerInfo], assigned: Assigned) -> Policy | None:
+        if self._table is None:
+            return None
+        gateways = (assigned.gateway, *(gateway_of(p.subnet) for p in peers))
+        return Policy(cluster_cidr=assigned.cluster_cidr, gateway=assigned.gateway,
+                      subnet=assigned.subnet, node_gateways=tuple(sorted(gateways)),
+                      members=self._table[0], mesh=self._table[1])
+
     async def _apply_loop(self) -> None:
         while True:
             await self._changed.wait()
@@ -110,8 +128,12 @@ class NodeNetwork:
                 continue
             try:
                 n = await asyncio.to_thread(self._apply, list(self._peers), self.assigned)
-            except (links.NetworkError, NetlinkError, OSError) as exc:
-                log.warning("routes to peers not applied: %s; retrying", exc)
+                policy = self._policy(list(self._peers), self.assigned)
+                if policy is not None and policy != self._applied:
+                    await asyncio.to_thread(firewall.apply_policy, policy)
+                    self._applied = policy
+            except (links.NetworkError, NetlinkError, OSError, firewall.FirewallError) as exc:
+                log.warning("network table not applied: %s; retrying", exc)
                 await asyncio.sleep(2.0)
                 self._changed.set()
                 continue

@@ -62,7 +62,8 @@ TOP_LEVEL: dict[str, Key] = {
     "version": _w("is ignored: it is obsolete, and the current format is read"),
     "services": _a("the app's services"),
     "volumes": _a("named volumes, local to each node"),
-    "networks": _w("are not created: every service joins the app's one cluster network"),
+    "networks": _a("app networks: a service reaches another only on a network they share, "
+                   "and apps never reach each other's tasks"),
     "secrets": _a("kept in etcd, delivered only to nodes that run a service using them"),
     "configs": _a("kept in etcd, delivered only to nodes that run a service using them"),
     "include": _a("other Compose files merged into this one"),
@@ -130,15 +131,17 @@ SERVICE: dict[str, Key] = {
     "models": _r("AI models are not provided by Dockyard"),
     "network_mode": _a(
         f"\"host\", \"none\" and \"bridge\" are {_ENGINE} (\"host\" needs --allow "
-        "host-namespaces); \"service:\" and \"container:\" are refused"
+        "host-namespaces, and its ports are kept one task per node); \"service:\" and "
+        "\"container:\" are refused"
     ),
-    "networks": _w("is ignored: every service joins the app's one cluster network"),
+    "networks": _a("the app networks the service joins (\"default\" when none is named)"),
     "oom_kill_disable": _w(_NOT_APPLIED),
     "oom_score_adj": _w(_NOT_APPLIED),
     "pid": _a(f"{_ENGINE}; \"host\" needs --allow host-namespaces"),
     "pids_limit": _a(_ENGINE),
     "platform": _a("checked against the node's architecture, passed to the engine"),
-    "ports": _a("published on the node that runs the task"),
+    "ports": _a("published through the routing mesh on every node (mode \"host\": only on "
+                "the node that runs the task)"),
     "post_start": _r("lifecycle hooks are not run by Dockyard's agents"),
     "pre_stop": _r("lifecycle hooks are not run by Dockyard's agents"),
     "privileged": _a(f"{_ENGINE}; needs --allow privileged"),
@@ -239,7 +242,8 @@ SERVICE: dict[str, Key] = {
     "ports.published": _a("the node port"),
     "ports.host_ip": _a("the node address to bind"),
     "ports.protocol": _a("tcp or udp"),
-    "ports.mode": _a('"host"; "ingress" (a routing mesh) is refused'),
+    "ports.mode": _a('"ingress" (the default): every node answers and forwards to a ready '
+                     'task; "host": only the node that runs the task'),
     "ports.name": _a("a name for the port, kept in the spec"),
     "ports.app_protocol": _a("the application protocol, kept in the spec"),
     # long-syntax volumes
@@ -272,28 +276,29 @@ SERVICE: dict[str, Key] = {
     "logging.driver": _a(f"{_ENGINE}; the driver must exist on every node"),
     "logging.options": _a(_ENGINE),
     # per-service network attachment
-    "networks.aliases": _w("is ignored: a service is reached by its name"),
+    "networks.aliases": _a("more names the app's DNS answers with the service's tasks"),
     "networks.ipv4_address": _w("is ignored: task addresses come from each node's subnet"),
     "networks.ipv6_address": _w("is ignored: task addresses come from each node's subnet"),
     "networks.link_local_ips": _w("is ignored"),
     "networks.mac_address": _w("is ignored: replicas cannot share one MAC address"),
-    "networks.priority": _w("is ignored: a service joins one network"),
-    "networks.gw_priority": _w("is ignored: a service joins one network"),
-    "networks.interface_name": _w("is ignored: a service joins one network"),
-    "networks.driver_opts": _w("is ignored: a service joins one network"),
+    "networks.priority": _w("is ignored: a task has one address on all its networks"),
+    "networks.gw_priority": _w("is ignored: a task has one address on all its networks"),
+    "networks.interface_name": _w("is ignored: a task has one address on all its networks"),
+    "networks.driver_opts": _w("is ignored: a task has one address on all its networks"),
 }
 
 NETWORK: dict[str, Key] = {
-    "driver": _w("is ignored: the app's services share Dockyard's cluster network"),
-    "driver_opts": _w("is ignored: the app's services share Dockyard's cluster network"),
+    "driver": _w("is ignored: every app network is enforced on Dockyard's cluster network"),
+    "driver_opts": _w("is ignored: every app network is enforced on Dockyard's cluster "
+                      "network"),
     "attachable": _w("is ignored: only the app's own tasks join its network"),
     "enable_ipv4": _w("is ignored: the cluster network is IPv4"),
     "enable_ipv6": _w("is ignored: the cluster network is IPv4"),
-    "external": _w("is not joined: services join the app's cluster network instead"),
-    "internal": _w("is not applied: the cluster network is not isolated from the outside"),
+    "external": _w("is not joined: an app's networks are its own"),
+    "internal": _w("is not applied: tasks still reach addresses outside the cluster"),
     "ipam": _w("is ignored: task addresses come from each node's subnet"),
     "labels": _w("is ignored: no engine network is created for it"),
-    "name": _w("is ignored: no engine network is created for it"),
+    "name": _w("is ignored: the network is named by its key in the app"),
 }
 
 VOLUME: dict[str, Key] = {

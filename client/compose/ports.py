@@ -14,6 +14,7 @@ from typing import Any
 from dockyard.client.compose.keys import SERVICE, check_table
 from dockyard.client.compose.reader import boolean, integer, items, mapping, octal_mode, string
 from dockyard.common.spec.errors import Notes, SpecError, show
+from dockyard.common.spec.ports import HOST, INGRESS
 from dockyard.common.spec.units import parse_size_bytes
 from dockyard.v1 import specs_pb2
 
@@ -80,7 +81,8 @@ def parse_short_port(text: str, *, where: str) -> list[specs_pb2.PortMapping]:
                 f"{len(containers)} container ports; the ranges must be the same length"
             )
     return [
-        specs_pb2.PortMapping(container_port=c, host_port=h, protocol=protocol, host_ip=host_ip)
+        specs_pb2.PortMapping(container_port=c, host_port=h, protocol=protocol, host_ip=host_ip,
+                              mode=INGRESS if h else "")
         for h, c in zip(hosts, containers, strict=True)
     ]
 
@@ -100,14 +102,9 @@ def parse_long_port(
     host_ip = ""
     if value.get("host_ip") is not None:
         host_ip = string(value["host_ip"], where=f"{where}.host_ip")
-    mode = value.get("mode", "host")
-    if mode == "ingress":
-        raise SpecError(
-            f'{where}.mode: "ingress" (a routing mesh) is not supported; a port is '
-            'published on the node that runs the task, as mode "host"'
-        )
-    if mode != "host":
-        raise SpecError(f'{where}.mode: expected "host", got {show(mode)}')
+    mode = value.get("mode", INGRESS)
+    if mode not in (INGRESS, HOST):
+        raise SpecError(f'{where}.mode: expected "ingress" or "host", got {show(mode)}')
     published = value.get("published")
     if published is None:
         hosts = [0]
@@ -117,7 +114,8 @@ def parse_long_port(
     if len(hosts) != 1:
         raise SpecError(f'{where}.published: a range needs the short form, like "8000-8001:80-81"')
     port = specs_pb2.PortMapping(
-        container_port=target, host_port=hosts[0], protocol=protocol, host_ip=host_ip
+        container_port=target, host_port=hosts[0], protocol=protocol, host_ip=host_ip,
+        mode=mode if hosts[0] else "",
     )
     for key in ("name", "app_protocol"):
         if value.get(key) is not None:

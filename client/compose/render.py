@@ -170,7 +170,8 @@ def _port(port: specs_pb2.PortMapping) -> dict[str, Any]:
     out["protocol"] = port.protocol or "tcp"
     if port.host_ip:
         out["host_ip"] = port.host_ip
-    out["mode"] = "host"
+    if port.host_port:
+        out["mode"] = port.mode or "host"
     if port.name:
         out["name"] = port.name
     if port.app_protocol:
@@ -261,8 +262,11 @@ def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
         }
     if service.HasField("healthcheck"):
         out["healthcheck"] = _healthcheck(service.healthcheck)
-    if service.networks:
-        out["networks"] = list(service.networks)
+    if service.networks and service.aliases:
+        aliases = {"aliases": list(service.aliases)}
+        out["networks"] = {name: dict(aliases) for name in service.networks}
+    elif service.networks or service.aliases:
+        out["networks"] = list(service.networks) or {"default": {"aliases": list(service.aliases)}}
     if service.secrets:
         out["secrets"] = [_file_reference(ref) for ref in service.secrets]
     if service.configs:

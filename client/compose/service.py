@@ -40,6 +40,7 @@ from dockyard.client.compose.reader import (
 from dockyard.client.compose.runtime import parse_runtime
 from dockyard.common.spec.errors import Notes, SpecError, kind, show
 from dockyard.common.spec.images import image_reference_problem
+from dockyard.common.spec.rules import name_problem
 from dockyard.common.spec.units import parse_duration_ms
 from dockyard.v1 import specs_pb2
 
@@ -151,7 +152,8 @@ def _file_references(
     return result
 
 
-def _networks(value: Any, ctx: ServiceContext) -> list[str]:
+def _networks(value: Any, ctx: ServiceContext, service: specs_pb2.ServiceSpec) -> list[str]:
+    """The networks a service joins; their `aliases` go to `service.aliases`."""
     where = ctx.at("networks")
     if isinstance(value, dict):
         names = list(mapping(value, where=where))
@@ -160,6 +162,13 @@ def _networks(value: Any, ctx: ServiceContext) -> list[str]:
             with ctx.notes.collect():
                 check_table(body, table=SERVICE, path="networks",
                             where=f"{where}.{name}", notes=ctx.notes)  # fmt: skip
+            if body and body.get("aliases") is not None:
+                for alias in string_list(body["aliases"], where=f"{where}.{name}.aliases"):
+                    problem = name_problem(alias)
+                    if problem:
+                        raise SpecError(f"{where}.{name}.aliases: {show(alias)} {problem}")
+                    if alias not in service.aliases:
+                        service.aliases.append(alias)
     else:
         names = string_list(value, where=where)
     for name in names:
@@ -271,7 +280,7 @@ def parse_service(value: Any, ctx: ServiceContext) -> specs_pb2.ServiceSpec:
             parse_depends_on(body["depends_on"], where=ctx.at("depends_on")))),
         ("healthcheck", lambda: service.healthcheck.CopyFrom(
             parse_healthcheck(body["healthcheck"], where=ctx.at("healthcheck"), notes=notes))),
-        ("networks", lambda: service.networks.extend(_networks(body["networks"], ctx))),
+        ("networks", lambda: service.networks.extend(_networks(body["networks"], ctx, service))),
     )  # fmt: skip
     for key, step in steps:
         if body.get(key) is not None:

@@ -22,6 +22,7 @@ from dockyard.controlplane.events import event_entry, stored_events
 from dockyard.controlplane.files.api import FilesApi
 from dockyard.controlplane.files.plan import owned_refs
 from dockyard.controlplane.files.store import FileStore
+from dockyard.controlplane.network.subnets import claim_name
 from dockyard.controlplane.security.cluster import TokenKeeper
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import decode, encode
@@ -318,8 +319,10 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         now = typed.now_ms()
         ev_key, ev_value = event_entry(app="", kind="node", obj=name, message="removed",
                                        now_ms=now)
+        subnet = decode(objects_pb2.Node, entry.value).subnet
+        freed = [keys.subnet_key(claim_name(subnet))] if subnet else []  # the node's /24
         commit = Commit(expect={key: entry.mod_revision, keys.alive_key(name): 0},
-                        puts={ev_key: ev_value}, deletes=[key])
+                        puts={ev_key: ev_value}, deletes=[key, *freed])
         if not await self._guard(context, self._store.commit(commit)):
             await context.abort(grpc.StatusCode.ABORTED,
                                 f"node {name} changed (did its agent come back?); retry")

@@ -8,10 +8,13 @@ module wakes only the sessions of the nodes concerned:
 - the nodes running an app whose service-discovery table changed, or whose app object
   changed (its secrets and configs);
 - every node when the node table (peers) changed, which each session sends at most once
-  per `PEERS_EVERY_S`.
+  per `PEERS_EVERY_S`;
+- every node when the cluster's network table changed (controlplane/network/policy.py:
+  isolation and the routing mesh, which every node enforces for the whole cluster).
 
 What several sessions send is computed once, here, and shared: each app's endpoint
-table (`EndpointTables`, with an epoch per app) and the peers message. A session's own
+table (`EndpointTables`, with an epoch per app), the peers message and the network
+table's message. A session's own
 work after a wake is proportional to its node's tasks.
 
 Waking is a flag per session (an `asyncio.Event`), never a queue: however many changes
@@ -24,6 +27,7 @@ from collections.abc import Callable, Iterable
 
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.mirror import Mirror
+from dockyard.controlplane.network.policy import NetworkTables
 from dockyard.controlplane.network.table import peers_for
 from dockyard.controlplane.view import ClusterView, Touched
 from dockyard.v1 import dispatcher_pb2
@@ -43,15 +47,31 @@ class Fanout:
         self.peers = dispatcher_pb2.SessionMessage(has_peers=True)
         self.peers_epoch = 0
         self._peer_rows: list[tuple[str, str, str]] = []
+        # The cluster's network table (isolation, routing mesh): one message for all.
+        self.network_tables = NetworkTables()
+        self.network = dispatcher_pb2.SessionMessage(has_network=True)
         mirror.subscribe_touched(self.changed)
+
+    @property
+    def network_epoch(self) -> int:
+        return self.network_tables.epoch
+
+    def _network_changed(self, changed: bool) -> bool:
+        if changed:
+            self.network = dispatcher_pb2.SessionMessage(has_network=True,
+                                                         network=self.network_tables.table)
+        return changed
 
     def changed(self, touched: Touched, reloaded: bool) -> None:
         view = self._mirror.view
         if reloaded:
             self.endpoints.reset(view)
             self._refresh_peers(view)
+            self._network_changed(self.network_tables.reset(view))
             self._wake_all()
             return
+        if self._network_changed(self.network_tables.update(view, touched)):
+            self._wake_all()  # every node enforces the whole table
         changed_apps = self.endpoints.update(view, touched)
         if touched.node_objects and "nodes" in touched.kinds and self._refresh_peers(view):
             self._wake_all()

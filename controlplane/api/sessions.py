@@ -201,6 +201,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
             sent = SentState()
             node_files = SessionFiles(self._files)  # each secret version once per session
             peers_epoch, peers_at = -1, 0.0
+            network_epoch = -1
             loop = asyncio.get_running_loop()
             while self._registry.is_open(request.session_id):
                 session.changed.clear()
@@ -213,6 +214,9 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                     msg.files.update(files)
                 if msg is not None:
                     yield msg
+                if network_epoch != fan.network_epoch:
+                    network_epoch = fan.network_epoch
+                    yield fan.network  # one message, built once for every session
                 wait_s = 5.0
                 if peers_epoch != fan.peers_epoch:
                     due = peers_at + PEERS_EVERY_S - loop.time()

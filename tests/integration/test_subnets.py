@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 import signal
 import subprocess
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -124,7 +126,8 @@ def test_bad_cluster_cidr_is_one_line(server: ServerProcess) -> None:
 
 @pytest.fixture
 def small_cidr(tmp_path: Path, server: ServerProcess) -> ServerProcess:
-    _restart(server, "--cluster-cidr", "10.50.0.0/23")
+    _restart(server, "--cluster-cidr", "10.50.0.0/23", "--node-grace", "2",
+             "--heartbeat", "0.5")
     return server
 
 
@@ -133,3 +136,16 @@ def test_exhausted_cidr_refuses_the_node_by_name(small_cidr: ServerProcess) -> N
     assert recs["n1"].subnet == "10.50.1.0/24"
     with pytest.raises(JoinRefused, match=r"exhausted: no free /24 for node n22"):
         asyncio.run(_join(small_cidr, ["n22"], peers=0))
+
+
+def test_node_rm_frees_the_subnet_for_another_node(small_cidr: ServerProcess) -> None:
+    recs = asyncio.run(_join(small_cidr, ["n1"], peers=0))  # the only free /24
+    for _ in range(100):  # bounded: the grace is 2 s
+        nodes = {n["name"]: n for n in json.loads(
+            run_cli(small_cidr, "get", "nodes", "-o", "json").stdout)}
+        if nodes["n1"]["state"] == "down":
+            break
+        time.sleep(0.2)
+    assert run_cli(small_cidr, "node", "rm", "n1").stdout.strip() == "node n1 removed"
+    again = asyncio.run(_join(small_cidr, ["n22"], peers=0))
+    assert again["n22"].subnet == recs["n1"].subnet

@@ -22,6 +22,7 @@ from dockyard.agent.runtime.docker.options import (
 )
 from dockyard.agent.runtime.driver import CreateRequest, DriverError
 from dockyard.common.files import SECRET, delivery_key, references
+from dockyard.common.spec.ports import INGRESS
 from dockyard.v1 import objects_pb2, specs_pb2
 
 MS_TO_NS = 1_000_000
@@ -44,13 +45,19 @@ def healthcheck_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any] | None:
 
 
 def ports_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any]:
+    """Host-mode ports are published by the engine; the routing mesh's (ingress mode)
+    only exposed: every node's agent forwards to them (agent/network/mesh.py)."""
     bindings: dict[str, list[Any]] = {}
     for p in spec.ports:
         key = f"{p.container_port}/{p.protocol or 'tcp'}"
+        if p.mode == INGRESS:
+            bindings.setdefault(key, [])
+            continue
         binding = (p.host_ip, p.host_port) if p.host_port and p.host_ip else (p.host_port or None)
         bindings.setdefault(key, []).append(binding)
     # The docker SDK takes one binding as itself and several as a list.
-    ports: dict[str, Any] = {k: v[0] if len(v) == 1 else v for k, v in bindings.items()}
+    ports: dict[str, Any] = {k: (v[0] if len(v) == 1 else v) if v else None
+                             for k, v in bindings.items()}
     for e in spec.expose:
         port, _, proto = e.partition("/")
         ports.setdefault(f"{port}/{proto or 'tcp'}", None)

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from dockyard.common.spec import ports
 from dockyard.v1 import specs_pb2
 
 # Compose writes these security options with a colon; the Engine API wants "=".
 _EQUALS_OPTS = ("seccomp", "apparmor", "label")
 
 # network_mode values that take the container off the app network.
-DETACHED_NETWORK_MODES = ("host", "none")
+DETACHED_NETWORK_MODES = ports.DETACHED_NETWORK_MODES
 
 
 def security_opt(raw: str) -> str:

@@ -73,7 +73,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -89,6 +89,8 @@ class SessionMessage(_message.Message):
     SUBSCRIPTIONS_FIELD_NUMBER: _ClassVar[int]
     PEERS_FIELD_NUMBER: _ClassVar[int]
     HAS_PEERS_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    HAS_NETWORK_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
@@ -97,7 +99,9 @@ class SessionMessage(_message.Message):
     subscriptions: _containers.RepeatedCompositeFieldContainer[LogSubscription]
     peers: _containers.RepeatedCompositeFieldContainer[Peer]
     has_peers: bool
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ...) -> None: ...
+    network: NetworkTable
+    has_network: bool
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ...) -> None: ...
 
 class Peer(_message.Message):
     __slots__ = ("name", "address", "subnet")
@@ -110,14 +114,16 @@ class Peer(_message.Message):
     def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., subnet: _Optional[str] = ...) -> None: ...
 
 class Endpoint(_message.Message):
-    __slots__ = ("app", "service", "addresses")
+    __slots__ = ("app", "service", "addresses", "aliases")
     APP_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
     app: str
     service: str
     addresses: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ...) -> None: ...
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
     __slots__ = ("node", "session_id")
@@ -254,3 +260,39 @@ class LeaveResponse(_message.Message):
     GRACE_MS_FIELD_NUMBER: _ClassVar[int]
     grace_ms: int
     def __init__(self, grace_ms: _Optional[int] = ...) -> None: ...
+
+class NetworkTable(_message.Message):
+    __slots__ = ("members", "ingress")
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
+    INGRESS_FIELD_NUMBER: _ClassVar[int]
+    members: _containers.RepeatedCompositeFieldContainer[NetworkMembers]
+    ingress: _containers.RepeatedCompositeFieldContainer[IngressPort]
+    def __init__(self, members: _Optional[_Iterable[_Union[NetworkMembers, _Mapping]]] = ..., ingress: _Optional[_Iterable[_Union[IngressPort, _Mapping]]] = ...) -> None: ...
+
+class NetworkMembers(_message.Message):
+    __slots__ = ("app", "network", "addresses")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    NETWORK_FIELD_NUMBER: _ClassVar[int]
+    ADDRESSES_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    network: str
+    addresses: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, app: _Optional[str] = ..., network: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class IngressPort(_message.Message):
+    __slots__ = ("app", "service", "port", "protocol", "target_port", "host_ip", "backends")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    PORT_FIELD_NUMBER: _ClassVar[int]
+    PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    TARGET_PORT_FIELD_NUMBER: _ClassVar[int]
+    HOST_IP_FIELD_NUMBER: _ClassVar[int]
+    BACKENDS_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    service: str
+    port: int
+    protocol: str
+    target_port: int
+    host_ip: str
+    backends: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., port: _Optional[int] = ..., protocol: _Optional[str] = ..., target_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., backends: _Optional[_Iterable[str]] = ...) -> None: ...

@@ -53,20 +53,22 @@ class Resources(_message.Message):
     def __init__(self, cpu_millis: _Optional[int] = ..., memory_bytes: _Optional[int] = ...) -> None: ...
 
 class PortMapping(_message.Message):
-    __slots__ = ("container_port", "host_port", "protocol", "host_ip", "name", "app_protocol")
+    __slots__ = ("container_port", "host_port", "protocol", "host_ip", "name", "app_protocol", "mode")
     CONTAINER_PORT_FIELD_NUMBER: _ClassVar[int]
     HOST_PORT_FIELD_NUMBER: _ClassVar[int]
     PROTOCOL_FIELD_NUMBER: _ClassVar[int]
     HOST_IP_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     APP_PROTOCOL_FIELD_NUMBER: _ClassVar[int]
+    MODE_FIELD_NUMBER: _ClassVar[int]
     container_port: int
     host_port: int
     protocol: str
     host_ip: str
     name: str
     app_protocol: str
-    def __init__(self, container_port: _Optional[int] = ..., host_port: _Optional[int] = ..., protocol: _Optional[str] = ..., host_ip: _Optional[str] = ..., name: _Optional[str] = ..., app_protocol: _Optional[str] = ...) -> None: ...
+    mode: str
+    def __init__(self, container_port: _Optional[int] = ..., host_port: _Optional[int] = ..., protocol: _Optional[str] = ..., host_ip: _Optional[str] = ..., name: _Optional[str] = ..., app_protocol: _Optional[str] = ..., mode: _Optional[str] = ...) -> None: ...
 
 class VolumeMount(_message.Message):
     __slots__ = ("type", "source", "target", "read_only", "bind_propagation", "bind_no_create", "selinux", "volume_nocopy", "volume_subpath", "tmpfs_size_bytes", "tmpfs_mode")
@@ -265,7 +267,7 @@ class PlacementSpec(_message.Message):
     def __init__(self, constraints: _Optional[_Iterable[str]] = ..., spread: _Optional[_Iterable[str]] = ..., max_per_node: _Optional[int] = ...) -> None: ...
 
 class ServiceSpec(_message.Message):
-    __slots__ = ("name", "image", "command", "entrypoint", "environment", "ports", "expose", "labels", "user", "working_dir", "hostname", "stop_signal", "stop_grace_period_ms", "cap_add", "cap_drop", "volumes", "depends_on", "healthcheck", "restart_policy", "networks", "secrets", "configs", "replicas", "limits", "reservations", "placement", "update_config", "build", "logging", "ulimits", "init", "extra_hosts", "tmpfs", "sysctls", "privileged", "read_only", "shm_size_bytes", "stdin_open", "tty", "platform", "pids_limit", "security_opt", "devices", "device_cgroup_rules", "dns", "dns_search", "dns_opt", "deploy_labels", "domainname", "group_add", "pid", "ipc", "uts", "userns_mode", "network_mode", "rollback_config")
+    __slots__ = ("name", "image", "command", "entrypoint", "environment", "ports", "expose", "labels", "user", "working_dir", "hostname", "stop_signal", "stop_grace_period_ms", "cap_add", "cap_drop", "volumes", "depends_on", "healthcheck", "restart_policy", "networks", "secrets", "configs", "replicas", "limits", "reservations", "placement", "update_config", "build", "logging", "ulimits", "init", "extra_hosts", "tmpfs", "sysctls", "privileged", "read_only", "shm_size_bytes", "stdin_open", "tty", "platform", "pids_limit", "security_opt", "devices", "device_cgroup_rules", "dns", "dns_search", "dns_opt", "deploy_labels", "domainname", "group_add", "pid", "ipc", "uts", "userns_mode", "network_mode", "rollback_config", "aliases")
     class EnvironmentEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -357,6 +359,7 @@ class ServiceSpec(_message.Message):
     USERNS_MODE_FIELD_NUMBER: _ClassVar[int]
     NETWORK_MODE_FIELD_NUMBER: _ClassVar[int]
     ROLLBACK_CONFIG_FIELD_NUMBER: _ClassVar[int]
+    ALIASES_FIELD_NUMBER: _ClassVar[int]
     name: str
     image: str
     command: Argv
@@ -413,7 +416,8 @@ class ServiceSpec(_message.Message):
     userns_mode: str
     network_mode: str
     rollback_config: UpdateConfig
-    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Union[Argv, _Mapping]] = ..., entrypoint: _Optional[_Union[Argv, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[PortMapping, _Mapping]]] = ..., expose: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., user: _Optional[str] = ..., working_dir: _Optional[str] = ..., hostname: _Optional[str] = ..., stop_signal: _Optional[str] = ..., stop_grace_period_ms: _Optional[int] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., depends_on: _Optional[_Iterable[_Union[Dependency, _Mapping]]] = ..., healthcheck: _Optional[_Union[HealthCheck, _Mapping]] = ..., restart_policy: _Optional[_Union[RestartPolicy, _Mapping]] = ..., networks: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., configs: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., replicas: _Optional[int] = ..., limits: _Optional[_Union[Resources, _Mapping]] = ..., reservations: _Optional[_Union[Resources, _Mapping]] = ..., placement: _Optional[_Union[PlacementSpec, _Mapping]] = ..., update_config: _Optional[_Union[UpdateConfig, _Mapping]] = ..., build: _Optional[_Union[BuildSpec, _Mapping]] = ..., logging: _Optional[_Union[LoggingSpec, _Mapping]] = ..., ulimits: _Optional[_Iterable[_Union[Ulimit, _Mapping]]] = ..., init: _Optional[bool] = ..., extra_hosts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Mapping[str, str]] = ..., sysctls: _Optional[_Mapping[str, str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., shm_size_bytes: _Optional[int] = ..., stdin_open: _Optional[bool] = ..., tty: _Optional[bool] = ..., platform: _Optional[str] = ..., pids_limit: _Optional[int] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[_Union[DeviceMapping, _Mapping]]] = ..., device_cgroup_rules: _Optional[_Iterable[str]] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., dns_opt: _Optional[_Iterable[str]] = ..., deploy_labels: _Optional[_Mapping[str, str]] = ..., domainname: _Optional[str] = ..., group_add: _Optional[_Iterable[str]] = ..., pid: _Optional[str] = ..., ipc: _Optional[str] = ..., uts: _Optional[str] = ..., userns_mode: _Optional[str] = ..., network_mode: _Optional[str] = ..., rollback_config: _Optional[_Union[UpdateConfig, _Mapping]] = ...) -> None: ...
+    aliases: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, name: _Optional[str] = ..., image: _Optional[str] = ..., command: _Optional[_Union[Argv, _Mapping]] = ..., entrypoint: _Optional[_Union[Argv, _Mapping]] = ..., environment: _Optional[_Mapping[str, str]] = ..., ports: _Optional[_Iterable[_Union[PortMapping, _Mapping]]] = ..., expose: _Optional[_Iterable[str]] = ..., labels: _Optional[_Mapping[str, str]] = ..., user: _Optional[str] = ..., working_dir: _Optional[str] = ..., hostname: _Optional[str] = ..., stop_signal: _Optional[str] = ..., stop_grace_period_ms: _Optional[int] = ..., cap_add: _Optional[_Iterable[str]] = ..., cap_drop: _Optional[_Iterable[str]] = ..., volumes: _Optional[_Iterable[_Union[VolumeMount, _Mapping]]] = ..., depends_on: _Optional[_Iterable[_Union[Dependency, _Mapping]]] = ..., healthcheck: _Optional[_Union[HealthCheck, _Mapping]] = ..., restart_policy: _Optional[_Union[RestartPolicy, _Mapping]] = ..., networks: _Optional[_Iterable[str]] = ..., secrets: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., configs: _Optional[_Iterable[_Union[FileReference, _Mapping]]] = ..., replicas: _Optional[int] = ..., limits: _Optional[_Union[Resources, _Mapping]] = ..., reservations: _Optional[_Union[Resources, _Mapping]] = ..., placement: _Optional[_Union[PlacementSpec, _Mapping]] = ..., update_config: _Optional[_Union[UpdateConfig, _Mapping]] = ..., build: _Optional[_Union[BuildSpec, _Mapping]] = ..., logging: _Optional[_Union[LoggingSpec, _Mapping]] = ..., ulimits: _Optional[_Iterable[_Union[Ulimit, _Mapping]]] = ..., init: _Optional[bool] = ..., extra_hosts: _Optional[_Iterable[str]] = ..., tmpfs: _Optional[_Mapping[str, str]] = ..., sysctls: _Optional[_Mapping[str, str]] = ..., privileged: _Optional[bool] = ..., read_only: _Optional[bool] = ..., shm_size_bytes: _Optional[int] = ..., stdin_open: _Optional[bool] = ..., tty: _Optional[bool] = ..., platform: _Optional[str] = ..., pids_limit: _Optional[int] = ..., security_opt: _Optional[_Iterable[str]] = ..., devices: _Optional[_Iterable[_Union[DeviceMapping, _Mapping]]] = ..., device_cgroup_rules: _Optional[_Iterable[str]] = ..., dns: _Optional[_Iterable[str]] = ..., dns_search: _Optional[_Iterable[str]] = ..., dns_opt: _Optional[_Iterable[str]] = ..., deploy_labels: _Optional[_Mapping[str, str]] = ..., domainname: _Optional[str] = ..., group_add: _Optional[_Iterable[str]] = ..., pid: _Optional[str] = ..., ipc: _Optional[str] = ..., uts: _Optional[str] = ..., userns_mode: _Optional[str] = ..., network_mode: _Optional[str] = ..., rollback_config: _Optional[_Union[UpdateConfig, _Mapping]] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class FileObject(_message.Message):
     __slots__ = ("name", "data", "external", "external_name", "object", "version", "digest", "size")

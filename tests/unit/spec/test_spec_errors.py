@@ -77,7 +77,7 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"ports": ["80/sctp"]}, 'service "web": ports[0]: protocol "sctp" in "80/sctp" is not tcp or udp'),
     ({"ports": ["1.2.3.4:5:6:7"]}, 'service "web": ports[0]: cannot read port "1.2.3.4:5:6:7"'),
     ({"ports": [{"published": 80}]}, 'service "web": ports[0]: the long form needs "target" (the container port)'),
-    ({"ports": [{"target": 80, "mode": "ingress"}]}, 'service "web": ports[0].mode: "ingress" (a routing mesh) is not supported'),
+    ({"ports": [{"target": 80, "mode": "swarm"}]}, 'service "web": ports[0].mode: expected "ingress" or "host", got "swarm"'),
     ({"ports": [{"target": 80, "nmae": "http"}]}, 'service "web": unknown key "ports[0].nmae"'),
     ({"expose": ["x"]}, 'service "web": expose[0]: invalid port "x"'),
     ({"labels": ["=x"]}, 'service "web": labels[0]: "=x" has no name before \'=\''),
@@ -134,7 +134,7 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"x-dockyard": {"max_per_node": 0}}, 'service "web": x-dockyard.max_per_node: must be at least 1, got 0'),
     ({"x-dockyard": {"strategy": "spread"}}, 'service "web": unknown key "x-dockyard.strategy"'),
     ({"x-dockyard": {"max_per_node": 2}, "deploy": {"placement": {"max_replicas_per_node": 1}}}, 'service "web": x-dockyard.max_per_node: 2 disagrees with deploy.placement.max_replicas_per_node 1'),
-    ({"ports": ["8080:80"], "deploy": {"replicas": 3}, "x-dockyard": {"max_per_node": 2}}, 'service "web": x-dockyard.max_per_node is 2, but it publishes host port 8080/tcp; two replicas on one node would clash'),
+    ({"ports": [{"target": 80, "published": 8080, "mode": "host"}], "deploy": {"replicas": 3}, "x-dockyard": {"max_per_node": 2}}, 'service "web": x-dockyard.max_per_node is 2, but it publishes host port 8080/tcp; two replicas on one node would clash'),
 ]  # fmt: skip
 
 
@@ -211,13 +211,13 @@ def test_reader_failures_become_spec_errors() -> None:
 WARNINGS: list[tuple[dict[str, Any], str]] = [
     ({"version": "3.8", **_app(web={})}, '"version" is ignored: it is obsolete, and the current format is read'),
     (_app(web={"container_name": "w"}), 'service "web": "container_name" is ignored: replicas get their own names'),
-    (_app(web={"networks": {"default": {"aliases": ["w"]}}}), 'service "web": "networks.default.aliases" is ignored: a service is reached by its name'),
-    ({"networks": {"n": {"driver": "overlay"}}, **_app(web={})}, 'network "n": "driver" is ignored: the app\'s services share Dockyard\'s cluster network'),
+    (_app(web={"networks": {"default": {"priority": 5}}}), 'service "web": "networks.default.priority" is ignored: a task has one address on all its networks'),
+    ({"networks": {"n": {"driver": "overlay"}}, **_app(web={})}, 'network "n": "driver" is ignored: every app network is enforced on Dockyard\'s cluster network'),
     ({"volumes": {"v": {"driver": "nfs"}}, **_app(web={})}, 'volume "v": driver "nfs" must be installed on every node that runs a task using it'),
     (_app(web={"deploy": {"restart_policy": {"window": "5s"}}}), 'service "web": "deploy.restart_policy.window" is not applied yet: every restart counts'),
     (_app(web={"ports": ["80"]}), 'service "web": port 80/tcp has no host port: it is reachable on the app network only'),
     (_app(web={"volumes": ["./x:/x"]}), 'service "web": bind mount "./x" is a relative path; the node that runs the task needs an absolute one'),
-    (_app(web={"ports": ["8080:80"], "deploy": {"replicas": 3}}), 'service "web": publishes host port 8080/tcp, so at most one replica runs per node: its 3 replicas need 3 nodes (max_per_node 1)'),
+    (_app(web={"ports": ["8080:80/tcp"], "network_mode": "host", "deploy": {"replicas": 3}}), 'service "web": publishes host port 8080/tcp, so at most one replica runs per node: its 3 replicas need 3 nodes (max_per_node 1)'),
 ]  # fmt: skip
 
 
@@ -228,8 +228,24 @@ def test_warnings(doc: dict[str, Any], warning: str) -> None:
 
 
 def test_host_port_with_replicas_gets_one_per_node() -> None:
-    spec = load_doc(_app(web={"ports": ["8080:80"], "deploy": {"replicas": 3}})).spec
+    host = {"target": 80, "published": 8080, "mode": "host"}
+    spec = load_doc(_app(web={"ports": [host], "deploy": {"replicas": 3}})).spec
     assert spec.services[0].placement.max_per_node == 1
+
+
+def test_mesh_port_takes_no_node_and_aliases_are_kept() -> None:
+    """A short-syntax port is the routing mesh's: replicas may share a node."""
+    spec = load_doc(_app(web={"ports": ["8080:80"], "deploy": {"replicas": 3},
+                              "networks": {"default": {"aliases": ["www", "front"]}}})).spec
+    web = spec.services[0]
+    assert web.placement.max_per_node == 0
+    assert [(p.host_port, p.mode) for p in web.ports] == [(8080, "ingress")]
+    assert list(web.aliases) == ["www", "front"]
+
+
+def test_bad_alias_is_one_line() -> None:
+    with pytest.raises(SpecError, match=r'networks\.default\.aliases: "Bad Name" must be'):
+        load_doc(_app(web={"networks": {"default": {"aliases": ["Bad Name"]}}}))
 
 
 def test_relative_bind_resolved_against_base_dir() -> None:

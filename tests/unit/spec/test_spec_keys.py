@@ -13,9 +13,10 @@ from .helpers import load_doc, load_service, load_text, service_doc
 S = specs_pb2
 
 
-def _ports(*items: tuple[int, int, str, str]) -> list[S.PortMapping]:
+def _ports(*items: tuple[int, int, str, str], mode: str = "ingress") -> list[S.PortMapping]:
     return [
-        S.PortMapping(container_port=c, host_port=h, protocol=p, host_ip=i) for h, c, p, i in items
+        S.PortMapping(container_port=c, host_port=h, protocol=p, host_ip=i, mode=mode if h else "")
+        for h, c, p, i in items
     ]
 
 
@@ -96,7 +97,7 @@ CASES: list[tuple[str, dict[str, Any], str, Any]] = [
             ]
         },
         "ports",
-        _ports((8080, 80, "udp", "10.0.0.1")),
+        _ports((8080, 80, "udp", "10.0.0.1"), mode="host"),
     ),
     (
         "expose",
@@ -374,10 +375,7 @@ def test_top_level() -> None:
     assert list(spec.secrets) == [S.FileObject(name="pw", data=b"s3cret\n")]
     assert list(spec.configs) == [S.FileObject(name="conf", data=b"listen 80\n")]
     assert spec.services[0].placement.max_per_node == 3
-    # Declared networks are accepted; that they are not created is said once.
-    assert loaded.warnings == (
-        '"networks" are not created: every service joins the app\'s one cluster network',
-    )
+    assert loaded.warnings == ()  # declared networks are applied (isolation)
 
 
 def test_defaults() -> None:

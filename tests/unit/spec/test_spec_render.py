@@ -55,7 +55,7 @@ def test_render_is_compose_shaped() -> None:
     assert rendered["name"] == "app"
     assert rendered["x-dockyard"] == {"strategy": "binpack"}
     assert web["command"] == ["run", "--fast"]
-    assert web["ports"] == [{"target": 80, "published": 8080, "protocol": "tcp", "mode": "host"}]
+    assert web["ports"] == [{"target": 80, "published": 8080, "protocol": "tcp", "mode": "ingress"}]
     assert web["depends_on"] == {
         "db": {"condition": "service_started", "restart": False, "required": True}
     }
