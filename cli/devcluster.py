@@ -30,6 +30,9 @@ def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
     up.add_argument("--etcd-members", type=int, default=0,
                     help="run N external etcd members instead of the server's embedded "
                          "one (default 0: embedded)")
+    up.add_argument("--segments", type=int, default=1,
+                    help="L2 segments the hosts are split over, joined by a router "
+                         "namespace: agents use VXLAN between segments (default 1)")
     up.add_argument("--servers", type=int, default=1,
                     help="control-plane replicas on :7070+i (default 1; more need "
                          "--etcd-members)")
@@ -53,7 +56,8 @@ def run_devcluster(args: Any) -> int:
         if args.action == "up":
             st = testbed.up(nodes=args.nodes, node_cpus=args.node_cpus,
                             node_memory=args.node_memory, labels=args.labels,
-                            etcd_members=args.etcd_members, servers=args.servers)
+                            etcd_members=args.etcd_members, servers=args.servers,
+                            segments=args.segments)
             _print_status(st.to_json(), "table")
             from dockyard.cli.contexts import keep_dev_context
 

@@ -59,16 +59,18 @@ def main() -> int:
     print("\n".join(f"  {t['service']}.{t['slot']} on {t['node']}: {t['state']}"
                     f"{' (' + t['health'] + ')' if t['health'] not in ('', 'none') else ''}"
                     for t in tasks))
-    addresses = {h.name: h.address for h in bed.hosts}
     web_nodes = sorted({t["node"] for t in tasks if t["service"] == "web" and t["node"]})
     if not web_nodes:
         print("error: no web task is placed", file=sys.stderr)
         return 1
-    url = f"http://{addresses[web_nodes[0]]}:8080/"
-    print(f"== the page, from {url}\n")
-    print(fetch(url))
-    print(f"The app is served at {url}"
-          + "".join(f" and http://{addresses[n]}:8080/" for n in web_nodes[1:]))
+    # The routing mesh: port 8080 answers on every node, with or without a web task.
+    for h in bed.hosts:
+        url = f"http://{h.address}:8080/"
+        where = "runs web" if h.name in web_nodes else "runs no web task"
+        print(f"== the page, from {h.name} ({where}): {url}\n")
+        print(fetch(url))
+    print("The app is served at "
+          + " and ".join(f"http://{h.address}:8080/" for h in bed.hosts))
     print(f"Try: .venv/bin/dockyard describe app amp --server {bed.server} "
           f"--credentials {bed.credentials}")
     print("Tear down with: make demo-down")

@@ -19,6 +19,7 @@ from . import engines, images, netns, services
 from .layout import (
     MAX_NODES,
     NAME_PREFIX,
+    ROUTER_NETNS,
     HostPlan,
     Layout,
     Route,
@@ -59,16 +60,30 @@ class TestbedError(RuntimeError):
 def _net_up(layout: Layout, st: TestbedState, state_file: Path) -> None:
     st.bridge = layout.bridge
     save(state_file, st)
-    netns.ensure_bridge(layout.bridge, layout.gateway_ip, 24)
-    rule = netns.forward_rule(layout.bridge)
-    st.add_rule(IptablesRule(None, "filter", "FORWARD", tuple(rule)))
-    save(state_file, st)
-    netns.iptables_ensure_first(None, "filter", "FORWARD", rule)
+    for bridge in layout.segment_bridges:
+        if bridge != layout.bridge:
+            st.add_unique("links", bridge)  # recorded before it is made
+        rule = netns.forward_rule(bridge)
+        st.add_rule(IptablesRule(None, "filter", "FORWARD", tuple(rule)))
+        save(state_file, st)
+        netns.ensure_bridge(bridge, layout.gateway_ip if bridge == layout.bridge else None, 24)
+        netns.iptables_ensure_first(None, "filter", "FORWARD", rule)
+    if layout.router_legs:
+        st.add_unique("netns", ROUTER_NETNS)
+        for leg in layout.router_legs:
+            st.add_unique("links", leg.veth)
+        for r in layout.root_routes:
+            if vars(r) not in st.root_routes:
+                st.root_routes.append(dict(vars(r)))
+        save(state_file, st)
+        netns.ensure_router(ROUTER_NETNS, layout.router_legs)
+        netns.ensure_routes(None, layout.root_routes)
     for h in layout.hosts:
         st.add_unique("netns", h.netns)
         st.add_unique("links", h.veth)
         save(state_file, st)
-        netns.ensure_host(h, layout.bridge)
+        netns.ensure_host(h, h.bridge)
+        netns.ensure_routes(h.netns, h.routes)
     save(state_file, st)
 
 
@@ -267,6 +282,7 @@ def up(
     with_dockyard: bool = True,
     etcd_members: int = 0,
     servers: int = 1,
+    segments: int = 1,
     state_dir: Path | None = None,
     progress: Progress = print,
 ) -> TestbedStatus:
@@ -275,13 +291,16 @@ def up(
     ``etcd_members`` > 0 runs that many external etcd members (127.0.0.1:24010+) instead
     of the server's embedded etcd; ``servers`` > 1 (which needs them) runs that many
     control-plane replicas on 10.213.0.1:7070+i, and every agent joins them all.
+    ``segments`` > 1 splits the hosts over that many L2 segments joined by a router
+    namespace (layout.py), so agents use VXLAN between segments.
     """
     sd = resolve_state_dir(state_dir)
     t0 = time.monotonic()
     if servers > 1 and etcd_members <= 0:
         raise TestbedError(f"servers={servers} needs external etcd (etcd_members > 0, e.g. 3)")
     try:
-        layout = plan(nodes, sd, etcd_members=etcd_members, servers=servers)
+        layout = plan(nodes, sd, etcd_members=etcd_members, servers=servers,
+                      segments=segments)
     except ValueError as exc:
         raise TestbedError(str(exc)) from None
     with locked(sd / "lock"):
@@ -295,7 +314,13 @@ def up(
                 f"a testbed with {st.etcd_members} etcd members and {st.servers} servers is "
                 f"up in {sd}; run down first to get {etcd_members} and {servers}"
             )
-        st = st or TestbedState(nodes=nodes, etcd_members=etcd_members, servers=servers)
+        if st is not None and st.segments != segments:
+            raise TestbedError(
+                f"a testbed on {st.segments} segments is up in {sd}; run down first to get "
+                f"{segments}"
+            )
+        st = st or TestbedState(nodes=nodes, etcd_members=etcd_members, servers=servers,
+                                segments=segments)
         st.node_cpus = f"{node_cpus:g}" if node_cpus is not None else st.node_cpus
         st.node_memory = node_memory or st.node_memory
         st.labels = list(labels) or st.labels
@@ -311,6 +336,7 @@ def up(
             _dockyard_up(layout, st, state_file, progress, problems)
         save(state_file, st)
         ha = f", {servers} servers on {etcd_members} etcd members" if etcd_members else ""
+        ha += f", {segments} segments joined by {ROUTER_NETNS}" if segments > 1 else ""
         progress(
             f"testbed up: {nodes} hosts{ha}, registry {layout.registry_addr}, "
             f"image {layout.image_tag} ({time.monotonic() - t0:.1f}s)"
@@ -408,7 +434,8 @@ def status(*, state_dir: Path | None = None) -> TestbedStatus | None:
 
 def _plan_of(st: TestbedState, sd: Path) -> Layout:
     """The layout a recorded state was made with (older state files: one server)."""
-    return plan(st.nodes, sd, etcd_members=st.etcd_members, servers=st.servers)
+    return plan(st.nodes, sd, etcd_members=st.etcd_members, servers=st.servers,
+                segments=st.segments)
 
 
 def _loaded(state_dir: Path | None) -> tuple[Layout, TestbedState]:

@@ -42,8 +42,14 @@ MAX_ETCD_MEMBERS = 9
 MAX_SERVERS = 10  # gRPC 7070..7079 must stay below the HTTP ports 7080..
 SERVER_LEADER_TTL = 3
 IMAGE_NAME = "busybox:latest"
-MAX_NODES = 200  # 10.213.0.{10+i} must stay below .255
+MAX_NODES = 200  # 10.213.s.{10+i} must stay below .254 (the router's)
 NAME_PREFIX = "dyk-"
+# `up(segments=N)`: the hosts split over N L2 segments (bridges dyk-br0.., LANs
+# 10.213.s.0/24) joined by one router namespace at 10.213.s.254, so agents on different
+# segments route to each other's containers over VXLAN, on one segment with host-gw.
+MAX_SEGMENTS = 4
+ROUTER_NETNS = f"{NAME_PREFIX}router"
+ROUTER_OCTET = 254
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,10 @@ class HostPlan:
     docker_socket: Path
     dockerd_log: Path
     agent_log: Path
+    segment: int = 0
+    bridge: str = BRIDGE
+    # Routes to the other segments' LANs through the router (none with one segment).
+    routes: tuple[Route, ...] = ()
 
     @property
     def docker_url(self) -> str:
@@ -151,6 +161,26 @@ class Layout:
     upstream_dns_log: Path
     servers: tuple[ServerPlan, ...] = ()
     etcd_members: tuple[EtcdPlan, ...] = ()
+    segments: int = 1
+
+    @property
+    def segment_bridges(self) -> tuple[str, ...]:
+        return tuple(segment_bridge(s) for s in range(self.segments))
+
+    @property
+    def router_legs(self) -> tuple[RouterLeg, ...]:
+        """The router's interface on each segment (none with one segment)."""
+        if self.segments == 1:
+            return ()
+        return tuple(RouterLeg(f"{NAME_PREFIX}vr{s}", f"eth{s}", segment_bridge(s),
+                               f"{segment_prefix(s)}.{ROUTER_OCTET}")
+                     for s in range(self.segments))
+
+    @property
+    def root_routes(self) -> tuple[Route, ...]:
+        """The root namespace (server, registry, DNS on segment 0) to the other LANs."""
+        return tuple(Route(f"{segment_prefix(s)}.0/24", f"{LAN_PREFIX}.{ROUTER_OCTET}",
+                           self.bridge) for s in range(1, self.segments))
 
     @property
     def etcd_tls(self) -> ClusterFiles:
@@ -192,14 +222,41 @@ def resolve_state_dir(state_dir: Path | None = None) -> Path:
     return Path(env).absolute() if env else DEFAULT_STATE_DIR
 
 
-def _host(i: int, state_dir: Path) -> HostPlan:
+@dataclass(frozen=True)
+class RouterLeg:
+    """One interface of the router namespace: a veth whose root side joins a bridge."""
+
+    veth: str
+    inner: str
+    bridge: str
+    address: str
+
+
+def segment_prefix(segment: int) -> str:
+    return f"10.213.{segment}"
+
+
+def segment_bridge(segment: int) -> str:
+    return f"{NAME_PREFIX}br{segment}"
+
+
+def segment_of(i: int, nodes: int, segments: int) -> int:
+    """Host i (1-based) of `nodes` goes to segment (i-1)*segments//nodes: contiguous
+    blocks, the first segments a host larger when it does not divide. Pure."""
+    return (i - 1) * segments // nodes
+
+
+def _host(i: int, state_dir: Path, *, segment: int = 0, segments: int = 1) -> HostPlan:
     d = state_dir / f"h{i}"
+    prefix = segment_prefix(segment)
+    routes = tuple(Route(f"{segment_prefix(s)}.0/24", f"{prefix}.{ROUTER_OCTET}", "eth0")
+                   for s in range(segments) if s != segment)
     return HostPlan(
         index=i,
         name=f"h{i}",
         netns=f"{NAME_PREFIX}h{i}",
         veth=f"{NAME_PREFIX}v{i}",
-        address=f"{LAN_PREFIX}.{10 + i}",
+        address=f"{prefix}.{10 + i}",
         prefixlen=24,
         dir=d,
         data_root=d / "data",
@@ -208,6 +265,9 @@ def _host(i: int, state_dir: Path) -> HostPlan:
         docker_socket=d / "docker.sock",
         dockerd_log=d / "dockerd.log",
         agent_log=d / "agent.log",
+        segment=segment,
+        bridge=segment_bridge(segment),
+        routes=routes,
     )
 
 
@@ -238,12 +298,16 @@ def _etcd(i: int, state_dir: Path) -> EtcdPlan:
     )
 
 
-def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1) -> Layout:
+def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1,
+         segments: int = 1) -> Layout:
     """Compute the layout of a testbed with ``nodes`` hosts under ``state_dir``, with
     ``servers`` control-plane replicas and ``etcd_members`` external etcd members (0: the
-    single server embeds its etcd)."""
+    single server embeds its etcd), on ``segments`` L2 segments."""
     if not 1 <= nodes <= MAX_NODES:
         raise ValueError(f"nodes must be between 1 and {MAX_NODES}, got {nodes}")
+    if not 1 <= segments <= min(MAX_SEGMENTS, nodes):
+        raise ValueError(f"segments must be between 1 and {min(MAX_SEGMENTS, nodes)} "
+                         f"(one host each at least), got {segments}")
     if not 0 <= etcd_members <= MAX_ETCD_MEMBERS:
         raise ValueError(
             f"etcd_members must be between 0 and {MAX_ETCD_MEMBERS}, got {etcd_members}"
@@ -254,7 +318,8 @@ def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1
         raise ValueError(
             f"{servers} servers need an external etcd to share: pass etcd_members (e.g. 3)"
         )
-    hosts = tuple(_host(i, state_dir) for i in range(1, nodes + 1))
+    hosts = tuple(_host(i, state_dir, segment=segment_of(i, nodes, segments),
+                        segments=segments) for i in range(1, nodes + 1))
     registry_addr = f"{GATEWAY_IP}:{REGISTRY_PORT}"
     return Layout(
         state_dir=state_dir,
@@ -278,6 +343,7 @@ def plan(nodes: int, state_dir: Path, *, etcd_members: int = 0, servers: int = 1
         upstream_dns_log=state_dir / "upstream-dns.log",
         servers=tuple(_server(i, state_dir) for i in range(1, servers + 1)),
         etcd_members=tuple(_etcd(i, state_dir) for i in range(1, etcd_members + 1)),
+        segments=segments,
     )
 
 

@@ -11,7 +11,7 @@ import subprocess
 from collections.abc import Sequence
 from pathlib import Path
 
-from .layout import HostPlan, Route
+from .layout import HostPlan, Route, RouterLeg
 
 
 class CommandError(RuntimeError):
@@ -75,11 +75,32 @@ def list_links(prefix: str) -> list[str]:
 # --- bridge and hosts ---------------------------------------------------------------------
 
 
-def ensure_bridge(bridge: str, address: str, prefixlen: int) -> None:
+def ensure_bridge(bridge: str, address: str | None, prefixlen: int) -> None:
+    """The bridge, up; with `address` the root namespace is on that segment too."""
     if not link_exists(bridge):
         ip(None, "link", "add", bridge, "type", "bridge")
-    ip(None, "addr", "replace", f"{address}/{prefixlen}", "dev", bridge)
+    if address:
+        ip(None, "addr", "replace", f"{address}/{prefixlen}", "dev", bridge)
     ip(None, "link", "set", bridge, "up")
+
+
+def ensure_router(name: str, legs: Sequence[RouterLeg]) -> None:
+    """A namespace that forwards between segments: one veth leg on each bridge."""
+    if not netns_exists(name):
+        ip(None, "netns", "add", name)
+    for leg in legs:
+        if not link_exists(leg.inner, name):
+            if link_exists(leg.veth):
+                ip(None, "link", "del", leg.veth, check=False)
+            ip(None, "link", "add", leg.veth, "type", "veth", "peer", "name", f"{leg.veth}p",
+               "netns", name)
+            ip(name, "link", "set", f"{leg.veth}p", "name", leg.inner)
+        ip(None, "link", "set", leg.veth, "master", leg.bridge)
+        ip(None, "link", "set", leg.veth, "up")
+        ip(name, "addr", "replace", f"{leg.address}/24", "dev", leg.inner)
+        ip(name, "link", "set", leg.inner, "up")
+    ip(name, "link", "set", "lo", "up")
+    run([*_nsenter(name), "sysctl", "-qw", "net.ipv4.ip_forward=1"])
 
 
 def ensure_host(h: HostPlan, bridge: str) -> None:

@@ -59,6 +59,7 @@ class TestbedState:
     # HA shape (absent in older state files: one server with its embedded etcd)
     etcd_members: int = 0
     servers: int = 1
+    segments: int = 1
 
     def add_unique(self, attr: str, value: str) -> None:
         items: list[str] = getattr(self, attr)
@@ -86,6 +87,7 @@ class TestbedState:
             "image": self.image,
             "etcd_members": self.etcd_members,
             "servers": self.servers,
+            "segments": self.segments,
         }
 
     @staticmethod
@@ -132,6 +134,7 @@ class TestbedState:
             image=str(image) if image else None,
             etcd_members=int(str(d.get("etcd_members") or 0)),
             servers=int(str(d.get("servers") or 1)),
+            segments=int(str(d.get("segments") or 1)),
         )
 
 

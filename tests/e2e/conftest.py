@@ -1,4 +1,5 @@
-"""One testbed for the whole e2e session: 3 netns hosts, real engines, registry, agents.
+"""One testbed for the whole e2e session: 3 netns hosts on two L2 segments, real engines,
+registry, agents.
 
 Building it takes a while, so every e2e test shares it; each test uses its own app name
 and deletes its app when done. It is torn down at the end of the session, and `down`
@@ -15,7 +16,9 @@ import pytest
 from dockyard.deploy import testbed
 from dockyard.deploy.testbed import TestbedStatus
 
-BED_ARGS: dict[str, Any] = {"nodes": 3, "node_cpus": 2, "node_memory": "2G"}
+# Two L2 segments (h1, h2 | h3) joined by a router namespace: agents route host-gw on a
+# segment and VXLAN across, so every e2e test runs on both.
+BED_ARGS: dict[str, Any] = {"nodes": 3, "node_cpus": 2, "node_memory": "2G", "segments": 2}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -4,7 +4,7 @@ of mesh ports, and which ports a task takes on its node. All pure."""
 from __future__ import annotations
 
 from dockyard.agent.network import firewall, policy
-from dockyard.agent.network.policy import MeshPort, Members, Policy
+from dockyard.agent.network.policy import Members, MeshPort, Policy
 from dockyard.common.spec.ports import node_ports
 from dockyard.controlplane import admission
 from dockyard.controlplane.network.policy import network_table
