@@ -6,13 +6,15 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli bench-scale bench-scaleup chaos proto lint clean
+        bench-deploy bench-failover bench-cli bench-scale bench-scaleup bench-network chaos proto \
+        lint clean
 
 help:
 	@echo "make demo    a 3-host testbed, the Apache+PHP+MariaDB app across it, its page"
 	@echo "make test    every test: unit, integration (etcd, gRPC), e2e (testbed, Docker)"
 	@echo "make bench   the benchmarks behind docs/promises.md"
 	@echo "make bench-cli   how long a CLI call takes, against bare Python start-up"
+	@echo "make bench-network   container vs host throughput and latency, host-gw and VXLAN"
 	@echo "make chaos   kill hosts, agents and the leader; time recovery, check nothing lost"
 	@echo "make lint    ruff, mypy, import contracts"
 	@echo "make proto   regenerate dockyard.v1 from proto/*.proto"
@@ -67,6 +69,10 @@ bench-scale: venv
 
 bench-scaleup: deps venv
 	$(BIN)/python -m dockyard.deploy.bench.scaleup
+
+# Two segments: container to container against host to host, host-gw and VXLAN.
+bench-network: deps venv
+	$(BIN)/python -m dockyard.deploy.bench.network
 
 chaos: deps venv
 	$(BIN)/python -m dockyard.deploy.bench.chaos

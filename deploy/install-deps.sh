@@ -2,7 +2,7 @@
 # Installs the Debian packages Dockyard's tests and demo need, only those missing.
 # Idempotent; needs root. Package names only: apt uses the machine's own sources.
 set -euo pipefail
-PKGS=(etcd-server docker.io docker-registry busybox-static debootstrap iptables ipset iproute2
+PKGS=(etcd-server docker.io docker-registry busybox-static debootstrap iptables ipset iperf3 iproute2
       python3-venv python3-pip curl ca-certificates)
 missing=()
 for p in "${PKGS[@]}"; do
