@@ -32,5 +32,5 @@ def node_ports(spec: specs_pb2.ServiceSpec) -> frozenset[int]:
     """The port numbers a task of `spec` takes on its node. Pure."""
     if on_host_network(spec):
         exposed = {int(e.partition("/")[0]) for e in spec.expose if e.partition("/")[0].isdigit()}
-        return frozenset({int(p.host_port or p.container_port) for p in spec.ports} | exposed)
+        return frozenset({int(p.container_port) for p in spec.ports} | exposed)
     return frozenset(int(p.host_port) for p in spec.ports if p.host_port and p.mode != INGRESS)

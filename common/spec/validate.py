@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dockyard.common.spec import rules
 from dockyard.common.spec.errors import SpecError, show
-from dockyard.common.spec.ports import node_ports
+from dockyard.common.spec.ports import INGRESS
 from dockyard.common.spec.units import format_bytes_human, format_cpus
 from dockyard.scheduler.dag import find_cycle
 from dockyard.v1 import specs_pb2
@@ -85,8 +85,8 @@ def _check_ports_across(services: list[specs_pb2.ServiceSpec]) -> None:
 def _one_per_node(service: specs_pb2.ServiceSpec) -> str | None:
     """Host ports are a per-node resource: several replicas need one node each (the
     routing mesh's ports take nothing on a task's node)."""
-    taken = node_ports(service)
-    ports = [p for p in _host_ports(service) if p.host_port in taken]
+    ports = [p for p in _host_ports(service)
+             if p.mode != INGRESS or service.network_mode == "host"]
     if not ports or (service.replicas <= 1 and not service.placement.max_per_node):
         return None
     limit = service.placement.max_per_node

@@ -217,7 +217,7 @@ WARNINGS: list[tuple[dict[str, Any], str]] = [
     (_app(web={"deploy": {"restart_policy": {"window": "5s"}}}), 'service "web": "deploy.restart_policy.window" is not applied yet: every restart counts'),
     (_app(web={"ports": ["80"]}), 'service "web": port 80/tcp has no host port: it is reachable on the app network only'),
     (_app(web={"volumes": ["./x:/x"]}), 'service "web": bind mount "./x" is a relative path; the node that runs the task needs an absolute one'),
-    (_app(web={"ports": ["8080:80/tcp"], "network_mode": "host", "deploy": {"replicas": 3}}), 'service "web": publishes host port 8080/tcp, so at most one replica runs per node: its 3 replicas need 3 nodes (max_per_node 1)'),
+    (_app(web={"ports": ["80:80/tcp"], "network_mode": "host", "deploy": {"replicas": 3}}), 'service "web": publishes host port 80/tcp, so at most one replica runs per node: its 3 replicas need 3 nodes (max_per_node 1)'),
 ]  # fmt: skip
 
 
