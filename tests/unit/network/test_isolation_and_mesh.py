@@ -132,3 +132,18 @@ def test_ports_a_task_takes_on_its_node() -> None:
     s.network_mode = "host"
     s.expose.append("53/udp")
     assert node_ports(s) == {80, 90, 70, 53}  # the container listens on the node itself
+
+
+def test_tables_follow_changes_and_move_their_epoch_only_when_they_change() -> None:
+    from dockyard.controlplane.network.policy import NetworkTables
+    from dockyard.controlplane.view import Touched
+
+    view = _view()
+    tables = NetworkTables()
+    assert tables.reset(view) and tables.epoch == 1
+    assert tables.table == network_table(view)
+    assert not tables.update(view, Touched(kinds={"status"}, tasks={"t0"}))  # nothing new
+    view.statuses["t0"].state = objects_pb2.FAILED  # web's ready task ends
+    assert tables.update(view, Touched(kinds={"status"}, tasks={"t0"}))
+    assert tables.epoch == 2 and tables.table == network_table(view)
+    assert list(tables.table.ingress[0].backends) == []
