@@ -30,9 +30,10 @@ def add_devcluster_arguments(p: argparse.ArgumentParser) -> None:
     up.add_argument("--etcd-members", type=int, default=0,
                     help="run N external etcd members instead of the server's embedded "
                          "one (default 0: embedded)")
-    up.add_argument("--segments", type=int, default=1,
+    up.add_argument("--segments", type=int, default=None,
                     help="L2 segments the hosts are split over, joined by a router "
-                         "namespace: agents use VXLAN between segments (default 1)")
+                         "namespace: agents use VXLAN between segments (default: as the "
+                         "running testbed, else 1)")
     up.add_argument("--servers", type=int, default=1,
                     help="control-plane replicas on :7070+i (default 1; more need "
                          "--etcd-members)")

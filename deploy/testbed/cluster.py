@@ -282,7 +282,7 @@ def up(
     with_dockyard: bool = True,
     etcd_members: int = 0,
     servers: int = 1,
-    segments: int = 1,
+    segments: int | None = None,
     state_dir: Path | None = None,
     progress: Progress = print,
 ) -> TestbedStatus:
@@ -292,12 +292,16 @@ def up(
     of the server's embedded etcd; ``servers`` > 1 (which needs them) runs that many
     control-plane replicas on 10.213.0.1:7070+i, and every agent joins them all.
     ``segments`` > 1 splits the hosts over that many L2 segments joined by a router
-    namespace (layout.py), so agents use VXLAN between segments.
+    namespace (layout.py), so agents use VXLAN between segments; None keeps what the
+    running testbed has (1 for a new one), so a repairing `up` needs not repeat it.
     """
     sd = resolve_state_dir(state_dir)
     t0 = time.monotonic()
     if servers > 1 and etcd_members <= 0:
         raise TestbedError(f"servers={servers} needs external etcd (etcd_members > 0, e.g. 3)")
+    if segments is None:
+        recorded = load(sd / "state.json")
+        segments = recorded.segments if recorded is not None else 1
     try:
         layout = plan(nodes, sd, etcd_members=etcd_members, servers=servers,
                       segments=segments)

@@ -94,6 +94,17 @@ def test_page_shows_the_row_and_the_hosts(bed: TestbedStatus, amp: Path) -> None
     assert "php (PHP-FPM) on node: h2" in text
 
 
+def test_the_page_answers_on_every_node_through_the_mesh(bed: TestbedStatus, amp: Path) -> None:
+    """web runs on h1 and h3 only; h2 (on h1's segment) answers port 8080 all the same,
+    and each node that runs web serves the page from its own replica."""
+    for h in bed.hosts:
+        text = wait_for(f"the page from {h.name}",
+                        lambda h=h: page_ok(f"http://{h.address}:8080/"), timeout_s=30)
+        assert "Hello from MariaDB" in text
+        if h.name != "h2":
+            assert f"web (Apache) on node: {h.name}" in text
+
+
 def test_killing_the_db_restarts_php_after_db_is_healthy_again(
     bed: TestbedStatus, amp: Path
 ) -> None:
