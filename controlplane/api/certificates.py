@@ -101,9 +101,11 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                     "joining needs a certificate request (csr)")
         certificate = await self._sign(context, request.csr, desc.name) if request.csr else b""
+        join_key = pki.csr_key_sha256(request.csr) if joining else ""
         session_id = new_session_id()
         try:
-            lease_id, subnet = await self._record(desc, joining=joining, session_id=session_id)
+            lease_id, subnet = await self._record(desc, joining=join_key,
+                                                  session_id=session_id)
         except _Refused as exc:
             await context.abort(exc.code, str(exc))
             raise AssertionError("unreachable") from None
@@ -148,12 +150,14 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
                                             ca_certificate=self._tls.ca.cert_pem)
 
     async def _record(
-        self, desc: objects_pb2.NodeDescription, *, joining: bool, session_id: str
+        self, desc: objects_pb2.NodeDescription, *, joining: str, session_id: str
     ) -> tuple[int, str]:
         """Write the node and its liveness key (on this replica's lease, the session id
         as its value: controlplane/liveness.py), claiming the node's subnet on first
-        registration; the lease id and the node's subnet. A join may only make a new
-        node, a node certificate only update its own."""
+        registration; the lease id and the node's subnet. A join (`joining`: the sha256
+        of the key it asks a certificate for) may only make a new node, or repeat the
+        join that made it with the same key (the first answer was lost to a timeout);
+        a node certificate only updates its own node."""
         key = keys.node_key(desc.name)
         lease_id = await self._liveness.lease_id()
         for _ in range(5):
@@ -162,13 +166,14 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             if entry is None:
                 if not joining:
                     raise _Refused(grpc.StatusCode.FAILED_PRECONDITION, removed(desc.name))
-                node = objects_pb2.Node(availability=objects_pb2.ACTIVE)
+                node = objects_pb2.Node(availability=objects_pb2.ACTIVE,
+                                        join_key_sha256=joining)
                 node.meta.id = desc.name
                 node.meta.created_ms = now
             else:
-                if joining:
-                    raise _Refused(grpc.StatusCode.PERMISSION_DENIED, name_taken(desc.name))
                 node = decode(objects_pb2.Node, entry.value)
+                if joining and joining != node.join_key_sha256:
+                    raise _Refused(grpc.StatusCode.PERMISSION_DENIED, name_taken(desc.name))
             node.description.CopyFrom(desc)
             node.last_heartbeat_ms = now
             node.meta.updated_ms = now

@@ -161,6 +161,17 @@ def issue(
     return cert_pem(builder.sign(load_key(ca.key_pem), hashes.SHA256()))
 
 
+def csr_key_sha256(csr_pem: bytes) -> str:
+    """The sha256 (hex) of the public key a CSR carries, DER SubjectPublicKeyInfo."""
+    try:
+        key = x509.load_pem_x509_csr(csr_pem).public_key()
+    except ValueError as exc:
+        raise PkiError(f"bad certificate request: {exc}") from None
+    der = key.public_bytes(serialization.Encoding.DER,
+                           serialization.PublicFormat.SubjectPublicKeyInfo)
+    return hashlib.sha256(der).hexdigest()
+
+
 def sign_node_csr(ca: ClusterCA, csr_pem: bytes, node: str, *, valid_s: float) -> bytes:
     """A node certificate for the key in the CSR. Only the key is taken from the CSR: the
     name is the one the caller authenticated, never what the CSR asks for."""

@@ -5,6 +5,8 @@ Agents are the real `agent.session.Session` with a stand-in runner. What a user 
 - an agent that goes silent has its node marked down, and a live one stays ready;
 - an agent that leaves (SIGTERM) keeps its node ready past the grace, comes back to the
   same node, and a node whose agent never comes back is marked down after the leave grace;
+- a join that timed out after the server made the node can be repeated with the same
+  key (and only that key), so an agent under load never exits for it;
 - with three replicas, sessions held by a replica that does not lead: the leader marks
   a silent node down, and losing the replica moves no node (its agents go elsewhere).
 """
@@ -19,10 +21,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import pytest
 
+from dockyard.agent import identity as ident
 from dockyard.agent.session import Session, StatusBatch
-from dockyard.v1 import objects_pb2
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 from tests.integration.etcd_read import embedded_read
 from tests.integration.harness import (
     ServerProcess,
@@ -32,6 +36,7 @@ from tests.integration.harness import (
     wait_port_free,
 )
 from tests.integration.test_ha import Ha, Replica, ha, kill_by_pid, wait_for
+from tests.integration.test_node_identity import join_channel, register
 from tests.integration.test_security import FakeRunner, stop, token_of
 
 pytestmark = pytest.mark.integration
@@ -192,5 +197,33 @@ def test_sessions_on_a_follower_the_leader_marks_down_and_a_lost_follower_moves_
         finally:
             await stop(a)
             await stop(b)
+
+    asyncio.run(scenario())
+
+
+def test_a_join_whose_answer_was_lost_can_be_repeated_with_the_same_key_only(
+    server: ServerProcess,
+) -> None:
+    """Under load a join can time out after the server made the node: the agent asks
+    again with the same key and gets its node, instead of being told the name is taken
+    and exiting. Another key still cannot take the name."""
+    key = ident.new_key()
+
+    async def join(with_key: Any) -> dispatcher_pb2.RegisterResponse:
+        csr = ident.Identity("n1", with_key).csr()
+        async with join_channel(server, "n1") as ch:
+            reply: dispatcher_pb2.RegisterResponse = await dispatcher_pb2_grpc.CertificatesStub(
+                ch).Register(register("n1", csr), timeout=30)
+            return reply
+
+    async def scenario() -> None:
+        first = await join(key)
+        again = await join(key)  # the first answer "lost"
+        assert again.certificate and again.subnet == first.subnet
+        assert again.session_id != first.session_id
+        with pytest.raises(grpc.aio.AioRpcError) as refused:
+            await join(ident.new_key())
+        assert refused.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "node n1 already exists" in (refused.value.details() or "")
 
     asyncio.run(scenario())

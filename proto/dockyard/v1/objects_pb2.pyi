@@ -236,7 +236,7 @@ class NodeDescription(_message.Message):
     def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., engine_version: _Optional[str] = ..., container_subnet: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("meta", "description", "availability", "state", "last_heartbeat_ms", "allocated", "message", "subnet")
+    __slots__ = ("meta", "description", "availability", "state", "last_heartbeat_ms", "allocated", "message", "subnet", "join_key_sha256")
     META_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -245,6 +245,7 @@ class Node(_message.Message):
     ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SUBNET_FIELD_NUMBER: _ClassVar[int]
+    JOIN_KEY_SHA256_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     description: NodeDescription
     availability: Availability
@@ -253,7 +254,8 @@ class Node(_message.Message):
     allocated: _specs_pb2.Resources
     message: str
     subnet: str
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., description: _Optional[_Union[NodeDescription, _Mapping]] = ..., availability: _Optional[_Union[Availability, str]] = ..., state: _Optional[_Union[NodeState, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., allocated: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., message: _Optional[str] = ..., subnet: _Optional[str] = ...) -> None: ...
+    join_key_sha256: str
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., description: _Optional[_Union[NodeDescription, _Mapping]] = ..., availability: _Optional[_Union[Availability, str]] = ..., state: _Optional[_Union[NodeState, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., allocated: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., message: _Optional[str] = ..., subnet: _Optional[str] = ..., join_key_sha256: _Optional[str] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("timestamp_ms", "kind", "object", "message", "app")
