@@ -5,7 +5,8 @@ Node identity rules (docs/security.md):
 - a node name is one DNS label (common/names.py);
 - a join certificate may register only a name that no node has: taking over an existing
   node's name needs that node's certificate, or the operator's `dockyard node rm` first
-  (refused while the node is alive);
+  (refused while the node is alive). A join repeated with the key that made the node
+  (its first answer was lost to a timeout) gets that node back;
 - a node certificate registers and renews only while its node exists, so a removed node
   must join again with the token;
 - joins are rate-limited per source address (controlplane/security/ratelimit.py).
