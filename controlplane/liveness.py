@@ -134,7 +134,10 @@ class NodeLiveness:
                 self.detector.excuse(stalled)
                 self.stalled_s += stalled
             for node in self.detector.overdue(now):
-                await self._declare_down(node, now)
+                try:
+                    await self._declare_down(node, now)
+                except Exception as exc:  # one node's trouble must not stop the judging
+                    log.warning("node %s: could not declare it down: %s", node, exc)
 
     async def _declare_down(self, node: str, now: float) -> None:
         session_id = self._sessions.get(node)

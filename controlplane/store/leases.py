@@ -48,6 +48,7 @@ class KeptLease:
         self.renewed_at = 0.0  # time.monotonic() of the last renewal etcd confirmed
         self.renewals = 0  # confirmed renewals, for tests and metrics
         self.streams = 0  # keep-alive streams opened
+        self._lost = 0  # a lost lease whose keys still have to move to the next one
 
     async def current(self, wait_s: float = 5.0) -> int:
         """The lease id, waiting up to `wait_s` for one; StoreUnavailable if none."""
@@ -59,17 +60,17 @@ class KeptLease:
         return self.id
 
     async def run(self) -> None:
-        """Hold the lease until cancelled; never returns."""
+        """Hold the lease until cancelled; never returns, and no etcd trouble ends it."""
         while True:
             try:
                 if not self.id:
-                    await self._grant()
+                    await self._grant(self._lost)
+                    self._lost = 0
                 await self._keep(self.id)
             except LeaseLost:
                 log.warning("liveness lease %x was lost; granting a new one", self.id)
                 self.ready.clear()
-                old, self.id = self.id, 0
-                await self._grant(old)
+                self._lost, self.id = self.id, 0
             except (StoreUnavailable, rpc.AioRpcError, ConnectionError) as exc:
                 detail = exc.details() if isinstance(exc, rpc.AioRpcError) else str(exc)
                 log.warning("liveness lease keep-alive: %s; retrying", detail)
@@ -78,9 +79,9 @@ class KeptLease:
     async def _grant(self, old: int = 0) -> None:
         self.id = await self._store.grant_lease(self.ttl_s)
         self.renewed_at = time.monotonic()
+        self.ready.set()
         if old and self._on_new is not None:
             await self._on_new(old, self.id)
-        self.ready.set()
 
     async def _keep(self, lease_id: int) -> None:
         """Renew `lease_id` on one stream until it is lost (LeaseLost) or the stream
