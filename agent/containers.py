@@ -50,3 +50,23 @@ def hostname_for(task: objects_pb2.Task) -> str:
 
 def stop_timeout_s(spec: specs_pb2.ServiceSpec) -> int:
     return max(0, round(spec.stop_grace_period_ms / 1000)) if spec.stop_grace_period_ms else 10
+
+
+VOLUME_LABEL = LABEL + "volume"
+
+
+def volume_name(task: objects_pb2.Task, source: str) -> str:
+    """The engine's name of a task's named volume: its `name:` in the file when it has
+    one (an external volume's own name), else `<app>_<key>`, as Compose names it."""
+    for spec in task.volumes:
+        if spec.name == source:
+            if spec.engine_name:
+                return spec.engine_name
+            if spec.external:
+                return source
+    return f"{task.app}_{source}"
+
+
+def volume_labels(task: objects_pb2.Task, spec: specs_pb2.VolumeSpec) -> dict[str, str]:
+    """The user's labels of a volume plus Dockyard's, by which `delete --volumes` knows it."""
+    return {**dict(spec.labels), LABEL + "app": task.app, VOLUME_LABEL: spec.name}

@@ -32,6 +32,7 @@ from dockyard.agent import identity as ident
 from dockyard.agent.exec import run_exec
 from dockyard.agent.logs import publish_logs
 from dockyard.agent.runner import Runner
+from dockyard.agent.volumes import VolumeRemover
 from dockyard.common.jointoken import split_token
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
@@ -158,6 +159,7 @@ class Session:
         self._failures = 0
         self._stopping = False
         self._live: tuple[dispatcher_pb2_grpc.SessionsStub, str] | None = None
+        self._volumes = VolumeRemover(runner.driver)  # `delete app --volumes`
 
     async def leave(self) -> float:
         """Tell the server this agent is stopping and will be back (SIGTERM: an upgrade or
@@ -301,6 +303,7 @@ class Session:
                 asyncio.create_task(self._heartbeats(stub, name, sid, period)),
                 asyncio.create_task(self._flusher(stub, name, sid)),
                 asyncio.create_task(self._renewer(certs)),
+                asyncio.create_task(self._volumes.run(stub, name, sid)),
             ]
             try:
                 stream = stub.Session(dispatcher_pb2.SessionRequest(node=name, session_id=sid))
@@ -347,6 +350,7 @@ class Session:
             if msg.has_network and self._on_network is not None:
                 self._on_network(msg.network)
             self._runner.assign(msg)
+            self._volumes.want(msg)
             for sub in msg.subscriptions:
                 serve = run_exec if sub.HasField("exec") else publish_logs
                 task = asyncio.create_task(serve(

@@ -9,6 +9,7 @@ import grpc
 
 from dockyard.cli import render
 from dockyard.cli.tables import print_rows
+from dockyard.cli.volumes import drain_report, print_volumes
 from dockyard.client.control import CliError, call, control_stub, describe_rpc_error
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
 
@@ -77,6 +78,8 @@ def cmd_apply(args: Any) -> int:
 
 
 def cmd_get(args: Any) -> int:
+    if args.kind in ("volumes", "volume"):
+        return print_volumes(args)
     stub = control_stub(args.server, args.credentials)
     req = control_pb2.ListRequest(app=args.app or "")
     rows: list[render.Row]
@@ -149,8 +152,12 @@ def cmd_describe(args: Any) -> int:
 
 def cmd_delete(args: Any) -> int:
     stub = control_stub(args.server, args.credentials)
-    r = call(args.server, stub.DeleteApp, control_pb2.DeleteAppRequest(name=args.name))
+    r = call(args.server, stub.DeleteApp,
+             control_pb2.DeleteAppRequest(name=args.name, volumes=args.volumes))
     print(f"app {args.name} deleted" if r.deleted else f"app {args.name} not found; nothing to do")
+    if r.volumes:
+        print(f"volumes {', '.join(r.volumes)} are removed from the nodes once its "
+              "containers are gone (`dockyard get volumes` lists them until then)")
     return 0
 
 
@@ -194,9 +201,14 @@ def cmd_node(args: Any) -> int:
         return 0
     avail = objects_pb2.DRAIN if args.action == "drain" else objects_pb2.ACTIVE
     stub = control_stub(args.server, args.credentials)
+    force = args.force and avail == objects_pb2.DRAIN
     node = call(args.server, stub.SetAvailability,
-                control_pb2.SetAvailabilityRequest(node=args.name, availability=avail))
-    print(f"node {node.meta.id} {'drained' if avail == objects_pb2.DRAIN else 'active'}")
+                control_pb2.SetAvailabilityRequest(node=args.name, availability=avail,
+                                                   force=force))
+    print(f"node {node.meta.id} {'drained' if avail == objects_pb2.DRAIN else 'active'}"
+          + (" (forced: tasks holding node-local volumes stop too)" if force else ""))
+    if avail == objects_pb2.DRAIN and not force:
+        drain_report(stub, args.server, node.meta.id)
     return 0
 
 

@@ -182,8 +182,8 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     _output_flag(p)
 
     p = sub.add_parser("get", help="list nodes, apps, services or tasks")
-    p.add_argument("kind", choices=("nodes", "apps", "services", "tasks",
-                                    "node", "app", "service", "task", "svc"))
+    p.add_argument("kind", choices=("nodes", "apps", "services", "tasks", "volumes",
+                                    "node", "app", "service", "task", "svc", "volume"))
     p.add_argument("--app", help="only this app")
     _server_flag(p)
     _output_flag(p)
@@ -197,6 +197,8 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p = sub.add_parser("delete", help="delete an app; it stops in reverse dependency order")
     p.add_argument("what", choices=("app",))
     p.add_argument("name")
+    p.add_argument("--volumes", action="store_true",
+                   help="also remove its named volumes from the nodes (kept by default)")
     _server_flag(p)
 
     p = sub.add_parser("scale", help="set a service's replicas: APP/SERVICE=N")
@@ -229,6 +231,15 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p = sub.add_parser("node", help="drain or activate a node, or remove one that is down")
     p.add_argument("action", choices=("drain", "activate", "rm"))
     p.add_argument("name")
+    p.add_argument("--force", action="store_true",
+                   help="drain: stop also tasks holding a node-local volume there")
+    _server_flag(p)
+
+    p = sub.add_parser("volume", help="release a node-local volume from its node: "
+                       "volume forget APP/VOLUME")
+    from dockyard.cli.volumes import add_volume_arguments
+
+    add_volume_arguments(p)
     _server_flag(p)
 
     p = sub.add_parser("token", help="print the agents' join token, or rotate it")
@@ -405,6 +416,10 @@ def dispatch(args: Any) -> int:
         from dockyard.cli.files import cmd_files
 
         return cmd_files(args)
+    if args.command == "volume":
+        from dockyard.cli.volumes import cmd_volume
+
+        return cmd_volume(args)
     handlers = {
         "config": commands.cmd_config,
         "apply": commands.cmd_apply,

@@ -75,6 +75,14 @@ def task_row(task: objects_pb2.Task) -> Row:
     }
 
 
+def pending_reason(task: objects_pb2.Task) -> str:
+    """Why a task has no node, named: "db.1 waits for its volume db-data, which lives on
+    h2 (down since 12:01 UTC)", "web.2 pending: 0/3 nodes fit: ..."."""
+    reason = task.unplaced_reason
+    joint = " " if reason.startswith("waits ") else " pending: "
+    return f"{task.service}.{task.slot}{joint}{reason}"
+
+
 def crash_loop(status: objects_pb2.TaskStatus) -> str:
     """A crash-loop note once a task has restarted in place three times or more."""
     if status.restarts < 3:
@@ -170,6 +178,8 @@ TABLE_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
               ("LABELS", "_labels"), ("HEARTBEAT", "_hb")),
     "history": (("CURRENT", "_current"), ("VERSION", "version"), ("APPLIED", "_applied"),
                 ("SOURCE", "source"), ("CHANGES", "_changes")),
+    "volumes": (("APP", "app"), ("VOLUME", "name"), ("WHERE", "_where"),
+                ("FIRST USED", "_since"), ("TASKS", "_users"), ("REMOVING FROM", "_removing")),
     "contexts": (("CURRENT", "_current"), ("NAME", "name"), ("SERVERS", "_servers"),
                  ("CREDENTIALS", "credentials")),
     "files": (("NAME", "name"), ("VERSION", "version"), ("DIGEST", "_digest"),

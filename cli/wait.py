@@ -24,7 +24,7 @@ import time
 from dataclasses import dataclass
 
 from dockyard.cli.progress import wait_report
-from dockyard.cli.render import crash_loop, task_state
+from dockyard.cli.render import crash_loop, pending_reason, task_state
 from dockyard.client.control import CliError, ControlClient, call
 from dockyard.controlplane.reconcile.gates import has_healthcheck
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
@@ -102,6 +102,10 @@ def service_progress(svc: objects_pb2.Service, tasks: list[objects_pb2.Task],
         states = sorted({task_state(t) for t in new} - {"running"})
         if states and not up:
             parts.append("tasks " + ",".join(states))
+        unplaced = [t for t in sorted(new, key=lambda t: t.slot)
+                    if not t.node and t.unplaced_reason]
+        if unplaced and not up:
+            parts.append(pending_reason(unplaced[0]))
         errors = {t.status.message for t in new if t.status.state == objects_pb2.FAILED}
         errors |= {crash_loop(t.status) for t in new if crash_loop(t.status)}
         if errors and not up:

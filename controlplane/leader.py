@@ -116,6 +116,9 @@ def _rest(decision: Decision) -> Iterator[tuple[dict[str, int], dict[str, bytes]
     for s in decision.update_services:
         k = keys.service_key(s.app, s.spec.name)
         yield {k: s.meta.version}, {k: encode(_unversioned(s))}, []
+    for vol in decision.put_volumes:
+        k = keys.volume_key(vol.app, vol.name)
+        yield {k: vol.meta.version}, {k: encode(_unversioned(vol))}, []
     for ev in decision.events:
         k, v = event_entry(app=ev.app, kind=ev.kind, obj=ev.object, message=ev.message,
                            now_ms=ev.timestamp_ms)
@@ -165,6 +168,7 @@ def snapshot(view: ClusterView, apps: Collection[str] | None = None) -> ClusterV
         statuses=dict(view.statuses), nodes=dict(view.nodes), alive=set(view.alive),
         revision=view.revision, build_indexes=False,
         by_app={} if apps is None else {a: dict(view.by_app.get(a, {})) for a in apps},
+        volumes=dict(view.volumes),
     )
 
 

@@ -18,7 +18,7 @@ from dockyard.controlplane.view import ClusterView, Touched
 
 log = logging.getLogger(__name__)
 
-ALL_KINDS = frozenset({"apps", "services", "tasks", "status", "nodes", "alive"})
+ALL_KINDS = frozenset({"apps", "services", "tasks", "status", "nodes", "alive", "volumes"})
 
 
 class Mirror:

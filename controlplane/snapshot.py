@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from dockyard.common.spec.ports import node_ports
 from dockyard.scheduler import (
+    BoundVolume,
     Constraint,
     NodeInfo,
     Resources,
@@ -42,7 +43,8 @@ def strategy_of(app_strategy: int) -> Strategy:
 
 
 def task_request(
-    task: objects_pb2.Task, *, strategy: Strategy = Strategy.BINPACK
+    task: objects_pb2.Task, *, strategy: Strategy = Strategy.BINPACK,
+    volumes: tuple[BoundVolume, ...] = (),
 ) -> TaskRequest:
     spec = task.spec
     return TaskRequest(
@@ -54,6 +56,7 @@ def task_request(
         strategy=strategy,
         max_per_node=spec.placement.max_per_node or None,
         spread_by=tuple(spec.placement.spread),
+        volumes=volumes,
     )
 
 
@@ -86,6 +89,7 @@ def node_infos(
                 drained=n.availability == objects_pb2.DRAIN,
                 used_ports=frozenset(ports.get(name, ())),
                 service_counts=dict(services.get(name, {})),
+                down_since_ms=int(n.down_since_ms),
             )
         )
     return infos

@@ -21,7 +21,8 @@ from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import decode
 from dockyard.v1 import objects_pb2
 
-_M = TypeVar("_M", objects_pb2.App, objects_pb2.Service, objects_pb2.Task, objects_pb2.Node)
+_M = TypeVar("_M", objects_pb2.App, objects_pb2.Service, objects_pb2.Task, objects_pb2.Node,
+              objects_pb2.Volume)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class ClusterView:
     nodes: dict[str, objects_pb2.Node] = field(default_factory=dict)
     alive: set[str] = field(default_factory=set)
     revision: int = 0
+    volumes: dict[str, objects_pb2.Volume] = field(default_factory=dict)  # "app/volume"
     # Indexes, rebuilt from `tasks` on construction and kept current by `apply`.
     by_node: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
     by_app: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
@@ -121,6 +123,14 @@ class ClusterView:
         elif kind == "nodes":
             _put(self.nodes, ident, value, objects_pb2.Node, mod_revision)
             t.node_objects.add(ident)
+        elif kind == "volumes":
+            old = self.volumes.get(ident)
+            _put(self.volumes, ident, value, objects_pb2.Volume, mod_revision)
+            new = self.volumes.get(ident)
+            for record in (old, new):  # the nodes asked to remove it hear of the change
+                if record is not None:
+                    t.nodes.update(record.remove_from)
+            t.apps.add(ident.partition("/")[0])  # its tasks may place differently now
         elif kind == "alive":
             if value is None:
                 self.alive.discard(ident)

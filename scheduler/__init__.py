@@ -12,6 +12,7 @@ from dockyard.scheduler.constraints import parse_constraint
 from dockyard.scheduler.feasibility import invalid_reason, never_fits
 from dockyard.scheduler.model import (
     Algorithm,
+    BoundVolume,
     Constraint,
     NodeInfo,
     Placement,
@@ -24,6 +25,7 @@ from dockyard.scheduler.placement import place
 
 __all__ = [
     "Algorithm",
+    "BoundVolume",
     "Constraint",
     "NodeInfo",
     "Placement",

@@ -22,8 +22,15 @@ import numpy.typing as npt
 
 from dockyard.scheduler import explain
 from dockyard.scheduler.constraints import constraint_holds, node_value
-from dockyard.scheduler.model import MAX_AMOUNT, Constraint, NodeInfo, Resources, Strategy
-from dockyard.scheduler.rules import CHANGING, RULES
+from dockyard.scheduler.model import (
+    MAX_AMOUNT,
+    BoundVolume,
+    Constraint,
+    NodeInfo,
+    Resources,
+    Strategy,
+)
+from dockyard.scheduler.rules import CHANGING, RULES, STATIC
 
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
@@ -44,6 +51,7 @@ class Shape:
     strategy: Strategy
     max_per_node: int | None
     spread_by: tuple[str, ...]
+    volumes: tuple[BoundVolume, ...] = ()
 
 
 class ClusterState:
@@ -52,6 +60,7 @@ class ClusterState:
     def __init__(self, *, nodes: Sequence[NodeInfo], seed: int) -> None:
         self.nodes = nodes
         self.names = [node.name for node in nodes]
+        self.index = {name: i for i, name in enumerate(self.names)}
         self.size = len(nodes)
         # Out-of-range figures from a node (negative, or beyond MAX_AMOUNT) are read as
         # the nearest sane amount, so no sum below can overflow int64.
@@ -126,6 +135,14 @@ class ClusterState:
             mask &= rule.mask(self, shape)
         return mask
 
+    def static_mask(self, shape: Shape) -> BoolArray:
+        """Nodes the rules that bookings never change (availability, constraints, a
+        volume's node) let take ``shape``."""
+        mask = np.ones(self.size, dtype=np.bool_)
+        for rule in STATIC:
+            mask &= rule.mask(self, shape)
+        return mask
+
     def room(self, *, node: int, shape: Shape, limit: int) -> int:
         """How many more replicas of ``shape`` fit on ``node`` (at most ``limit``).
 
@@ -152,8 +169,16 @@ class ClusterState:
 
     def rejection_summary(self, shape: Shape) -> str:
         """Why no node takes ``shape`` now, counted per reason (the first rule that
-        refuses a node explains it)."""
-        remaining = np.ones(self.size, dtype=np.bool_)
+        refuses a node explains it), unless a rule's verdict explains it whole."""
+        for rule in RULES:
+            verdict = rule.verdict(self, shape)
+            if verdict is not None:
+                return verdict
+        return self.counted_refusals(shape, within=np.ones(self.size, dtype=np.bool_))
+
+    def counted_refusals(self, shape: Shape, *, within: BoolArray) -> str:
+        """The "m/n nodes fit: ..." sentence over the nodes of ``within``."""
+        remaining = within.copy()
         counts: dict[str, int] = {}
         for rule in RULES:
             for refusal in rule.refusals(self, shape):
@@ -163,5 +188,5 @@ class ClusterState:
                     counts[refusal.wording] = counts.get(refusal.wording, 0) + number
                     remaining[hit] = False
         return explain.summarise_rejections(
-            total=self.size, fitting=int(remaining.sum()), counts=counts
+            total=int(within.sum()), fitting=int(remaining.sum()), counts=counts
         )

@@ -9,9 +9,10 @@ that the rules and ``never_fits`` say the same thing the same way.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Mapping, Sequence
 
-from dockyard.scheduler.model import Constraint, Resources
+from dockyard.scheduler.model import BoundVolume, Constraint, Resources
 
 KIB = 1024
 MIB = 1024 * KIB
@@ -58,6 +59,37 @@ def port_in_use(port: int) -> str:
 def max_per_node_reached(limit: int) -> str:
     """``"max_per_node 1 reached"``."""
     return f"max_per_node {limit} reached"
+
+
+def volume_elsewhere(volume: BoundVolume) -> str:
+    """``"volume db-data lives on h2"``: a node refused for not holding the volume."""
+    return f"volume {volume.name} lives on {volume.node}"
+
+
+def down_since(ms: int) -> str:
+    """``"down since 12:01 UTC"`` (the clock time, in UTC); ``"down"`` when unknown."""
+    if ms <= 0:
+        return "down"
+    return "down since " + time.strftime("%H:%M UTC", time.gmtime(ms / 1000))
+
+
+def node_gone(app: str, volume: str) -> str:
+    """Why a volume's node takes nothing when it has left the cluster, and the way out."""
+    return (f"no longer in the cluster; `dockyard volume forget {app}/{volume}` lets it "
+            "start on an empty volume")
+
+
+def waits_for_volume(names: Sequence[str], node: str, why: str) -> str:
+    """``"waits for its volume db-data, which lives on h2 (down since 12:01 UTC)"``."""
+    if len(names) == 1:
+        return f"waits for its volume {names[0]}, which lives on {node} ({why})"
+    return f"waits for its volumes {', '.join(names)}, which live on {node} ({why})"
+
+
+def volumes_apart(volumes: Sequence[BoundVolume]) -> str:
+    """A task whose bound volumes live on different nodes can run nowhere."""
+    where = ", ".join(f"{v.name} on {v.node}" for v in volumes)
+    return f"waits for its volumes, which live on different nodes ({where})"
 
 
 def detailed(*, reason: str, demand: Resources) -> str:

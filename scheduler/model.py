@@ -107,11 +107,21 @@ class NodeInfo:
     drained: bool = False
     used_ports: frozenset[int] = frozenset()
     service_counts: Mapping[str, int] = field(default_factory=dict)
+    down_since_ms: int = 0
 
     @property
     def free(self) -> Resources:
         """Capacity not yet allocated (may be negative if the node is over-committed)."""
         return self.capacity - self.allocated
+
+
+@dataclass(frozen=True, slots=True)
+class BoundVolume:
+    """A node-local volume a task mounts, and the node that holds its data: once a task
+    ran with the volume there, its tasks go to that node and nowhere else."""
+
+    name: str
+    node: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +132,7 @@ class TaskRequest:
     on that to place them as a group.  ``spread_by`` holds label keys from
     ``placement.preferences`` (for example ``node.labels.zone``): replicas are spread
     evenly over the values of those labels, as a preference, never as a filter.
+    ``volumes`` are the node-local volumes it mounts that are bound to a node.
     """
 
     task_id: str
@@ -132,6 +143,7 @@ class TaskRequest:
     strategy: Strategy = Strategy.BINPACK
     max_per_node: int | None = None
     spread_by: tuple[str, ...] = ()
+    volumes: tuple[BoundVolume, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

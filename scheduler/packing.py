@@ -153,16 +153,16 @@ def pack(
             existing = state.service_counts(shape.service)
             for where in np.flatnonzero(existing).tolist():
                 running.setdefault(where, []).append((group, int(existing[where])))
-    # Constrained groups go first on the nodes they accept: the others can go anywhere.
-    bonus = np.array([10.0 if s.constraints else 0.0 for s in shapes], dtype=np.float64)
+    # Constrained groups (constraints, a volume's node) go first on the nodes they
+    # accept: the others can go anywhere.
+    pinned = [bool(s.constraints or s.volumes) for s in shapes]
+    bonus = np.array([10.0 if p else 0.0 for p in pinned], dtype=np.float64)
     static: BoolArray | None = None
-    if any(s.constraints for s in shapes):
+    if any(pinned):
         static = np.stack(
             [
-                np.logical_and.reduce([state.constraint_mask(c) for c in s.constraints])
-                if s.constraints
-                else np.ones(state.size, dtype=np.bool_)
-                for s in shapes
+                state.static_mask(s) if p else np.ones(state.size, dtype=np.bool_)
+                for s, p in zip(shapes, pinned, strict=True)
             ]
         )
     usable = np.flatnonzero(state.usable)

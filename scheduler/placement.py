@@ -248,6 +248,7 @@ def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
             task.strategy.value,
             task.max_per_node,
             task.spread_by,
+            task.volumes,
         )
         members = by_key.get(key)
         if members is None:
@@ -265,6 +266,7 @@ def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
             strategy=task.strategy,
             max_per_node=task.max_per_node,
             spread_by=task.spread_by,
+            volumes=task.volumes,
         )
         groups[shape] = members
     return groups

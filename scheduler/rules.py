@@ -67,6 +67,13 @@ class Rule(ABC):
         del state, shape, node
         return limit
 
+    def verdict(self, state: ClusterState, shape: Shape) -> str | None:
+        """A sentence that explains on its own why ``shape`` is not placed, when this
+        rule decides it (counting refusals node by node would hide the point); None
+        lets the counted summary speak."""
+        del state, shape
+        return None
+
 
 def _same(reason: str) -> tuple[str, str]:
     return reason, reason
@@ -83,6 +90,52 @@ class NodeAvailability(Rule):
 
     def mask(self, state: ClusterState, shape: Shape) -> BoolArray:
         return state.usable.copy()
+
+
+class VolumeAffinity(Rule):
+    """A node-local volume that has data lives on one node: a task mounting it goes to
+    that node or waits for it, never to another node and an empty volume.
+
+    Its verdict names the volume, the node and why that node takes nothing now (down
+    since when, drained, gone, or full), since "2 nodes refused" would hide all that.
+    """
+
+    static = True
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        for volume in shape.volumes:
+            elsewhere = np.ones(state.size, dtype=np.bool_)
+            home = state.index.get(volume.node)
+            if home is not None:
+                elsewhere[home] = False
+            yield Refusal(elsewhere, *_same(explain.volume_elsewhere(volume)))
+
+    def verdict(self, state: ClusterState, shape: Shape) -> str | None:
+        if not shape.volumes:
+            return None
+        homes = sorted({volume.node for volume in shape.volumes})
+        if len(homes) > 1:
+            return explain.volumes_apart(shape.volumes)
+        names = [volume.name for volume in shape.volumes]
+        home = state.index.get(homes[0])
+        app = shape.service.partition("/")[0]
+        if home is None:
+            return explain.waits_for_volume(names, homes[0], explain.node_gone(app, names[0]))
+        if not state.ready[home]:
+            down = int(state.nodes[home].down_since_ms)
+            return explain.waits_for_volume(names, homes[0], explain.down_since(down))
+        if state.drained[home]:
+            return explain.waits_for_volume(names, homes[0], explain.NODE_DRAINED)
+        reasons = [
+            refusal.wording
+            for rule in RULES
+            if rule is not self
+            for refusal in rule.refusals(state, shape)
+            if refusal.nodes[home]
+        ]
+        if not reasons:
+            return None
+        return explain.waits_for_volume(names, homes[0], ", ".join(reasons))
 
 
 class Constraints(Rule):
@@ -169,8 +222,13 @@ class Capacity(Rule):
         return room
 
 
-RULES: tuple[Rule, ...] = (NodeAvailability(), Constraints(), MaxPerNode(), HostPorts(), Capacity())
+RULES: tuple[Rule, ...] = (
+    NodeAvailability(), VolumeAffinity(), Constraints(), MaxPerNode(), HostPorts(), Capacity()
+)
 """Every rule, in the order a refused node is explained."""
 
 CHANGING: tuple[Rule, ...] = tuple(rule for rule in RULES if not rule.static)
 """The rules whose answer changes as replicas are booked: the ones ``room`` asks."""
+
+STATIC: tuple[Rule, ...] = tuple(rule for rule in RULES if rule.static)
+"""The rules whose answer never changes within one ``place`` call."""

@@ -23,6 +23,7 @@ from dockyard.agent.containers import (
     TASK_LABEL,
     container_name,
     labels_for,
+    volume_name,
 )
 from dockyard.agent.runtime.driver import (
     ContainerInfo,
@@ -98,6 +99,7 @@ class FakeDriver:
         self._memory = memory_bytes
         self._images = images  # None: every image exists
         self.containers: dict[str, FakeContainer] = {}
+        self.volumes: dict[str, set[str]] = {}  # volume name -> containers mounting it
         self.calls: list[tuple[str, str]] = []
         self._failures: dict[str, list[str]] = {}
         self._ids = itertools.count(1)
@@ -153,6 +155,8 @@ class FakeDriver:
         cid = hashlib.sha256(f"{name}/{next(self._ids)}".encode()).hexdigest()
         self.containers[cid] = FakeContainer(
             id=cid, name=name, labels=labels_for(req.task, req.node), image=image)
+        for spec in req.task.volumes:
+            self.volumes.setdefault(volume_name(req.task, spec.name), set()).add(cid)
         self.calls.append(("create", cid))
         return cid
 
@@ -184,7 +188,16 @@ class FakeDriver:
         self._maybe_fail("remove")
         if self.containers.pop(container_id, None) is not None:
             self.calls.append(("remove", container_id))
+            for users in self.volumes.values():
+                users.discard(container_id)
             self._notify(container_id)
+
+    def remove_volume(self, name: str) -> bool:
+        if self.volumes.get(name):
+            return False  # in use
+        if self.volumes.pop(name, None) is not None:
+            self.calls.append(("remove-volume", name))
+        return True
 
     def inspect(self, container_id: str) -> ContainerInfo | None:
         c = self.containers.get(container_id)

@@ -55,13 +55,13 @@ _NOT_APPLIED = "is not applied yet: the engine's default is used"
 _ONE_NODE = "tasks of different services may run on different nodes"
 _WINDOWS = "Dockyard runs Linux containers only"
 _NOT_AGENT = "is not passed to the engine yet; the engine's default is used"
-_VOLUME_NOT_AGENT = "is not passed to the agents yet"
 
 TOP_LEVEL: dict[str, Key] = {
     "name": _a("the app name"),
     "version": _w("is ignored: it is obsolete, and the current format is read"),
     "services": _a("the app's services"),
-    "volumes": _a("named volumes, local to each node"),
+    "volumes": _a("named volumes: node-local ones stay with their data's node once a task "
+                  "ran there; with driver or driver_opts, made on any node, never bound"),
     "networks": _a("app networks: a service reaches another only on a network they share, "
                    "and apps never reach each other's tasks"),
     "secrets": _a("kept in etcd, delivered only to nodes that run a service using them"),
@@ -167,10 +167,11 @@ SERVICE: dict[str, Key] = {
     "user": _a(_ENGINE),
     "userns_mode": _a(f"{_ENGINE}; \"host\" needs --allow host-namespaces"),
     "uts": _a(f"{_ENGINE}; \"host\" needs --allow host-namespaces"),
-    "volumes": _a("mounts; named volumes are local to the node"),
+    "volumes": _a("mounts; a node-local named volume binds its tasks to its data's node"),
     "volumes_from": _r(_ONE_NODE),
     "working_dir": _a(_ENGINE),
-    "x-dockyard": _a("Dockyard's own settings (max_per_node)"),
+    "x-dockyard": _a("Dockyard's own settings (max_per_node; volumes: recreate lets tasks "
+                     "move to an empty volume)"),
     # deploy
     "deploy.mode": _a('"replicated"; "global" is refused'),
     "deploy.replicas": _a("the number of tasks"),
@@ -302,11 +303,11 @@ NETWORK: dict[str, Key] = {
 }
 
 VOLUME: dict[str, Key] = {
-    "driver": _w(f"{_VOLUME_NOT_AGENT}: the local driver is used"),
-    "driver_opts": _w(f"{_VOLUME_NOT_AGENT}: the local driver's defaults are used"),
-    "external": _w(f"{_VOLUME_NOT_AGENT}: the volume is created on the node when missing"),
-    "labels": _w(f"{_VOLUME_NOT_AGENT}: the volume has no labels"),
-    "name": _w(f"{_VOLUME_NOT_AGENT}: the volume is named <app>_<key>"),
+    "driver": _a("the agent creates the volume with it on any node; never bound to one"),
+    "driver_opts": _a("the agent creates the volume with exactly these; never bound to one"),
+    "external": _a("must exist on the node; never created, nor removed by delete --volumes"),
+    "labels": _a("put on the volume, beside Dockyard's own"),
+    "name": _a("the volume's name on the nodes (default <app>_<key>)"),
 }
 
 SECRET: dict[str, Key] = {

@@ -273,8 +273,13 @@ def service_to_dict(service: specs_pb2.ServiceSpec) -> dict[str, Any]:
         out["configs"] = [_file_reference(ref) for ref in service.configs]
     _runtime(service, out)
     out["deploy"] = _deploy(service)
+    extension: dict[str, Any] = {}
     if service.placement.max_per_node:
-        out["x-dockyard"] = {"max_per_node": service.placement.max_per_node}
+        extension["max_per_node"] = service.placement.max_per_node
+    if service.volumes_recreate:
+        extension["volumes"] = "recreate"
+    if extension:
+        out["x-dockyard"] = extension
     return out
 
 

@@ -308,7 +308,12 @@ def parse_service(value: Any, ctx: ServiceContext) -> specs_pb2.ServiceSpec:
 def _service_extension(value: Any, service: specs_pb2.ServiceSpec, ctx: ServiceContext) -> None:
     where = ctx.at("x-dockyard")
     body = mapping(value, where=where, allow_null=True)
-    check_keys(body, where=where, allowed={"max_per_node"})
+    check_keys(body, where=where, allowed={"max_per_node", "volumes"})
+    if body.get("volumes") is not None:
+        policy = string(body["volumes"], where=f"{where}.volumes")
+        if policy not in ("recreate", "wait"):
+            raise SpecError(f"{where}.volumes: expected recreate or wait, got {show(policy)}")
+        service.volumes_recreate = policy == "recreate"
     if body.get("max_per_node") is not None:
         limit = integer(body["max_per_node"], where=f"{where}.max_per_node", minimum=1)
         current = service.placement.max_per_node

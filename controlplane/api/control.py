@@ -15,6 +15,7 @@ from dockyard.common.spec import rules
 from dockyard.common.spec.admissible import app_problem
 from dockyard.common.spec.privileges import privilege_problem
 from dockyard.controlplane import admission, history
+from dockyard.controlplane.api import volumes
 from dockyard.controlplane.api.exec import caller_stream
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
@@ -80,6 +81,8 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         nodes = await self._guard(context, typed.list_nodes(self._store))
         services = await self._guard(context, typed.list_services(self._store, ""))
         problem = admission.admit(spec, nodes, limits=self._limits, services=services)
+        problem = problem or await self._guard(context, volumes.removal_problem(
+            self._store, spec.name))
         if problem:
             await _refuse(context, problem)
         return await self._apply(spec, context, allow=list(request.allow), source="apply")
@@ -236,15 +239,18 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         commit.deletes += [keys.service_key(name, s.spec.name) for s in services]
         commit.deletes += [keys.history_key(name, n) for n in history.kept_numbers(app.version)]
         commit.deletes += [keys.file_key(*ref) for ref in sorted(owned_refs(app.spec))]
+        removed: list[str] = []
+        if request.volumes:
+            removed = await self._guard(context, volumes.removal_writes(self._store, app, commit))
         key, value = event_entry(
-            app=name, kind="app", obj=name, message="deleted", now_ms=typed.now_ms()
-        )
+            app=name, kind="app", obj=name, now_ms=typed.now_ms(),
+            message="deleted" + (f", with its volumes {', '.join(removed)}" if removed else ""))
         commit.puts[key] = value
         ok = await self._guard(context, self._store.commit(commit))
         if not ok:
             await context.abort(grpc.StatusCode.ABORTED, f"app {name!r} changed; retry")
         self._on_change()
-        return control_pb2.DeleteAppResponse(deleted=True)
+        return control_pb2.DeleteAppResponse(deleted=True, volumes=removed)
 
     async def Scale(
         self, request: control_pb2.ScaleRequest, context: grpc.aio.ServicerContext
@@ -294,7 +300,11 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
                 await _abort(context, grpc.StatusCode.NOT_FOUND, f"no node named {request.node!r}")
             node = decode(objects_pb2.Node, entry.value)
             node.availability = request.availability
+            node.drain_force = request.force and request.availability == objects_pb2.DRAIN
             commit = Commit(expect={key: entry.mod_revision}, puts={key: encode(node)})
+            if request.availability == objects_pb2.DRAIN and not request.force:
+                await self._guard(context, volumes.drain_events(self._store, node.meta.id,
+                                                                commit))
             if await self._guard(context, self._store.commit(commit)):
                 self._on_change()
                 return node
@@ -468,6 +478,24 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
                          f"version {target.number} cannot be applied again: {problem}")
         return await self._apply(spec, context, allow=list(target.allow),
                                  source=f"rollback to {target.number}", rolling_back=True)
+
+    async def ListVolumes(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListVolumesResponse:
+        await _refuse(context, admission.name_problem("app", request.app, optional=True))
+        return await self._guard(context, volumes.list_volumes(self._store, request.app))
+
+    async def ForgetVolume(
+        self, request: control_pb2.ForgetVolumeRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ForgetVolumeResponse:
+        await _refuse(context, volumes.request_problem(request.app, request.volume))
+        try:
+            node = await self._guard(context, volumes.forget(self._store, request.app,
+                                                             request.volume))
+        except volumes.VolumeRefused as exc:
+            await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+        self._on_change()
+        return control_pb2.ForgetVolumeResponse(node=node)
 
     async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
         try:

@@ -54,6 +54,7 @@ RULES: dict[str, Rule] = {
     f"{_V1}Sessions/Heartbeat": Rule(Role.NODE, "node"),
     f"{_V1}Sessions/UpdateTaskStatus": Rule(Role.NODE, "node"),
     f"{_V1}Sessions/Leave": Rule(Role.NODE, "node"),
+    f"{_V1}Sessions/VolumesRemoved": Rule(Role.NODE, "node"),
     f"{_V1}LogBroker/PublishLogs": Rule(Role.NODE, "node"),
     f"{_V1}LogBroker/ExecStream": Rule(Role.NODE, "node"),
 }

@@ -23,6 +23,7 @@ import grpc
 
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.api.volumes import volume_removed
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.files.delivery import SessionFiles
 from dockyard.controlplane.files.store import FileStore
@@ -32,6 +33,7 @@ from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
 from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.volumes import removals_for
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 if TYPE_CHECKING:
@@ -119,6 +121,7 @@ class SentState:
     tasks: dict[str, int] = field(default_factory=dict)
     endpoints: dict[str, int] | None = None  # app -> epoch of its table
     complete: bool = True  # the next message is the complete set
+    removals: list[tuple[str, str]] = field(default_factory=list)  # volumes to remove
 
 
 def next_message(
@@ -134,7 +137,10 @@ def next_message(
     epochs = {a: endpoints.epochs.get(a, 0) for a in apps}
     new_endpoints = complete or epochs != sent.endpoints
     sent.tasks, sent.endpoints, sent.complete = sent_now, epochs, False
-    if not (complete or changes or new_endpoints or subscriptions):
+    removals = removals_for(node=node, records=view.volumes.values(), tasks=tasks)
+    new_removals = complete or removals != sent.removals
+    sent.removals = removals
+    if not (complete or changes or new_endpoints or subscriptions or new_removals):
         return None
     return dispatcher_pb2.SessionMessage(
         complete=complete,
@@ -142,6 +148,9 @@ def next_message(
         endpoints=endpoints.tables(apps) if new_endpoints else [],
         has_endpoints=new_endpoints,
         subscriptions=subscriptions,
+        remove_volumes=[volume for volume, _ in removals],
+        volume_names=[name for _, name in removals],
+        has_remove_volumes=new_removals,
     )
 
 
@@ -287,6 +296,19 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
             raise AssertionError("unreachable") from None
         grace_ms = int(self._liveness.leave_grace_s * 1000) if kept else 0
         return dispatcher_pb2.LeaveResponse(grace_ms=grace_ms)
+
+    async def VolumesRemoved(
+        self, request: dispatcher_pb2.VolumesRemovedRequest, context: grpc.aio.ServicerContext
+    ) -> dispatcher_pb2.VolumesRemovedResponse:
+        if self._registry.get(request.node, request.session_id) is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+        try:
+            for volume in request.volumes[:_STATUS_PER_TXN]:
+                await volume_removed(self._store, volume, request.node)
+        except StoreUnavailable as exc:
+            await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        return dispatcher_pb2.VolumesRemovedResponse()
+
 
 def status_commits(writes: list[tuple[str, str, bytes]], *,
                    per_txn: int = _STATUS_PER_TXN) -> list[Commit]:

@@ -19,6 +19,8 @@ class Decision:
     update_nodes: list[objects_pb2.Node] = field(default_factory=list)
     update_services: list[objects_pb2.Service] = field(default_factory=list)
     events: list[objects_pb2.Event] = field(default_factory=list)
+    # Volume records to write (a binding made or moved), each against its version.
+    put_volumes: list[objects_pb2.Volume] = field(default_factory=list)
     # Nodes this round placed tasks on, with the versions the placement was judged
     # against: the commit compares them, so a node drained or lost meanwhile refuses it.
     placed_on: dict[str, int] = field(default_factory=dict)
@@ -33,6 +35,7 @@ class Decision:
             or self.delete_tasks
             or self.update_nodes
             or self.update_services
+            or self.put_volumes
         )
 
     # Events each app (and the cluster, app "") got this round, to keep them bounded.

@@ -26,12 +26,14 @@ def reconcile_nodes(
             changed = _copy(node)
             changed.state = objects_pb2.NODE_READY
             changed.message = ""
+            changed.down_since_ms = 0
             decision.update_nodes.append(changed)
             decision.note(app="", kind="node", obj=name, message="ready", now_ms=now_ms)
         elif mark_down and not is_alive and node.state != objects_pb2.NODE_DOWN:
             changed = _copy(node)
             changed.state = objects_pb2.NODE_DOWN
             changed.message = "heartbeat lapsed"
+            changed.down_since_ms = now_ms
             decision.update_nodes.append(changed)
             decision.note(
                 app="", kind="node", obj=name, message="down: heartbeat lapsed", now_ms=now_ms

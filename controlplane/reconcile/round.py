@@ -12,8 +12,10 @@ from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.nodes import reconcile_nodes
 from dockyard.controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks, tasks_in
+from dockyard.controlplane.reconcile.volumes import reconcile_volumes
 from dockyard.controlplane.snapshot import node_infos, strategy_of, task_request
 from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.volumes import bound_volumes, task_name, task_volumes
 from dockyard.scheduler import place
 from dockyard.v1 import objects_pb2
 
@@ -42,14 +44,18 @@ def plan_round(
         apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,
         nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
         alive=view.alive, revision=view.revision, by_app=view.by_app, by_node=view.by_node,
-        build_indexes=False,
+        build_indexes=False, volumes=view.volumes,
     )
     if decision.update_nodes:
         apps = None  # a node changed state: its tasks, of any app, need a look
     work = Work(projected, create_budget=create_budget)
     reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision,
                     apps=apps)
-    _place_pending(projected, work, decision=decision, seed=seed, apps=apps)
+    for task in work.created.values():  # the agent makes each volume with its options
+        task.volumes.extend(task_volumes(task, view.apps.get(task.app)))
+    reconcile_volumes(view=projected, decision=decision, now_ms=now_ms, apps=apps)
+    _place_pending(projected, work, decision=decision, seed=seed, apps=apps,
+                   now_ms=now_ms)
     decision.create_tasks = list(work.created.values())
     decision.update_tasks = list(work.changed.values())
     decision.delete_tasks = list(work.deleted.values())
@@ -66,7 +72,7 @@ def _holding(view: ClusterView, task: objects_pb2.Task) -> bool:
 
 
 def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int,
-                   apps: Collection[str] | None) -> None:
+                   apps: Collection[str] | None, now_ms: int) -> None:
     candidates = work.current() if apps is None else [
         *(work.peek(t.meta.id) for t in tasks_in(view, apps) if t.meta.id not in work.deleted),
         *work.created.values()]
@@ -83,13 +89,19 @@ def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: i
     for t in pending:
         app = view.apps.get(t.app)
         strategy = strategy_of(app.spec.strategy if app else 0)
-        requests.append(task_request(t, strategy=strategy))
+        bound = bound_volumes(t, app=app, volumes=view.volumes)
+        requests.append(task_request(t, strategy=strategy, volumes=bound))
     plan = place(nodes=infos, tasks=requests, seed=seed)
     for p in plan.placements:
         task = work.task(p.task_id)
         task.node = p.node
         task.unplaced_reason = ""
         decision.placed_on[p.node] = view.nodes[p.node].meta.version
+    bound_tasks = {r.task_id for r in requests if r.volumes}
     for tid, reason in plan.unplaced.items():
         if work.peek(tid).unplaced_reason != reason:
-            work.task(tid).unplaced_reason = reason
+            task = work.task(tid)
+            task.unplaced_reason = reason
+            if tid in bound_tasks:  # few, and worth the log: where its data is
+                decision.note(app=task.app, kind="task", obj=tid, now_ms=now_ms,
+                              message=f"{task_name(task)} {reason}")

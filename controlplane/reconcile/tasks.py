@@ -23,6 +23,7 @@ from dockyard.controlplane.reconcile import updates
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.gates import ServiceHealth, gate, has_healthcheck, observe
 from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.volumes import held_volume
 from dockyard.v1 import objects_pb2
 
 LIVE = {objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING}
@@ -131,8 +132,13 @@ def _node_lost(view: ClusterView, task: objects_pb2.Task) -> bool:
 
 
 def _drained(view: ClusterView, task: objects_pb2.Task) -> bool:
+    """On a drained node, to move off: all but a task holding a node-local volume there
+    (nowhere else has its data), unless the drain was forced."""
     node = view.nodes.get(task.node)
-    return node is not None and node.availability == objects_pb2.DRAIN
+    if node is None or node.availability != objects_pb2.DRAIN:
+        return False
+    return node.drain_force or not held_volume(task, app=view.apps.get(task.app),
+                                               volumes=view.volumes)
 
 
 def _reconcile_service(

@@ -13,6 +13,7 @@
     /dockyard/secrets/<name>                StoredFile, content sealed (controlplane/files/)
     /dockyard/configs/<name>                StoredFile, content plain; <name> is NAME for
                                             a created object, APP/NAME for an app's own
+    /dockyard/volumes/<app>/<volume>        Volume: the node holding a volume's data
 
 Task status lives beside the task, not inside it, so that agent reports never race with
 the control plane's own writes to a task: each writer owns its keys.
@@ -32,6 +33,7 @@ HISTORY = ROOT + "history/"  # sorts right after EVENTS: the mirror skips both a
 CLUSTER = ROOT + "cluster/"
 SUBNETS = ROOT + "subnets/"
 FILES = {"secret": ROOT + "secrets/", "config": ROOT + "configs/"}
+VOLUMES = ROOT + "volumes/"
 
 
 def app_key(app: str) -> str:
@@ -103,3 +105,12 @@ def subnet_key(claim: str) -> str:
 def file_key(kind: str, name: str) -> str:
     """The key of a secret or config ("secret"/"config"); `name` may be "APP/NAME"."""
     return f"{FILES[kind]}{name}"
+
+
+def volume_key(app: str, volume: str) -> str:
+    """The record of where an app's named volume lives."""
+    return f"{VOLUMES}{app}/{volume}"
+
+
+def volumes_prefix(app: str) -> str:
+    return f"{VOLUMES}{app}/"

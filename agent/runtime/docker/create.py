@@ -10,7 +10,13 @@ from collections.abc import Mapping
 from pathlib import PurePosixPath
 from typing import Any
 
-from dockyard.agent.containers import container_name, environment_for, hostname_for, labels_for
+from dockyard.agent.containers import (
+    container_name,
+    environment_for,
+    hostname_for,
+    labels_for,
+    volume_name,
+)
 from dockyard.agent.runtime.docker.options import (
     DETACHED_NETWORK_MODES,
     bind_suffix,
@@ -65,9 +71,9 @@ def ports_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any]:
 
 
 def volume_source(task: objects_pb2.Task, v: specs_pb2.VolumeMount) -> str:
-    """The engine's name of a mount's source: named volumes are `<app>_<name>`. Pure."""
+    """The engine's name of a mount's source (see `volume_name`). Pure."""
     if v.type == "volume" and v.source:
-        return f"{task.app}_{v.source}"
+        return volume_name(task, v.source)
     return v.source
 
 

@@ -13,7 +13,13 @@ from typing import Any
 import docker
 import docker.errors
 
-from dockyard.agent.containers import NODE_LABEL, TASK_LABEL, container_name
+from dockyard.agent.containers import (
+    NODE_LABEL,
+    TASK_LABEL,
+    container_name,
+    volume_labels,
+    volume_name,
+)
 from dockyard.agent.runtime.docker.create import create_kwargs
 from dockyard.agent.runtime.docker.exec import DockerExec
 from dockyard.agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
@@ -103,6 +109,37 @@ class DockerDriver:
         except docker.errors.APIError as exc:
             raise DriverError(f"cannot pull {image}: {_why(exc)}") from None
 
+    def _ensure_volumes(self, req: CreateRequest) -> None:
+        """Each named volume of the task, made with exactly its driver and options (an
+        existing one is used as it is); an external one must exist already."""
+        for spec in req.task.volumes:
+            name = volume_name(req.task, spec.name)
+            try:
+                if spec.external:
+                    self._api.inspect_volume(name)
+                    continue
+                self._api.create_volume(
+                    name=name, driver=spec.driver or "local",
+                    driver_opts=dict(spec.driver_opts) or None,
+                    labels=volume_labels(req.task, spec))
+            except docker.errors.NotFound:
+                raise DriverError(f"external volume {name} does not exist on this node") from None
+            except docker.errors.APIError as exc:
+                raise DriverError(f"cannot create volume {name}: {_why(exc)}") from None
+
+    def remove_volume(self, name: str) -> bool:
+        """Remove a named volume; True when it is gone (or never was), False while a
+        container still uses it."""
+        try:
+            self._api.remove_volume(name)
+        except docker.errors.NotFound:
+            return True
+        except docker.errors.APIError as exc:
+            if exc.status_code == 409:
+                return False
+            raise DriverError(f"cannot remove volume {name}: {_why(exc)}") from None
+        return True
+
     def create(self, req: CreateRequest) -> str:
         self._ensure_image(req.task.spec.image, req.task.spec.platform)
         name = container_name(req.task)
@@ -110,6 +147,7 @@ class DockerDriver:
             existing = self._api.containers(all=True, filters={"name": f"^/{name}$"})
             if existing:
                 return str(existing[0]["Id"])
+            self._ensure_volumes(req)
             container = self._client.containers.create(**create_kwargs(req))
         except docker.errors.APIError as exc:
             raise DriverError(f"cannot create container: {_why(exc)}") from None

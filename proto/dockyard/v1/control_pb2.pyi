@@ -107,16 +107,20 @@ class Wave(_message.Message):
     def __init__(self, services: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class DeleteAppRequest(_message.Message):
-    __slots__ = ("name",)
+    __slots__ = ("name", "volumes")
     NAME_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     name: str
-    def __init__(self, name: _Optional[str] = ...) -> None: ...
+    volumes: bool
+    def __init__(self, name: _Optional[str] = ..., volumes: _Optional[bool] = ...) -> None: ...
 
 class DeleteAppResponse(_message.Message):
-    __slots__ = ("deleted",)
+    __slots__ = ("deleted", "volumes")
     DELETED_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     deleted: bool
-    def __init__(self, deleted: _Optional[bool] = ...) -> None: ...
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, deleted: _Optional[bool] = ..., volumes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ScaleRequest(_message.Message):
     __slots__ = ("app", "service", "replicas")
@@ -129,12 +133,14 @@ class ScaleRequest(_message.Message):
     def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., replicas: _Optional[int] = ...) -> None: ...
 
 class SetAvailabilityRequest(_message.Message):
-    __slots__ = ("node", "availability")
+    __slots__ = ("node", "availability", "force")
     NODE_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
+    FORCE_FIELD_NUMBER: _ClassVar[int]
     node: str
     availability: _objects_pb2.Availability
-    def __init__(self, node: _Optional[str] = ..., availability: _Optional[_Union[_objects_pb2.Availability, str]] = ...) -> None: ...
+    force: bool
+    def __init__(self, node: _Optional[str] = ..., availability: _Optional[_Union[_objects_pb2.Availability, str]] = ..., force: _Optional[bool] = ...) -> None: ...
 
 class RemoveNodeRequest(_message.Message):
     __slots__ = ("node",)
@@ -311,3 +317,59 @@ class RemoveFileResponse(_message.Message):
     REMOVED_FIELD_NUMBER: _ClassVar[int]
     removed: bool
     def __init__(self, removed: _Optional[bool] = ...) -> None: ...
+
+class ForgetVolumeRequest(_message.Message):
+    __slots__ = ("app", "volume")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    volume: str
+    def __init__(self, app: _Optional[str] = ..., volume: _Optional[str] = ...) -> None: ...
+
+class ForgetVolumeResponse(_message.Message):
+    __slots__ = ("node",)
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    def __init__(self, node: _Optional[str] = ...) -> None: ...
+
+class VolumeUser(_message.Message):
+    __slots__ = ("task_id", "service", "slot", "node", "state", "recreate")
+    TASK_ID_FIELD_NUMBER: _ClassVar[int]
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    RECREATE_FIELD_NUMBER: _ClassVar[int]
+    task_id: str
+    service: str
+    slot: int
+    node: str
+    state: str
+    recreate: bool
+    def __init__(self, task_id: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., node: _Optional[str] = ..., state: _Optional[str] = ..., recreate: _Optional[bool] = ...) -> None: ...
+
+class VolumeInfo(_message.Message):
+    __slots__ = ("app", "name", "node", "driver", "first_used_ms", "users", "remove_from", "external")
+    APP_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    DRIVER_FIELD_NUMBER: _ClassVar[int]
+    FIRST_USED_MS_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    EXTERNAL_FIELD_NUMBER: _ClassVar[int]
+    app: str
+    name: str
+    node: str
+    driver: str
+    first_used_ms: int
+    users: _containers.RepeatedCompositeFieldContainer[VolumeUser]
+    remove_from: _containers.RepeatedScalarFieldContainer[str]
+    external: bool
+    def __init__(self, app: _Optional[str] = ..., name: _Optional[str] = ..., node: _Optional[str] = ..., driver: _Optional[str] = ..., first_used_ms: _Optional[int] = ..., users: _Optional[_Iterable[_Union[VolumeUser, _Mapping]]] = ..., remove_from: _Optional[_Iterable[str]] = ..., external: _Optional[bool] = ...) -> None: ...
+
+class ListVolumesResponse(_message.Message):
+    __slots__ = ("volumes",)
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    volumes: _containers.RepeatedCompositeFieldContainer[VolumeInfo]
+    def __init__(self, volumes: _Optional[_Iterable[_Union[VolumeInfo, _Mapping]]] = ...) -> None: ...

@@ -135,6 +135,16 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.RemoveFileRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_control__pb2.RemoveFileResponse.FromString,
                 _registered_method=True)
+        self.ListVolumes = channel.unary_unary(
+                '/dockyard.v1.Control/ListVolumes',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.ListRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ListVolumesResponse.FromString,
+                _registered_method=True)
+        self.ForgetVolume = channel.unary_unary(
+                '/dockyard.v1.Control/ForgetVolume',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeResponse.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -285,6 +295,21 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListVolumes(self, request, context):
+        """Every named volume of the apps (or one app): its node or driver, the tasks using it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ForgetVolume(self, request, context):
+        """Release a node-local volume's binding to its node: its tasks may then start on an
+        empty volume elsewhere. The data stays on that node.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -387,6 +412,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.RemoveFile,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.RemoveFileRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_control__pb2.RemoveFileResponse.SerializeToString,
+            ),
+            'ListVolumes': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListVolumes,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.ListRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ListVolumesResponse.SerializeToString,
+            ),
+            'ForgetVolume': grpc.unary_unary_rpc_method_handler(
+                    servicer.ForgetVolume,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -929,6 +964,60 @@ class Control:
             '/dockyard.v1.Control/RemoveFile',
             dockyard_dot_v1_dot_control__pb2.RemoveFileRequest.SerializeToString,
             dockyard_dot_v1_dot_control__pb2.RemoveFileResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListVolumes(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/ListVolumes',
+            dockyard_dot_v1_dot_control__pb2.ListRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ListVolumesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ForgetVolume(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/ForgetVolume',
+            dockyard_dot_v1_dot_control__pb2.ForgetVolumeRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ForgetVolumeResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -73,7 +73,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network", "remove_volumes", "volume_names", "has_remove_volumes")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -91,6 +91,9 @@ class SessionMessage(_message.Message):
     HAS_PEERS_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
     HAS_NETWORK_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    VOLUME_NAMES_FIELD_NUMBER: _ClassVar[int]
+    HAS_REMOVE_VOLUMES_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
@@ -101,7 +104,10 @@ class SessionMessage(_message.Message):
     has_peers: bool
     network: NetworkTable
     has_network: bool
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ...) -> None: ...
+    remove_volumes: _containers.RepeatedScalarFieldContainer[str]
+    volume_names: _containers.RepeatedScalarFieldContainer[str]
+    has_remove_volumes: bool
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ..., remove_volumes: _Optional[_Iterable[str]] = ..., volume_names: _Optional[_Iterable[str]] = ..., has_remove_volumes: _Optional[bool] = ...) -> None: ...
 
 class Peer(_message.Message):
     __slots__ = ("name", "address", "subnet")
@@ -296,3 +302,17 @@ class IngressPort(_message.Message):
     host_ip: str
     backends: _containers.RepeatedScalarFieldContainer[str]
     def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., port: _Optional[int] = ..., protocol: _Optional[str] = ..., target_port: _Optional[int] = ..., host_ip: _Optional[str] = ..., backends: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VolumesRemovedRequest(_message.Message):
+    __slots__ = ("node", "session_id", "volumes")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    session_id: str
+    volumes: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ..., volumes: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class VolumesRemovedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...

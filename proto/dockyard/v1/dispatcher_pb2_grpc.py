@@ -190,6 +190,11 @@ class SessionsStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveResponse.FromString,
                 _registered_method=True)
+        self.VolumesRemoved = channel.unary_unary(
+                '/dockyard.v1.Sessions/VolumesRemoved',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedResponse.FromString,
+                _registered_method=True)
 
 
 class SessionsServicer:
@@ -226,6 +231,13 @@ class SessionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def VolumesRemoved(self, request, context):
+        """Named volumes this node removed (or never had), as it was asked on its session.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -248,6 +260,11 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.Leave,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.LeaveResponse.SerializeToString,
+            ),
+            'VolumesRemoved': grpc.unary_unary_rpc_method_handler(
+                    servicer.VolumesRemoved,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -359,6 +376,33 @@ class Sessions:
             '/dockyard.v1.Sessions/Leave',
             dockyard_dot_v1_dot_dispatcher__pb2.LeaveRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.LeaveResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def VolumesRemoved(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Sessions/VolumesRemoved',
+            dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedResponse.FromString,
             options,
             channel_credentials,
             insecure,

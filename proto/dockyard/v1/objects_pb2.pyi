@@ -187,7 +187,7 @@ class TaskStatus(_message.Message):
     def __init__(self, state: _Optional[_Union[TaskState, str]] = ..., health: _Optional[_Union[Health, str]] = ..., container_id: _Optional[str] = ..., exit_code: _Optional[int] = ..., message: _Optional[str] = ..., timestamp_ms: _Optional[int] = ..., started_ms: _Optional[int] = ..., healthy_ms: _Optional[int] = ..., finished_ms: _Optional[int] = ..., restarts: _Optional[int] = ..., failing_streak: _Optional[int] = ..., address: _Optional[str] = ...) -> None: ...
 
 class Task(_message.Message):
-    __slots__ = ("meta", "app", "service", "slot", "spec", "spec_hash", "node", "desired_state", "status", "unplaced_reason", "network")
+    __slots__ = ("meta", "app", "service", "slot", "spec", "spec_hash", "node", "desired_state", "status", "unplaced_reason", "network", "volumes")
     META_FIELD_NUMBER: _ClassVar[int]
     APP_FIELD_NUMBER: _ClassVar[int]
     SERVICE_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +199,7 @@ class Task(_message.Message):
     STATUS_FIELD_NUMBER: _ClassVar[int]
     UNPLACED_REASON_FIELD_NUMBER: _ClassVar[int]
     NETWORK_FIELD_NUMBER: _ClassVar[int]
+    VOLUMES_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     app: str
     service: str
@@ -210,7 +211,8 @@ class Task(_message.Message):
     status: TaskStatus
     unplaced_reason: str
     network: str
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., app: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., spec: _Optional[_Union[_specs_pb2.ServiceSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., node: _Optional[str] = ..., desired_state: _Optional[_Union[DesiredState, str]] = ..., status: _Optional[_Union[TaskStatus, _Mapping]] = ..., unplaced_reason: _Optional[str] = ..., network: _Optional[str] = ...) -> None: ...
+    volumes: _containers.RepeatedCompositeFieldContainer[_specs_pb2.VolumeSpec]
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., app: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., spec: _Optional[_Union[_specs_pb2.ServiceSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., node: _Optional[str] = ..., desired_state: _Optional[_Union[DesiredState, str]] = ..., status: _Optional[_Union[TaskStatus, _Mapping]] = ..., unplaced_reason: _Optional[str] = ..., network: _Optional[str] = ..., volumes: _Optional[_Iterable[_Union[_specs_pb2.VolumeSpec, _Mapping]]] = ...) -> None: ...
 
 class NodeDescription(_message.Message):
     __slots__ = ("name", "address", "capacity", "labels", "engine_version", "container_subnet")
@@ -236,7 +238,7 @@ class NodeDescription(_message.Message):
     def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., engine_version: _Optional[str] = ..., container_subnet: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
-    __slots__ = ("meta", "description", "availability", "state", "last_heartbeat_ms", "allocated", "message", "subnet", "join_key_sha256")
+    __slots__ = ("meta", "description", "availability", "state", "last_heartbeat_ms", "allocated", "message", "subnet", "join_key_sha256", "down_since_ms", "drain_force")
     META_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     AVAILABILITY_FIELD_NUMBER: _ClassVar[int]
@@ -246,6 +248,8 @@ class Node(_message.Message):
     MESSAGE_FIELD_NUMBER: _ClassVar[int]
     SUBNET_FIELD_NUMBER: _ClassVar[int]
     JOIN_KEY_SHA256_FIELD_NUMBER: _ClassVar[int]
+    DOWN_SINCE_MS_FIELD_NUMBER: _ClassVar[int]
+    DRAIN_FORCE_FIELD_NUMBER: _ClassVar[int]
     meta: Meta
     description: NodeDescription
     availability: Availability
@@ -255,7 +259,9 @@ class Node(_message.Message):
     message: str
     subnet: str
     join_key_sha256: str
-    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., description: _Optional[_Union[NodeDescription, _Mapping]] = ..., availability: _Optional[_Union[Availability, str]] = ..., state: _Optional[_Union[NodeState, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., allocated: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., message: _Optional[str] = ..., subnet: _Optional[str] = ..., join_key_sha256: _Optional[str] = ...) -> None: ...
+    down_since_ms: int
+    drain_force: bool
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., description: _Optional[_Union[NodeDescription, _Mapping]] = ..., availability: _Optional[_Union[Availability, str]] = ..., state: _Optional[_Union[NodeState, str]] = ..., last_heartbeat_ms: _Optional[int] = ..., allocated: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., message: _Optional[str] = ..., subnet: _Optional[str] = ..., join_key_sha256: _Optional[str] = ..., down_since_ms: _Optional[int] = ..., drain_force: _Optional[bool] = ...) -> None: ...
 
 class Event(_message.Message):
     __slots__ = ("timestamp_ms", "kind", "object", "message", "app")
@@ -306,3 +312,23 @@ class StoredFile(_message.Message):
     size: int
     data: bytes
     def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., kind: _Optional[str] = ..., app: _Optional[str] = ..., version: _Optional[int] = ..., digest: _Optional[str] = ..., size: _Optional[int] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class Volume(_message.Message):
+    __slots__ = ("meta", "app", "name", "node", "first_used_ms", "first_task", "remove_from", "engine_name")
+    META_FIELD_NUMBER: _ClassVar[int]
+    APP_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    FIRST_USED_MS_FIELD_NUMBER: _ClassVar[int]
+    FIRST_TASK_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    ENGINE_NAME_FIELD_NUMBER: _ClassVar[int]
+    meta: Meta
+    app: str
+    name: str
+    node: str
+    first_used_ms: int
+    first_task: str
+    remove_from: _containers.RepeatedScalarFieldContainer[str]
+    engine_name: str
+    def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., app: _Optional[str] = ..., name: _Optional[str] = ..., node: _Optional[str] = ..., first_used_ms: _Optional[int] = ..., first_task: _Optional[str] = ..., remove_from: _Optional[_Iterable[str]] = ..., engine_name: _Optional[str] = ...) -> None: ...
