@@ -110,6 +110,16 @@ class VolumeAffinity(Rule):
                 elsewhere[home] = False
             yield Refusal(elsewhere, *_same(explain.volume_elsewhere(volume)))
 
+    def mask(self, state: ClusterState, shape: Shape) -> BoolArray:
+        passing = np.zeros(state.size, dtype=np.bool_) if shape.volumes else np.ones(
+            state.size, dtype=np.bool_)
+        homes = {volume.node for volume in shape.volumes}
+        if len(homes) == 1:
+            home = state.index.get(homes.pop())
+            if home is not None:
+                passing[home] = True
+        return passing
+
     def verdict(self, state: ClusterState, shape: Shape) -> str | None:
         if not shape.volumes:
             return None

@@ -26,7 +26,7 @@ def reconcile_volumes(*, view: ClusterView, decision: Decision, now_ms: int,
     running_on: dict[str, set[str]] = {}  # volume id -> nodes running a task with it
     firsts: list[tuple[objects_pb2.Task, str]] = []
     for task in sorted(view.tasks.values(), key=lambda t: (t.meta.created_ms, t.meta.id)):
-        if not task.node or task.desired_state not in LIVE:
+        if not task.spec.volumes or not task.node or task.desired_state not in LIVE:
             continue
         app = view.apps.get(task.app)
         if app is None or view.status_of(task.meta.id).state != objects_pb2.RUNNING:
