@@ -159,7 +159,7 @@ class Session:
         self._failures = 0
         self._stopping = False
         self._live: tuple[dispatcher_pb2_grpc.SessionsStub, str] | None = None
-        self._volumes = VolumeRemover(runner.driver)  # `delete app --volumes`
+        self._volumes = VolumeRemover(runner)  # `delete app --volumes`
 
     async def leave(self) -> float:
         """Tell the server this agent is stopping and will be back (SIGTERM: an upgrade or

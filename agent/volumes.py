@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Protocol
 
 import grpc
 
@@ -22,11 +23,16 @@ log = logging.getLogger(__name__)
 _RETRY_S = 2.0
 
 
+class HasDriver(Protocol):
+    @property
+    def driver(self) -> Driver: ...
+
+
 class VolumeRemover:
     """The volumes this node was asked to remove, and the loop that removes them."""
 
-    def __init__(self, driver: Driver) -> None:
-        self._driver = driver
+    def __init__(self, runner: HasDriver) -> None:
+        self._runner = runner  # its driver is asked only when there is a volume to remove
         self._wanted: dict[str, str] = {}  # "app/volume" -> engine name
         self._changed = asyncio.Event()
 
@@ -40,9 +46,10 @@ class VolumeRemover:
             self._changed.set()
 
     async def _remove(self, name: str) -> bool:
-        if self._driver.blocking:
-            return await asyncio.to_thread(self._driver.remove_volume, name)
-        return self._driver.remove_volume(name)
+        driver = self._runner.driver
+        if driver.blocking:
+            return await asyncio.to_thread(driver.remove_volume, name)
+        return driver.remove_volume(name)
 
     async def run(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
         """Until the session ends: remove what is wanted, report what is gone."""
