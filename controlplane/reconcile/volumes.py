@@ -25,9 +25,9 @@ def reconcile_volumes(*, view: ClusterView, decision: Decision, now_ms: int,
     volumes of `apps` (those changed since the last round) when given."""
     running_on: dict[str, set[str]] = {}  # volume id -> nodes running a task with it
     firsts: list[tuple[objects_pb2.Task, str]] = []
-    for task in sorted(view.tasks.values(), key=lambda t: (t.meta.created_ms, t.meta.id)):
-        if not task.spec.volumes or not task.node or task.desired_state not in LIVE:
-            continue
+    mounting = [t for t in tasks_in(view, apps)
+                if t.spec.volumes and t.node and t.desired_state in LIVE]
+    for task in sorted(mounting, key=lambda t: (t.meta.created_ms, t.meta.id)):
         app = view.apps.get(task.app)
         if app is None or view.status_of(task.meta.id).state != objects_pb2.RUNNING:
             continue  # a deleted app's tasks are stopping: nothing to bind
