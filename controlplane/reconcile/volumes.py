@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.tasks import tasks_in
 from dockyard.controlplane.view import ClusterView
 from dockyard.controlplane.volumes import LIVE, node_local_mounts, task_name, volume_id
 from dockyard.v1 import objects_pb2
