@@ -5,6 +5,7 @@ there), and with `volumes: recreate` db moves and says it started on an empty vo
 
 from __future__ import annotations
 
+import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -33,6 +34,8 @@ def amp_file(tmp: Path, *, recreate: bool = False) -> Path:
                             "    stop_grace_period: 30s\n    x-dockyard: {volumes: recreate}\n", 1)
     out = tmp / ("recreate.yaml" if recreate else "compose.yaml")
     out.write_text(text)
+    if not (tmp / "secrets").exists():  # the passwords, beside the file as in the example
+        shutil.copytree(EXAMPLE.parent / "secrets", tmp / "secrets")
     return out
 
 
@@ -67,7 +70,7 @@ def write_row(bed: TestbedStatus, task: dict[str, Any], message: str) -> None:
     client = engine(bed, str(task["node"]))
     try:
         ex = client.api.exec_create(str(task["container_id"]), [
-            "mariadb", "-uamp", "-pamp-demo-password", "amp", "-e",
+            "sh", "-c", 'mariadb -uamp -p"$(cat /run/secrets/db_password)" amp -e "$0"',
             f"UPDATE greeting SET message='{message}' WHERE id = 1"])
         output = client.api.exec_start(ex["Id"])
         assert client.api.exec_inspect(ex["Id"])["ExitCode"] == 0, output
