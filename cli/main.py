@@ -98,8 +98,13 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p = sub.add_parser("server", help="run the control plane")
     p.add_argument("--listen", default=env_default("LISTEN", "0.0.0.0:7070"),
                    help="gRPC address for the CLI and agents (default 0.0.0.0:7070)")
-    p.add_argument("--http-listen", default=env_default("HTTP_LISTEN", "0.0.0.0:7080"),
-                   help="HTTP address for /healthz and /metrics (default 0.0.0.0:7080)")
+    p.add_argument("--http-listen", default=env_default("HTTP_LISTEN", "127.0.0.1:7080"),
+                   help="HTTP address for /healthz, /metrics and the web console (default "
+                        "127.0.0.1:7080; give 0.0.0.0:7080 to reach it from elsewhere)")
+    p.add_argument("--http-tls", action="store_true",
+                   default=env_default("HTTP_TLS", "") not in ("", "0", "false"),
+                   help="serve the HTTP port as HTTPS with the cluster CA's certificate; the "
+                        "admin credential then logs in to the console as a client certificate")
     p.add_argument("--data-dir", default=env_default("DATA_DIR", "/var/lib/dockyard"),
                    help="where the embedded etcd and the join token live")
     p.add_argument("--etcd", default=env_default("ETCD", ""),
@@ -288,6 +293,12 @@ def _add_habit_commands(sub: Any) -> None:
 
     add_versions_arguments(sub, _server_flag, _output_flag)
 
+    p = sub.add_parser("console-token", help="a login token for the web console")
+    from dockyard.cli.console import add_console_arguments
+
+    add_console_arguments(p)
+    _server_flag(p)
+
     p = sub.add_parser("completion", help="print the shell completion script")
     p.add_argument("shell", choices=("bash", "zsh", "fish"), nargs="?", default="bash")
 
@@ -323,6 +334,7 @@ def _run_server(args: Any) -> int:
     config = ServerConfig(
         listen=args.listen,
         http_listen=args.http_listen,
+        http_tls=args.http_tls,
         data_dir=Path(args.data_dir),
         etcd=tuple(u for u in args.etcd.split(",") if u),
         etcd_client_port=args.etcd_port,
@@ -380,6 +392,11 @@ def _dispatch_habits(args: Any) -> int | None:
         from dockyard.cli.completion import print_completion
 
         return print_completion(args.shell)
+    if args.command == "console-token":
+        _resolve_target(args)
+        from dockyard.cli.console import cmd_console_token
+
+        return cmd_console_token(args)
     if args.command == "events":
         _resolve_target(args)
         from dockyard.cli.watch import cmd_events

@@ -29,7 +29,10 @@ class ServerConfig:
     """How `dockyard server` runs."""
 
     listen: str = "0.0.0.0:7070"
-    http_listen: str = "0.0.0.0:7080"
+    # Loopback by default: the console is there (docs/security.md, "The web console").
+    http_listen: str = "127.0.0.1:7080"
+    # Serve the HTTP port as HTTPS, so the admin credential logs in as a client certificate.
+    http_tls: bool = False
     data_dir: Path = Path("/var/lib/dockyard")
     etcd: tuple[str, ...] = ()
     etcd_client_port: int = 2379

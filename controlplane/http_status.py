@@ -1,22 +1,30 @@
-"""The HTTP side of the server on :7080: `/healthz` and `/metrics` (Prometheus format).
+"""The server's HTTP port (:7080): `/healthz`, `/metrics` and the web console, on aiohttp.
 
-A deliberately tiny asyncio HTTP/1.1 responder: two GET routes, no framework. It is
-reachable by anyone who can reach the port, so every request is bounded before it is
-read: the request line and headers must arrive within HEAD_DEADLINE_S in all (a client
-trickling bytes, as slowloris does, is cut off), fit in HEAD_BYTES, and count at most
-MAX_HEADERS lines; at most MAX_CONNECTIONS are served at once. A request over a bound
-gets a one-line 4xx answer or a closed connection, never a traceback in the log.
+aiohttp parses and answers requests (`controlplane/console/web.py` holds the routes).
+This module puts bounds around it, because the port answers anyone who can reach it:
+the request line and headers of a connection must arrive within HEAD_DEADLINE_S (a
+client trickling bytes, as slowloris does, gets 408 and a closed connection) and fit in
+HEAD_BYTES (else 431), and at most MAX_CONNECTIONS are open at once (more are closed at
+once). Every response closes its connection, so each connection carries one request
+whose head is bounded. A bad request gets a one-line 4xx, never a traceback in the log.
+
+With `ssl` the port is HTTPS, asking (not requiring) a client certificate, so the admin
+credential logs in to the console (see `controlplane/console/web.py`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import ssl as ssl_module
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, Gauge, generate_latest
+from aiohttp import web
 
-SESSIONS = Gauge("dockyard_agent_sessions", "Agent sessions open on this replica")
+from dockyard.controlplane.metrics import SESSIONS
+
+__all__ = ["HEAD_BYTES", "HEAD_DEADLINE_S", "SESSIONS", "HeadWatch", "HttpPort", "serve_http"]
 
 HealthProbe = Callable[[], Awaitable[str | None]]
 
@@ -28,101 +36,145 @@ MAX_CONNECTIONS = 256
 log = logging.getLogger(__name__)
 
 
-class BadRequest(Exception):
-    """The request cannot be served: `status` is the HTTP status line to answer."""
-
-    def __init__(self, status: str, reason: str) -> None:
-        super().__init__(reason)
-        self.status = status
+def _answer(status: str, text: str) -> bytes:
+    body = f"{text}\n".encode()
+    return (f"HTTP/1.1 {status}\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode() + body
 
 
-def _response(status: str, body: bytes, content_type: str) -> bytes:
-    head = (
-        f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"
-        f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    )
-    return head.encode() + body
+class HeadWatch:
+    """Follows the bytes of a request head until its blank line. Pure bookkeeping:
+    `feed` answers "more", "done" or "too large"."""
+
+    def __init__(self, limit: int = HEAD_BYTES) -> None:
+        self._limit = limit
+        self._seen = 0
+        self._tail = b""
+        self.done = False
+
+    def feed(self, data: bytes) -> str:
+        if self.done:
+            return "done"
+        window = self._tail + data
+        self._seen += len(data)
+        end = window.find(b"\r\n\r\n")
+        if end < 0:
+            end = window.find(b"\n\n")
+        if end >= 0:
+            if self._seen - len(window) + end > self._limit:
+                return "too large"
+            self.done = True
+            return "done"
+        if self._seen > self._limit:
+            return "too large"
+        self._tail = window[-3:]
+        return "more"
 
 
-def parse_path(request_line: bytes) -> str:
-    """The path of a GET or HEAD request line, without its query. Pure; BadRequest if the
-    line is not one."""
-    parts = request_line.decode("latin-1").split()
-    if len(parts) != 3 or not parts[2].startswith("HTTP/"):
-        raise BadRequest("400 Bad Request", "malformed request line")
-    if parts[0] not in ("GET", "HEAD"):
-        raise BadRequest("405 Method Not Allowed", "only GET is served here")
-    return parts[1].split("?", 1)[0]
+class _Bounded(asyncio.Protocol):
+    """aiohttp's protocol for one connection, behind the head deadline and size bound."""
 
+    def __init__(self, inner: Any, port: HttpPort) -> None:
+        self._inner = inner
+        self._port = port
+        self._head = HeadWatch()
+        self._transport: asyncio.Transport | None = None
+        self._timer: asyncio.TimerHandle | None = None
 
-async def _read_head(reader: asyncio.StreamReader) -> bytes:
-    """The request line, after reading (and dropping) the headers within the bounds."""
-    too_large = BadRequest("431 Request Header Fields Too Large",
-                           "request line or headers too large")
-    used = 0
-    lines: list[bytes] = []
-    while True:
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._port.open += 1
+        if self._port.open > MAX_CONNECTIONS:
+            transport.abort()  # over the bound: close at once
+            return
+        self._timer = asyncio.get_running_loop().call_later(HEAD_DEADLINE_S, self._late)
+        self._inner.connection_made(transport)
+
+    def _refuse(self, status: str, why: str) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+        if self._transport is not None and not self._transport.is_closing():
+            self._transport.write(_answer(status, why))
+            self._transport.close()
+
+    def _late(self) -> None:
+        if not self._head.done:
+            self._refuse("408 Request Timeout", "request headers took too long")
+
+    def data_received(self, data: bytes) -> None:
+        seen = self._head.feed(data)
+        if seen == "too large":
+            self._refuse("431 Request Header Fields Too Large",
+                         "request line or headers too large")
+            return
+        if seen == "done" and self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._inner.data_received(data)
+
+    def eof_received(self) -> bool | None:
+        return bool(self._inner.eof_received())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._port.open -= 1
+        if self._timer is not None:
+            self._timer.cancel()
         try:
-            line = await reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError:
-            raise too_large from None
-        except asyncio.IncompleteReadError:
-            raise BadRequest("400 Bad Request", "connection closed mid-request") from None
-        used += len(line)
-        if used > HEAD_BYTES:
-            raise too_large
-        if line in (b"\r\n", b"\n"):
-            if not lines:
-                continue  # tolerate an empty line before the request line (RFC 9112 2.2)
-            return lines[0]
-        lines.append(line)
-        if len(lines) > MAX_HEADERS + 1:
-            raise too_large
+            self._inner.connection_lost(exc)
+        except Exception as err:  # never a traceback from a peer's behaviour
+            log.debug("HTTP connection lost: %s", err)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
 
 
-async def _answer(reader: asyncio.StreamReader, probe: HealthProbe) -> bytes:
-    try:
-        head = await asyncio.wait_for(_read_head(reader), HEAD_DEADLINE_S)
-        path = parse_path(head)
-    except TimeoutError:
-        return _response("408 Request Timeout", b"request headers took too long\n",
-                         "text/plain")
-    except BadRequest as exc:
-        return _response(exc.status, f"{exc}\n".encode(), "text/plain")
-    if path == "/healthz":
-        problem = await probe()
-        if problem is None:
-            return _response("200 OK", b"ok\n", "text/plain")
-        line = problem.splitlines()[0] if problem.strip() else "not ready"
-        return _response("503 Service Unavailable", line.encode() + b"\n", "text/plain")
-    if path == "/metrics":
-        return _response("200 OK", generate_latest(REGISTRY), CONTENT_TYPE_LATEST)
-    return _response("404 Not Found", b"not found\n", "text/plain")
+class HttpPort:
+    """The listening socket and the aiohttp runner behind it."""
+
+    def __init__(self, runner: web.AppRunner) -> None:
+        self.runner = runner
+        self.open = 0
+        self.server: asyncio.Server | None = None
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def stop(self) -> None:
+        self.close()
+        await self.runner.cleanup()
 
 
-class _HttpPort:
-    def __init__(self, probe: HealthProbe) -> None:
-        self._probe = probe
-        self._open = 0
-
-    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._open += 1
-        try:
-            if self._open > MAX_CONNECTIONS:
-                return  # over the bound: close at once
-            writer.write(await _answer(reader, self._probe))
-            await asyncio.wait_for(writer.drain(), HEAD_DEADLINE_S)
-        except (TimeoutError, ConnectionError):
-            pass
-        except Exception as exc:  # one line, never a traceback: this port faces anyone
-            log.warning("HTTP request failed: %s", exc)
-        finally:
-            self._open -= 1
-            writer.close()
+@web.middleware
+async def _one_request_per_connection(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    response = await handler(request)
+    response.force_close()
+    return response
 
 
-async def serve_http(address: str, probe: HealthProbe) -> asyncio.Server:
+async def serve_http(address: str, app: web.Application, *,
+                     ssl: ssl_module.SSLContext | None = None) -> HttpPort:
+    """Serve `app` on HOST:PORT within the bounds above. OSError if it cannot listen."""
     host, _, port = address.rpartition(":")
-    port_handler = _HttpPort(probe)
-    return await asyncio.start_server(port_handler.handle, host or "0.0.0.0", int(port),
-                                      limit=HEAD_BYTES)
+    app.middlewares.append(_one_request_per_connection)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False,
+                           max_line_size=HEAD_BYTES, max_field_size=HEAD_BYTES,
+                           max_headers=MAX_HEADERS, keepalive_timeout=HEAD_DEADLINE_S)
+    await runner.setup()
+    bound = HttpPort(runner)
+    factory = runner.server
+    assert factory is not None
+    try:
+        bound.server = await asyncio.get_running_loop().create_server(
+            lambda: _Bounded(factory(), bound), host.strip("[]") or "0.0.0.0", int(port),
+            ssl=ssl, backlog=128)
+    except OSError:
+        await runner.cleanup()
+        raise
+    return bound

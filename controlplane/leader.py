@@ -20,6 +20,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any, TypeVar
 
 from dockyard.controlplane.events import EventBudget, event_entry, events_to_trim
+from dockyard.controlplane.metrics import PLACEMENT_SECONDS, RECONCILE_SECONDS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.round import plan_round
@@ -266,9 +267,13 @@ class Leader:
         apps = self._take_dirty()
         # The round is pure and grows with the cluster: it runs in a worker thread over a
         # snapshot, so the event loop keeps serving gRPC, /healthz and the watch meanwhile.
+        started = time.perf_counter()
         decision = await asyncio.to_thread(
             plan_round, snapshot(self.mirror.view, apps), now_ms=now, new_id=new_task_id,
             judge_nodes=judge, apps=apps)
+        RECONCILE_SECONDS.observe(time.perf_counter() - started)
+        if decision.placement_s:
+            PLACEMENT_SECONDS.observe(decision.placement_s)
         self.rounds += 1
         if decision.empty() and not decision.events:
             return

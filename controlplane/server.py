@@ -2,8 +2,8 @@
 
 It starts (or connects to) etcd, serves the Control API (the CLI), the Certificates,
 Sessions and LogBroker APIs (agents) plus the standard health and reflection services on
-:7070, serves /healthz and /metrics on
-:7080, and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: the
+:7070, serves /healthz, /metrics and the web console on :7080 (controlplane/console),
+and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: the
 gRPC server drains, the loops stop, and the embedded etcd is stopped last.
 
 :7070 is mutual TLS only (see controlplane/security): every caller presents a certificate
@@ -28,6 +28,9 @@ from dockyard.controlplane.api.logs import LogBroker, LogBrokerService
 from dockyard.controlplane.api.roles import RoleInterceptor
 from dockyard.controlplane.api.sessions import SessionRegistry, SessionsService
 from dockyard.controlplane.config import ServerConfig
+from dockyard.controlplane.console.auth import Access, console_key
+from dockyard.controlplane.console.feed import Feed
+from dockyard.controlplane.console.web import Console, make_app
 from dockyard.controlplane.detector import DetectorSettings
 from dockyard.controlplane.election import Election
 from dockyard.controlplane.embedded_etcd import EmbeddedEtcd
@@ -36,6 +39,7 @@ from dockyard.controlplane.files.store import FileStore
 from dockyard.controlplane.http_status import serve_http
 from dockyard.controlplane.leader import Leader
 from dockyard.controlplane.liveness import NodeLiveness
+from dockyard.controlplane.metrics import ClusterCollector, register_cluster
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.network.claims import check_cluster_cidr
 from dockyard.controlplane.network.subnets import parse_cluster_cidr
@@ -134,7 +138,9 @@ async def run_server(config: ServerConfig) -> None:
         server)
     dispatcher_pb2_grpc.add_LogBrokerServicer_to_server(LogBrokerService(broker, mirror), server)
     control = ControlService(store, on_change=leader.poke, liveness=registry, tokens=tokens,
-                             logs=broker, allow=config.allow, limits=config.limits, files=files)
+                             logs=broker, allow=config.allow, limits=config.limits, files=files,
+                             console=Access(console_key(ca.key_pem), config.http_listen,
+                                            config.http_tls))
     control_pb2_grpc.add_ControlServicer_to_server(control, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -159,10 +165,17 @@ async def run_server(config: ServerConfig) -> None:
             return str(exc)
         return mirror.problem  # not ready until the mirror is in sync with etcd
 
+    feed = Feed(store, mirror)
+    console = Console(mirror=mirror, feed=feed, key=console_key(ca.key_pem),
+                      heartbeat_ms=registry.last_heartbeat_ms,
+                      ca=ca if config.http_tls else None)
     try:
-        http = await serve_http(config.http_listen, probe)
+        http = await serve_http(config.http_listen, make_app(probe, console),
+                                ssl=tls.http_context() if config.http_tls else None)
     except OSError as exc:
         raise ServerError(f"cannot listen on {config.http_listen}: {exc.strerror}") from None
+    unregister = register_cluster(ClusterCollector(lambda: mirror.view,
+                                                   registry.last_heartbeat_ms))
     await server.start()
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     log.info("serving gRPC on %s, HTTP on %s, etcd %s", config.listen, config.http_listen,
@@ -195,6 +208,8 @@ async def run_server(config: ServerConfig) -> None:
     await health_servicer.enter_graceful_shutdown()
     await server.stop(grace=2.0)
     http.close()
+    await feed.close()
+    unregister()
     for t in watched:
         t.cancel()
     await asyncio.gather(*watched, return_exceptions=True)

@@ -6,6 +6,8 @@ a bad one ends with INVALID_ARGUMENT and one line, whatever client sent it.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import NoReturn, Protocol, TypeVar
 
@@ -18,11 +20,13 @@ from dockyard.controlplane import admission, history
 from dockyard.controlplane.api import volumes
 from dockyard.controlplane.api.exec import caller_stream
 from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.console import auth as console_auth
 from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
 from dockyard.controlplane.events import event_entry, stored_events
 from dockyard.controlplane.files.api import FilesApi
 from dockyard.controlplane.files.plan import owned_refs
 from dockyard.controlplane.files.store import FileStore
+from dockyard.controlplane.metrics import APPLY_SECONDS
 from dockyard.controlplane.network.subnets import claim_name
 from dockyard.controlplane.security.cluster import TokenKeeper
 from dockyard.controlplane.store import keys, typed
@@ -57,8 +61,10 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         allow: frozenset[str] = frozenset(),
         limits: rules.Limits = rules.DEFAULT_LIMITS,
         files: FileStore | None = None,
+        console: console_auth.Access | None = None,
     ) -> None:
         self._files = files or FileStore(store, None)  # secrets and configs (controlplane/files)
+        self._console = console  # console tokens' key and the HTTP port (console/auth.py)
         self._allow = allow  # privileges the whole cluster grants (`server --allow`)
         self._limits = limits
         self._tokens = tokens
@@ -70,6 +76,7 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
     async def Apply(
         self, request: control_pb2.ApplyRequest, context: grpc.aio.ServicerContext
     ) -> control_pb2.ApplyResponse:
+        started = time.perf_counter()
         spec = request.spec
         problem = app_problem(spec, self._limits)
         if problem:
@@ -99,6 +106,7 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
                 await _refuse(context, str(exc))
             if result is not None:
                 self._on_change()
+                APPLY_SECONDS.observe(time.perf_counter() - started)
                 return result
         await context.abort(
             grpc.StatusCode.ABORTED, f"app {spec.name!r} kept changing under the apply; retry"
@@ -496,6 +504,21 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
             await _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
         self._on_change()
         return control_pb2.ForgetVolumeResponse(node=node)
+
+    async def ConsoleToken(
+        self, request: control_pb2.ConsoleTokenRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ConsoleTokenResponse:
+        ttl_s = int(request.ttl_s) or console_auth.DEFAULT_TTL_S
+        await _refuse(context, console_auth.ttl_problem(ttl_s))
+        if self._console is None:
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "this server has no console")
+            raise AssertionError("unreachable")
+        now_s = int(time.time())
+        token = console_auth.make_token(self._console.key, now_s=now_s, ttl_s=ttl_s,
+                                        nonce=secrets.token_hex(8))
+        return control_pb2.ConsoleTokenResponse(
+            token=token, expires_s=now_s + ttl_s, http_listen=self._console.http_listen,
+            https=self._console.https)
 
     async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
         try:

@@ -27,7 +27,7 @@ from dockyard.controlplane.api.volumes import volume_removed
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.files.delivery import SessionFiles
 from dockyard.controlplane.files.store import FileStore
-from dockyard.controlplane.http_status import SESSIONS
+from dockyard.controlplane.metrics import SESSIONS, count_transitions
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
@@ -282,6 +282,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                         await self._store.commit(one)
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
+        count_transitions(view, request.updates)
         return dispatcher_pb2.UpdateTaskStatusResponse()
 
     async def Leave(

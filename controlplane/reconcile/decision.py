@@ -27,6 +27,9 @@ class Decision:
     # The round stopped short of its goal (its budget of new tasks ran out): the leader
     # runs another round at once rather than waiting for a change.
     unfinished: bool = False
+    # Seconds the scheduler took to place this round's pending tasks (a measurement for
+    # the dockyard_placement_seconds metric; 0 when nothing was pending).
+    placement_s: float = 0.0
 
     def empty(self) -> bool:
         return not (

@@ -6,6 +6,7 @@ and the watch brings the result back for the next round: level-triggered, as in 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection
 
 from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
@@ -91,7 +92,9 @@ def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: i
         strategy = strategy_of(app.spec.strategy if app else 0)
         bound = bound_volumes(t, app=app, volumes=view.volumes)
         requests.append(task_request(t, strategy=strategy, volumes=bound))
+    started = time.perf_counter()
     plan = place(nodes=infos, tasks=requests, seed=seed)
+    decision.placement_s = time.perf_counter() - started
     for p in plan.placements:
         task = work.task(p.task_id)
         task.node = p.node

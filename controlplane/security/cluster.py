@@ -16,6 +16,8 @@ import ipaddress
 import logging
 import os
 import socket
+import ssl
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -185,6 +187,20 @@ class Tls:
         self._fresh = None
         return grpc.dynamic_ssl_server_credentials(initial, self._fetch,
                                                    require_client_authentication=True)
+
+    def http_context(self) -> ssl.SSLContext:
+        """TLS for the HTTP port (`server --http-tls`): this replica's certificate, and a
+        client certificate asked for (not required) and verified against the CA, so the
+        admin credential logs in to the console while probes need none."""
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        key, chain = self._pair
+        with tempfile.TemporaryDirectory(prefix="dockyard-http-tls-") as d:
+            pem = Path(d) / "pair.pem"
+            _write_private(pem, (chain + key).decode())
+            context.load_cert_chain(pem)  # the key lives on disk only for this call
+        context.load_verify_locations(cadata=self._roots.decode())
+        context.verify_mode = ssl.CERT_OPTIONAL
+        return context
 
     @functools.lru_cache(maxsize=1024)  # noqa: B019 - one Tls per process
     def identify(self, peer_pem: bytes) -> pki.Peer:

@@ -13,11 +13,12 @@ from dockyard.v1 import control_pb2_grpc
 from tests.integration.harness import ServerProcess, free_port, free_port_pair, wait_port_free
 
 
-def running_server(root: Path) -> Iterator[ServerProcess]:
-    """A started server under `root`, killed and its ports freed afterwards."""
+def running_server(root: Path, *extra: str) -> Iterator[ServerProcess]:
+    """A started server under `root` (`extra` flags added), killed and its ports freed
+    afterwards."""
     srv = ServerProcess(root / "data", free_port(), free_port(), free_port_pair())
     srv.data_dir.mkdir()
-    srv.start()
+    srv.start(*extra)
     yield srv
     if srv.proc is not None and srv.proc.poll() is None:
         srv.stop(signal.SIGKILL)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -74,12 +75,15 @@ class ServerProcess:
         env = {**os.environ, "HOME": str(self.home)}
         self.proc = subprocess.Popen([*self.argv(), *extra], stdout=log, stderr=log, env=env)
         deadline = time.monotonic() + 30
+        https = "--http-tls" in extra
+        unverified = ssl._create_unverified_context() if https else None  # a probe only
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log_tail()}")
             try:
                 with urllib.request.urlopen(
-                    f"http://127.0.0.1:{self.http_port}/healthz", timeout=1
+                    f"http{'s' if https else ''}://127.0.0.1:{self.http_port}/healthz",
+                    timeout=1, context=unverified,
                 ) as r:
                     if r.status == 200:
                         return

@@ -61,7 +61,8 @@ def test_a_huge_request_line_gets_431_and_no_traceback(server: ServerProcess) ->
     answer = exchange(server.http_port, b"GET /healthz HTTP/1.1\r\n"
                       + b"X-Pad: y\r\n" * 5000 + b"\r\n")
     assert answer.startswith(b"HTTP/1.1 431") or answer == b"", answer[:200]
-    assert exchange(server.http_port, b"\x00\xff garbage\r\n\r\n").startswith(b"HTTP/1.1 400")
+    status_line = exchange(server.http_port, b"\x00\xff garbage\r\n\r\n").split(b"\r\n")[0]
+    assert status_line.startswith(b"HTTP/1.") and b" 400 " in status_line, status_line
     assert healthz(server) == (200, "ok\n")
     assert "Traceback" not in server.log_text()
 

@@ -373,3 +373,21 @@ class ListVolumesResponse(_message.Message):
     VOLUMES_FIELD_NUMBER: _ClassVar[int]
     volumes: _containers.RepeatedCompositeFieldContainer[VolumeInfo]
     def __init__(self, volumes: _Optional[_Iterable[_Union[VolumeInfo, _Mapping]]] = ...) -> None: ...
+
+class ConsoleTokenRequest(_message.Message):
+    __slots__ = ("ttl_s",)
+    TTL_S_FIELD_NUMBER: _ClassVar[int]
+    ttl_s: int
+    def __init__(self, ttl_s: _Optional[int] = ...) -> None: ...
+
+class ConsoleTokenResponse(_message.Message):
+    __slots__ = ("token", "expires_s", "http_listen", "https")
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_S_FIELD_NUMBER: _ClassVar[int]
+    HTTP_LISTEN_FIELD_NUMBER: _ClassVar[int]
+    HTTPS_FIELD_NUMBER: _ClassVar[int]
+    token: str
+    expires_s: int
+    http_listen: str
+    https: bool
+    def __init__(self, token: _Optional[str] = ..., expires_s: _Optional[int] = ..., http_listen: _Optional[str] = ..., https: _Optional[bool] = ...) -> None: ...

@@ -145,6 +145,11 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeResponse.FromString,
                 _registered_method=True)
+        self.ConsoleToken = channel.unary_unary(
+                '/dockyard.v1.Control/ConsoleToken',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenResponse.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -310,6 +315,13 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ConsoleToken(self, request, context):
+        """A login token for the web console on the HTTP port (`dockyard console-token`).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -422,6 +434,11 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ForgetVolume,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_control__pb2.ForgetVolumeResponse.SerializeToString,
+            ),
+            'ConsoleToken': grpc.unary_unary_rpc_method_handler(
+                    servicer.ConsoleToken,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1018,6 +1035,33 @@ class Control:
             '/dockyard.v1.Control/ForgetVolume',
             dockyard_dot_v1_dot_control__pb2.ForgetVolumeRequest.SerializeToString,
             dockyard_dot_v1_dot_control__pb2.ForgetVolumeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ConsoleToken(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/ConsoleToken',
+            dockyard_dot_v1_dot_control__pb2.ConsoleTokenRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ConsoleTokenResponse.FromString,
             options,
             channel_credentials,
             insecure,

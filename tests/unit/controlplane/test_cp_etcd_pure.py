@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from dockyard.controlplane.embedded_etcd import MemberTls, etcd_argv, member_argv
-from dockyard.controlplane.http_status import BadRequest, parse_path
+from dockyard.controlplane.http_status import HeadWatch
 from dockyard.controlplane.security.etcd_certs import EtcdFiles
 from dockyard.controlplane.store.etcd import prefix_end
 
@@ -38,11 +36,13 @@ def test_the_embedded_etcd_speaks_tls_on_both_ports() -> None:
     assert argv[argv.index("--peer-trusted-ca-file") + 1] == "/data/etcd-tls/ca.pem"
 
 
-def test_request_lines() -> None:
-    assert parse_path(b"GET /healthz?x=1 HTTP/1.1\r\n") == "/healthz"
-    with pytest.raises(BadRequest) as exc:
-        parse_path(b"\x00\xff garbage\r\n")
-    assert exc.value.status.startswith("400")
-    with pytest.raises(BadRequest) as exc:
-        parse_path(b"POST /healthz HTTP/1.1\r\n")
-    assert exc.value.status.startswith("405")
+def test_a_request_head_is_followed_to_its_blank_line_within_the_bound() -> None:
+    head = HeadWatch(limit=64)
+    assert head.feed(b"GET /healthz HTTP/1.1\r\nHost: x\r") == "more"
+    assert head.feed(b"\n\r\nbody") == "done"  # the blank line split across reads
+    assert head.feed(b"more body") == "done"
+    assert HeadWatch(limit=64).feed(b"GET /" + b"a" * 100) == "too large"
+    slow = HeadWatch(limit=64)
+    for _ in range(6):
+        assert slow.feed(b"X-Pad: y\r\n") == "more"
+    assert slow.feed(b"X-Pad: y\r\n") == "too large"
