@@ -88,6 +88,9 @@ def add_agent_arguments(p: argparse.ArgumentParser) -> None:
                         "(default: /run/dockyard-agent/NODE); never the host's disk")
     p.add_argument("--no-dns", action="store_true",
                    help="do not serve service names to this node's containers")
+    p.add_argument("--http-listen", default=env("DOCKYARD_AGENT_HTTP_LISTEN", "127.0.0.1:7081"),
+                   help="HTTP address for this agent's /metrics (default 127.0.0.1:7081; "
+                        "empty: none)")
     p.add_argument("-v", "--verbose", action="store_true", help="log at debug level")
 
 
@@ -170,6 +173,9 @@ async def _main(args: Any) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    from dockyard.agent.metrics import serve_metrics
+
+    metrics = await serve_metrics(args.http_listen)
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(session.run_forever())]
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
@@ -186,6 +192,8 @@ async def _main(args: Any) -> int:
         if t is not stopper and not t.cancelled() and isinstance(t.exception(), JoinRefused):
             raise t.exception()  # type: ignore[misc]
     await net.close()
+    if metrics is not None:
+        await metrics.cleanup()
     logging.getLogger("dockyard.agent").info("stopped; containers keep running")
     return 0
 

@@ -20,6 +20,7 @@ from typing import TypeVar
 from dockyard.agent.containers import stop_timeout_s
 from dockyard.agent.dns import ServiceDNS, search_domain, table_from
 from dockyard.agent.files import FileKeeper, MemoryFiles
+from dockyard.agent.metrics import CONTAINER_FAILURES, CONTAINER_STARTS
 from dockyard.agent.runtime.driver import (
     ContainerInfo,
     ContainerState,
@@ -228,6 +229,7 @@ class Runner:
             info = await self._act(action, tid, task, info)
         except DriverError as exc:
             message = str(exc)
+            CONTAINER_FAILURES.labels(step=action.name.lower()).inc()
             log.warning("task %s: %s", tid, message)
         if task is None:
             if tid not in self._containers:  # gone for good: forget it
@@ -284,11 +286,13 @@ class Runner:
             self._track(tid, cid)
             if task.desired_state == objects_pb2.DESIRED_RUNNING:
                 await self._call(d.start, cid)
+                CONTAINER_STARTS.inc()
             info = await self._call(d.inspect, cid)
             return info
         elif action == Action.START:
             assert info is not None
             await self._call(d.start, info.id)
+            CONTAINER_STARTS.inc()
         elif action == Action.RESTART:
             assert info is not None
             n = self._restarts.get(tid, 0)
@@ -298,6 +302,7 @@ class Runner:
                 return info  # reassigned meanwhile: decide again
             self._restarts[tid] = n + 1
             await self._call(d.start, info.id)
+            CONTAINER_STARTS.inc()
         cid = self._containers.get(tid) or (info.id if info else "")
         return await self._call(d.inspect, cid) if cid else None
 

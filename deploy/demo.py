@@ -2,7 +2,8 @@
 
 Brings the testbed up (idempotent), builds and pushes the AMP images (cached), applies
 examples/amp/compose.yaml with live progress, then fetches the page from a node that
-runs the web tier and prints it with its URL.
+runs the web tier and prints it with its URL, and ends with the web console's address and
+a login token for it.
 """
 
 from __future__ import annotations
@@ -73,8 +74,26 @@ def main() -> int:
           + " and ".join(f"http://{h.address}:8080/" for h in bed.hosts))
     print(f"Try: .venv/bin/dockyard describe app amp --server {bed.server} "
           f"--credentials {bed.credentials}")
+    print_console(bed)
     print("Tear down with: make demo-down")
     return 0
+
+
+def print_console(bed: TestbedStatus) -> None:
+    """Where the web console is and how to log in: a fresh token from the server."""
+    made = subprocess.run(
+        [sys.executable, "-m", "dockyard.cli", "console-token", "--quiet", "--server",
+         bed.server, "--credentials", bed.credentials],
+        text=True, capture_output=True)
+    token = made.stdout.strip()
+    print(f"\nThe web console is at http://{bed.http}/ (metrics: http://{bed.http}/metrics).")
+    if made.returncode != 0 or not token:
+        print(f"  (no login token: {made.stderr.strip()})")
+        return
+    print(f"Log in by opening http://{bed.http}/login?token={token}\n"
+          f"or paste this token at http://{bed.http}/login (valid 12 hours):\n  {token}\n"
+          f"A new one: .venv/bin/dockyard console-token --server {bed.server} "
+          f"--credentials {bed.credentials}")
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ REGISTRY_NAME = "registry.testbed"
 REGISTRY_PORT = 5000
 SERVER_PORT = 7070
 HTTP_PORT = 7080
+AGENT_HTTP_PORT = 7081  # each agent's /metrics, on its host's address
 # The server's embedded etcd: not the default 2379, which a developer's or an integration
 # test's etcd on the same machine may hold (seen: the server then exits at start).
 ETCD_PORT = 23790
@@ -460,6 +461,10 @@ def agent_argv(
         labels,
         "--dns-upstream",
         layout.upstream_dns,
+        # On the host's testbed address (not its netns loopback), so the root namespace
+        # (tests, a Prometheus beside the testbed) can scrape the agent's metrics.
+        "--http-listen",
+        f"{h.address}:{AGENT_HTTP_PORT}",
     ]
 
 

@@ -173,5 +173,6 @@ def test_completion_script_and_answers(server: ServerProcess, tmp_path: Path) ->
             timeout=60, capture_output=True, check=False)
         return {w.strip() for w in answer.read_text().split("\n")} - {""}
 
-    assert complete("dockyard co") == {"config", "configs", "context", "completion"}
+    assert complete("dockyard co") == {"config", "configs", "context", "completion",
+                                       "console-token"}
     assert complete("dockyard context use l") == {"lab"}

@@ -20,6 +20,7 @@ from dockyard.agent.containers import (
     volume_labels,
     volume_name,
 )
+from dockyard.agent.metrics import PULL_SECONDS, timed
 from dockyard.agent.runtime.docker.create import create_kwargs
 from dockyard.agent.runtime.docker.exec import DockerExec
 from dockyard.agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
@@ -105,7 +106,8 @@ class DockerDriver:
             pass
         repo, tag = split_tag(image)
         try:
-            self._api.pull(repo, tag=tag, platform=platform or None)
+            with timed(PULL_SECONDS):
+                self._api.pull(repo, tag=tag, platform=platform or None)
         except docker.errors.APIError as exc:
             raise DriverError(f"cannot pull {image}: {_why(exc)}") from None
 
