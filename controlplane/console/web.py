@@ -191,7 +191,11 @@ def _add_console(app: web.Application, console: Console) -> None:
             console.feed.unsubscribe(client)
         return response
 
+    async def no_icon(_request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
     app.router.add_get("/", guarded(index, page=True))
+    app.router.add_get("/favicon.ico", no_icon)
     app.router.add_get("/static/{name}", asset)
     app.router.add_get("/login", login_get)
     app.router.add_post("/login", login_post)

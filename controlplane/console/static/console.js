@@ -90,7 +90,9 @@ function render(state) {
       el("td", {}, s.image), el("td", {}, String(s.desired)), el("td", {}, String(s.running)),
       el("td", {}, String(s.healthy)), el("td", {}, s.waiting_on))));
   const waitingIds = new Set(state.waiting.map(w => w.id));
-  document.getElementById("nodes").replaceChildren(...state.nodes.map(n => drawNode(n, waitingIds)));
+  const nodes = document.getElementById("nodes");
+  nodes.replaceChildren(...state.nodes.map(n => drawNode(n, waitingIds)));
+  if (!state.nodes.length) nodes.append(el("p", {}, "No node has joined: dockyard agent --join ..."));
   document.querySelector("#waiting tbody").replaceChildren(...state.waiting.map(w =>
     el("tr", {"data-task": `${w.app}/${w.service}/${w.slot}`},
       el("td", {}, `${w.app}/${w.service}.${w.slot}`), el("td", {}, w.node || "-"),
