@@ -48,12 +48,22 @@ TASK_TRANSITIONS = Counter(
 _STATE_NAME = {v: k.lower() for k, v in objects_pb2.TaskState.items()}
 
 
-def count_transitions(view: ClusterView, updates: Iterable[Any]) -> None:
-    """Count each reported status whose state differs from the one the view holds."""
+def entered_states(view: ClusterView, updates: Iterable[Any]) -> list[str]:
+    """The state each reported status enters, for those whose state differs from the one
+    the view holds. Pure; read it before the reports are stored (the mirror then moves)."""
+    out = []
     for u in updates:
+        if u.task_id not in view.tasks:
+            continue  # deleted meanwhile: the report is not stored
         before = view.statuses.get(u.task_id)
         if before is None or before.state != u.status.state:
-            TASK_TRANSITIONS.labels(state=_STATE_NAME.get(u.status.state, "unknown")).inc()
+            out.append(_STATE_NAME.get(u.status.state, "unknown"))
+    return out
+
+
+def count_transitions(states: Iterable[str]) -> None:
+    for state in states:
+        TASK_TRANSITIONS.labels(state=state).inc()
 
 
 class ClusterCollector(Collector):

@@ -27,7 +27,7 @@ from dockyard.controlplane.api.volumes import volume_removed
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.files.delivery import SessionFiles
 from dockyard.controlplane.files.store import FileStore
-from dockyard.controlplane.metrics import SESSIONS, count_transitions
+from dockyard.controlplane.metrics import SESSIONS, count_transitions, entered_states
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
@@ -273,6 +273,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 )
             writes.append((keys.task_key(task.app, u.task_id),
                            keys.status_key(task.app, u.task_id), encode(u.status)))
+        entered = entered_states(view, request.updates)
         try:
             for commit in status_commits(writes):
                 if not await self._store.commit(commit):
@@ -282,7 +283,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                         await self._store.commit(one)
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
-        count_transitions(view, request.updates)
+        count_transitions(entered)
         return dispatcher_pb2.UpdateTaskStatusResponse()
 
     async def Leave(

@@ -121,3 +121,18 @@ def test_console_token_reads_lifetimes_and_names_the_address_a_browser_reaches()
     assert console_url("127.0.0.1:7080", False, "127.0.0.1:7070") == "http://127.0.0.1:7080"
     assert console_url("0.0.0.0:7080", True, "10.0.0.5:7070,10.0.0.6:7070") == (
         "https://10.0.0.5:7080")
+
+
+def test_a_transition_is_a_reported_state_the_view_does_not_hold_yet() -> None:
+    from types import SimpleNamespace
+
+    from dockyard.controlplane.metrics import entered_states
+
+    view = amp_view()
+
+    def report(tid: str, state: int) -> SimpleNamespace:
+        return SimpleNamespace(task_id=tid, status=status(state))
+
+    updates = [report("t1", objects_pb2.RUNNING), report("t3", objects_pb2.RUNNING),
+               report("t4", objects_pb2.PREPARING), report("gone", objects_pb2.FAILED)]
+    assert entered_states(view, updates) == ["running", "preparing"]  # type: ignore[arg-type]
