@@ -184,8 +184,8 @@ def _add_console(app: web.Application, console: Console) -> None:
                 while client.events:
                     await response.write(_sse("event", client.events.popleft()))
                 await asyncio.sleep(STATE_EVERY_S)
-        except (ConnectionError, asyncio.CancelledError):
-            pass
+        except ConnectionError:
+            pass  # the page was closed
         finally:
             streams -= 1
             console.feed.unsubscribe(client)
