@@ -1,9 +1,10 @@
 """The agent's own Prometheus metrics, served on its HTTP port (`agent --http-listen`).
 
-Each agent counts what happens on its host: container starts and the failures of its
-runtime steps (pull, create, start, stop), and how long image pulls and builds take.
-The control plane cannot see these from etcd, so each agent serves them itself, with
-prometheus-client's exposition, on loopback unless told otherwise (docs/operations.md).
+Each agent counts what happens on its host: container starts, the failures of its
+runtime steps (create with its pull, start, stop, remove, restart), and how long image
+pulls and builds take. The control plane cannot see these from etcd, so each agent
+serves them itself, with prometheus-client's exposition, on loopback unless told
+otherwise (docs/operations.md).
 A port already taken (two agents on one machine) costs the metrics, never the agent.
 """
 
@@ -26,7 +27,8 @@ CONTAINER_STARTS = Counter("dockyard_agent_container_starts_total",
                            "Containers this agent started (first starts and restarts)")
 CONTAINER_FAILURES = Counter(
     "dockyard_agent_container_failures_total",
-    "Runtime steps that failed on this agent, by step (pull, create, start, stop, remove)",
+    "Runtime steps that failed on this agent, by step (create, with its pull; start, stop, "
+    "remove, restart)",
     ["step"])
 PULL_SECONDS = Histogram("dockyard_agent_image_pull_seconds",
                          "Time to pull an image this host did not have", buckets=_SLOW)

@@ -1,4 +1,5 @@
-"""One reconcile round: nodes, then tasks, then placement, as one Decision. Pure.
+"""One reconcile round: nodes, then tasks, then placement, as one Decision. Pure (it only
+reads the clock to time the scheduler, for the dockyard_placement_seconds metric).
 
 The leader runs a round whenever the mirror changes (debounced), commits the Decision,
 and the watch brings the result back for the next round: level-triggered, as in SwarmKit.
