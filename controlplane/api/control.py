@@ -92,7 +92,9 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
             self._store, spec.name))
         if problem:
             await _refuse(context, problem)
-        return await self._apply(spec, context, allow=list(request.allow), source="apply")
+        response = await self._apply(spec, context, allow=list(request.allow), source="apply")
+        APPLY_SECONDS.observe(time.perf_counter() - started)
+        return response
 
     async def _apply(self, spec: specs_pb2.AppSpec, context: grpc.aio.ServicerContext, *,
                      allow: list[str], source: str, rolling_back: bool = False
@@ -106,7 +108,6 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
                 await _refuse(context, str(exc))
             if result is not None:
                 self._on_change()
-                APPLY_SECONDS.observe(time.perf_counter() - started)
                 return result
         await context.abort(
             grpc.StatusCode.ABORTED, f"app {spec.name!r} kept changing under the apply; retry"
