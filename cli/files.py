@@ -12,39 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.cli import render
+from dockyard.cli.subcommands import COMMANDS
 from dockyard.cli.tables import print_rows
 from dockyard.client.control import CliError, call, control_stub
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
-
-COMMANDS = {"secret": "secret", "configs": "config"}  # command word -> kind
-
-
-def add_files_commands(sub: Any, server_flag: Any) -> None:
-    for word, kind in COMMANDS.items():
-        how = ("kept plain; not `dockyard config`, which prints an app's file"
-               if kind == "config" else "encrypted in etcd, mounted from tmpfs")
-        p = sub.add_parser(word, help=f"create, list or remove {kind}s ({how})",
-                           description=f"{kind.capitalize()}s the cluster keeps, for Compose "
-                           f"`external: true`: {how}. Content is never shown.")
-        verbs = p.add_subparsers(dest="verb", metavar="VERB", required=True)
-        v = verbs.add_parser("create", help=f"store a {kind}, or a new version of it (the "
-                             "services using it then roll)")
-        v.add_argument("name")
-        v.add_argument("-f", "--file", required=True, help="file with the content, '-' for stdin")
-        _output(v)
-        server_flag(v)
-        v = verbs.add_parser("ls", help=f"{kind}s: names, versions, digests, users")
-        _output(v)
-        server_flag(v)
-        v = verbs.add_parser("rm", help=f"remove a {kind} no service uses")
-        v.add_argument("name")
-        _output(v)
-        server_flag(v)
-
-
-def _output(p: Any) -> None:
-    p.add_argument("-o", "--output", choices=("table", "json", "yaml"), default="table",
-                   help="output format")
 
 
 def _read(path: str) -> bytes:

@@ -242,7 +242,7 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
 
     p = sub.add_parser("volume", help="release a node-local volume from its node: "
                        "volume forget APP/VOLUME")
-    from dockyard.cli.volumes import add_volume_arguments
+    from dockyard.cli.subcommands import add_volume_arguments
 
     add_volume_arguments(p)
     _server_flag(p)
@@ -253,7 +253,7 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
                    help="make a new token; the old one admits no new node")
     _server_flag(p)
 
-    from dockyard.cli.files import add_files_commands
+    from dockyard.cli.subcommands import add_files_commands
 
     add_files_commands(sub, _server_flag)
 
@@ -289,7 +289,7 @@ def _add_habit_commands(sub: Any) -> None:
     p.add_argument("-o", "--output", choices=("table", "json"), default="table",
                    help="json: one object per line")
 
-    from dockyard.cli.versions import add_versions_arguments
+    from dockyard.cli.subcommands import add_versions_arguments
 
     add_versions_arguments(sub, _server_flag, _output_flag)
 

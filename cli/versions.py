@@ -16,22 +16,6 @@ from dockyard.client.control import call, control_stub
 from dockyard.v1 import control_pb2
 
 
-def add_versions_arguments(sub: Any, server_flag: Any, output_flag: Any) -> None:
-    p = sub.add_parser("history", help="an app's kept versions: when, and what changed")
-    p.add_argument("app")
-    server_flag(p)
-    output_flag(p)
-
-    p = sub.add_parser("rollback", help="apply an earlier kept version of an app again")
-    p.add_argument("app")
-    p.add_argument("--to", type=int, default=0, metavar="N",
-                   help="the version to go back to (default: the one before the latest)")
-    p.add_argument("--wait", action="store_true",
-                   help="follow the rollback until every task runs it, healthy")
-    p.add_argument("--timeout", type=float, default=300.0, help="--wait gives up after (s)")
-    server_flag(p)
-
-
 def cmd_history(args: Any) -> int:
     stub = control_stub(args.server, args.credentials)
     r = call(args.server, stub.History, control_pb2.HistoryRequest(app=args.app))

@@ -16,11 +16,6 @@ from dockyard.client.control import CliError, ControlClient, call, control_stub
 from dockyard.v1 import control_pb2
 
 
-def add_volume_arguments(p: Any) -> None:
-    p.add_argument("action", choices=("forget",))
-    p.add_argument("target", metavar="APP/VOLUME")
-
-
 def volume_row(v: control_pb2.VolumeInfo) -> render.Row:
     """One volume for a table or -o json. Pure."""
     where = v.node or (f"driver {v.driver}" if v.driver else "")

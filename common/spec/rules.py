@@ -25,8 +25,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dockyard.scheduler.explain import format_bytes
-
 KIB = 1024
 MIB = 1024 * KIB
 
@@ -160,5 +158,8 @@ def size_problem(size: int, limit: int, *, what: str) -> str | None:
 
 def format_size(n: int) -> str:
     """Bytes for an error message (1.5 MiB, 640 KiB, 12 B): the scheduler's wording, so
-    every message about sizes reads the same."""
+    every message about sizes reads the same. Imported here, not at the top: the
+    scheduler package brings numpy, which no CLI command should pay for at start."""
+    from dockyard.scheduler.explain import format_bytes
+
     return format_bytes(n)
