@@ -29,6 +29,7 @@ from pathlib import Path
 import grpc
 
 from dockyard.agent import identity as ident
+from dockyard.agent.builds import run_build
 from dockyard.agent.exec import run_exec
 from dockyard.agent.logs import publish_logs
 from dockyard.agent.runner import Runner
@@ -151,6 +152,7 @@ class Session:
         self._rand = rand
         self.identity = self._kept_identity() or ident.Identity.fresh(description.name)
         self._log_streams: set[asyncio.Task[None]] = set()
+        self._builds: dispatcher_pb2_grpc.BuildsStub | None = None
         # The node network (agent/network): set up before any assignment is taken.
         self._on_register = on_register
         self._on_peers = on_peers
@@ -288,6 +290,7 @@ class Session:
             certs = dispatcher_pb2_grpc.CertificatesStub(channel)
             stub = dispatcher_pb2_grpc.SessionsStub(channel)
             logs = dispatcher_pb2_grpc.LogBrokerStub(channel)
+            self._builds = dispatcher_pb2_grpc.BuildsStub(channel)
             if reg is None:
                 reg = await self._register(certs, address)
             log.info("registered with %s as %s", address, self._desc.name)
@@ -356,6 +359,13 @@ class Session:
                 task = asyncio.create_task(serve(
                     stub=stub, node=node, sub=sub, driver=self._runner.driver,
                     container_of=self._runner.container_of))
+                self._log_streams.add(task)
+                task.add_done_callback(self._log_streams.discard)
+            for order in msg.builds:
+                assert self._builds is not None  # set with the session's channel
+                task = asyncio.create_task(run_build(
+                    stub=self._builds, node=node,
+                    order=order, driver=self._runner.driver))
                 self._log_streams.add(task)
                 task.add_done_callback(self._log_streams.discard)
         raise ConnectionError("the control plane closed the session")

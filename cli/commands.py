@@ -41,7 +41,8 @@ def cmd_config(args: Any) -> int:
 
 
 def cmd_apply(args: Any) -> int:
-    from dockyard.client.compose_files import load_compose
+    from dockyard.cli.builds import build_images
+    from dockyard.client.compose_files import compose_base, load_compose
     from dockyard.common.spec.privileges import parse_allow
 
     loaded = load_compose(args.files, args.profiles)
@@ -50,26 +51,31 @@ def cmd_apply(args: Any) -> int:
         allow = parse_allow(args.allow)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    unbuilt = [s.name for s in loaded.spec.services if s.HasField("build") and not s.image]
-    if unbuilt:
-        raise CliError(
-            f"service {unbuilt[0]} has build but no image: Dockyard does not build images "
-            'yet; build and push it, then name it in "image"'
-        )
     stub = control_stub(args.server, args.credentials)
+    dry_run = bool(getattr(args, "dry_run", False))
+    built = build_images(loaded.spec, base=compose_base(args.files), stub=stub,
+                         server=args.server, dry_run=dry_run)
     # The server decides (its own --allow or this one); it refuses with one line.
-    request = control_pb2.ApplyRequest(spec=loaded.spec, allow=sorted(allow))
+    request = control_pb2.ApplyRequest(spec=loaded.spec, allow=sorted(allow), dry_run=dry_run)
     resp = call(args.server, stub.Apply, request)
     if args.output == "json" or args.output == "yaml":
-        rows = {"app": resp.app.meta.id,
-                "changes": [{"service": c.service, "action": c.action, "detail": c.detail}
-                            for c in resp.changes]}
+        rows: dict[str, Any] = {
+            "app": resp.app.meta.id,
+            "changes": [{"service": c.service, "action": c.action, "detail": c.detail}
+                        for c in resp.changes]}
+        if built:
+            rows["builds"] = [{"service": b.service, "action": b.action, "image": b.image,
+                               "where": b.where} for b in built]
+        if dry_run:
+            rows["dry_run"] = True
         print(render.dump(rows, args.output))
     else:
         for c in resp.changes:
-            print(f"{resp.app.meta.id}/{c.service} {c.action}"
+            print(f"{resp.app.meta.id}/{c.service} {'would be ' if dry_run else ''}{c.action}"
                   + (f": {c.detail}" if c.detail else ""))
-    if args.wait:
+        if dry_run:
+            print("dry run: nothing was built or stored")
+    if args.wait and not dry_run:
         from dockyard.cli.wait import expected_versions, wait_for_app
 
         return wait_for_app(stub, args.server, resp.app.meta.id, timeout_s=args.timeout,

@@ -140,6 +140,9 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p.add_argument("--cluster-cidr", default=env_default("CLUSTER_CIDR", "10.214.0.0/16"),
                    help="container addresses of the whole cluster; each node gets a /24 "
                         "of it when it first joins (default 10.214.0.0/16)")
+    p.add_argument("--registry", metavar="HOST:PORT", default=env_default("REGISTRY", ""),
+                   help="the registry images built by apply are pushed to and agents pull "
+                        "from (each engine must trust it, e.g. --insecure-registry)")
     p.add_argument("--admin-credentials", metavar="FILE",
                    default=env_default("ADMIN_CREDENTIALS", "~/.dockyard/admin.pem"),
                    help="where a new cluster's first start also copies DATA_DIR/admin.pem, "
@@ -176,11 +179,19 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     p = sub.add_parser("config", help="print the normalized app from a Compose file")
     _compose_flags(p)
 
-    p = sub.add_parser("apply", help="store an app's desired state (all or nothing)")
+    p = sub.add_parser(
+        "apply", help="store an app's desired state (all or nothing)",
+        description="Store an app's desired state, all or nothing. Services with build: "
+                    "are built first (by the Docker Engine here if one answers, else on a "
+                    "cluster node), pushed to the cluster's registry and run by digest; an "
+                    "unchanged build context is not built again.")
     _compose_flags(p)
     p.add_argument("--allow", action="append", default=[], metavar="PRIVILEGE[,...]",
                    help="privileges this app may use: " + ", ".join(PRIVILEGE_NAMES)
                         + " (or all); see docs/security.md")
+    p.add_argument("--dry-run", action="store_true",
+                   help="say what would be built and what would change per service; "
+                        "build and store nothing")
     p.add_argument("--wait", action="store_true", help="follow progress until all healthy")
     p.add_argument("--timeout", type=float, default=300.0, help="--wait gives up after (s)")
     _server_flag(p)
@@ -348,6 +359,7 @@ def _run_server(args: Any) -> int:
         replica=args.replica_name,
         node_cert_s=args.node_cert_ttl,
         cluster_cidr=args.cluster_cidr,
+        registry=args.registry,
         admin_credentials=(Path(args.admin_credentials).expanduser()
                            if args.admin_credentials else None),
         allow=frozenset(_allow(args.allow)),

@@ -79,6 +79,13 @@ def choose_files(files: Sequence[str], cwd: Path) -> list[str]:
     )
 
 
+def compose_base(files: Sequence[str]) -> Path:
+    """The folder paths in the app are relative to: the first file's (here for stdin)."""
+    cwd = Path.cwd()
+    first = choose_files(files, cwd)[0]
+    return cwd if first == "-" else (cwd / first).resolve().parent
+
+
 def _profiles(given: Sequence[str]) -> list[str]:
     if given:
         return [p for value in given for p in value.split(",") if p]
@@ -89,11 +96,9 @@ def load_compose(files: Sequence[str], profiles: Sequence[str] = ()) -> LoadedAp
     """Read and validate the app; paths in it are relative to the first file's folder.
 
     Every problem is printed on stderr, one line each (capped), before ``CliError``."""
-    cwd = Path.cwd()
-    paths = choose_files(files, cwd)
+    paths = choose_files(files, Path.cwd())
     loaded_files = [read_compose_file(path) for path in paths]
-    first = paths[0]
-    base = cwd if first == "-" else (cwd / first).resolve().parent
+    base = compose_base(files)
 
     def read_file(rel: str) -> bytes:
         target = base / rel

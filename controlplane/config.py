@@ -68,6 +68,8 @@ class ServerConfig:
     limits: Limits = DEFAULT_LIMITS
     # Every node's container subnet is a /24 of it (controlplane/network/subnets.py).
     cluster_cidr: str = "10.214.0.0/16"
+    # HOST:PORT of the registry built images are pushed to and agents pull from.
+    registry: str = ""
 
     @property
     def embedded_etcd(self) -> bool:

@@ -22,6 +22,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dockyard.common.spec import rules
+from dockyard.controlplane.api.builds import BuildBroker, BuildsService
 from dockyard.controlplane.api.certificates import CertificatesService
 from dockyard.controlplane.api.control import ControlService
 from dockyard.controlplane.api.logs import LogBroker, LogBrokerService
@@ -120,6 +121,7 @@ async def run_server(config: ServerConfig) -> None:
     liveness = NodeLiveness(store, registry, settings=settings,
                             leave_grace_s=config.leave_grace_s)
     broker = LogBroker()
+    builds = BuildBroker()
     rate, burst = config.join_rate
     certificates = CertificatesService(
         store,
@@ -134,13 +136,16 @@ async def run_server(config: ServerConfig) -> None:
     dispatcher_pb2_grpc.add_CertificatesServicer_to_server(certificates, server)
     dispatcher_pb2_grpc.add_SessionsServicer_to_server(
         SessionsService(store, mirror, registry=registry, broker=broker,
-                        heartbeat_s=config.heartbeat_s, liveness=liveness, files=files),
-        server)
+                        heartbeat_s=config.heartbeat_s, liveness=liveness, files=files,
+                        builds=builds), server)
     dispatcher_pb2_grpc.add_LogBrokerServicer_to_server(LogBrokerService(broker, mirror), server)
+    dispatcher_pb2_grpc.add_BuildsServicer_to_server(BuildsService(builds), server)
     control = ControlService(store, on_change=leader.poke, liveness=registry, tokens=tokens,
                              logs=broker, allow=config.allow, limits=config.limits, files=files,
                              console=Access(console_key(ca.key_pem), config.http_listen,
-                                            config.http_tls))
+                                            config.http_tls),
+                             registry=config.registry, builds=builds,
+                             view=lambda: mirror.view)
     control_pb2_grpc.add_ControlServicer_to_server(control, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from dockyard.v1 import objects_pb2
+from dockyard.v1 import objects_pb2, specs_pb2
 
 
 class DriverError(Exception):
@@ -181,4 +181,9 @@ class Driver(Protocol):
         ...
     def watch(self, on_change: EventHandler) -> Watch:
         """Call `on_change(container_id)` whenever one of Dockyard's containers changes."""
+        ...
+    def build(self, context: bytes, spec: specs_pb2.BuildSpec, tag: str,
+              on_line: Callable[[str], None]) -> str:
+        """Build an image from a context tar, push it to `tag`; its digest. Raises
+        DriverError with one line (the failing step, or the registry's refusal)."""
         ...

@@ -37,6 +37,7 @@ from dockyard.agent.runtime.driver import (
     RuntimeDescription,
 )
 from dockyard.agent.runtime.fake_exec import FakeExec
+from dockyard.v1 import specs_pb2
 
 Clock = Callable[[], float]
 Schedule = Callable[[float, Callable[[], None]], object]  # (delay s, callback): a timer
@@ -225,6 +226,9 @@ class FakeDriver:
             raise DriverError("cannot exec in container: no command")
         self.calls.append(("open_exec", container_id))
         return FakeExec(spec)
+    def build(self, context: bytes, spec: specs_pb2.BuildSpec, tag: str,
+              on_line: Callable[[str], None]) -> str:
+        raise DriverError("this node's runtime (in memory) cannot build images")
 
     def watch(self, on_change: EventHandler) -> _Watch:
         w = _Watch(self, on_change)

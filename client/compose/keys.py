@@ -74,7 +74,10 @@ SERVICE: dict[str, Key] = {
     "annotations": _w(_NOT_AGENT),
     "attach": _w("is ignored: the logs of every task are kept (dockyard logs)"),
     "blkio_config": _w("is not applied: block I/O limits are not passed to the engine"),
-    "build": _a("recorded as the service's build (context, dockerfile, args, target)"),
+    "build": _a(
+        "built by apply (here, or on a node when no engine is here), pushed to the "
+        "cluster's registry, run by digest; an unchanged context is not built again"
+    ),
     "cap_add": _a(f"{_ENGINE}; needs --allow capabilities"),
     "cap_drop": _a(_ENGINE),
     "cgroup": _w(_NOT_APPLIED),
@@ -214,7 +217,7 @@ SERVICE: dict[str, Key] = {
     "deploy.rollback_config.max_failure_ratio": _a("the fraction of tasks that may fail"),
     "deploy.rollback_config.order": _a("stop-first or start-first"),
     # build
-    "build.context": _a("the build context"),
+    "build.context": _a("a folder, sent as a tar stream (.dockerignore applies); not a URL"),
     "build.dockerfile": _a("the Dockerfile, relative to the context"),
     "build.args": _a("build arguments"),
     "build.target": _a("the stage to build"),
@@ -233,7 +236,7 @@ SERVICE: dict[str, Key] = {
     "build.privileged": _r("builds never run privileged"),
     "build.secrets": _r("build secrets are not supported yet"),
     "build.ssh": _r("builds do not get an SSH agent"),
-    "build.tags": _w("is ignored: the image is tagged with the service's image name"),
+    "build.tags": _w("is ignored: the image is pushed as the service's image name, by digest"),
     "build.ulimits": _w("is ignored by the build"),
     "build.entitlements": _r("builds get no extra entitlements"),
     "build.provenance": _w("is ignored by the build"),

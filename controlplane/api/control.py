@@ -18,6 +18,7 @@ from dockyard.common.spec.admissible import app_problem
 from dockyard.common.spec.privileges import privilege_problem
 from dockyard.controlplane import admission, history
 from dockyard.controlplane.api import volumes
+from dockyard.controlplane.api.builds import BuildBroker, relay_build
 from dockyard.controlplane.api.exec import caller_stream
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.console import auth as console_auth
@@ -32,6 +33,7 @@ from dockyard.controlplane.security.cluster import TokenKeeper
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import decode, encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.view import ClusterView
 from dockyard.scheduler.dag import start_waves
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 
@@ -62,7 +64,13 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         limits: rules.Limits = rules.DEFAULT_LIMITS,
         files: FileStore | None = None,
         console: console_auth.Access | None = None,
+        registry: str = "",
+        builds: BuildBroker | None = None,
+        view: Callable[[], ClusterView] | None = None,
     ) -> None:
+        self._registry = registry  # `server --registry`: where built images go
+        self._builds = builds
+        self._view = view
         self._files = files or FileStore(store, None)  # secrets and configs (controlplane/files)
         self._console = console  # console tokens' key and the HTTP port (console/auth.py)
         self._allow = allow  # privileges the whole cluster grants (`server --allow`)
@@ -92,22 +100,25 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
             self._store, spec.name))
         if problem:
             await _refuse(context, problem)
-        response = await self._apply(spec, context, allow=list(request.allow), source="apply")
+        response = await self._apply(spec, context, allow=list(request.allow), source="apply",
+                                     dry_run=request.dry_run)
         APPLY_SECONDS.observe(time.perf_counter() - started)
         return response
 
     async def _apply(self, spec: specs_pb2.AppSpec, context: grpc.aio.ServicerContext, *,
-                     allow: list[str], source: str, rolling_back: bool = False
-                     ) -> control_pb2.ApplyResponse:
+                     allow: list[str], source: str, rolling_back: bool = False,
+                     dry_run: bool = False) -> control_pb2.ApplyResponse:
         """Store an admitted spec (an apply, or a rollback to a kept version)."""
         for _ in range(_APPLY_ATTEMPTS):
             try:
                 result = await self._guard(context, self._apply_once(
-                    spec, allow=allow, source=source, rolling_back=rolling_back))
+                    spec, allow=allow, source=source, rolling_back=rolling_back,
+                    dry_run=dry_run))
             except _Refused as exc:
                 await _refuse(context, str(exc))
             if result is not None:
-                self._on_change()
+                if not dry_run:
+                    self._on_change()
                 return result
         await context.abort(
             grpc.StatusCode.ABORTED, f"app {spec.name!r} kept changing under the apply; retry"
@@ -115,7 +126,8 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         raise AssertionError("unreachable")
 
     async def _apply_once(self, spec: specs_pb2.AppSpec, *, allow: list[str], source: str,
-                          rolling_back: bool) -> control_pb2.ApplyResponse | None:
+                          rolling_back: bool, dry_run: bool = False
+                          ) -> control_pb2.ApplyResponse | None:
         now = typed.now_ms()
         old_app = await typed.read_app(self._store, spec.name)
         files = await self._files.prepare_apply(spec, old_app.spec if old_app else None, now_ms=now)
@@ -135,6 +147,8 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
         response = control_pb2.ApplyResponse(app=app, changes=changes)
         if old_app is not None and nothing_changed(old_app, app, diffs):
             response.app.CopyFrom(old_app)
+            return response
+        if dry_run:  # judged like an apply, and nothing stored
             return response
         commit = Commit()
         commit.expect[keys.app_key(spec.name)] = old_app.meta.version if old_app else 0
@@ -487,6 +501,20 @@ class ControlService(FilesApi, control_pb2_grpc.ControlServicer):
                          f"version {target.number} cannot be applied again: {problem}")
         return await self._apply(spec, context, allow=list(target.allow),
                                  source=f"rollback to {target.number}", rolling_back=True)
+    async def ClusterInfo(
+        self, request: control_pb2.ClusterInfoRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ClusterInfoResponse:
+        return control_pb2.ClusterInfoResponse(registry=self._registry)
+
+    async def Build(
+        self, request_iterator: AsyncIterator[control_pb2.BuildUpload],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[control_pb2.BuildOutput]:
+        if self._builds is None or self._view is None:
+            await _abort(context, grpc.StatusCode.UNIMPLEMENTED, "builds are not served here")
+            return
+        async for out in relay_build(self._builds, self._view, request_iterator, context):
+            yield out
 
     async def ListVolumes(
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext

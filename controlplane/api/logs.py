@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import grpc
 
 from dockyard.controlplane.api.exec import ExecChannels, node_stream
+from dockyard.controlplane.api.outbox import SessionOutbox
 from dockyard.controlplane.mirror import Mirror
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
@@ -32,42 +32,20 @@ class Subscription:
     pending: set[str] = field(default_factory=set)  # task ids whose output has not ended
 
 
-class LogBroker:
+class LogBroker(SessionOutbox[dispatcher_pb2.LogSubscription]):
     def __init__(self) -> None:
+        super().__init__()
         self.channels = ExecChannels()
         self._subs: dict[str, Subscription] = {}
-        self._outbox: dict[str, list[dispatcher_pb2.LogSubscription]] = defaultdict(list)
-        self._wake: dict[str, Callable[[], None]] = {}
-
-    def attach(self, node: str, wake: Callable[[], None]) -> None:
-        """A session for `node` is open here; `wake` makes it send what is queued."""
-        self._wake[node] = wake
-
-    def detach(self, node: str, wake: Callable[[], None]) -> None:
-        if self._wake.get(node) is wake:
-            del self._wake[node]
-
-    def reachable(self, node: str) -> bool:
-        return node in self._wake
 
     def subscribe(self, by_node: dict[str, list[str]], *, follow: bool, tail: int) -> Subscription:
         sub = Subscription(secrets.token_hex(6), asyncio.Queue(maxsize=1024))
         self._subs[sub.id] = sub
         for node, task_ids in by_node.items():
             sub.pending.update(task_ids)
-            self._outbox[node].append(dispatcher_pb2.LogSubscription(
+            self.send(node, dispatcher_pb2.LogSubscription(
                 id=sub.id, task_ids=task_ids, follow=follow, tail=tail))
-            self._wake[node]()
         return sub
-
-    def send(self, node: str, sub: dispatcher_pb2.LogSubscription) -> None:
-        """Queue one request (an exec) for `node`'s session, and wake it."""
-        self._outbox[node].append(sub)
-        self._wake[node]()
-
-    def outgoing(self, node: str) -> list[dispatcher_pb2.LogSubscription]:
-        """Subscriptions to send on `node`'s session now."""
-        return self._outbox.pop(node, [])
 
     def close(self, sub: Subscription) -> None:
         self._subs.pop(sub.id, None)

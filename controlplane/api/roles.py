@@ -57,6 +57,8 @@ RULES: dict[str, Rule] = {
     f"{_V1}Sessions/VolumesRemoved": Rule(Role.NODE, "node"),
     f"{_V1}LogBroker/PublishLogs": Rule(Role.NODE, "node"),
     f"{_V1}LogBroker/ExecStream": Rule(Role.NODE, "node"),
+    f"{_V1}Builds/FetchContext": Rule(Role.NODE, "node"),
+    f"{_V1}Builds/PublishBuild": Rule(Role.NODE, "node"),
 }
 SERVICE_RULES: dict[str, Rule] = {
     "dockyard.v1.Control": Rule(Role.ADMIN),

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from dockyard.controlplane.api.builds import BuildBroker
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.api.volumes import volume_removed
@@ -184,7 +185,9 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         heartbeat_s: float,
         liveness: NodeLiveness,
         files: FileStore | None = None,
+        builds: BuildBroker | None = None,
     ) -> None:
+        self._builds = builds or BuildBroker()
         self._store = store
         self._files = files or FileStore(store, None)
         self._mirror = mirror
@@ -205,6 +208,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         SESSIONS.inc()
         wake = session.changed.set
         self._broker.attach(request.node, wake)
+        self._builds.attach(request.node, wake)
         fan = self._fanout
         try:
             sent = SentState()
@@ -221,6 +225,10 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 if files:
                     msg = msg or dispatcher_pb2.SessionMessage()
                     msg.files.update(files)
+                builds = self._builds.outgoing(request.node)
+                if builds:  # build orders ride any message, or one of their own
+                    msg = msg if msg is not None else dispatcher_pb2.SessionMessage()
+                    msg.builds.extend(builds)
                 if msg is not None:
                     yield msg
                 if network_epoch != fan.network_epoch:
@@ -241,6 +249,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                     pass
         finally:
             self._broker.detach(request.node, wake)
+            self._builds.detach(request.node, wake)
             SESSIONS.dec()
 
     async def Heartbeat(

@@ -407,7 +407,8 @@ def server_argv(layout: Layout, srv: ServerPlan | None = None) -> list[str]:
     else:
         argv += ["--etcd-port", str(ETCD_PORT)]
     # the testbed's credential stays in its state dir: never overwrite a user's own
-    return [*argv, "--cluster-cidr", CLUSTER_CIDR, "--admin-credentials="]
+    return [*argv, "--cluster-cidr", CLUSTER_CIDR, "--admin-credentials=",
+            "--registry", layout.registry_addr]
 
 
 def etcd_argv(layout: Layout, m: EtcdPlan, *, existing: bool) -> list[str]:

@@ -8,6 +8,7 @@ file holds only the calls and the engine's errors turned into `DriverError`.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import docker
@@ -34,6 +35,8 @@ from dockyard.agent.runtime.driver import (
     LogStream,
     RuntimeDescription,
 )
+from dockyard.common.buildlog import BuildFailed, build_and_push
+from dockyard.v1 import specs_pb2
 
 
 def _why(exc: docker.errors.APIError) -> str:
@@ -203,6 +206,15 @@ class DockerDriver:
 
     def watch(self, on_change: EventHandler) -> _EventWatch:
         return _EventWatch(self._api, on_change)
+
+    def build(self, context: bytes, spec: specs_pb2.BuildSpec, tag: str,
+              on_line: Callable[[str], None]) -> str:
+        try:
+            return build_and_push(self._api, tar=context, dockerfile=spec.dockerfile,
+                                  args=spec.args, target=spec.target, tag=tag,
+                                  on_line=on_line)
+        except BuildFailed as exc:
+            raise DriverError(str(exc)) from None
 
     def _gateway(self) -> str:
         """The default bridge's gateway: where this node's containers find their DNS."""

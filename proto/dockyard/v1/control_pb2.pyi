@@ -23,12 +23,14 @@ class JoinTokenResponse(_message.Message):
     def __init__(self, token: _Optional[str] = ...) -> None: ...
 
 class ApplyRequest(_message.Message):
-    __slots__ = ("spec", "allow")
+    __slots__ = ("spec", "allow", "dry_run")
     SPEC_FIELD_NUMBER: _ClassVar[int]
     ALLOW_FIELD_NUMBER: _ClassVar[int]
+    DRY_RUN_FIELD_NUMBER: _ClassVar[int]
     spec: _specs_pb2.AppSpec
     allow: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., allow: _Optional[_Iterable[str]] = ...) -> None: ...
+    dry_run: bool
+    def __init__(self, spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., allow: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class ServiceChange(_message.Message):
     __slots__ = ("service", "action", "detail")
@@ -391,3 +393,37 @@ class ConsoleTokenResponse(_message.Message):
     http_listen: str
     https: bool
     def __init__(self, token: _Optional[str] = ..., expires_s: _Optional[int] = ..., http_listen: _Optional[str] = ..., https: _Optional[bool] = ...) -> None: ...
+
+class ClusterInfoRequest(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class ClusterInfoResponse(_message.Message):
+    __slots__ = ("registry",)
+    REGISTRY_FIELD_NUMBER: _ClassVar[int]
+    registry: str
+    def __init__(self, registry: _Optional[str] = ...) -> None: ...
+
+class BuildUpload(_message.Message):
+    __slots__ = ("service", "spec", "tag", "context")
+    SERVICE_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    service: str
+    spec: _specs_pb2.BuildSpec
+    tag: str
+    context: bytes
+    def __init__(self, service: _Optional[str] = ..., spec: _Optional[_Union[_specs_pb2.BuildSpec, _Mapping]] = ..., tag: _Optional[str] = ..., context: _Optional[bytes] = ...) -> None: ...
+
+class BuildOutput(_message.Message):
+    __slots__ = ("node", "line", "error", "digest")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    line: str
+    error: str
+    digest: str
+    def __init__(self, node: _Optional[str] = ..., line: _Optional[str] = ..., error: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...

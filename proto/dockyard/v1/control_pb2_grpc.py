@@ -150,6 +150,16 @@ class ControlStub:
                 request_serializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenResponse.FromString,
                 _registered_method=True)
+        self.ClusterInfo = channel.unary_unary(
+                '/dockyard.v1.Control/ClusterInfo',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.ClusterInfoRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.ClusterInfoResponse.FromString,
+                _registered_method=True)
+        self.Build = channel.stream_stream(
+                '/dockyard.v1.Control/Build',
+                request_serializer=dockyard_dot_v1_dot_control__pb2.BuildUpload.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_control__pb2.BuildOutput.FromString,
+                _registered_method=True)
 
 
 class ControlServicer:
@@ -322,6 +332,22 @@ class ControlServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ClusterInfo(self, request, context):
+        """What a client needs to know of the cluster: the registry built images go to.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def Build(self, request_iterator, context):
+        """Build an image on a cluster node and push it to the cluster's registry. The first
+        message names the build, the next ones carry the context as a tar stream; the
+        answer is the build's output, then one message with the digest or the error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ControlServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -439,6 +465,16 @@ def add_ControlServicer_to_server(servicer, server):
                     servicer.ConsoleToken,
                     request_deserializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_control__pb2.ConsoleTokenResponse.SerializeToString,
+            ),
+            'ClusterInfo': grpc.unary_unary_rpc_method_handler(
+                    servicer.ClusterInfo,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.ClusterInfoRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.ClusterInfoResponse.SerializeToString,
+            ),
+            'Build': grpc.stream_stream_rpc_method_handler(
+                    servicer.Build,
+                    request_deserializer=dockyard_dot_v1_dot_control__pb2.BuildUpload.FromString,
+                    response_serializer=dockyard_dot_v1_dot_control__pb2.BuildOutput.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -1062,6 +1098,60 @@ class Control:
             '/dockyard.v1.Control/ConsoleToken',
             dockyard_dot_v1_dot_control__pb2.ConsoleTokenRequest.SerializeToString,
             dockyard_dot_v1_dot_control__pb2.ConsoleTokenResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ClusterInfo(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/dockyard.v1.Control/ClusterInfo',
+            dockyard_dot_v1_dot_control__pb2.ClusterInfoRequest.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.ClusterInfoResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Build(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/dockyard.v1.Control/Build',
+            dockyard_dot_v1_dot_control__pb2.BuildUpload.SerializeToString,
+            dockyard_dot_v1_dot_control__pb2.BuildOutput.FromString,
             options,
             channel_credentials,
             insecure,

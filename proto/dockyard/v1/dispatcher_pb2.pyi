@@ -1,4 +1,5 @@
 from dockyard.v1 import objects_pb2 as _objects_pb2
+from dockyard.v1 import specs_pb2 as _specs_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -73,7 +74,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network", "remove_volumes", "volume_names", "has_remove_volumes")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network", "remove_volumes", "volume_names", "has_remove_volumes", "builds")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -94,6 +95,7 @@ class SessionMessage(_message.Message):
     REMOVE_VOLUMES_FIELD_NUMBER: _ClassVar[int]
     VOLUME_NAMES_FIELD_NUMBER: _ClassVar[int]
     HAS_REMOVE_VOLUMES_FIELD_NUMBER: _ClassVar[int]
+    BUILDS_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
@@ -107,7 +109,8 @@ class SessionMessage(_message.Message):
     remove_volumes: _containers.RepeatedScalarFieldContainer[str]
     volume_names: _containers.RepeatedScalarFieldContainer[str]
     has_remove_volumes: bool
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ..., remove_volumes: _Optional[_Iterable[str]] = ..., volume_names: _Optional[_Iterable[str]] = ..., has_remove_volumes: _Optional[bool] = ...) -> None: ...
+    builds: _containers.RepeatedCompositeFieldContainer[BuildOrder]
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ..., remove_volumes: _Optional[_Iterable[str]] = ..., volume_names: _Optional[_Iterable[str]] = ..., has_remove_volumes: _Optional[bool] = ..., builds: _Optional[_Iterable[_Union[BuildOrder, _Mapping]]] = ...) -> None: ...
 
 class Peer(_message.Message):
     __slots__ = ("name", "address", "subnet")
@@ -314,5 +317,47 @@ class VolumesRemovedRequest(_message.Message):
     def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ..., volumes: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class VolumesRemovedResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
+class BuildOrder(_message.Message):
+    __slots__ = ("id", "spec", "tag")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    TAG_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    spec: _specs_pb2.BuildSpec
+    tag: str
+    def __init__(self, id: _Optional[str] = ..., spec: _Optional[_Union[_specs_pb2.BuildSpec, _Mapping]] = ..., tag: _Optional[str] = ...) -> None: ...
+
+class FetchContextRequest(_message.Message):
+    __slots__ = ("node", "build_id")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    BUILD_ID_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    build_id: str
+    def __init__(self, node: _Optional[str] = ..., build_id: _Optional[str] = ...) -> None: ...
+
+class ContextChunk(_message.Message):
+    __slots__ = ("data",)
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    data: bytes
+    def __init__(self, data: _Optional[bytes] = ...) -> None: ...
+
+class PublishBuildMessage(_message.Message):
+    __slots__ = ("node", "build_id", "line", "error", "digest")
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    BUILD_ID_FIELD_NUMBER: _ClassVar[int]
+    LINE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    DIGEST_FIELD_NUMBER: _ClassVar[int]
+    node: str
+    build_id: str
+    line: str
+    error: str
+    digest: str
+    def __init__(self, node: _Optional[str] = ..., build_id: _Optional[str] = ..., line: _Optional[str] = ..., error: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+
+class PublishBuildResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -534,3 +534,120 @@ class LogBroker:
             timeout,
             metadata,
             _registered_method=True)
+
+
+class BuildsStub:
+    """Missing associated documentation comment in .proto file."""
+
+    def __init__(self, channel):
+        """Constructor.
+
+        Args:
+            channel: A grpc.Channel.
+        """
+        self.FetchContext = channel.unary_stream(
+                '/dockyard.v1.Builds/FetchContext',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.FetchContextRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.ContextChunk.FromString,
+                _registered_method=True)
+        self.PublishBuild = channel.stream_unary(
+                '/dockyard.v1.Builds/PublishBuild',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishBuildMessage.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishBuildResponse.FromString,
+                _registered_method=True)
+
+
+class BuildsServicer:
+    """Missing associated documentation comment in .proto file."""
+
+    def FetchContext(self, request, context):
+        """The context of a build the node was sent on its session, as a tar stream.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def PublishBuild(self, request_iterator, context):
+        """The output of that build, then its digest or its error.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+
+def add_BuildsServicer_to_server(servicer, server):
+    rpc_method_handlers = {
+            'FetchContext': grpc.unary_stream_rpc_method_handler(
+                    servicer.FetchContext,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.FetchContextRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.ContextChunk.SerializeToString,
+            ),
+            'PublishBuild': grpc.stream_unary_rpc_method_handler(
+                    servicer.PublishBuild,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishBuildMessage.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.PublishBuildResponse.SerializeToString,
+            ),
+    }
+    generic_handler = grpc.method_handlers_generic_handler(
+            'dockyard.v1.Builds', rpc_method_handlers)
+    server.add_generic_rpc_handlers((generic_handler,))
+    server.add_registered_method_handlers('dockyard.v1.Builds', rpc_method_handlers)
+
+
+ # This class is part of an EXPERIMENTAL API.
+class Builds:
+    """Missing associated documentation comment in .proto file."""
+
+    @staticmethod
+    def FetchContext(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/dockyard.v1.Builds/FetchContext',
+            dockyard_dot_v1_dot_dispatcher__pb2.FetchContextRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.ContextChunk.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def PublishBuild(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/dockyard.v1.Builds/PublishBuild',
+            dockyard_dot_v1_dot_dispatcher__pb2.PublishBuildMessage.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.PublishBuildResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)

@@ -97,7 +97,7 @@ class VolumeMount(_message.Message):
     def __init__(self, type: _Optional[str] = ..., source: _Optional[str] = ..., target: _Optional[str] = ..., read_only: _Optional[bool] = ..., bind_propagation: _Optional[str] = ..., bind_no_create: _Optional[bool] = ..., selinux: _Optional[str] = ..., volume_nocopy: _Optional[bool] = ..., volume_subpath: _Optional[str] = ..., tmpfs_size_bytes: _Optional[int] = ..., tmpfs_mode: _Optional[int] = ...) -> None: ...
 
 class BuildSpec(_message.Message):
-    __slots__ = ("context", "dockerfile", "args", "target")
+    __slots__ = ("context", "dockerfile", "args", "target", "context_hash")
     class ArgsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -109,11 +109,13 @@ class BuildSpec(_message.Message):
     DOCKERFILE_FIELD_NUMBER: _ClassVar[int]
     ARGS_FIELD_NUMBER: _ClassVar[int]
     TARGET_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_HASH_FIELD_NUMBER: _ClassVar[int]
     context: str
     dockerfile: str
     args: _containers.ScalarMap[str, str]
     target: str
-    def __init__(self, context: _Optional[str] = ..., dockerfile: _Optional[str] = ..., args: _Optional[_Mapping[str, str]] = ..., target: _Optional[str] = ...) -> None: ...
+    context_hash: str
+    def __init__(self, context: _Optional[str] = ..., dockerfile: _Optional[str] = ..., args: _Optional[_Mapping[str, str]] = ..., target: _Optional[str] = ..., context_hash: _Optional[str] = ...) -> None: ...
 
 class LoggingSpec(_message.Message):
     __slots__ = ("driver", "options")
