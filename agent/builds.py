@@ -14,6 +14,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 
+from dockyard.agent.metrics import BUILD_SECONDS, timed
 from dockyard.agent.runtime.driver import Driver, DriverError
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
@@ -34,8 +35,9 @@ async def run_build(*, stub: dispatcher_pb2_grpc.BuildsStub, node: str,
 
     def build(context: bytes) -> None:
         try:
-            digest = driver.build(context, order.spec, order.tag,
-                                  lambda line: put(message(line=line)))
+            with timed(BUILD_SECONDS):
+                digest = driver.build(context, order.spec, order.tag,
+                                      lambda line: put(message(line=line)))
             put(message(digest=digest))
         except DriverError as exc:
             put(message(error=str(exc)))

@@ -226,6 +226,7 @@ class FakeDriver:
             raise DriverError("cannot exec in container: no command")
         self.calls.append(("open_exec", container_id))
         return FakeExec(spec)
+
     def build(self, context: bytes, spec: specs_pb2.BuildSpec, tag: str,
               on_line: Callable[[str], None]) -> str:
         raise DriverError("this node's runtime (in memory) cannot build images")
