@@ -1,4 +1,4 @@
-"""Issue 15 §5 on the testbed: the Compose runtime keys of one app reach the container,
+"""On the testbed: the Compose runtime keys of one app reach the container,
 as `docker inspect` on the host that runs the task shows them."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Issue 10, etcd credentials: the embedded etcd speaks TLS only, wants the server's client
+"""etcd credentials: the embedded etcd speaks TLS only, wants the server's client
 certificate, has authentication on; the CA key is sealed at rest (and a plain one from an
 older cluster is sealed on start); a lost key file is a one-line error; an external etcd
 with client TLS works through --etcd-cacert/--etcd-cert/--etcd-key."""

@@ -1,4 +1,4 @@
-"""Issue 7, control plane: HA replicas over a real 3-member etcd cluster, etcd member loss,
+"""The control plane: HA replicas over a real 3-member etcd cluster, etcd member loss,
 a server SIGKILLed mid-apply, and a SIGTERM restart. Real processes only, all on loopback.
 
 Run with `-s` to see the measured failover times.

@@ -1,4 +1,4 @@
-"""Issue 10: 20 MB of state (apps with large configs, events) survives a restart, and the
+"""20 MB of state (apps with large configs, events) survives a restart, and the
 restarted server still schedules a new app: the mirror reads etcd in pages, and /healthz
 says not-ready until it is in sync."""
 

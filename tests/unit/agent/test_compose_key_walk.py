@@ -1,4 +1,4 @@
-"""Issue 15 §5, unit level: no Compose service key is silently dropped between the key
+"""Unit level: no Compose service key is silently dropped between the key
 table (client/compose/keys.py) and the container's create arguments. Every key the
 table says is "passed to the engine" changes the create arguments; every "warned" key
 gives a warning."""

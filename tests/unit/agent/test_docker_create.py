@@ -266,7 +266,7 @@ def test_stop_timeout(ms: int, s: int) -> None:
     assert stop_timeout_s(_spec(stop_grace_period_ms=ms)) == s
 
 
-# --- Compose runtime keys (issue 15 §2): each one reaches the create arguments ---------
+# --- Compose runtime keys: each one reaches the create arguments -----------------------
 
 def _runtime_spec() -> specs_pb2.ServiceSpec:
     s = _spec(

@@ -1,6 +1,6 @@
 """A corpus of Compose files in the styles real projects use (tests/data/compose-real/):
 at least 95% load as they are, exactly as `dockyard config` loads them, and every
-refusal is one clear line (issue 15)."""
+refusal is one clear line."""
 
 from __future__ import annotations
 

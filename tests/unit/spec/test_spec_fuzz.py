@@ -1,4 +1,4 @@
-"""The fuzz target of the Compose loader (issue 10 §7), run in CI with a bounded budget.
+"""The fuzz target of the Compose loader, run in CI with a bounded budget.
 
 Whatever the files, ``load_app`` returns an app or raises a ``SpecError`` whose every
 problem is one line; never another exception, never a hang. Inputs are drawn from the

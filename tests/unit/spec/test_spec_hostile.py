@@ -1,5 +1,5 @@
 """Hostile Compose files: each is refused with one line, without a blow-up in memory or
-time (issue 10 §7). Outcomes only; how fast it is belongs to the loader's design
+time. Outcomes only; how fast it is belongs to the loader's design
 (expanded-size bound, linear port checks), not to these assertions."""
 
 from __future__ import annotations
