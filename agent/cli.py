@@ -121,7 +121,8 @@ def _labels(text: str) -> dict[str, str]:
     return out
 
 
-def describe_node(args: Any, *, engine_version: str) -> objects_pb2.NodeDescription:
+def describe_node(args: Any, *, engine_version: str,
+                  architecture: str = "") -> objects_pb2.NodeDescription:
     cpus = args.cpus if args.cpus else float(os.cpu_count() or 1)
     memory = parse_memory(args.memory) if args.memory else host_memory()
     first_join = args.join.split(",")[0]
@@ -132,6 +133,7 @@ def describe_node(args: Any, *, engine_version: str) -> objects_pb2.NodeDescript
         labels=_labels(args.labels),
         engine_version=engine_version,
         container_subnet=args.container_subnet,
+        architecture=architecture,
     )
 
 
@@ -155,7 +157,8 @@ async def _main(args: Any) -> int:
     upstreams = parse_upstreams(args.dns_upstream) if args.dns_upstream else host_upstreams()
     driver = await asyncio.to_thread(DockerDriver, args.docker)
     runtime = await asyncio.to_thread(driver.describe)
-    desc = describe_node(args, engine_version=runtime.version)
+    desc = describe_node(args, engine_version=runtime.version,
+                         architecture=runtime.architecture)
     batch = StatusBatch()
     files = TmpfsFiles(Path(args.files_dir or f"/run/dockyard-agent/{desc.name}"))
     await asyncio.to_thread(files.prepare)

@@ -57,6 +57,7 @@ def task_request(
         max_per_node=spec.placement.max_per_node or None,
         spread_by=tuple(spec.placement.spread),
         volumes=volumes,
+        platform=spec.platform,
     )
 
 
@@ -90,6 +91,7 @@ def node_infos(
                 used_ports=frozenset(ports.get(name, ())),
                 service_counts=dict(services.get(name, {})),
                 down_since_ms=int(n.down_since_ms),
+                architecture=n.description.architecture,
             )
         )
     return infos

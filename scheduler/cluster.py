@@ -52,6 +52,7 @@ class Shape:
     max_per_node: int | None
     spread_by: tuple[str, ...]
     volumes: tuple[BoundVolume, ...] = ()
+    platform: str = ""
 
 
 class ClusterState:

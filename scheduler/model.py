@@ -108,6 +108,7 @@ class NodeInfo:
     used_ports: frozenset[int] = frozenset()
     service_counts: Mapping[str, int] = field(default_factory=dict)
     down_since_ms: int = 0
+    architecture: str = ""  # "amd64", "arm64", ...; "" when the node did not say
 
     @property
     def free(self) -> Resources:
@@ -144,6 +145,7 @@ class TaskRequest:
     max_per_node: int | None = None
     spread_by: tuple[str, ...] = ()
     volumes: tuple[BoundVolume, ...] = ()
+    platform: str = ""  # the image's platform, "linux/amd64"; "" any node
 
 
 @dataclass(frozen=True, slots=True)

@@ -153,9 +153,9 @@ def pack(
             existing = state.service_counts(shape.service)
             for where in np.flatnonzero(existing).tolist():
                 running.setdefault(where, []).append((group, int(existing[where])))
-    # Constrained groups (constraints, a volume's node) go first on the nodes they
+    # Constrained groups (constraints, a volume's node, a platform) go first on the nodes they
     # accept: the others can go anywhere.
-    pinned = [bool(s.constraints or s.volumes) for s in shapes]
+    pinned = [bool(s.constraints or s.volumes or s.platform) for s in shapes]
     bonus = np.array([10.0 if p else 0.0 for p in pinned], dtype=np.float64)
     static: BoolArray | None = None
     if any(pinned):

@@ -249,6 +249,7 @@ def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
             task.max_per_node,
             task.spread_by,
             task.volumes,
+            task.platform,
         )
         members = by_key.get(key)
         if members is None:
@@ -267,6 +268,7 @@ def _groups(tasks: Sequence[TaskRequest]) -> dict[Shape, list[int]]:
             max_per_node=task.max_per_node,
             spread_by=task.spread_by,
             volumes=task.volumes,
+            platform=task.platform,
         )
         groups[shape] = members
     return groups

@@ -160,6 +160,32 @@ class Constraints(Rule):
             )
 
 
+def platform_problem(platform: str, architecture: str) -> str | None:
+    """Why a node of ``architecture`` cannot run an image of ``platform`` ("linux/arm64",
+    "linux/arm/v7"), or None. A node that did not say its architecture is not refused.
+    Pure."""
+    os_name, _, rest = platform.partition("/")
+    wanted = rest.partition("/")[0]
+    if os_name and os_name != "linux":
+        return f"runs linux containers, not {os_name}"
+    if wanted and architecture and wanted != architecture:
+        return f"architecture is {architecture}, not {wanted}"
+    return None
+
+
+class Platform(Rule):
+    """``platform``: the image's architecture must be the node's (docs/compose.md)."""
+
+    static = True
+
+    def refusals(self, state: ClusterState, shape: Shape) -> Iterator[Refusal]:
+        if not shape.platform:
+            return
+        refused = np.array([platform_problem(shape.platform, n.architecture) is not None
+                            for n in state.nodes], dtype=np.bool_)
+        yield Refusal(refused, *_same(f"cannot run platform {shape.platform}"))
+
+
 class MaxPerNode(Rule):
     """``placement.max_replicas_per_node``: at most that many replicas of the service."""
 
@@ -233,7 +259,8 @@ class Capacity(Rule):
 
 
 RULES: tuple[Rule, ...] = (
-    NodeAvailability(), VolumeAffinity(), Constraints(), MaxPerNode(), HostPorts(), Capacity()
+    NodeAvailability(), VolumeAffinity(), Constraints(), Platform(), MaxPerNode(), HostPorts(),
+    Capacity(),
 )
 """Every rule, in the order a refused node is explained."""
 

@@ -134,6 +134,7 @@ class RuntimeDescription:
     cpus: float = 0.0  # 0: unknown, ask the host
     memory_bytes: int = 0
     gateway: str = ""  # where containers reach the node (its DNS server binds here)
+    architecture: str = ""  # OCI words: "amd64", "arm64"; "" unknown
 
 
 class LogStream(Protocol):

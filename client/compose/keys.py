@@ -272,8 +272,9 @@ SERVICE: dict[str, Key] = {
     "healthcheck.timeout": _a(_ENGINE),
     "healthcheck.retries": _a(_ENGINE),
     "healthcheck.start_period": _a(_ENGINE),
-    "healthcheck.start_interval": _w(
-        "is not passed to the engine yet: the docker SDK drops it; the engine's default is used"
+    "healthcheck.start_interval": _a(
+        f"{_ENGINE} (Engine API 1.44+; an older engine logs one line on the node and "
+        "uses its default)"
     ),
     "healthcheck.disable": _a(_ENGINE),
     # logging

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.deploy.testbed import TestbedStatus
-from tests.e2e.harness import cli, cli_json, running_tasks, wait_for
+from tests.e2e.harness import cli, cli_json, engine_containers, running_tasks, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -33,6 +33,11 @@ services:
       args: {{BASE: base}}
     command: ["httpd", "-f", "-p", "80", "-h", "/www"]
     ports: ["{port}:80"]
+    healthcheck:
+      test: ["CMD", "true"]
+      interval: 30s
+      start_period: 20s
+      start_interval: 1s
 """
 
 
@@ -102,6 +107,11 @@ def test_build_only_service_is_built_pushed_and_served(
         assert first.startswith(f"{bed.registry}/{app}/web@sha256:"), first
         served(bed, app, "first page")
         assert web_image(bed, app) == first
+        containers = [c for found in engine_containers(bed, app).values() for c in found]
+        assert len(containers) == 1
+        assert containers[0]["Config"]["Image"] == first
+        # healthcheck.start_interval, which the docker SDK cannot say, reaches the engine
+        assert containers[0]["Config"]["Healthcheck"]["StartInterval"] == 1_000_000_000
 
         again = dockyard(bed, "apply", "-f", str(f))
         assert again.returncode == 0, again.stderr

@@ -50,6 +50,27 @@ def healthcheck_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any] | None:
     return out
 
 
+# The Engine API version that reads Healthcheck.StartInterval.
+START_INTERVAL_API = (1, 44)
+
+
+def start_interval_ns(spec: specs_pb2.ServiceSpec) -> int:
+    """`healthcheck.start_interval` in nanoseconds, 0 when unset. The docker SDK cannot
+    say it, so the driver adds it to the create request itself. Pure."""
+    if not spec.HasField("healthcheck") or spec.healthcheck.disable:
+        return 0
+    return spec.healthcheck.start_interval_ms * MS_TO_NS
+
+
+def api_at_least(version: str, wanted: tuple[int, int]) -> bool:
+    """Whether an Engine API version ("1.45") is at least ``wanted``. Pure."""
+    major, _, minor = version.partition(".")
+    try:
+        return (int(major), int(minor)) >= wanted
+    except ValueError:
+        return False
+
+
 def ports_for(spec: specs_pb2.ServiceSpec) -> dict[str, Any]:
     """Host-mode ports are published by the engine; the routing mesh's (ingress mode)
     only exposed: every node's agent forwards to them (agent/network/mesh.py)."""

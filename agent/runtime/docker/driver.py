@@ -7,6 +7,7 @@ file holds only the calls and the engine's errors turned into `DriverError`.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -22,9 +23,19 @@ from dockyard.agent.containers import (
     volume_name,
 )
 from dockyard.agent.metrics import PULL_SECONDS, timed
-from dockyard.agent.runtime.docker.create import create_kwargs
+from dockyard.agent.runtime.docker.create import (
+    START_INTERVAL_API,
+    api_at_least,
+    create_kwargs,
+    start_interval_ns,
+)
 from dockyard.agent.runtime.docker.exec import DockerExec
-from dockyard.agent.runtime.docker.inspect import bridge_gateway, info_from_inspect, split_tag
+from dockyard.agent.runtime.docker.inspect import (
+    bridge_gateway,
+    info_from_inspect,
+    oci_architecture,
+    split_tag,
+)
 from dockyard.agent.runtime.driver import (
     ContainerInfo,
     CreateRequest,
@@ -37,6 +48,8 @@ from dockyard.agent.runtime.driver import (
 )
 from dockyard.common.buildlog import BuildFailed, build_and_push
 from dockyard.v1 import specs_pb2
+
+log = logging.getLogger("dockyard.agent.docker")
 
 
 def _why(exc: docker.errors.APIError) -> str:
@@ -77,7 +90,9 @@ class DockerDriver:
         self.base_url = base_url
         try:
             self._client = docker.DockerClient(base_url=base_url, timeout=120)
-            self.version = str(self._client.version().get("Version", ""))
+            found = self._client.version()
+            self.version = str(found.get("Version", ""))
+            self.api_version = str(found.get("ApiVersion", ""))
         except docker.errors.DockerException as exc:
             raise DriverError(f"Docker Engine unreachable at {base_url}: {exc}") from None
         self._api = self._client.api
@@ -89,7 +104,8 @@ class DockerDriver:
             raise DriverError(f"cannot describe the engine: {_why(exc)}") from None
         return RuntimeDescription(
             name="docker", version=self.version, cpus=float(info.get("NCPU") or 0),
-            memory_bytes=int(info.get("MemTotal") or 0), gateway=self._gateway())
+            memory_bytes=int(info.get("MemTotal") or 0), gateway=self._gateway(),
+            architecture=oci_architecture(str(info.get("Architecture") or "")))
 
     def owned(self, node: str) -> dict[str, ContainerInfo]:
         mine = {"label": [TASK_LABEL, f"{NODE_LABEL}={node}"]}
@@ -153,10 +169,28 @@ class DockerDriver:
             if existing:
                 return str(existing[0]["Id"])
             self._ensure_volumes(req)
-            container = self._client.containers.create(**create_kwargs(req))
+            kw = create_kwargs(req)
+            start_interval = start_interval_ns(req.task.spec)
+            if start_interval and api_at_least(self.api_version, START_INTERVAL_API):
+                return self._create_with_start_interval(kw, start_interval)
+            if start_interval:
+                log.warning("task %s: healthcheck.start_interval is not applied: the engine "
+                            "speaks API %s, older than 1.44; the engine's default is used",
+                            req.task.meta.id, self.api_version or "?")
+            container = self._client.containers.create(**kw)
         except docker.errors.APIError as exc:
             raise DriverError(f"cannot create container: {_why(exc)}") from None
         return str(container.id)
+
+    def _create_with_start_interval(self, kw: dict[str, Any], start_interval: int) -> str:
+        """`containers.create`, plus the healthcheck's StartInterval the SDK leaves out."""
+        from docker.models.containers import _create_container_args
+
+        args = _create_container_args({**kw, "version": self._api._version})
+        name, platform = args.pop("name", None), args.pop("platform", None)
+        config = self._api.create_container_config(**args)
+        config["Healthcheck"]["StartInterval"] = start_interval
+        return str(self._api.create_container_from_config(config, name, platform)["Id"])
 
     def start(self, container_id: str) -> None:
         try:

@@ -73,6 +73,16 @@ def split_tag(image: str) -> tuple[str, str]:
     return image, "latest"
 
 
+# The kernel's machine names (what the engine's /info says) in OCI's words.
+_OCI_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "armv6l": "arm",
+             "i386": "386", "i686": "386"}
+
+
+def oci_architecture(machine: str) -> str:
+    """"x86_64" -> "amd64", "aarch64" -> "arm64"; others (ppc64le, s390x) as they are."""
+    return _OCI_ARCH.get(machine, machine)
+
+
 def bridge_gateway(network: dict[str, Any]) -> str:
     """The gateway of a network's IPAM config ("" when none)."""
     for cfg in (network.get("IPAM") or {}).get("Config") or []:

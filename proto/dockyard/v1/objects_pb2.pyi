@@ -215,7 +215,7 @@ class Task(_message.Message):
     def __init__(self, meta: _Optional[_Union[Meta, _Mapping]] = ..., app: _Optional[str] = ..., service: _Optional[str] = ..., slot: _Optional[int] = ..., spec: _Optional[_Union[_specs_pb2.ServiceSpec, _Mapping]] = ..., spec_hash: _Optional[str] = ..., node: _Optional[str] = ..., desired_state: _Optional[_Union[DesiredState, str]] = ..., status: _Optional[_Union[TaskStatus, _Mapping]] = ..., unplaced_reason: _Optional[str] = ..., network: _Optional[str] = ..., volumes: _Optional[_Iterable[_Union[_specs_pb2.VolumeSpec, _Mapping]]] = ...) -> None: ...
 
 class NodeDescription(_message.Message):
-    __slots__ = ("name", "address", "capacity", "labels", "engine_version", "container_subnet")
+    __slots__ = ("name", "address", "capacity", "labels", "engine_version", "container_subnet", "architecture")
     class LabelsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -229,13 +229,15 @@ class NodeDescription(_message.Message):
     LABELS_FIELD_NUMBER: _ClassVar[int]
     ENGINE_VERSION_FIELD_NUMBER: _ClassVar[int]
     CONTAINER_SUBNET_FIELD_NUMBER: _ClassVar[int]
+    ARCHITECTURE_FIELD_NUMBER: _ClassVar[int]
     name: str
     address: str
     capacity: _specs_pb2.Resources
     labels: _containers.ScalarMap[str, str]
     engine_version: str
     container_subnet: str
-    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., engine_version: _Optional[str] = ..., container_subnet: _Optional[str] = ...) -> None: ...
+    architecture: str
+    def __init__(self, name: _Optional[str] = ..., address: _Optional[str] = ..., capacity: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ..., labels: _Optional[_Mapping[str, str]] = ..., engine_version: _Optional[str] = ..., container_subnet: _Optional[str] = ..., architecture: _Optional[str] = ...) -> None: ...
 
 class Node(_message.Message):
     __slots__ = ("meta", "description", "availability", "state", "last_heartbeat_ms", "allocated", "message", "subnet", "join_key_sha256", "down_since_ms", "drain_force")

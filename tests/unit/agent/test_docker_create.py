@@ -359,3 +359,22 @@ def test_limits_map_to_engine_limits() -> None:
                  pids_limit=-1)
     kw = kwargs_of(_task(spec), node="n1", secret_paths={})
     assert (kw["nano_cpus"], kw["mem_limit"], kw["pids_limit"]) == (1_500_000_000, 1 << 28, -1)
+
+
+def test_start_interval_is_given_to_the_driver_in_ns_when_the_engine_reads_it() -> None:
+    from dockyard.agent.runtime.docker.create import (
+        START_INTERVAL_API,
+        api_at_least,
+        start_interval_ns,
+    )
+
+    spec = specs_pb2.ServiceSpec(healthcheck=specs_pb2.HealthCheck(
+        test=["CMD", "true"], start_interval_ms=1500))
+    assert start_interval_ns(spec) == 1_500_000_000
+    assert start_interval_ns(specs_pb2.ServiceSpec()) == 0
+    spec.healthcheck.disable = True
+    assert start_interval_ns(spec) == 0
+    assert api_at_least("1.45", START_INTERVAL_API)
+    assert api_at_least("1.44", START_INTERVAL_API)
+    assert not api_at_least("1.41", START_INTERVAL_API)
+    assert not api_at_least("", START_INTERVAL_API)
