@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -36,6 +37,16 @@ def apply_text(bed: TestbedStatus, tmp: Path, text: str, *extra: str) -> str:
     f = tmp / "compose.yaml"
     f.write_text(text)
     return cli(bed, "apply", "-f", str(f), *extra).stdout
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "amp" / "compose.yaml"
+
+
+def example_secrets(tmp: Path) -> None:
+    """Put the example's secret files beside a copy of its Compose file in `tmp`, where
+    the file's relative paths look for them (kept when a test wrote its own)."""
+    if not (tmp / "secrets").exists():
+        shutil.copytree(EXAMPLE.parent / "secrets", tmp / "secrets")
 
 
 def engine(bed: TestbedStatus, host: str) -> docker.DockerClient:

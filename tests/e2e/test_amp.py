@@ -11,7 +11,7 @@ import pytest
 
 from dockyard.deploy.amp.build import build
 from dockyard.deploy.testbed import TestbedStatus
-from tests.e2e.harness import cli, cli_json, engine, wait_for
+from tests.e2e.harness import cli, cli_json, engine, example_secrets, wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -38,6 +38,7 @@ def pinned_example(tmp: Path) -> Path:
             pinned = ""
     out = tmp / "compose.yaml"
     out.write_text("\n".join(lines) + "\n")
+    example_secrets(tmp)
     return out
 
 

@@ -12,7 +12,6 @@ import re
 import shutil
 import urllib.request
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,10 @@ from dockyard.deploy import testbed
 from dockyard.deploy.amp.build import build
 from dockyard.deploy.testbed import TestbedStatus
 from dockyard.deploy.testbed.layout import AGENT_HTTP_PORT
-from tests.e2e.harness import cli, cli_json, wait_for
+from tests.e2e.harness import EXAMPLE, cli, cli_json, example_secrets, wait_for
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "amp" / "compose.yaml"
 APP = "consoleamp"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 
@@ -56,6 +54,7 @@ def demo(bed: TestbedStatus, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     build(engine_socket=bed.hosts[0].docker_socket, registry=bed.registry)
     f = tmp_path_factory.mktemp("console") / "compose.yaml"
     f.write_text(EXAMPLE.read_text().replace("name: amp\n", f"name: {APP}\n", 1))
+    example_secrets(f.parent)
     out = cli(bed, "apply", "-f", str(f), "--wait", "--timeout", "300")
     assert f"app {APP} is up" in out.stdout, out.stdout
     yield APP

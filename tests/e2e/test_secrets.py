@@ -47,7 +47,7 @@ def app(bed: TestbedStatus, tmp_path_factory: pytest.TempPathFactory
     tmp = tmp_path_factory.mktemp("ampsecret")
     f = pinned_example(tmp)
     password, root_password = (secrets.token_hex(20).encode() for _ in range(2))
-    (tmp / "secrets").mkdir()
+    (tmp / "secrets").mkdir(exist_ok=True)  # fresh passwords over the example's
     (tmp / "secrets" / "db_password.txt").write_bytes(password + b"\n")
     (tmp / "secrets" / "db_root_password.txt").write_bytes(root_password + b"\n")
     text = f.read_text().replace("name: amp\n", f"name: {APP}\n", 1)

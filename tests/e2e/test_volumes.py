@@ -5,7 +5,6 @@ there), and with `volumes: recreate` db moves and says it started on an empty vo
 
 from __future__ import annotations
 
-import shutil
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -17,11 +16,10 @@ import pytest
 from dockyard.deploy import testbed
 from dockyard.deploy.amp.build import build
 from dockyard.deploy.testbed import TestbedStatus
-from tests.e2e.harness import cli, cli_json, engine, wait_for
+from tests.e2e.harness import EXAMPLE, cli, cli_json, engine, example_secrets, wait_for
 
 pytestmark = pytest.mark.e2e
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "amp" / "compose.yaml"
 WRITTEN = "written before the host was cut"
 
 
@@ -34,8 +32,7 @@ def amp_file(tmp: Path, *, recreate: bool = False) -> Path:
                             "    stop_grace_period: 30s\n    x-dockyard: {volumes: recreate}\n", 1)
     out = tmp / ("recreate.yaml" if recreate else "compose.yaml")
     out.write_text(text)
-    if not (tmp / "secrets").exists():  # the passwords, beside the file as in the example
-        shutil.copytree(EXAMPLE.parent / "secrets", tmp / "secrets")
+    example_secrets(tmp)
     return out
 
 
