@@ -55,6 +55,12 @@ def cmd_apply(args: Any) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
     built = build_images(loaded.spec, base=compose_base(args.files), stub=stub,
                          server=args.server, dry_run=dry_run)
+    if any(s.HasField("healthcheck") for s in loaded.spec.services):
+        from dockyard.cli.engine_notes import engine_warnings
+
+        nodes = call(args.server, stub.ListNodes, control_pb2.ListRequest()).nodes
+        for line in engine_warnings(loaded.spec, nodes):
+            print(f"warning: {line}", file=sys.stderr)
     # The server decides (its own --allow or this one); it refuses with one line.
     request = control_pb2.ApplyRequest(spec=loaded.spec, allow=sorted(allow), dry_run=dry_run)
     resp = call(args.server, stub.Apply, request)

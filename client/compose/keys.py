@@ -273,8 +273,8 @@ SERVICE: dict[str, Key] = {
     "healthcheck.retries": _a(_ENGINE),
     "healthcheck.start_period": _a(_ENGINE),
     "healthcheck.start_interval": _a(
-        f"{_ENGINE} (Engine API 1.44+; an older engine logs one line on the node and "
-        "uses its default)"
+        f"{_ENGINE}; it needs Docker Engine 25 (API 1.44): apply warns, in one line, of "
+        "nodes with an older engine, which use their default"
     ),
     "healthcheck.disable": _a(_ENGINE),
     # logging
