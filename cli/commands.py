@@ -84,8 +84,10 @@ def cmd_apply(args: Any) -> int:
     if args.wait and not dry_run:
         from dockyard.cli.wait import expected_versions, wait_for_app
 
+        # The spec as stored, not as sent: the server points secrets and configs at
+        # their stored versions, and that is what the new tasks' hash is made of.
         return wait_for_app(stub, args.server, resp.app.meta.id, timeout_s=args.timeout,
-                            expected=expected_versions(loaded.spec))
+                            expected=expected_versions(resp.app.spec))
     return 0
 
 
