@@ -235,13 +235,12 @@ def cmd_token(args: Any) -> int:
 
 
 def cmd_logs(args: Any) -> int:
-    parts = args.target.split("/")
-    if len(parts) not in (2, 3) or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):
-        raise CliError(f"expected APP/SERVICE or APP/SERVICE/SLOT, got {args.target!r}")
+    from dockyard.cli.exec import parse_target
+
+    app, service, slot = parse_target(args.target)
     stub = control_stub(args.server, args.credentials)
-    req = control_pb2.LogsRequest(app=parts[0], service=parts[1], follow=args.follow,
-                                  tail=args.tail,
-                                  slot=int(parts[2]) if len(parts) == 3 else 0)
+    req = control_pb2.LogsRequest(app=app, service=service, follow=args.follow,
+                                  tail=args.tail, slot=slot)
     partial: dict[str, str] = {}
     try:
         for chunk in stub.Logs(req, timeout=None if args.follow else 60):

@@ -30,7 +30,8 @@ _CHUNK = 32 * 1024
 
 
 def parse_target(target: str) -> tuple[str, str, int]:
-    """APP/SERVICE or APP/SERVICE/SLOT. Pure."""
+    """APP/SERVICE or APP/SERVICE/SLOT (slot 0: every task, or the lowest running one),
+    as `exec` and `logs` take it. Pure."""
     parts = target.split("/")
     if len(parts) not in (2, 3) or not all(parts) or (len(parts) == 3 and not parts[2].isdigit()):
         raise CliError(f"expected APP/SERVICE or APP/SERVICE/SLOT, got {target!r}")
