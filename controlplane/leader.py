@@ -39,6 +39,8 @@ _OBJECTS_PER_TXN = 48
 _BYTES_PER_TXN = 1024 * 1024
 _TRIM_EVERY_S = 10.0
 FULL_ROUND_EVERY_S = 5.0
+# How long a round waits for the mirror to show this leader's own last writes.
+_CATCH_UP_S = 2.0
 
 
 class Phase(enum.Enum):
@@ -201,6 +203,7 @@ class Leader:
         mirror.subscribe_touched(self._changed)
         self.rounds = 0
         self.full_rounds = 0
+        self._written = 0  # the revision of this leader's latest successful commit
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
         self._dirty_apps |= touched.apps
@@ -226,6 +229,9 @@ class Leader:
             await asyncio.sleep(self._debounce_s)
             self._dirty.clear()
             if not self.mirror.synced.is_set():
+                continue
+            if not await self._caught_up():
+                self._dirty.set()
                 continue
             try:
                 await self._round()
@@ -284,18 +290,51 @@ class Leader:
             else:
                 self._dirty_apps |= apps
             self._dirty.set()
-        for phase in (Phase.TAKE, Phase.ADD, Phase.REST):
+        failed = await self._commit_all(
+            list(decision_commits(decision, now_ms=now, phase=Phase.TAKE)))
+        if failed:
+            # A task this round meant to take away is still there (its node came back, or
+            # someone else changed it): its replacement must not run beside it. Those
+            # apps' new tasks wait for the next round, which decides from fresh state.
+            decision.create_tasks = [t for t in decision.create_tasks if t.app not in failed]
+            self._dirty_apps |= failed
+            self._dirty.set()
+        for phase in (Phase.ADD, Phase.REST):
             await self._commit_all(list(decision_commits(decision, now_ms=now, phase=phase)))
 
-    async def _commit_all(self, commits: list[Commit]) -> None:
+    async def _caught_up(self) -> bool:
+        """Whether the mirror has seen this leader's last writes; waits a little for it.
+        A round decided from a view without them would create again the tasks the last
+        round created (a second task for one slot)."""
+        if await self.mirror.caught_up(self._written, timeout_s=_CATCH_UP_S):
+            return True
+        log.info("the view is behind this leader's writes (revision %d < %d); the round "
+                 "waits", self.mirror.view.revision, self._written)
+        return False
+
+    async def _commit_all(self, commits: list[Commit]) -> set[str]:
         """Commit transactions that touch different objects, a few at once (etcd serves
-        concurrent transactions several times faster than one after another)."""
+        concurrent transactions several times faster than one after another). Returns
+        the apps whose task writes failed an expectation."""
         gate = asyncio.Semaphore(COMMITS_IN_FLIGHT)
+        failed: set[str] = set()
 
         async def one(commit: Commit) -> None:
             async with gate:
-                if not await self._store.commit(commit):
+                revision = await self._store.commit_at(commit)
+                if revision is None:
+                    failed.update(apps_of(commit))
                     log.info("a commit of round %d met a newer write; next round decides "
                              "again", self.rounds)
+                else:
+                    self._written = max(self._written, revision)
 
         await asyncio.gather(*(one(c) for c in commits))
+        return failed
+
+
+def apps_of(commit: Commit) -> set[str]:
+    """The apps whose tasks `commit` writes or checks. Pure."""
+    return {key[len(keys.TASKS):].partition("/")[0]
+            for key in (*commit.expect, *commit.puts, *commit.deletes)
+            if key.startswith(keys.TASKS)}

@@ -32,6 +32,7 @@ class Mirror:
         self.synced = asyncio.Event()
         self._last_error = ""
         self._flush_soon = False
+        self._advanced = asyncio.Event()  # set whenever the view's revision moves on
 
     @property
     def problem(self) -> str | None:
@@ -51,6 +52,22 @@ class Mirror:
         batch touched; `reloaded` is True after a full load (everything may have changed),
         and listeners that keep their own indexes rebuild them then."""
         self._touched_listeners.append(listener)
+
+    async def caught_up(self, revision: int, timeout_s: float) -> bool:
+        """Wait until the view has seen `revision` (a write of our own): True when it
+        has, False after `timeout_s`. A writer that decides from the view again (the
+        leader's next round) waits here first, or it would not see what it just wrote."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while self.view.revision < revision:
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                return False
+            self._advanced.clear()
+            try:
+                await asyncio.wait_for(self._advanced.wait(), timeout=left)
+            except TimeoutError:
+                return self.view.revision >= revision
+        return True
 
     def _on_change(self, touched: Touched, *, reloaded: bool = False) -> None:
         for touched_listener in self._touched_listeners:
@@ -91,6 +108,7 @@ class Mirror:
     async def _load_and_follow(self) -> None:
         view = await self.load()
         self.view = view
+        self._advanced.set()
         self._last_error = ""
         self.synced.set()
         log.info("mirror in sync at revision %d", view.revision)
@@ -100,6 +118,7 @@ class Mirror:
         async for change in self._store.watch_prefix(keys.ROOT,
                                                      start_revision=view.revision + 1):
             kind = self.view.apply(change.key, change.value, change.mod_revision, pending)
+            self._advanced.set()
             if kind is not None and not self._flush_soon:
                 # Let the rest of a transaction's events arrive before waking anyone.
                 self._flush_soon = True

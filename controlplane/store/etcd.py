@@ -170,6 +170,12 @@ class EtcdStore:
 
     async def commit(self, commit: Commit) -> bool:
         """Apply `commit` as one transaction. False when an expectation failed."""
+        return await self.commit_at(commit) is not None
+
+    async def commit_at(self, commit: Commit) -> int | None:
+        """Apply `commit` as one transaction; the revision it was written at (0 for a
+        transaction with no writes), or None when an expectation failed. A caller that
+        must read its own writes waits for its mirror to reach that revision."""
         tx = self.client.transactions
         compares: list[Any] = []
         for key, rev in commit.expect.items():
@@ -182,10 +188,12 @@ class EtcdStore:
         ops: list[Any] = [tx.put(k.encode(), v) for k, v in commit.puts.items()]
         ops += [tx.put(k.encode(), v, lease=lid) for k, (v, lid) in commit.lease_puts.items()]
         ops += [tx.delete(k.encode()) for k in commit.deletes]
-        succeeded, _ = await self._call(
+        succeeded, responses = await self._call(
             lambda c: c.transaction(compare=compares, success=ops, failure=[])
         )
-        return bool(succeeded)
+        if not succeeded:
+            return None
+        return written_at(responses)
 
     async def put(self, key: str, value: bytes) -> None:
         await self._call(lambda c: c.put(key.encode(), value))
@@ -273,3 +281,15 @@ def prefix_end(prefix: str) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return text[0] if text else type(exc).__name__
+
+
+def written_at(responses: list[Any]) -> int:
+    """The revision a successful transaction wrote at, from its put and delete answers
+    (etcd stamps each with the transaction's header); 0 when it wrote nothing. Pure."""
+    for r in responses:
+        kind = r.WhichOneof("response")
+        if kind in ("response_put", "response_delete_range"):
+            revision = int(getattr(r, kind).header.revision)
+            if revision:
+                return revision
+    return 0

@@ -39,3 +39,34 @@ def test_stale_write_is_refused_and_nothing_is_half_applied(server: ServerProces
             await store.close()
 
     asyncio.run(scenario())
+
+
+def test_a_mirror_reaches_the_revision_a_commit_wrote_at(server: ServerProcess) -> None:
+    """The leader's read-your-writes: a commit says the revision it wrote at, and a mirror
+    that has caught up with that revision shows the write (a round decided before that
+    would create again the tasks the last round created)."""
+    from dockyard.controlplane.mirror import Mirror
+    from dockyard.controlplane.store import keys
+
+    async def scenario() -> None:
+        store = EtcdStore([f"https://127.0.0.1:{server.etcd_port}"],
+                          tls=embedded_etcd_tls(server.data_dir))
+        await store.connect()
+        mirror = Mirror(store)
+        follow = asyncio.create_task(mirror.run())
+        try:
+            await asyncio.wait_for(mirror.synced.wait(), timeout=30)
+            key = keys.task_key("readback", "t1")
+            revision = await store.commit_at(Commit(expect={key: 0}, puts={key: b""}))
+            assert revision is not None and revision > 0
+            assert await store.commit_at(Commit(expect={key: 0}, puts={key: b""})) is None
+            assert await mirror.caught_up(revision, timeout_s=30)
+            assert mirror.view.revision >= revision
+            assert not await mirror.caught_up(revision + 1_000_000, timeout_s=0.2)
+            await store.commit(Commit(deletes=[key]))
+        finally:
+            follow.cancel()
+            await asyncio.gather(follow, return_exceptions=True)
+            await store.close()
+
+    asyncio.run(scenario())

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from dockyard.common.spec import rules
-from dockyard.controlplane.leader import _OBJECTS_PER_TXN, decision_commits
+from dockyard.controlplane.leader import _OBJECTS_PER_TXN, apps_of, decision_commits
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import decode
-from dockyard.controlplane.store.etcd import Commit
+from dockyard.controlplane.store.etcd import Commit, written_at
 from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import node, service, spec, task
 
@@ -153,3 +153,22 @@ def test_marking_a_node_down_expects_its_lease_still_gone() -> None:
     down.state = objects_pb2.NODE_DOWN
     (c,) = decision_commits(Decision(update_nodes=[down]), now_ms=1)
     assert c.expect == {"/dockyard/nodes/n1": 5, "/dockyard/alive/n1": 0}
+
+
+def test_apps_of_names_the_apps_whose_tasks_a_commit_touches() -> None:
+    commit = Commit(expect={keys.task_key("shop", "t1"): 4, keys.node_key("h1"): 2},
+                    puts={keys.task_key("blog", "t2"): b""},
+                    deletes=[keys.status_key("shop", "t1")])
+    assert apps_of(commit) == {"shop", "blog"}
+    assert apps_of(Commit(puts={keys.node_key("h1"): b""})) == set()
+
+
+def test_written_at_reads_the_revision_etcd_stamped_on_the_writes() -> None:
+    from aetcd.rpc import rpc_pb2
+
+    put = rpc_pb2.ResponseOp(response_put=rpc_pb2.PutResponse(
+        header=rpc_pb2.ResponseHeader(revision=41)))
+    delete = rpc_pb2.ResponseOp(response_delete_range=rpc_pb2.DeleteRangeResponse(
+        header=rpc_pb2.ResponseHeader(revision=41)))
+    assert written_at([put, delete]) == 41
+    assert written_at([]) == 0
