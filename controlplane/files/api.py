@@ -1,50 +1,33 @@
 """The Control API's secrets and configs: PutFile, ListFiles, RemoveFile.
 
-Mixed into ControlService (controlplane/api/control.py), whose store, file store,
-`_guard` and `_on_change` it uses. Answers never hold content: a StoredFile leaves here
-through `public` only, and events name objects and versions, never bytes.
+One of the mixins ControlService (controlplane/api/control.py) is made of; its store,
+file store, `_guard` and `_on_change` come from ControlBase (controlplane/api/base.py).
+Answers never hold content: a StoredFile leaves here through `public` only, and events
+name objects and versions, never bytes.
 """
 
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from typing import NoReturn, TypeVar
 
 import grpc
 
 from dockyard.common.files import KINDS
 from dockyard.common.spec import rules
+from dockyard.controlplane.api.base import ATTEMPTS, ControlBase, abort
 from dockyard.controlplane.events import event_entry
 from dockyard.controlplane.files.plan import Write, next_version, roll, size_problem, users_of
-from dockyard.controlplane.files.store import FileStore, FileStoreError, public
+from dockyard.controlplane.files.store import FileStoreError, public
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
-from dockyard.controlplane.store.etcd import Commit, EtcdStore
+from dockyard.controlplane.store.etcd import Commit
 from dockyard.v1 import control_pb2, objects_pb2
 
-T = TypeVar("T")
-_ATTEMPTS = 5
 
-
-async def _fail(context: grpc.aio.ServicerContext, code: grpc.StatusCode, message: str
-                ) -> NoReturn:
-    await context.abort(code, message)
-    raise AssertionError("unreachable")
-
-
-class FilesApi:
+class FilesApi(ControlBase):
     """PutFile, ListFiles and RemoveFile (see control.proto)."""
-
-    _store: EtcdStore
-    _files: FileStore
-    _on_change: Callable[[], None]
-
-    async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
-        raise NotImplementedError  # ControlService's
 
     async def _kind(self, context: grpc.aio.ServicerContext, kind: str) -> None:
         if kind not in KINDS:
-            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT,
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT,
                         f"kind must be secret or config, got {kind!r}")
 
     async def PutFile(
@@ -54,13 +37,13 @@ class FilesApi:
         await self._kind(context, kind)
         problem = rules.object_name_problem(name)
         if problem:
-            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT,
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT,
                         f"{kind} name {name!r} {problem}")
         problem = size_problem(kind, name, len(data))
         if problem:
-            await _fail(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
+            await abort(context, grpc.StatusCode.INVALID_ARGUMENT, problem)
         key = keys.file_key(kind, name)
-        for _ in range(_ATTEMPTS):
+        for _ in range(ATTEMPTS):
             old = await self._guard(context, self._files.read(kind, name))
             version = next_version(old, data)
             if version is None and old is not None:
@@ -70,7 +53,7 @@ class FilesApi:
                 file = self._files.stored_value(Write(kind, name, "", version or 1, data), old,
                                                 now)
             except FileStoreError as exc:
-                await _fail(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
+                await abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(exc))
             services = await self._guard(context, typed.list_services(self._store, ""))
             apps = await self._guard(context, typed.list_apps(self._store))
             rolled, rolled_apps = roll(services, apps, file, now_ms=now)
@@ -92,7 +75,7 @@ class FilesApi:
                 self._on_change()
                 file.meta.version = 0
                 return public(file)
-        await _fail(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} kept changing; retry")
+        await abort(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} kept changing; retry")
 
     async def ListFiles(
         self, request: control_pb2.ListFilesRequest, context: grpc.aio.ServicerContext
@@ -116,21 +99,21 @@ class FilesApi:
         if old is None:
             problem = rules.object_name_problem(name)
             if problem and "/" not in name:
-                await _fail(context, grpc.StatusCode.INVALID_ARGUMENT,
+                await abort(context, grpc.StatusCode.INVALID_ARGUMENT,
                             f"{kind} name {name!r} {problem}")
             return control_pb2.RemoveFileResponse(removed=False)
         if old.app:
-            await _fail(context, grpc.StatusCode.FAILED_PRECONDITION,
+            await abort(context, grpc.StatusCode.FAILED_PRECONDITION,
                         f"{kind} {name} belongs to app {old.app}: it goes when the app's file "
                         f"no longer declares it, or with `dockyard delete app {old.app}`")
         services = await self._guard(context, typed.list_services(self._store, ""))
         users = users_of(services, kind, name)
         if users:
-            await _fail(context, grpc.StatusCode.FAILED_PRECONDITION,
+            await abort(context, grpc.StatusCode.FAILED_PRECONDITION,
                         f"{kind} {name} is used by {', '.join(users)}: remove it from "
                         "their files and apply them first")
         commit = Commit(expect={keys.file_key(kind, name): old.meta.version},
                         deletes=[keys.file_key(kind, name)])
         if not await self._guard(context, self._store.commit(commit)):
-            await _fail(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} changed; retry")
+            await abort(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} changed; retry")
         return control_pb2.RemoveFileResponse(removed=True)

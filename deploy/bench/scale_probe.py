@@ -265,4 +265,4 @@ def _plumbing(frame: str) -> bool:
     where = frame[frame.rfind("(") + 1:]
     return (frame.startswith(("<module>", "_run_module_as_main", "_run_code"))
             or where.startswith(("asyncio/", "threading.py", "<frozen", "concurrent/"))
-            or where.startswith("cli/main.py"))
+            or where.startswith(("cli/main.py", "cli/dispatch.py")))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dockyard.cli.commands import scale_note
 from dockyard.cli.wait import service_done, service_progress
-from dockyard.controlplane.api.control import nothing_changed
+from dockyard.controlplane.api.apps import nothing_changed
 from dockyard.controlplane.desired import app_hash, diff_services
 from dockyard.v1 import objects_pb2, specs_pb2
 from tests.unit.controlplane.builders import service, spec, status, task

@@ -65,7 +65,7 @@ def test_parse_allow() -> None:
 
 
 def test_the_cli_help_names_every_privilege() -> None:
-    from dockyard.cli.main import PRIVILEGE_NAMES
+    from dockyard.cli.flags import PRIVILEGE_NAMES
     from dockyard.common.spec.privileges import PRIVILEGES
 
     assert tuple(PRIVILEGES) == PRIVILEGE_NAMES

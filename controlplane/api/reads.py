@@ -1,0 +1,95 @@
+"""The Control rpcs that only read: GetApp, DescribeApp, the List* calls, ClusterInfo.
+
+Reads go to etcd directly, not to this replica's mirror, so a CLI call sees every write
+committed before it, whichever replica took that write. Kept apart from the writes
+because reads are the calls that must stay cheap at scale (`get tasks` at 10,000 tasks).
+"""
+
+from __future__ import annotations
+
+import grpc
+
+from dockyard.controlplane import admission
+from dockyard.controlplane.api import volumes
+from dockyard.controlplane.api.base import ControlBase, abort, refuse
+from dockyard.controlplane.store import typed
+from dockyard.scheduler.dag import start_waves
+from dockyard.v1 import control_pb2, objects_pb2
+
+
+class Reads(ControlBase):
+    """GetApp, ListApps, ListServices, ListTasks, ListNodes, DescribeApp, ListVolumes and
+    ClusterInfo (see control.proto)."""
+
+    async def GetApp(
+        self, request: control_pb2.GetAppRequest, context: grpc.aio.ServicerContext
+    ) -> objects_pb2.App:
+        await refuse(context, admission.name_problem("app", request.name))
+        app = await self._guard(context, typed.read_app(self._store, request.name))
+        if app is None:
+            await abort(context, grpc.StatusCode.NOT_FOUND, f"no app named {request.name!r}")
+        return app
+
+    async def ListApps(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListAppsResponse:
+        await refuse(context, admission.name_problem("app", request.app, optional=True))
+        apps = await self._guard(context, typed.list_apps(self._store))
+        if request.app:
+            apps = [a for a in apps if a.meta.id == request.app]
+        services = await self._guard(context, typed.list_services(self._store, request.app))
+        return control_pb2.ListAppsResponse(apps=apps, services=services)
+
+    async def ListServices(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListServicesResponse:
+        await refuse(context, admission.name_problem("app", request.app, optional=True))
+        services = await self._guard(context, typed.list_services(self._store, request.app))
+        return control_pb2.ListServicesResponse(services=services)
+
+    async def ListTasks(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListTasksResponse:
+        await refuse(context, admission.name_problem("app", request.app, optional=True))
+        tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
+        return control_pb2.ListTasksResponse(tasks=tasks)
+
+    async def ListNodes(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListNodesResponse:
+        nodes = await self._guard(context, typed.list_nodes(self._store))
+        if self._liveness is not None:  # kept in memory by the replica holding the session
+            for n in nodes:
+                n.last_heartbeat_ms = max(n.last_heartbeat_ms,
+                                          self._liveness.last_heartbeat_ms(n.meta.id))
+        return control_pb2.ListNodesResponse(nodes=nodes)
+
+    async def DescribeApp(
+        self, request: control_pb2.GetAppRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.AppDescription:
+        app = await self.GetApp(request, context)
+        name = request.name
+        services = await self._guard(context, typed.list_services(self._store, name))
+        tasks = await self._guard(context, typed.list_tasks(self._store, name))
+        events = await self._guard(context, typed.list_events(self._store, name))
+        waves = start_waves(
+            {s.name: [d.service for d in s.depends_on] for s in app.spec.services}
+        )
+        return control_pb2.AppDescription(
+            app=app,
+            services=services,
+            tasks=tasks,
+            events=events,
+            waves=[control_pb2.Wave(services=w) for w in waves],
+        )
+
+    async def ListVolumes(
+        self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ListVolumesResponse:
+        await refuse(context, admission.name_problem("app", request.app, optional=True))
+        return await self._guard(context, volumes.list_volumes(self._store, request.app))
+
+    async def ClusterInfo(
+        self, request: control_pb2.ClusterInfoRequest, context: grpc.aio.ServicerContext
+    ) -> control_pb2.ClusterInfoResponse:
+        return control_pb2.ClusterInfoResponse(registry=self._registry)
