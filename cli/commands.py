@@ -105,8 +105,10 @@ def cmd_get(args: Any) -> int:
         rows = [render.service_row(s) for s in call(args.server, stub.ListServices, req).services]
         kind = "services"
     elif args.kind in ("tasks", "task"):
-        tasks = call(args.server, stub.ListTasks, req).tasks
-        rows = [render.task_row(t) for t in sorted(tasks, key=lambda t: (t.app, t.service, t.slot))]
+        from operator import itemgetter
+
+        rows = [render.task_row(t) for t in call(args.server, stub.ListTasks, req).tasks]
+        rows.sort(key=itemgetter("app", "service", "slot"))
         kind = "tasks"
     else:
         nodes = call(args.server, stub.ListNodes, req).nodes
