@@ -15,9 +15,12 @@ one run, each figure next to a baseline taken by the same harness in the same ru
 - apps: A apps of S single-replica services, against one such app alone;
 - false node-down: nodes that were alive but seen down, sampled every 0.5 s.
 
-BENCH_SCALE=small (the default; CI): 100 nodes, 1,000 replicas, 10 apps of 10 services.
+BENCH_SCALE=small (the default): 100 nodes, 1,000 replicas, 10 apps of 10 services.
 BENCH_SCALE=full: 1,000 nodes, 10,000 replicas, 100 apps of 10 services.
-BENCH_SCALE_TIMEOUT=S bounds each phase (default 60 s small, 600 s full).
+BENCH_SCALE=tiny (the test suite's reduced form): 20 nodes, 200 replicas, 2 apps of 3.
+BENCH_SCALE_TIMEOUT=S bounds each phase (default 60 s small and tiny, 600 s full);
+BENCH_SCALE_NODES, _REPLICAS, _BASE_REPLICAS, _APPS and _SERVICES change the size.
+Each phase prints a line as it ends (and a long wait one every 30 s), flushed.
 BENCH_SCALE_PROFILE=1 also runs py-spy against the server and prints its top frames.
 Results go to bench-results/scale.json. Waits are bounded: a phase that does not finish
 in time is reported as such, with how far it got, and the run goes on.
@@ -52,6 +55,7 @@ from dockyard.deploy.bench.scale_probe import (
     poll,
     resources,
 )
+from dockyard.deploy.bench.scale_progress import Progress
 from dockyard.v1 import control_pb2
 
 NODE_GRACE_S = 4.0  # the server's default --node-grace
@@ -69,6 +73,7 @@ class Size:
     services: int  # per app
     timeout_s: float  # per phase (BENCH_SCALE_TIMEOUT overrides)
     task_poll_s: float  # how often the failover wait lists every task
+    read_runs: int = 3  # CLI reads timed (the median is kept)
 
 
 SIZES = {
@@ -76,7 +81,39 @@ SIZES = {
                   timeout_s=60, task_poll_s=0.5),
     "full": Size(nodes=1000, replicas=10000, base_replicas=1000, apps=100, services=10,
                  timeout_s=600, task_poll_s=1.0),
+    # The reduced form the test suite runs (tests/integration/test_bench_scale.py).
+    "tiny": Size(nodes=20, replicas=200, base_replicas=100, apps=2, services=3,
+                 timeout_s=60, task_poll_s=0.5, read_runs=1),
 }
+# Environment knobs over the chosen size: BENCH_SCALE_NODES=40 and so on.
+KNOBS = {"NODES": "nodes", "REPLICAS": "replicas", "BASE_REPLICAS": "base_replicas",
+         "APPS": "apps", "SERVICES": "services", "TIMEOUT": "timeout_s"}
+MIN_NODES = 11  # the 10 baseline nodes and at least one more
+
+
+def chosen_size(env: dict[str, str]) -> tuple[str, Size]:
+    """The size named by BENCH_SCALE (default small) with the BENCH_SCALE_* knobs applied;
+    ValueError with one line on a bad value. Pure."""
+    name = env.get("BENCH_SCALE", "") or "small"
+    if name not in SIZES:
+        raise ValueError(f"BENCH_SCALE must be one of {', '.join(SIZES)}, not {name!r}")
+    changes: dict[str, Any] = {}
+    for knob, attr in KNOBS.items():
+        raw = env.get(f"BENCH_SCALE_{knob}", "")
+        if not raw:
+            continue
+        try:
+            value = float(raw) if attr == "timeout_s" else int(raw)
+        except ValueError:
+            raise ValueError(f"BENCH_SCALE_{knob} must be a number, not {raw!r}") from None
+        if value <= 0:
+            raise ValueError(f"BENCH_SCALE_{knob} must be positive, not {raw!r}")
+        changes[attr] = value
+    size = replace(SIZES[name], **changes)
+    if size.nodes < MIN_NODES:
+        raise ValueError(f"BENCH_SCALE_NODES must be at least {MIN_NODES} (10 baseline "
+                         f"nodes and one more), not {size.nodes}")
+    return name, size
 
 
 def replicas_app(name: str, replicas: int) -> str:
@@ -161,10 +198,14 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
 
 
-def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool) -> None:
-    """Fill `report` phase by phase (so that what was measured survives a failure)."""
+def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
+        progress: Progress | None = None) -> None:
+    """Fill `report` phase by phase (so that what was measured survives a failure), and
+    say how each phase went as it ends."""
+    say = progress or Progress()
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
     cluster = up(0, root=root)
+    say.line("server", f"up at {cluster.address}")
     obs = Observer(cluster)
     report.update({**asdict(size), "load_before": os.getloadavg()})
     prof = Profile(cluster.server.pid, root / "profile.txt") if (
@@ -178,35 +219,52 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool) ->
         names = set(first[0].names())
         w = poll(lambda: obs.ready_nodes(names), 1, timeout_s=60)
         report["join_1"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), 1)
+        say.waited("join of 1 node", Waited(w.ok, time.monotonic() - t0, w.last), 1,
+                   "node ready")
         rest = cluster.add_nodes(9, prefix="base-")
         names |= set(rest[0].names())
-        poll(lambda: obs.ready_nodes(names), 10, timeout_s=60)
+        w = poll(lambda: obs.ready_nodes(names), 10, timeout_s=60)
+        say.waited("join of 9 more", w, 10, "nodes ready")
         watch.start()
         apply(obs, replicas_app("baseline", size.base_replicas))
         w = poll(lambda: obs.running_replicas("baseline"), size.base_replicas,
-                 timeout_s=size.timeout_s)
+                 timeout_s=size.timeout_s,
+                 tick=say.ticker("apply on 10 nodes", size.base_replicas, "running"))
         report["apply_10_nodes"] = figure(w, size.base_replicas)
-        delete(obs, "baseline", size.timeout_s)
+        say.waited("apply on 10 nodes", w, size.base_replicas, "replicas running")
+        w = delete(obs, "baseline", size.timeout_s)
+        say.line("delete the baseline", ("its tasks gone" if w.ok else "NOT DONE: tasks left")
+                 + f" after {w.seconds:.1f} s")
         # N nodes joining at once (in processes of 10% of N each).
         more = size.nodes - 10
         t0 = time.monotonic()
         groups = cluster.add_nodes(more, prefix="hollow-", per_process=max(1, size.nodes // 10))
-        w = poll(lambda: obs.ready_nodes(), size.nodes, timeout_s=size.timeout_s, every_s=0.2)
+        w = poll(lambda: obs.ready_nodes(), size.nodes, timeout_s=size.timeout_s, every_s=0.2,
+                 tick=say.ticker(f"join of {more}", size.nodes, "nodes ready"))
         report["join_n"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), more)
+        say.waited(f"join of {more}", Waited(w.ok, time.monotonic() - t0, w.last),
+                   size.nodes, "nodes ready")
         # R replicas on N nodes.
         t0 = time.monotonic()
         apply(obs, replicas_app("scale", size.replicas))
         w = poll(lambda: obs.running_replicas("scale"), size.replicas,
-                 timeout_s=size.timeout_s, every_s=0.25)
+                 timeout_s=size.timeout_s, every_s=0.25,
+                 tick=say.ticker(f"apply on {size.nodes} nodes", size.replicas, "running"))
         report["apply_n_nodes"] = figure(Waited(w.ok, time.monotonic() - t0, w.last),
                                          size.replicas)
+        say.waited(f"apply on {size.nodes} nodes", Waited(w.ok, time.monotonic() - t0, w.last),
+                   size.replicas, "replicas running")
         report["duplicates_after_apply"] = attempt(lambda: obs.duplicates("scale"), -1)
         # Reads.
-        report["get_tasks_s"] = cli_seconds(cluster, "get", "tasks", "-o", "json")
-        report["list_tasks_rpc_s"] = rpc_seconds(obs)
-        report["get_apps_s"] = cli_seconds(cluster, "get", "apps", "-o", "json")
+        runs = size.read_runs
+        report["get_tasks_s"] = cli_seconds(cluster, "get", "tasks", "-o", "json", runs=runs)
+        report["list_tasks_rpc_s"] = rpc_seconds(obs, runs=runs)
+        report["get_apps_s"] = cli_seconds(cluster, "get", "apps", "-o", "json", runs=runs)
         report["tasks_listed"] = attempt(lambda: len(obs.tasks()), -1)
         report["resources_loaded"] = resources(cluster)
+        say.line("reads", f"get tasks -o json {report['get_tasks_s']:.2f} s "
+                 f"({report['tasks_listed']} tasks), ListTasks "
+                 f"{report['list_tasks_rpc_s']:.2f} s, get apps {report['get_apps_s']:.2f} s")
         # Failover: a process holding 10% of the nodes dies.
         victim = next(g for g in groups if g.count == max(g.count for g in groups))
         dead = set(victim.names())
@@ -215,7 +273,10 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool) ->
         t0 = time.monotonic()
         cluster.stop_group(victim, kill=True)
         w = poll(lambda: obs.running_on("scale", avoid=dead), size.replicas,
-                 timeout_s=size.timeout_s, every_s=size.task_poll_s)
+                 timeout_s=size.timeout_s, every_s=size.task_poll_s,
+                 tick=say.ticker("failover", size.replicas, "running on live nodes"))
+        say.waited(f"failover of {len(dead)} nodes", Waited(w.ok, time.monotonic() - t0, w.last),
+                   size.replicas, "replicas running on live nodes")
         report["failover"] = {**figure(Waited(w.ok, time.monotonic() - t0, w.last),
                                        size.replicas),
                               "nodes_killed": len(dead), "tasks_moved": on_victim}
@@ -225,15 +286,20 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool) ->
         w = poll(lambda: obs.running_replicas("app-base"), size.services,
                  timeout_s=size.timeout_s)
         report["one_app"] = figure(w, size.services)
+        say.waited("one app", w, size.services, "services running")
         t0 = time.monotonic()
         for i in range(size.apps):
             apply(obs, services_app(f"app-{i:03d}", size.services))
         want = size.services * size.apps
         w = poll(lambda: obs.running_in_apps("app-", but="app-base"), want,
-                 timeout_s=size.timeout_s, every_s=0.25)
+                 timeout_s=size.timeout_s, every_s=0.25,
+                 tick=say.ticker(f"{size.apps} apps", want, "services running"))
         report["many_apps"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), want)
+        say.waited(f"{size.apps} apps", Waited(w.ok, time.monotonic() - t0, w.last), want,
+                   "services running")
         report["resources_end"] = resources(cluster)
     finally:
+        say.line("done", "taking the cluster down")
         watch.stop()
         report["false_down"] = {"nodes": len(watch.false_down), "of": size.nodes,
                                 "share": round(len(watch.false_down) / size.nodes, 4),
@@ -325,23 +391,19 @@ def print_report(r: dict[str, Any]) -> None:
 
 
 def main() -> int:
-    size = os.environ.get("BENCH_SCALE", "small")
-    if size not in SIZES:
-        print(f"error: BENCH_SCALE must be one of {', '.join(SIZES)}, not {size!r}",
-              file=sys.stderr)
-        return 1
-    chosen = SIZES[size]
-    timeout = os.environ.get("BENCH_SCALE_TIMEOUT", "")
-    if timeout:
-        try:
-            chosen = replace(chosen, timeout_s=float(timeout))
-        except ValueError:
-            print(f"error: BENCH_SCALE_TIMEOUT must be seconds, not {timeout!r}",
-                  file=sys.stderr)
-            return 1
-    report: dict[str, Any] = {"size": size}
     try:
-        run(chosen, size, report, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1")
+        size, chosen = chosen_size(dict(os.environ))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    report: dict[str, Any] = {"size": size}
+    say = Progress()
+    say.line("bench-scale", f"{size}: {chosen.nodes} nodes, {chosen.replicas} replicas, "
+             f"{chosen.apps} apps of {chosen.services} services, phases of at most "
+             f"{chosen.timeout_s:.0f} s")
+    try:
+        run(chosen, size, report, profile=os.environ.get("BENCH_SCALE_PROFILE", "") == "1",
+            progress=say)
     except grpc.RpcError as exc:  # the server failed a call the run cannot do without
         report["error"] = f"a call to the server failed: {exc.code().name} {exc.details()}"
     except Exception as exc:  # a phase broke: keep and print what was measured

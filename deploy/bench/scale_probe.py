@@ -38,11 +38,14 @@ class Waited:
 
 
 def poll(probe: Callable[[], int], want: int, *, timeout_s: float,
-         every_s: float = 0.1) -> Waited:
+         every_s: float = 0.1, tick: Callable[[int, float], None] | None = None,
+         tick_s: float = 30.0) -> Waited:
     """Poll `probe` until it returns at least `want`; bounded in time and count. A failing
-    probe (an overloaded server timing out) counts as no progress, not as the end."""
+    probe (an overloaded server timing out) counts as no progress, not as the end.
+    `tick(last, elapsed)`, if given, hears how far it is every `tick_s` seconds."""
     t0 = time.monotonic()
     last = 0
+    next_tick = tick_s
     for _ in range(int(timeout_s / every_s) + 2):
         with contextlib.suppress(grpc.RpcError):
             last = probe()
@@ -51,6 +54,9 @@ def poll(probe: Callable[[], int], want: int, *, timeout_s: float,
             return Waited(True, elapsed, last)
         if elapsed > timeout_s:
             break
+        if tick is not None and elapsed >= next_tick:
+            tick(last, elapsed)
+            next_tick = elapsed + tick_s
         time.sleep(every_s)
     return Waited(False, time.monotonic() - t0, last)
 
