@@ -23,6 +23,7 @@ from dockyard.controlplane.events import EventBudget, event_entry, events_to_tri
 from dockyard.controlplane.metrics import PLACEMENT_SECONDS, RECONCILE_SECONDS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.nodes import changing_nodes
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import encode
@@ -196,8 +197,9 @@ class Leader:
         self._debounce_s = debounce_s
         self._dirty = asyncio.Event()
         self.mirror = mirror
-        # What changed since the last round: the apps to look at, or everything.
+        # What changed since the last round: the apps and nodes to look at, or everything.
         self._dirty_apps: set[str] = set()
+        self._dirty_nodes: set[str] = set()
         self._dirty_all = True
         self._last_full = 0.0
         mirror.subscribe_touched(self._changed)
@@ -207,8 +209,9 @@ class Leader:
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
         self._dirty_apps |= touched.apps
-        if reloaded or touched.node_objects:
-            self._dirty_all = True  # a node came, went or changed: any app may care
+        self._dirty_nodes |= touched.node_objects  # its tasks, and tasks waiting for room
+        if reloaded:
+            self._dirty_all = True
         self._dirty.set()
 
     def poke(self) -> None:
@@ -256,12 +259,25 @@ class Leader:
         for commit in orphan_commits(self.mirror.view.orphaned_statuses()):
             await self._store.commit(commit)
 
-    def _take_dirty(self) -> set[str] | None:
-        """The apps this round looks at, or None for all: after a node change, and every
-        FULL_ROUND_EVERY_S as a safety net for anything the changes did not name."""
+    def _take_dirty(self, *, judge: bool) -> set[str] | None:
+        """The apps this round looks at, or None for all (after a reload, and every
+        FULL_ROUND_EVERY_S as a safety net for anything the changes did not name).
+
+        A node that changed, or that this round will mark ready or down, brings the apps
+        of its tasks, and the apps with tasks waiting for a node (it may have room now):
+        a thousand nodes joining cost a thousand small rounds, not a thousand full ones."""
         full = self._dirty_all or time.monotonic() - self._last_full >= FULL_ROUND_EVERY_S
-        apps = None if full else self._dirty_apps
-        self._dirty_apps, self._dirty_all = set(), False
+        view = self.mirror.view
+        apps: set[str] | None = None
+        if not full:
+            nodes = self._dirty_nodes | changing_nodes(view.nodes, view.alive,
+                                                       mark_down=judge)
+            apps = set(self._dirty_apps)
+            for node in nodes:
+                apps |= view.apps_on(node)
+            if nodes:
+                apps |= view.apps_waiting()
+        self._dirty_apps, self._dirty_nodes, self._dirty_all = set(), set(), False
         if full:
             self._last_full = time.monotonic()
             self.full_rounds += 1
@@ -270,7 +286,7 @@ class Leader:
     async def _round(self) -> None:
         now = int(time.time() * 1000)
         judge = time.monotonic() - self._since >= self._node_grace_s
-        apps = self._take_dirty()
+        apps = self._take_dirty(judge=judge)
         # The round is pure and grows with the cluster: it runs in a worker thread over a
         # snapshot, so the event loop keeps serving gRPC, /healthz and the watch meanwhile.
         started = time.perf_counter()

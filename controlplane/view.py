@@ -71,6 +71,7 @@ class ClusterView:
     by_node: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
     by_app: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
     service_names: dict[str, set[str]] = field(default_factory=dict)  # app -> names
+    unplaced: dict[str, set[str]] = field(default_factory=dict)  # app -> tasks on no node
 
     # False: the indexes are given as they are (a snapshot copies only what it needs).
     build_indexes: bool = True
@@ -161,6 +162,8 @@ class ClusterView:
         tid = task.meta.id
         if task.node:
             self.by_node.setdefault(task.node, {})[tid] = task
+        else:
+            self.unplaced.setdefault(task.app, set()).add(tid)
         self.by_app.setdefault(task.app, {})[tid] = task
 
     def _unindex(self, task: objects_pb2.Task) -> None:
@@ -171,6 +174,12 @@ class ClusterView:
                 group.pop(tid, None)
                 if not group:
                     del index[name]
+        if not task.node:
+            waiting = self.unplaced.get(task.app)
+            if waiting is not None:
+                waiting.discard(tid)
+                if not waiting:
+                    del self.unplaced[task.app]
 
     def status_of(self, task_id: str) -> objects_pb2.TaskStatus:
         return self.statuses.get(task_id) or objects_pb2.TaskStatus()
@@ -192,6 +201,10 @@ class ClusterView:
     def apps_on(self, node: str) -> set[str]:
         """The apps `node` runs tasks of."""
         return {t.app for t in self.by_node.get(node, {}).values()}
+
+    def apps_waiting(self) -> set[str]:
+        """The apps that have tasks placed on no node (pending, or never to be placed)."""
+        return set(self.unplaced)
 
 
 def _put(table: dict[str, _M], ident: str, value: bytes | None, cls: type[_M], rev: int) -> None:

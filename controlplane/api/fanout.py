@@ -7,8 +7,9 @@ module wakes only the sessions of the nodes concerned:
 - a node whose tasks changed (its assignments);
 - the nodes running an app whose service-discovery table changed, or whose app object
   changed (its secrets and configs);
-- every node when the node table (peers) changed, which each session sends at most once
-  per `PEERS_EVERY_S`;
+- every node when the node table (peers) changed: the table is kept row by row (one
+  node's change costs one row) and published, with one wake of everyone, at most once
+  per `PEERS_EVERY_S`, however many nodes join meanwhile;
 - every node when the cluster's network table changed (controlplane/network/policy.py:
   isolation and the routing mesh, which every node enforces for the whole cluster).
 
@@ -23,77 +24,150 @@ arrive while a session is busy, it wakes once and sends the latest state.
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable, Iterable
 
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.network.policy import NetworkTables
-from dockyard.controlplane.network.table import peers_for
 from dockyard.controlplane.view import ClusterView, Touched
-from dockyard.v1 import dispatcher_pb2
+from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 PEERS_EVERY_S = 1.0
+# The network table changes with every container that starts or ends: while thousands
+# start, one table for everyone every half second, rather than one per status batch.
+NETWORK_EVERY_S = 0.5
+Later = Callable[[float, Callable[[], None]], object]  # loop.call_later's shape
+
+
+class Pacer:
+    """Runs `publish` at most once per `every_s`: at once when the last run is that long
+    ago, else once when the interval ends, however many changes came meanwhile."""
+
+    def __init__(self, every_s: float, publish: Callable[[], None], *,
+                 clock: Callable[[], float], call_later: Later) -> None:
+        self._every_s = every_s
+        self._publish = publish
+        self._clock = clock
+        self._later = call_later
+        self._at = -every_s
+        self._stale = False
+        self._due = False  # a run is set for the end of the interval
+
+    def soon(self) -> None:
+        self._stale = True
+        if self._due:
+            return
+        wait = self._at + self._every_s - self._clock()
+        if wait <= 0:
+            self.now()
+        else:
+            self._due = True
+            self._later(wait, self._end)
+
+    def now(self) -> None:
+        self._at = self._clock()
+        self._stale = False
+        self._publish()
+
+    def _end(self) -> None:
+        self._due = False
+        if self._stale:
+            self.now()
 
 
 class Fanout:
     """Shared tables, kept current from the mirror, and whom each change wakes."""
 
     def __init__(self, mirror: Mirror, *, wake_nodes: Callable[[Iterable[str]], None],
-                 wake_all: Callable[[], None]) -> None:
+                 wake_all: Callable[[], None], clock: Callable[[], float] | None = None,
+                 call_later: Later | None = None) -> None:
         self._mirror = mirror
         self._wake_nodes = wake_nodes
         self._wake_all = wake_all
         self.endpoints = EndpointTables()
+        clock = clock or time.monotonic
+        later = call_later or _call_later
+        # The node table: each node's row (address, subnet), kept node by node; the
+        # shared message is built from them at most once per PEERS_EVERY_S.
         self.peers = dispatcher_pb2.SessionMessage(has_peers=True)
         self.peers_epoch = 0
-        self._peer_rows: list[tuple[str, str, str]] = []
-        # The cluster's network table (isolation, routing mesh): one message for all.
+        self._peer_rows: dict[str, tuple[str, str]] = {}
+        self._peers = Pacer(PEERS_EVERY_S, self._publish_peers, clock=clock, call_later=later)
+        # The cluster's network table (isolation, routing mesh): rows kept task by task,
+        # one message for all, built at most once per NETWORK_EVERY_S.
         self.network_tables = NetworkTables()
         self.network = dispatcher_pb2.SessionMessage(has_network=True)
+        self._network = Pacer(NETWORK_EVERY_S, self._publish_network, clock=clock,
+                              call_later=later)
         mirror.subscribe_touched(self.changed)
 
     @property
     def network_epoch(self) -> int:
         return self.network_tables.epoch
 
-    def _network_changed(self, changed: bool) -> bool:
-        if changed:
-            self.network = dispatcher_pb2.SessionMessage(has_network=True,
-                                                         network=self.network_tables.table)
-        return changed
-
     def changed(self, touched: Touched, reloaded: bool) -> None:
         view = self._mirror.view
         if reloaded:
             self.endpoints.reset(view)
-            self._refresh_peers(view)
-            self._network_changed(self.network_tables.reset(view))
-            self._wake_all()
+            self._peer_rows = {name: row for name, n in view.nodes.items()
+                               if (row := _peer_row(n)) is not None}
+            self._peers.now()
+            self.network_tables.reset(view)
+            self._network.now()
             return
-        if self._network_changed(self.network_tables.update(view, touched)):
-            self._wake_all()  # every node enforces the whole table
+        if self.network_tables.take(view, touched):
+            self._network.soon()  # every node enforces the whole table
         changed_apps = self.endpoints.update(view, touched)
-        if touched.node_objects and "nodes" in touched.kinds and self._refresh_peers(view):
-            self._wake_all()
-            return
+        if "nodes" in touched.kinds and self._update_peer_rows(view, touched.node_objects):
+            self._peers.soon()
         nodes = set(touched.nodes)
         for app in changed_apps | touched.app_objects:
             nodes |= nodes_running(view, app)
         if nodes:
             self._wake_nodes(nodes)
 
-    def _refresh_peers(self, view: ClusterView) -> bool:
-        """Rebuild the shared peers message if the table changed; True when it did."""
-        rows = sorted((n.meta.id, n.description.address, n.subnet)
-                      for n in view.nodes.values() if n.subnet and n.description.address)
-        if rows == self._peer_rows:
-            return False
-        self._peer_rows = rows
-        # Every node's row, its own included: the agent skips its own.
-        self.peers = dispatcher_pb2.SessionMessage(has_peers=True,
-                                                   peers=peers_for(view.nodes.values(), ""))
+    def _update_peer_rows(self, view: ClusterView, names: Iterable[str]) -> bool:
+        """Take in the nodes that changed, row by row; True when a row changed."""
+        changed = False
+        for name in names:
+            node = view.nodes.get(name)
+            row = _peer_row(node) if node is not None else None
+            if self._peer_rows.get(name) == row:
+                continue  # its state or heartbeat changed, not its route
+            changed = True
+            if row is None:
+                del self._peer_rows[name]
+            else:
+                self._peer_rows[name] = row
+        return changed
+
+    def _publish_peers(self) -> None:
+        """The shared peers message, from the rows (every node's, its own included: the
+        agent skips its own), under a new epoch; every session hears of it."""
+        self.peers = dispatcher_pb2.SessionMessage(has_peers=True, peers=[
+            dispatcher_pb2.Peer(name=name, address=address, subnet=subnet)
+            for name, (address, subnet) in sorted(self._peer_rows.items())])
         self.peers_epoch += 1
-        return True
+        self._wake_all()
+
+    def _publish_network(self) -> None:
+        if self.network_tables.rebuild(self._mirror.view):
+            self.network = dispatcher_pb2.SessionMessage(has_network=True,
+                                                         network=self.network_tables.table)
+            self._wake_all()
+
+
+def _peer_row(node: objects_pb2.Node) -> tuple[str, str] | None:
+    """A node's row in the peers table, or None while it has no route yet. Pure."""
+    if node.subnet and node.description.address:
+        return node.description.address, node.subnet
+    return None
+
+
+def _call_later(delay: float, callback: Callable[[], None]) -> asyncio.TimerHandle:
+    return asyncio.get_running_loop().call_later(delay, callback)
 
 
 def nodes_running(view: ClusterView, app: str) -> set[str]:

@@ -96,10 +96,15 @@ class NetworkTables:
         """Recompute from the whole view; True when the table changed."""
         self._rows = {t.meta.id: r for t in view.tasks.values()
                       if (r := row_of(view, t)) is not None}
-        return self._rebuild(view)
+        return self.rebuild(view)
 
     def update(self, view: ClusterView, touched: Touched) -> bool:
         """Take in one batch of changes; True when the table changed."""
+        return self.rebuild(view) if self.take(view, touched) else False
+
+    def take(self, view: ClusterView, touched: Touched) -> bool:
+        """Take in one batch of changes, row by row, without building the table; True
+        when a row or a service changed (`rebuild` then makes the table)."""
         dirty = "services" in touched.kinds
         for tid in touched.tasks:
             task = view.tasks.get(tid)
@@ -111,9 +116,10 @@ class NetworkTables:
                 del self._rows[tid]
             else:
                 self._rows[tid] = row
-        return self._rebuild(view) if dirty else False
+        return dirty
 
-    def _rebuild(self, view: ClusterView) -> bool:
+    def rebuild(self, view: ClusterView) -> bool:
+        """The table from the rows; True when it changed (and its epoch moved)."""
         table = build(self._rows.values(), view.services.values())
         if table == self.table:
             return False

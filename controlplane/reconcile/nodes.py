@@ -12,6 +12,19 @@ from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.v1 import objects_pb2
 
 
+def changing_nodes(nodes: Mapping[str, objects_pb2.Node], alive: Set[str], *,
+                   mark_down: bool = True) -> set[str]:
+    """The nodes `reconcile_nodes` would change (ready again, or down). Pure: the leader
+    asks before a round, to give the round the apps those nodes run."""
+    out = set()
+    for name, node in nodes.items():
+        is_alive = name in alive
+        if (is_alive and node.state != objects_pb2.NODE_READY) or (
+                mark_down and not is_alive and node.state != objects_pb2.NODE_DOWN):
+            out.add(name)
+    return out
+
+
 def reconcile_nodes(
     *,
     nodes: Mapping[str, objects_pb2.Node],

@@ -36,8 +36,8 @@ def plan_round(
     at most `create_budget` new tasks are made (the Decision is then `unfinished`).
 
     `apps` limits the round to the services and tasks of those apps (what changed since
-    the last round); None looks at everything. Nodes are always judged, and placement
-    always counts every task's resources."""
+    the last round, and the apps on the nodes that change); None looks at everything.
+    Nodes are always judged, and placement always counts every task's resources."""
     decision = Decision()
     reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision,
                     mark_down=judge_nodes)
@@ -48,8 +48,8 @@ def plan_round(
         alive=view.alive, revision=view.revision, by_app=view.by_app, by_node=view.by_node,
         build_indexes=False, volumes=view.volumes,
     )
-    if decision.update_nodes:
-        apps = None  # a node changed state: its tasks, of any app, need a look
+    if decision.update_nodes and apps is not None:
+        apps = _with_node_apps(view, apps, {n.meta.id for n in decision.update_nodes})
     work = Work(projected, create_budget=create_budget)
     reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision,
                     apps=apps)
@@ -62,6 +62,15 @@ def plan_round(
     decision.update_tasks = list(work.changed.values())
     decision.delete_tasks = list(work.deleted.values())
     return decision
+
+
+def _with_node_apps(view: ClusterView, apps: Collection[str], changed: set[str]
+                    ) -> Collection[str] | None:
+    """A node changed state: the tasks on it, of any app, need a look this round. The
+    leader names those apps beforehand (`Leader._round`); if one is missing, the round
+    looks at everything (None) rather than at part of an app. Pure."""
+    on_changed = {t.app for t in view.tasks.values() if t.node in changed}
+    return apps if on_changed <= set(apps) else None
 
 
 def _holding(view: ClusterView, task: objects_pb2.Task) -> bool:

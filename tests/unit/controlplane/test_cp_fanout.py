@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -148,7 +149,8 @@ def test_indexes_tables_and_wakes_match_a_full_rescan(batches: list[list[Any]]) 
     def wake_all() -> None:
         everyone[0] = True
 
-    fan = Fanout(mirror, wake_nodes=woken.update, wake_all=wake_all)  # type: ignore[arg-type]
+    fan = Fanout(mirror, wake_nodes=woken.update, wake_all=wake_all,  # type: ignore[arg-type]
+                 call_later=lambda delay, publish: None)  # peers: their own test below
     fan.changed(Touched(), True)
     sent = {n: SentState() for n in NODES}
     for n in NODES:
@@ -187,7 +189,8 @@ def test_a_status_change_of_one_app_wakes_only_the_nodes_running_it() -> None:
     view = ClusterView()
     mirror = _Mirror(view)
     woken: set[str] = set()
-    fan = Fanout(mirror, wake_nodes=woken.update, wake_all=lambda: None)  # type: ignore[arg-type]
+    fan = Fanout(mirror, wake_nodes=woken.update, wake_all=lambda: None,  # type: ignore[arg-type]
+                 call_later=lambda delay, publish: None)
     _apply_all(view, [(keys.task_key("a", "t0"), task_value("t0", "a", "n1", True, False, 0)),
                       (keys.task_key("b", "t1"), task_value("t1", "b", "n2", True, False, 0))])
     fan.changed(Touched(), True)
@@ -215,6 +218,88 @@ def test_the_peers_table_is_one_message_for_everyone_and_lists_every_node() -> N
     touched = _apply_all(view, [(keys.alive_key("n1"), None)])
     fan.changed(touched, False)
     assert fan.peers is first and fan.peers_epoch == 1
+
+
+@dataclass
+class _Clock:
+    """A clock the test moves by hand, the timers set on it, and the wakes of everyone."""
+
+    now: list[float] = field(default_factory=lambda: [100.0])
+    timers: list[tuple[float, Callable[[], None]]] = field(default_factory=list)
+    wakes: list[int] = field(default_factory=lambda: [0])
+
+
+def _paced(view: ClusterView) -> tuple[Fanout, _Clock]:
+    """A fan-out on a hand-moved clock, its timers kept for the test to fire."""
+    c = _Clock()
+
+    def wake_all() -> None:
+        c.wakes[0] += 1
+
+    fan = Fanout(_Mirror(view), wake_nodes=lambda nodes: None,  # type: ignore[arg-type]
+                 wake_all=wake_all, clock=lambda: c.now[0],
+                 call_later=lambda delay, cb: c.timers.append((c.now[0] + delay, cb)))
+    return fan, c
+
+
+def test_the_peers_table_goes_out_at_most_once_a_second_with_every_join_in_it() -> None:
+    view = ClusterView()
+    fan, clock = _paced(view)
+    now, timers, wakes = clock.now, clock.timers, clock.wakes
+    _apply_all(view, [(keys.node_key(n), node_value(n, "192.0.2.10")) for n in NODES[:2]])
+    fan.changed(Touched(), True)
+    assert [p.name for p in fan.peers.peers] == NODES[:2] and fan.peers_epoch == 1
+    wakes[0] = 0
+    # Two nodes join within the second: nobody is woken for either, one timer is set.
+    for n, at in ((NODES[2], 100.1), (NODES[3], 100.5)):
+        now[0] = at
+        fan.changed(_apply_all(view, [(keys.node_key(n), node_value(n, "192.0.2.11"))]),
+                    False)
+    assert fan.peers_epoch == 1 and wakes[0] == 0 and len(timers) == 1
+    due, publish = timers.pop()
+    assert due == 101.0
+    now[0] = due
+    publish()
+    assert [p.name for p in fan.peers.peers] == NODES and fan.peers_epoch == 2
+    assert wakes[0] == 1
+    # A second later, a changed address goes out at once.
+    now[0] = 102.5
+    fan.changed(_apply_all(view, [(keys.node_key("n1"), node_value("n1", "192.0.2.99"))]),
+                False)
+    assert fan.peers_epoch == 3 and wakes[0] == 2 and not timers
+    assert fan.peers.peers[0].address == "192.0.2.99"
+
+
+def test_the_network_table_goes_out_at_most_twice_a_second_with_every_start_in_it() -> None:
+    view = ClusterView()
+    fan, clock = _paced(view)
+    now, timers, wakes = clock.now, clock.timers, clock.wakes
+    fan.changed(Touched(), True)
+    wakes[0] = 0
+
+    def start(tid: str, address: str) -> None:
+        fan.changed(_apply_all(view, [
+            (keys.task_key(_app_of(tid), tid),
+             task_value(tid, _app_of(tid), "n1", True, False, 0)),
+            (keys.status_key(_app_of(tid), tid),
+             status_value(objects_pb2.RUNNING, address, True))]), False)
+
+    now[0] = 101.0
+    start("t0", "10.0.0.2")  # the first change in a while goes out at once
+    assert wakes[0] == 1 and not timers
+    assert [list(m.addresses) for m in fan.network.network.members] == [["10.0.0.2"]]
+    now[0] = 101.2
+    start("t3", "10.0.0.3")  # the same app, within the interval: later, with the next
+    now[0] = 101.3
+    start("t6", "10.0.0.4")
+    assert wakes[0] == 1 and len(timers) == 1
+    due, publish = timers.pop()
+    assert due == 101.5
+    now[0] = due
+    publish()
+    assert wakes[0] == 2
+    assert [list(m.addresses) for m in fan.network.network.members] == [
+        ["10.0.0.2", "10.0.0.3", "10.0.0.4"]]
 
 
 def test_endpoint_tables_forget_a_deleted_task() -> None:

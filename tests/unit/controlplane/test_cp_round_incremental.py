@@ -11,7 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.nodes import changing_nodes
 from dockyard.controlplane.reconcile.round import plan_round
+from dockyard.controlplane.store import keys
+from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import (
@@ -108,3 +111,46 @@ def test_a_node_going_down_makes_the_round_look_at_every_app() -> None:
     assert lost
     d = plan_round(reindexed(view), now_ms=5000, new_id=counter_ids("x"), apps=set())
     assert {t.app for t in d.delete_tasks} == lost  # no app was named, all were looked at
+
+
+def test_a_round_of_the_apps_a_node_change_concerns_decides_what_a_full_round_decides(
+        ) -> None:
+    """What the leader names for a node change (the apps on the nodes that change, and
+    the apps with tasks waiting for a node) is all a full round would touch."""
+    revs = Revisions()
+    specs = {name: spec("web", replicas=2, cpu=100, mem=1) for name in APPS}
+    specs["c"] = spec("web", replicas=3, cpu=3000, mem=1)  # one fits per node: waits
+    view = ClusterView(
+        apps={n: app(n, [s]) for n, s in specs.items()},
+        services={f"{n}/web": service(n, s) for n, s in specs.items()},
+        nodes={f"n{i}": node(f"n{i}") for i in range(2)}, alive={"n0", "n1"})
+    view = settle(view, revs, now=1000)
+    view = reindexed(view)
+    assert view.apps_waiting() == {"c"}
+    # One node is lost, another joins: its tasks move, the waiting task finds room.
+    down = sorted(t.node for t in view.tasks.values() if t.app == "a")[0]
+    view.alive.discard(down)
+    view.nodes["n2"] = node("n2", state=objects_pb2.NODE_STATE_UNSPECIFIED, version=revs.next())
+    view.alive.add("n2")
+    changing = changing_nodes(view.nodes, view.alive)
+    assert changing == {down, "n2"}
+    named = {a for n in changing for a in view.apps_on(n)} | view.apps_waiting()
+    full = plan_round(reindexed(view), now_ms=5000, new_id=counter_ids("x"))
+    limited = plan_round(reindexed(view), now_ms=5000, new_id=counter_ids("x"),
+                         apps=named)
+    assert summary(limited) == summary(full)
+    assert {t.app for t in full.delete_tasks} <= named
+    assert any(t.app == "c" and t.node == "n2" for t in full.update_tasks)
+
+
+def test_the_view_knows_which_apps_have_tasks_on_no_node() -> None:
+    view = ClusterView()
+    t = objects_pb2.Task(app="a", service="web", slot=1)
+    t.meta.id = "t1"
+    view.apply(keys.task_key("a", "t1"), encode(t), 1)
+    assert view.apps_waiting() == {"a"}
+    t.node = "n1"
+    view.apply(keys.task_key("a", "t1"), encode(t), 2)
+    assert view.apps_waiting() == set() and view.apps_on("n1") == {"a"}
+    view.apply(keys.task_key("a", "t1"), None, 3)
+    assert view.apps_waiting() == set() and view.apps_on("n1") == set()
