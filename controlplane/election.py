@@ -64,7 +64,9 @@ class Election:
                     return  # the lease expired: someone else may lead now
         finally:
             work.cancel()
-            await asyncio.gather(work, return_exceptions=True)
+            ended = await asyncio.gather(work, return_exceptions=True)
+            if isinstance(ended[0], Exception):  # a bug: say so rather than lead again
+                log.error("the leader's work failed: %r", ended[0], exc_info=ended[0])
             try:
                 await self._store.revoke_lease(lease)
             except StoreUnavailable:

@@ -80,11 +80,16 @@ class EndpointTables:
             if address:
                 self._ready.setdefault(t.app, {})[t.meta.id] = (t.service, address)
                 self._where[t.meta.id] = (t.app, t.service, address)
-        self._refresh(view, apps)
+        self.refresh(view, apps)
         return apps
 
     def update(self, view: ClusterView, touched: Touched) -> set[str]:
         """Take in one batch of changes; returns the apps whose table changed."""
+        return self.refresh(view, self.take(view, touched))
+
+    def take(self, view: ClusterView, touched: Touched) -> set[str]:
+        """Take in one batch of changes, task by task, without building any table;
+        returns the apps whose table may have changed (`refresh` builds them)."""
         dirty: set[str] = set()
         for tid in touched.tasks:
             task = view.tasks.get(tid)
@@ -106,7 +111,7 @@ class EndpointTables:
             if services_changed or frozenset(view.service_names.get(app, ())) != \
                     self._services.get(app):
                 dirty.add(app)
-        return self._refresh(view, dirty)
+        return dirty
 
     def table(self, app: str) -> list[dispatcher_pb2.Endpoint]:
         return self._tables.get(app, [])
@@ -115,7 +120,8 @@ class EndpointTables:
         """The tables of `apps`, in the order `endpoints_for` gives."""
         return [e for app in sorted(apps) for e in self._tables.get(app, [])]
 
-    def _refresh(self, view: ClusterView, apps: set[str]) -> set[str]:
+    def refresh(self, view: ClusterView, apps: set[str]) -> set[str]:
+        """Build the tables of `apps`; returns those that changed (their epoch moved)."""
         changed: set[str] = set()
         for app in apps:
             names = frozenset(view.service_names.get(app, ()))

@@ -5,13 +5,18 @@ mirror reports what each batch of changes touched (`view.Touched`); from that, t
 module wakes only the sessions of the nodes concerned:
 
 - a node whose tasks changed (its assignments);
-- the nodes running an app whose service-discovery table changed, or whose app object
-  changed (its secrets and configs);
+- the nodes running an app whose app object changed (its secrets and configs), or whose
+  service-discovery table changed: addresses are taken in task by task, and the tables
+  of the apps that changed are built at most once per `TABLES_EVERY_S`;
 - every node when the node table (peers) changed: the table is kept row by row (one
   node's change costs one row) and published, with one wake of everyone, at most once
   per `PEERS_EVERY_S`, however many nodes join meanwhile;
 - every node when the cluster's network table changed (controlplane/network/policy.py:
-  isolation and the routing mesh, which every node enforces for the whole cluster).
+  isolation and the routing mesh, which every node enforces for the whole cluster),
+  built and sent at most once per `TABLES_EVERY_S`.
+
+A change that has waited for its interval goes out with everything that came after it;
+the first change after a quiet interval goes out at once.
 
 What several sessions send is computed once, here, and shared: each app's endpoint
 table (`EndpointTables`, with an epoch per app), the peers message and the network
@@ -35,9 +40,9 @@ from dockyard.controlplane.view import ClusterView, Touched
 from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 PEERS_EVERY_S = 1.0
-# The network table changes with every container that starts or ends: while thousands
-# start, one table for everyone every half second, rather than one per status batch.
-NETWORK_EVERY_S = 0.5
+# The network table and the endpoint tables change with every container that starts or
+# ends: while thousands start, they go out every half second, not once per status batch.
+TABLES_EVERY_S = 0.5
 Later = Callable[[float, Callable[[], None]], object]  # loop.call_later's shape
 
 
@@ -86,9 +91,14 @@ class Fanout:
         self._mirror = mirror
         self._wake_nodes = wake_nodes
         self._wake_all = wake_all
-        self.endpoints = EndpointTables()
         clock = clock or time.monotonic
         later = call_later or _call_later
+        # Each app's endpoint table: addresses kept task by task, the tables of the apps
+        # that changed built at most once per TABLES_EVERY_S.
+        self.endpoints = EndpointTables()
+        self._endpoints_dirty: set[str] = set()
+        self._endpoints = Pacer(TABLES_EVERY_S, self._publish_endpoints, clock=clock,
+                                call_later=later)
         # The node table: each node's row (address, subnet), kept node by node; the
         # shared message is built from them at most once per PEERS_EVERY_S.
         self.peers = dispatcher_pb2.SessionMessage(has_peers=True)
@@ -96,10 +106,10 @@ class Fanout:
         self._peer_rows: dict[str, tuple[str, str]] = {}
         self._peers = Pacer(PEERS_EVERY_S, self._publish_peers, clock=clock, call_later=later)
         # The cluster's network table (isolation, routing mesh): rows kept task by task,
-        # one message for all, built at most once per NETWORK_EVERY_S.
+        # one message for all, built at most once per TABLES_EVERY_S.
         self.network_tables = NetworkTables()
         self.network = dispatcher_pb2.SessionMessage(has_network=True)
-        self._network = Pacer(NETWORK_EVERY_S, self._publish_network, clock=clock,
+        self._network = Pacer(TABLES_EVERY_S, self._publish_network, clock=clock,
                               call_later=later)
         mirror.subscribe_touched(self.changed)
 
@@ -119,11 +129,24 @@ class Fanout:
             return
         if self.network_tables.take(view, touched):
             self._network.soon()  # every node enforces the whole table
-        changed_apps = self.endpoints.update(view, touched)
+        dirty = self.endpoints.take(view, touched)
+        if dirty:
+            self._endpoints_dirty |= dirty
+            self._endpoints.soon()
         if "nodes" in touched.kinds and self._update_peer_rows(view, touched.node_objects):
             self._peers.soon()
         nodes = set(touched.nodes)
-        for app in changed_apps | touched.app_objects:
+        for app in touched.app_objects:
+            nodes |= nodes_running(view, app)
+        if nodes:
+            self._wake_nodes(nodes)
+
+    def _publish_endpoints(self) -> None:
+        """Build the tables of the apps that changed; wake the nodes running them."""
+        view = self._mirror.view
+        apps, self._endpoints_dirty = self._endpoints_dirty, set()
+        nodes: set[str] = set()
+        for app in self.endpoints.refresh(view, apps):
             nodes |= nodes_running(view, app)
         if nodes:
             self._wake_nodes(nodes)
