@@ -42,6 +42,7 @@ _TRIM_EVERY_S = 10.0
 FULL_ROUND_EVERY_S = 5.0
 # How long a round waits for the mirror to show this leader's own last writes.
 _CATCH_UP_S = 2.0
+REST_MAX_S = 0.5
 
 
 class Phase(enum.Enum):
@@ -206,6 +207,7 @@ class Leader:
         self.rounds = 0
         self.full_rounds = 0
         self._written = 0  # the revision of this leader's latest successful commit
+        self._round_s = 0.0  # how long the last round computed
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
         self._dirty_apps |= touched.apps
@@ -229,7 +231,9 @@ class Leader:
                 await asyncio.wait_for(self._dirty.wait(), timeout=1.0)
             except TimeoutError:
                 pass  # a periodic round catches what no event announced (lease expiry)
-            await asyncio.sleep(self._debounce_s)
+            # A round holds the GIL while it computes: after a long one, rest as long
+            # (at most REST_MAX_S), so sessions, heartbeats and leases keep their share.
+            await asyncio.sleep(max(self._debounce_s, min(self._round_s, REST_MAX_S)))
             self._dirty.clear()
             if not self.mirror.synced.is_set():
                 continue
@@ -293,7 +297,8 @@ class Leader:
         decision = await asyncio.to_thread(
             plan_round, snapshot(self.mirror.view, apps), now_ms=now, new_id=new_task_id,
             judge_nodes=judge, apps=apps)
-        RECONCILE_SECONDS.observe(time.perf_counter() - started)
+        self._round_s = time.perf_counter() - started
+        RECONCILE_SECONDS.observe(self._round_s)
         if decision.placement_s:
             PLACEMENT_SECONDS.observe(decision.placement_s)
         self.rounds += 1
