@@ -67,6 +67,8 @@ class EndpointTables:
         self._tables: dict[str, list[dispatcher_pb2.Endpoint]] = {}
         self.epochs: dict[str, int] = {}
         self._next_epoch = 1
+        # Each app's table serialized once, as the `endpoints` of a SessionMessage.
+        self._wire: dict[str, bytes] = {}
 
     def reset(self, view: ClusterView) -> set[str]:
         """Recompute everything (after the mirror loaded a new view); every app changed."""
@@ -75,6 +77,7 @@ class EndpointTables:
         self._services.clear()
         apps = set(view.by_app) | set(view.service_names) | set(self._tables)
         self._tables.clear()
+        self._wire.clear()
         for t in view.tasks.values():
             address = ready_address(view, t)
             if address:
@@ -120,6 +123,12 @@ class EndpointTables:
         """The tables of `apps`, in the order `endpoints_for` gives."""
         return [e for app in sorted(apps) for e in self._tables.get(app, [])]
 
+    def wire(self, apps: Iterable[str]) -> bytes:
+        """`tables(apps)` as the bytes of a SessionMessage that holds only them: appended
+        to another serialized SessionMessage, it adds them (protobuf merges repeated
+        fields by concatenation), with no copy or serialization per session."""
+        return b"".join(self._wire.get(app, b"") for app in sorted(apps))
+
     def refresh(self, view: ClusterView, apps: set[str]) -> set[str]:
         """Build the tables of `apps`; returns those that changed (their epoch moved)."""
         changed: set[str] = set()
@@ -136,8 +145,11 @@ class EndpointTables:
             if table != self._tables.get(app, []):
                 if table:
                     self._tables[app] = table
+                    self._wire[app] = dispatcher_pb2.SessionMessage(
+                        endpoints=table).SerializeToString()
                 else:
                     self._tables.pop(app, None)
+                    self._wire.pop(app, None)
                 self.epochs[app] = self._next_epoch
                 self._next_epoch += 1
                 changed.add(app)

@@ -102,6 +102,7 @@ class Fanout:
         # The node table: each node's row (address, subnet), kept node by node; the
         # shared message is built from them at most once per PEERS_EVERY_S.
         self.peers = dispatcher_pb2.SessionMessage(has_peers=True)
+        self.peers_wire = self.peers.SerializeToString()  # what sessions send
         self.peers_epoch = 0
         self._peer_rows: dict[str, tuple[str, str]] = {}
         self._peers = Pacer(PEERS_EVERY_S, self._publish_peers, clock=clock, call_later=later)
@@ -109,6 +110,7 @@ class Fanout:
         # one message for all, built at most once per TABLES_EVERY_S.
         self.network_tables = NetworkTables()
         self.network = dispatcher_pb2.SessionMessage(has_network=True)
+        self.network_wire = self.network.SerializeToString()
         self._network = Pacer(TABLES_EVERY_S, self._publish_network, clock=clock,
                               call_later=later)
         mirror.subscribe_touched(self.changed)
@@ -172,6 +174,7 @@ class Fanout:
         self.peers = dispatcher_pb2.SessionMessage(has_peers=True, peers=[
             dispatcher_pb2.Peer(name=name, address=address, subnet=subnet)
             for name, (address, subnet) in sorted(self._peer_rows.items())])
+        self.peers_wire = self.peers.SerializeToString()
         self.peers_epoch += 1
         self._wake_all()
 
@@ -179,6 +182,7 @@ class Fanout:
         if self.network_tables.rebuild(self._mirror.view):
             self.network = dispatcher_pb2.SessionMessage(has_network=True,
                                                          network=self.network_tables.table)
+            self.network_wire = self.network.SerializeToString()
             self._wake_all()
 
 

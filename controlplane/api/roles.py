@@ -244,5 +244,16 @@ def _guard(handler: grpc.RpcMethodHandler, method: str, rule: Rule | None,
         if inner is not None:
             return make(wrap(inner, streams_in=streams_in),
                         request_deserializer=tolerant(handler.request_deserializer),
-                        response_serializer=handler.response_serializer)
+                        response_serializer=passing(handler.response_serializer))
     return handler
+
+
+def passing(serialize: Callable[[Any], bytes] | None) -> Callable[[Any], bytes] | None:
+    """A serializer that sends bytes as they are: a reply already serialized (a table
+    every session sends, serialized once) is not serialized again per session."""
+    if serialize is None:
+        return None
+
+    def out(message: Any) -> bytes:
+        return message if isinstance(message, bytes) else serialize(message)
+    return out

@@ -127,10 +127,13 @@ class SentState:
 
 def next_message(
     view: ClusterView, node: str, sent: SentState, endpoints: EndpointTables,
-    subscriptions: list[dispatcher_pb2.LogSubscription],
+    subscriptions: list[dispatcher_pb2.LogSubscription], *, tables: bool = True,
 ) -> dispatcher_pb2.SessionMessage | None:
     """What `node`'s session sends now, or None; updates `sent`. Pure, and proportional
-    to the node's own tasks: the tables it sends are shared (`EndpointTables`)."""
+    to the node's own tasks: the tables it sends are shared (`EndpointTables`). With
+    `tables=False`, a message with new endpoints says so (`has_endpoints`) but leaves
+    them out: the caller appends `endpoints.wire(sent.endpoints)`, serialized once for
+    every session."""
     tasks = view.tasks_on(node)
     complete = sent.complete
     changes, sent_now = assignments_for(tasks, {} if complete else sent.tasks)
@@ -146,7 +149,7 @@ def next_message(
     return dispatcher_pb2.SessionMessage(
         complete=complete,
         assignments=changes,
-        endpoints=endpoints.tables(apps) if new_endpoints else [],
+        endpoints=endpoints.tables(apps) if new_endpoints and tables else [],
         has_endpoints=new_endpoints,
         subscriptions=subscriptions,
         remove_volumes=[volume for volume, _ in removals],
@@ -199,7 +202,8 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
 
     async def Session(
         self, request: dispatcher_pb2.SessionRequest, context: grpc.aio.ServicerContext
-    ) -> AsyncIterator[dispatcher_pb2.SessionMessage]:
+    ) -> AsyncIterator[dispatcher_pb2.SessionMessage | bytes]:
+        """Bytes are a SessionMessage already serialized (roles.passing sends them)."""
         session = self._registry.get(request.node, request.session_id)
         if session is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
@@ -220,7 +224,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 session.changed.clear()
                 view, complete = self._mirror.view, sent.complete
                 msg = next_message(view, request.node, sent, fan.endpoints,
-                                   self._broker.outgoing(request.node))
+                                   self._broker.outgoing(request.node), tables=False)
                 files = await node_files.next(view.tasks_on(request.node), complete=complete)
                 if files:
                     msg = msg or dispatcher_pb2.SessionMessage()
@@ -229,18 +233,21 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 if builds:  # build orders ride any message, or one of their own
                     msg = msg if msg is not None else dispatcher_pb2.SessionMessage()
                     msg.builds.extend(builds)
-                if msg is not None:
+                if msg is not None and msg.has_endpoints:
+                    # The endpoint tables, serialized once for every session, appended.
+                    yield msg.SerializeToString() + fan.endpoints.wire(sent.endpoints or {})
+                elif msg is not None:
                     yield msg
                 if network_epoch != fan.network_epoch:
                     network_epoch = fan.network_epoch
-                    yield fan.network  # one message, built once for every session
+                    yield fan.network_wire  # one message, serialized once for all
                 wait_s = 5.0
                 if peers_epoch != fan.peers_epoch:
                     due = peers_at + PEERS_EVERY_S - loop.time()
                     if peers_epoch < 0 or due <= 0:
                         # One message, built once for every session.
                         peers_epoch, peers_at = fan.peers_epoch, loop.time()
-                        yield fan.peers
+                        yield fan.peers_wire
                     else:
                         wait_s = due  # the node table changes often while nodes join
                 try:

@@ -317,3 +317,29 @@ def test_endpoint_tables_forget_a_deleted_task() -> None:
     touched = _apply_all(view, [(keys.task_key("a", "t0"), None)])
     assert tables.update(view, touched) == {"a"}
     assert [list(e.addresses) for e in tables.table("a")] == [[]]
+
+
+def test_a_message_with_its_tables_appended_as_bytes_reads_as_the_message_with_them() -> None:
+    """Sessions send the shared endpoint tables as bytes serialized once: the message
+    the agent parses is the one built with the tables in it."""
+    view = ClusterView()
+    tables = EndpointTables()
+    changes: list[tuple[str, bytes | None]] = []
+    for i, app in enumerate(["b", "a", "c"]):
+        tid = f"t{i}"
+        changes += [(keys.service_key(app, "web"), service_value(app, "web")),
+                    (keys.task_key(app, tid), task_value(tid, app, "n1", True, False, 0)),
+                    (keys.status_key(app, tid),
+                     status_value(objects_pb2.RUNNING, f"10.0.0.{i + 2}", True))]
+    _apply_all(view, changes)
+    tables.reset(view)
+    built = next_message(view, "n1", SentState(), tables, [])
+    sent = SentState()
+    lean = next_message(view, "n1", sent, tables, [], tables=False)
+    assert built is not None and lean is not None and lean.has_endpoints
+    assert not lean.endpoints
+    assert set(sent.endpoints or {}) == {"a", "b", "c"}
+    wire = lean.SerializeToString() + tables.wire(sent.endpoints or {})
+    assert dispatcher_pb2.SessionMessage.FromString(wire) == built
+    order = [e.app for e in built.endpoints]
+    assert order == sorted(order) and set(order) == {"a", "b", "c"}
