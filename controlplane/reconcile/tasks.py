@@ -289,8 +289,12 @@ def _roll(
     rolling_back = svc.update.state == objects_pb2.ROLLING_BACK
     policy = updates.policy_for(svc.spec, rolling_back=rolling_back)
     check = has_healthcheck(svc.spec)
-    new = [updates.new_task(t, view.status_of(t.meta.id), has_healthcheck=check)
-           for t in [*by_slot.values(), *beside.values()] if t.spec_hash == svc.spec_hash]
+    # With no update running and no slot outdated, the verdict does not read the new
+    # tasks: a service of ten thousand replicas at rest is not looked at task by task.
+    idle = not outdated and svc.update.state not in updates.RUNNING_STATES
+    new = [] if idle else [
+        updates.new_task(t, view.status_of(t.meta.id), has_healthcheck=check)
+        for t in [*by_slot.values(), *beside.values()] if t.spec_hash == svc.spec_hash]
     verdict = updates.judge(
         service=svc.spec.name, policy=policy, update=svc.update, replicas=svc.spec.replicas,
         new=new, outdated=len(outdated), spec_hash=svc.spec_hash,

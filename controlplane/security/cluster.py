@@ -202,7 +202,8 @@ class Tls:
         context.verify_mode = ssl.CERT_OPTIONAL
         return context
 
-    @functools.lru_cache(maxsize=1024)  # noqa: B019 - one Tls per process
+    # A few thousand nodes (each its own certificate, and its renewed one) stay cached.
+    @functools.lru_cache(maxsize=8192)  # noqa: B019 - one Tls per process
     def identify(self, peer_pem: bytes) -> pki.Peer:
         return pki.peer_identity(peer_pem, self.ca_subject)
 
