@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli bench-scale bench-scaleup bench-network chaos proto \
+        bench-deploy bench-failover bench-cli bench-scale bench-scale-join bench-scaleup bench-network chaos proto \
         lint clean
 
 help:
@@ -66,6 +66,10 @@ bench-failover: deps venv
 # Hollow nodes on loopback: no root, no Docker. BENCH_SCALE=small (default) or full.
 bench-scale: venv
 	$(BIN)/python -m dockyard.deploy.bench.scale
+
+# The join phase alone: BENCH_SCALE_NODES=N (default 300), docs/scale.md.
+bench-scale-join: venv
+	$(BIN)/python -m dockyard.deploy.bench.scale_join
 
 bench-scaleup: deps venv
 	$(BIN)/python -m dockyard.deploy.bench.scaleup

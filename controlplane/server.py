@@ -42,7 +42,7 @@ from dockyard.controlplane.leader import Leader
 from dockyard.controlplane.liveness import NodeLiveness
 from dockyard.controlplane.metrics import ClusterCollector, register_cluster
 from dockyard.controlplane.mirror import Mirror
-from dockyard.controlplane.network.claims import check_cluster_cidr
+from dockyard.controlplane.network.claims import SubnetClaims, check_cluster_cidr
 from dockyard.controlplane.network.subnets import parse_cluster_cidr
 from dockyard.controlplane.security import cluster as security
 from dockyard.controlplane.security.datakey import ensure_data_key
@@ -123,6 +123,7 @@ async def run_server(config: ServerConfig) -> None:
     broker = LogBroker()
     builds = BuildBroker()
     rate, burst = config.join_rate
+    claims = SubnetClaims(store, cidr)  # registrations choose subnets from this copy
     certificates = CertificatesService(
         store,
         tls=tls,
@@ -132,6 +133,7 @@ async def run_server(config: ServerConfig) -> None:
         node_cert_s=config.node_cert_s,
         heartbeat_s=config.heartbeat_s,
         cluster_cidr=cidr,
+        claims=claims,
     )
     dispatcher_pb2_grpc.add_CertificatesServicer_to_server(certificates, server)
     dispatcher_pb2_grpc.add_SessionsServicer_to_server(
@@ -196,6 +198,7 @@ async def run_server(config: ServerConfig) -> None:
         asyncio.create_task(election.run(leader.run), name="election"),
         asyncio.create_task(tokens.follow(), name="join-token"),
         asyncio.create_task(liveness.run(), name="liveness"),
+        asyncio.create_task(claims.run(), name="subnet-claims"),
     ]
     stopper = asyncio.create_task(stop.wait())
     watched = {stopper, *loops}

@@ -27,7 +27,7 @@ import grpc
 from dockyard.common.names import node_name_problem
 from dockyard.controlplane.api.roles import caller
 from dockyard.controlplane.api.sessions import SessionRegistry, new_session_id
-from dockyard.controlplane.network.claims import claim_for
+from dockyard.controlplane.network.claims import SubnetClaims
 from dockyard.controlplane.network.subnets import DEFAULT_CLUSTER_CIDR, SubnetError
 from dockyard.controlplane.security import pki
 from dockyard.controlplane.security.cluster import Tls
@@ -70,16 +70,19 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
         node_cert_s: float = 86400.0,
         heartbeat_s: float,
         cluster_cidr: ipaddress.IPv4Network | None = None,
+        claims: SubnetClaims | None = None,
     ) -> None:
         self._store = store
         self._cidr = cluster_cidr or ipaddress.IPv4Network(DEFAULT_CLUSTER_CIDR)
+        # Kept current by the server's task running `claims.run()`; until it is in sync
+        # (or without it) registrations read the claims from etcd.
+        self.claims = claims or SubnetClaims(store, self._cidr)
         self._tls = tls
         self._registry = registry
         self._liveness = liveness
         self._joins = joins
         self._node_cert_s = node_cert_s
         self._heartbeat_ms = int(heartbeat_s * 1000)
-        self._claiming: dict[str, str] = {}  # node -> subnet, while its claim commits
 
     async def Register(
         self, request: dispatcher_pb2.RegisterRequest, context: grpc.aio.ServicerContext
@@ -179,13 +182,16 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             node.last_heartbeat_ms = now
             node.meta.updated_ms = now
             commit = Commit(expect={key: entry.mod_revision if entry else 0})
-            await claim_for(self._store, self._cidr, node, desc, commit, self._claiming)
+            claimed = await self.claims.claim_for(node, desc, commit)
             commit.puts[key] = encode(node)
             commit.lease_puts[keys.alive_key(desc.name)] = (session_id.encode(), lease_id)
-            self._claiming[desc.name] = node.subnet
+            committed = False
             try:
-                if await self._store.commit(commit):
-                    return lease_id, node.subnet
+                committed = await self._store.commit(commit)
             finally:
-                self._claiming.pop(desc.name, None)
+                self.claims.done(claimed, desc.name, committed=committed)
+            if committed:
+                return lease_id, node.subnet
+            # The node changed meanwhile, or a claim was not as this replica's copy had it.
+            await self.claims.refresh([*commit.expect, *commit.expect_value])
         raise StoreUnavailable(f"node {desc.name} kept changing during registration")

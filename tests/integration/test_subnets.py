@@ -19,7 +19,10 @@ from pathlib import Path
 import pytest
 
 from dockyard.agent.session import JoinRefused, Session, StatusBatch
+from dockyard.controlplane.network.subnets import claim_name
+from dockyard.controlplane.store import keys
 from dockyard.v1 import dispatcher_pb2, objects_pb2
+from tests.integration.etcd_read import embedded_read
 from tests.integration.harness import ServerProcess, run_cli, wait_port_free
 
 pytestmark = pytest.mark.integration
@@ -149,3 +152,63 @@ def test_node_rm_frees_the_subnet_for_another_node(small_cidr: ServerProcess) ->
     assert run_cli(small_cidr, "node", "rm", "n1").stdout.strip() == "node n1 removed"
     again = asyncio.run(_join(small_cidr, ["n22"], peers=0))
     assert again["n22"].subnet == recs["n1"].subnet
+
+
+def _claim(server: ServerProcess, subnet: str) -> str | None:
+    """The node name a subnet's claim key holds in etcd, or None."""
+    key = keys.subnet_key(claim_name(subnet))
+    got: str | None = embedded_read(server.data_dir, server.etcd_port, key)[0]
+    return got
+
+
+@pytest.fixture
+def many_joins(server: ServerProcess) -> ServerProcess:
+    """One source address may join many nodes at once (all agents here are 127.0.0.1)."""
+    _restart(server, "--join-rate", "1000/1000")
+    return server
+
+
+def test_nodes_joining_at_once_get_one_subnet_each(many_joins: ServerProcess) -> None:
+    names = [f"j{i:02d}" for i in range(40)]
+    recs = asyncio.run(_join(many_joins, names, peers=0))
+    subnets = {n: r.subnet for n, r in recs.items()}
+    assert len(set(subnets.values())) == len(names)
+    assert embedded_read(many_joins.data_dir, many_joins.etcd_port, keys.SUBNETS)[0] == 40
+    assert {n: _claim(many_joins, s) for n, s in subnets.items()} == {n: n for n in names}
+    nodes = {n["name"]: n for n in json.loads(
+        run_cli(many_joins, "get", "nodes", "-o", "json").stdout)}
+    assert {n: nodes[n]["subnet"] for n in names} == subnets
+
+    again = asyncio.run(_join(many_joins, names[:10], peers=0))  # ten agents restart
+    assert {n: r.subnet for n, r in again.items()} == {n: subnets[n] for n in names[:10]}
+
+
+def test_a_node_whose_claim_was_lost_takes_its_subnet_back(many_joins: ServerProcess) -> None:
+    recs = asyncio.run(_join(many_joins, ["a1", "b22"], peers=0))
+    lost = recs["a1"].subnet
+    embedded_read(many_joins.data_dir, many_joins.etcd_port,
+                  "!" + keys.subnet_key(claim_name(lost)))
+    assert _claim(many_joins, lost) is None
+    again = asyncio.run(_join(many_joins, ["a1"], peers=0))  # its agent registers again
+    assert again["a1"].subnet == lost
+    assert _claim(many_joins, lost) == "a1"
+
+
+def test_a_node_whose_lost_subnet_was_taken_gets_another(
+        many_joins: ServerProcess, tmp_path: Path) -> None:
+    recs = asyncio.run(_join(many_joins, ["a1", "b22"], peers=0))
+    lost = recs["a1"].subnet
+    # Its claim is gone and another holder's claim is on the subnet meanwhile.
+    holder = tmp_path / "holder"
+    holder.write_text("other")
+    key = keys.subnet_key(claim_name(lost))
+    embedded_read(many_joins.data_dir, many_joins.etcd_port, f"{key}={holder}")
+    assert _claim(many_joins, lost) == "other"
+    again = asyncio.run(_join(many_joins, ["a1"], peers=0))
+    got = again["a1"].subnet
+    assert got not in (lost, recs["b22"].subnet)
+    assert _claim(many_joins, got) == "a1"
+    assert _claim(many_joins, lost) == "other"
+    nodes = {n["name"]: n for n in json.loads(
+        run_cli(many_joins, "get", "nodes", "-o", "json").stdout)}
+    assert nodes["a1"]["subnet"] == got

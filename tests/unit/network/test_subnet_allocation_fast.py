@@ -1,5 +1,6 @@
-"""The subnet allocator's fast path against the plain search it replaced: the same
-lowest free /24 for any set of held subnets, of any size, in a small cluster CIDR."""
+"""The subnet allocator's fast path, and the claims a replica keeps in memory, against
+the plain search they replaced: the same lowest free /24 for any set of held subnets, of
+any size, in a small cluster CIDR."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import ipaddress
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dockyard.controlplane.network.subnets import SubnetError, allocate
+from dockyard.controlplane.network.subnets import HeldSubnets, SubnetError, allocate, allocate_new
 
 CIDR = ipaddress.IPv4Network("10.214.0.0/20")  # 16 /24s: exhaustion is reachable
 
@@ -33,3 +34,42 @@ def test_the_lowest_free_subnet_is_the_one_a_plain_search_finds(taken: list[str]
     except SubnetError:
         got = None
     assert got == want
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 9), subnet), max_size=40),
+       st.lists(subnet, max_size=5))
+def test_subnets_kept_in_memory_choose_as_the_plain_search_over_all_claims(
+        ops: list[tuple[bool, int, str]], claiming: list[str]) -> None:
+    """Claims set and dropped one by one (as a watch delivers them), plus claims under
+    way: the next subnet is the lowest one that none of them overlaps."""
+    book = HeldSubnets()
+    truth: dict[str, str] = {}  # subnet -> node, as etcd would hold the claim keys
+    for put, n, net in ops:
+        if put:
+            book.set(net, f"n{n}")
+            truth[net] = f"n{n}"
+        else:
+            book.drop(net)
+            truth.pop(net, None)
+    under_way = HeldSubnets({f"c{i}": s for i, s in enumerate(claiming)})
+    assert sorted(book.subnets()) == sorted(truth)
+    assert all(book.owner(s) == node for s, node in truth.items())
+    everything = {f"{node}@{s}": s for s, node in truth.items()}
+    everything |= {f"c{i}": s for i, s in enumerate(claiming)}
+    want = plain_search(everything)
+    try:
+        got: str | None = allocate_new(CIDR, [book, under_way], "new")
+    except SubnetError:
+        got = None
+    assert got == want
+
+
+def test_a_node_holding_two_claims_is_given_the_lowest() -> None:
+    book = HeldSubnets()
+    book.set("10.214.9.0/24", "a")
+    book.set("10.214.3.0/24", "a")
+    assert book.of("a") == "10.214.3.0/24"
+    book.drop("10.214.3.0/24")
+    assert book.of("a") == "10.214.9.0/24"
+    book.set("10.214.9.0/24", "b")  # the claim changed hands
+    assert book.of("a") is None and book.of("b") == "10.214.9.0/24"
