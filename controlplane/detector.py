@@ -17,8 +17,11 @@ its meaning:
   dead one is still found.
 
 Time here is the detector's own clock: the caller excuses the time the server itself
-was not looking (its event loop was stalled or saturated, `excuse`), so a busy server
-does not blame the nodes for heartbeats it could not read. Everything in this module
+was not looking (its event loop was stalled or saturated, `excuse`), and says how far
+behind it is in reading calls right now (`overdue(now, behind_s)`), so a busy server
+does not blame the nodes for heartbeats it could not read. A node that has registered
+but not yet sent its first heartbeat gets the longest grace: in a mass join, opening
+its session can take longer than the grace. Everything in this module
 is pure: the caller passes every time in.
 """
 
@@ -169,18 +172,29 @@ class FailureDetector:
         history = self.nodes.get(node)
         if history is None:
             return self.settings.grace_s
+        return self._allowed(history)
+
+    def _allowed(self, history: ArrivalHistory) -> float:
+        if not history.intervals:
+            # Registered, no heartbeat yet: the agent is still opening its session (a
+            # new TLS channel, then a period's wait), slowly when a thousand nodes join
+            # at once. It gets the longest grace for that first heartbeat.
+            return self.settings.grace_max_s
         mean, std = history.stats(self.settings)
         return allowed_silence_s(mean, std, self.settings)
 
-    def overdue(self, now: float) -> list[str]:
-        """The nodes whose silence is past what their history allows, in name order."""
-        t = self._t(now)
+    def overdue(self, now: float, behind_s: float = 0.0) -> list[str]:
+        """The nodes whose silence is past what their history allows, in name order.
+
+        `behind_s`: how far behind the server is in reading calls right now (a call to
+        itself takes that long, controlplane/selfprobe.py). Heartbeats sent in that
+        time may be waiting to be read, so that much of every silence is excused."""
+        t = self._t(now) - max(0.0, behind_s)
         out = []
         for name, history in self.nodes.items():
-            if t - history.last >= self.settings.grace_s:  # cheap test first
-                mean, std = history.stats(self.settings)
-                if t - history.last >= allowed_silence_s(mean, std, self.settings):
-                    out.append(name)
+            silence = t - history.last
+            if silence >= self.settings.grace_s and silence >= self._allowed(history):
+                out.append(name)  # (the cheap test first)
         return sorted(out)
 
 

@@ -23,7 +23,9 @@ number of nodes) and, for every node whose session it holds, the key
   leader can hold sessions.
 - A busy replica does not blame its nodes: the time its own event loop was stalled
   (a late detector tick) is excused, and heartbeats that queued behind it count when
-  they are read.
+  they are read; so is the delay of calls waiting to be read at all, as a call the
+  replica sends itself measures it (controlplane/selfprobe.py): a node is judged on
+  its silence minus how far behind the replica is.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ TICK_S = 0.25
 # Lateness of a tick below this is ordinary scheduling noise, not a stall.
 _TOLERANCE_S = 0.05
 LEAVING = b"leaving "
+_MOVES_AT_ONCE = 32  # liveness keys moved to a new lease concurrently
 
 
 class NodeLiveness:
@@ -54,11 +57,13 @@ class NodeLiveness:
 
     def __init__(self, store: EtcdStore, registry: SessionRegistry, *,
                  settings: DetectorSettings, leave_grace_s: float = 30.0,
-                 clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S) -> None:
+                 clock: Callable[[], float] = time.monotonic, tick_s: float = TICK_S,
+                 behind_s: Callable[[], float] = lambda: 0.0) -> None:
         self._store = store
         self._registry = registry
         self._clock = clock
         self._tick_s = tick_s
+        self._behind_s = behind_s
         self.settings = settings
         self.leave_grace_s = leave_grace_s
         self.detector = FailureDetector(settings)
@@ -133,13 +138,14 @@ class NodeLiveness:
             if stalled:
                 self.detector.excuse(stalled)
                 self.stalled_s += stalled
-            for node in self.detector.overdue(now):
+            behind = self._behind_s()
+            for node in self.detector.overdue(now, behind):
                 try:
-                    await self._declare_down(node, now)
+                    await self._declare_down(node, now, behind)
                 except Exception as exc:  # one node's trouble must not stop the judging
                     log.warning("node %s: could not declare it down: %s", node, exc)
 
-    async def _declare_down(self, node: str, now: float) -> None:
+    async def _declare_down(self, node: str, now: float, behind: float = 0.0) -> None:
         session_id = self._sessions.get(node)
         if session_id is None:
             self.detector.forget(node)
@@ -156,22 +162,28 @@ class NodeLiveness:
             # The key stays, but so does this replica's silence toward etcd: the lease
             # lapses on its own within the grace.
             log.warning("node %s: cannot clear its liveness key: %s", node, exc)
-        log.warning("node %s: no heartbeat for %.1fs (phi %.1f); no longer alive",
-                    node, silence, phi)
+        log.warning("node %s: no heartbeat for %.1fs (phi %.1f; this replica %.1fs behind "
+                    "in reading calls); no longer alive", node, silence, phi, behind)
 
     async def _moved(self, old: int, new: int) -> None:
         """The lease was lost and replaced: put the keys of the sessions still held
-        here back, on the new lease, unless another replica holds them by now."""
-        for node, session_id in list(self._sessions.items()):
-            key = keys.alive_key(node)
-            value = session_id.encode()
-            try:
-                if not await self._store.commit(Commit(expect_value={key: value},
-                                                       lease_puts={key: (value, new)})):
-                    await self._store.commit(Commit(expect={key: 0},
-                                                    lease_puts={key: (value, new)}))
-            except StoreUnavailable as exc:
-                log.warning("node %s: cannot move its liveness key to lease %x: %s",
-                            node, new, exc)
+        here back, on the new lease, unless another replica holds them by now; a few
+        transactions at a time (KeptLease renews the new lease meanwhile)."""
+        sessions = list(self._sessions.items())
+        for first in range(0, len(sessions), _MOVES_AT_ONCE):
+            await asyncio.gather(*(self._move(node, session_id, new) for node, session_id
+                                   in sessions[first:first + _MOVES_AT_ONCE]))
         log.info("liveness keys of %d nodes moved from lease %x to %x",
-                 len(self._sessions), old, new)
+                 len(sessions), old, new)
+
+    async def _move(self, node: str, session_id: str, new: int) -> None:
+        key = keys.alive_key(node)
+        value = session_id.encode()
+        try:
+            if not await self._store.commit(Commit(expect_value={key: value},
+                                                   lease_puts={key: (value, new)})):
+                await self._store.commit(Commit(expect={key: 0},
+                                                lease_puts={key: (value, new)}))
+        except StoreUnavailable as exc:
+            log.warning("node %s: cannot move its liveness key to lease %x: %s",
+                        node, new, exc)

@@ -49,6 +49,7 @@ from dockyard.controlplane.security.datakey import ensure_data_key
 from dockyard.controlplane.security.etcd_certs import EtcdFiles
 from dockyard.controlplane.security.ratelimit import SourceBuckets
 from dockyard.controlplane.security.sealed import SealError
+from dockyard.controlplane.selfprobe import SelfProbe, health_call
 from dockyard.controlplane.store.client import ClientTls
 from dockyard.controlplane.store.etcd import EtcdStore, StoreUnavailable
 from dockyard.v1 import control_pb2, control_pb2_grpc, dispatcher_pb2, dispatcher_pb2_grpc
@@ -118,8 +119,10 @@ async def run_server(config: ServerConfig) -> None:
         interceptors=[RoleInterceptor(tls.peer)],
     )
     registry = SessionRegistry()
+    probe_channel, probe_call = health_call(config.listen, ca)
+    self_probe = SelfProbe(probe_call)  # how far behind this replica is in reading calls
     liveness = NodeLiveness(store, registry, settings=settings,
-                            leave_grace_s=config.leave_grace_s)
+                            leave_grace_s=config.leave_grace_s, behind_s=self_probe.behind_s)
     broker = LogBroker()
     builds = BuildBroker()
     rate, burst = config.join_rate
@@ -199,6 +202,7 @@ async def run_server(config: ServerConfig) -> None:
         asyncio.create_task(tokens.follow(), name="join-token"),
         asyncio.create_task(liveness.run(), name="liveness"),
         asyncio.create_task(claims.run(), name="subnet-claims"),
+        asyncio.create_task(self_probe.run(), name="self-probe"),
     ]
     stopper = asyncio.create_task(stop.wait())
     watched = {stopper, *loops}
@@ -221,6 +225,7 @@ async def run_server(config: ServerConfig) -> None:
     for t in watched:
         t.cancel()
     await asyncio.gather(*watched, return_exceptions=True)
+    await probe_channel.close()
     await store.close()
     if etcd is not None:
         await etcd.stop()

@@ -18,7 +18,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 import grpc
 from aetcd import rpc
@@ -38,7 +39,7 @@ class KeptLease:
     """A lease of `ttl_s` seconds, renewed every `ttl_s / renewals` seconds."""
 
     def __init__(self, store: EtcdStore, *, ttl_s: int, renewals: int = 4,
-                 on_new: Callable[[int, int], Awaitable[None]] | None = None) -> None:
+                 on_new: Callable[[int, int], Coroutine[Any, Any, None]] | None = None) -> None:
         self._store = store
         self.ttl_s = max(2, int(ttl_s))
         self._every_s = self.ttl_s / max(2, renewals)
@@ -61,27 +62,45 @@ class KeptLease:
 
     async def run(self) -> None:
         """Hold the lease until cancelled; never returns, and no etcd trouble ends it."""
-        while True:
-            try:
-                if not self.id:
-                    await self._grant(self._lost)
-                    self._lost = 0
-                await self._keep(self.id)
-            except LeaseLost:
-                log.warning("liveness lease %x was lost; granting a new one", self.id)
-                self.ready.clear()
-                self._lost, self.id = self.id, 0
-            except (StoreUnavailable, rpc.AioRpcError, ConnectionError) as exc:
-                detail = exc.details() if isinstance(exc, rpc.AioRpcError) else str(exc)
-                log.warning("liveness lease keep-alive: %s; retrying", detail)
-                await asyncio.sleep(_RETRY_S)
+        moving: asyncio.Task[None] | None = None
+        try:
+            while True:
+                moving = await self._hold(moving)
+        finally:
+            if moving is not None:
+                moving.cancel()
+                await asyncio.gather(moving, return_exceptions=True)
 
-    async def _grant(self, old: int = 0) -> None:
+    async def _hold(self, moving: asyncio.Task[None] | None) -> asyncio.Task[None] | None:
+        """Grant a lease if there is none and keep it until it is lost or the stream
+        breaks. The owner moves its keys onto a new lease (`on_new`) while this keeps
+        renewing it: moving a few hundred keys one transaction each can take longer than
+        the TTL on a loaded machine, and a lease not renewed meanwhile was lost again
+        before the move ended (seen at 1,000 nodes, over and over)."""
+        try:
+            if not self.id:
+                await self._grant()
+                if self._lost and self._on_new is not None:
+                    if moving is not None and not moving.done():
+                        moving.cancel()  # that lease is gone too: move to this one
+                    moving = asyncio.create_task(self._on_new(self._lost, self.id),
+                                                 name="liveness-keys-move")
+                self._lost = 0
+            await self._keep(self.id)
+        except LeaseLost:
+            log.warning("liveness lease %x was lost; granting a new one", self.id)
+            self.ready.clear()
+            self._lost, self.id = self.id, 0
+        except (StoreUnavailable, rpc.AioRpcError, ConnectionError) as exc:
+            detail = exc.details() if isinstance(exc, rpc.AioRpcError) else str(exc)
+            log.warning("liveness lease keep-alive: %s; retrying", detail)
+            await asyncio.sleep(_RETRY_S)
+        return moving
+
+    async def _grant(self) -> None:
         self.id = await self._store.grant_lease(self.ttl_s)
         self.renewed_at = time.monotonic()
         self.ready.set()
-        if old and self._on_new is not None:
-            await self._on_new(old, self.id)
 
     async def _keep(self, lease_id: int) -> None:
         """Renew `lease_id` on one stream until it is lost (LeaseLost) or the stream
