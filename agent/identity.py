@@ -123,12 +123,14 @@ def _chain(tls: ssl.SSLSocket) -> list[bytes]:
             for c in chain]
 
 
-def trusted_ca(address: str, token: str, node: str) -> bytes:
-    """The CA certificate (PEM) to trust for `address`, checked against the token; raises
-    TokenRefused when the server refuses the token or is another cluster, and
-    ConnectionError when it cannot tell (unreachable, slow, a broken link)."""
+def trusted_ca(address: str, token: str, node: str,
+               join: tuple[bytes, bytes] | None = None) -> bytes:
+    """The CA certificate (PEM) to trust for `address`, checked against the token with
+    the join certificate `join` (cert, key; a new one if None); raises TokenRefused when
+    the server refuses the token or is another cluster, and ConnectionError when it
+    cannot tell (unreachable, slow, a broken link)."""
     digest, secret = split_token(token)
-    cert, key = join_certificate(secret, node)
+    cert, key = join or join_certificate(secret, node)
     ders, accepted, why = probe(address, cert, key)
     if not ders:
         if not accepted and why:
@@ -147,6 +149,31 @@ def trusted_ca(address: str, token: str, node: str) -> bytes:
     if not accepted:
         raise TokenRefused(f"join refused by {address}: invalid join token ({why})")
     return ssl.DER_cert_to_PEM_cert(ca_der).encode()
+
+
+class CheckedCas:
+    """The CA each control-plane address was checked to serve for a join token, kept
+    for this process: hollow nodes (many agents to a process) that join through the
+    same address with the same token share one check instead of one TLS handshake
+    each. A real agent is one node to a process, so it checks once as before. Only a
+    token that names its CA is kept, and a join that fails forgets the check, so the
+    next attempt asks the server again (a token rotated meanwhile is refused then)."""
+
+    def __init__(self) -> None:
+        self._cas: dict[tuple[str, str], bytes] = {}
+
+    def get(self, address: str, token: str) -> bytes | None:
+        return self._cas.get((address, token))
+
+    def keep(self, address: str, token: str, ca: bytes) -> None:
+        if split_token(token)[0] is not None:
+            self._cas[(address, token)] = ca
+
+    def forget(self, address: str, token: str) -> None:
+        self._cas.pop((address, token), None)
+
+
+CHECKED = CheckedCas()
 
 
 def new_key() -> ec.EllipticCurvePrivateKey:

@@ -250,17 +250,25 @@ class Session:
         if not self._token:
             raise JoinRefused("no join token: pass --token-file FILE or set DOCKYARD_TOKEN "
                               "(this node has no certificate yet)")
-        try:
-            ca = await asyncio.to_thread(ident.trusted_ca, address, self._token, self._desc.name)
-        except ident.TokenRefused as exc:
-            raise JoinRefused(str(exc)) from None
         _digest, secret = split_token(self._token)
-        cert, key = ident.join_certificate(secret, self._desc.name)
+        cert, key = ident.join_certificate(secret, self._desc.name)  # the probe's and Register's
+        ca = ident.CHECKED.get(address, self._token)
+        if ca is None:
+            try:
+                ca = await asyncio.to_thread(ident.trusted_ca, address, self._token,
+                                             self._desc.name, (cert, key))
+            except ident.TokenRefused as exc:
+                raise JoinRefused(str(exc)) from None
+            ident.CHECKED.keep(address, self._token, ca)
         creds = ident.join_credentials(ca, cert, key)
-        async with grpc.aio.secure_channel(address, creds,
-                                           options=ident.CHANNEL_OPTIONS) as channel:
-            reg = await self._register(dispatcher_pb2_grpc.CertificatesStub(channel), address,
-                                       csr=self.identity.csr())
+        try:
+            async with grpc.aio.secure_channel(address, creds,
+                                               options=ident.CHANNEL_OPTIONS) as channel:
+                reg = await self._register(dispatcher_pb2_grpc.CertificatesStub(channel),
+                                           address, csr=self.identity.csr())
+        except BaseException:
+            ident.CHECKED.forget(address, self._token)  # check the server again next time
+            raise
         if not reg.certificate:
             raise ConnectionError(f"{address} sent no node certificate")
         self.identity.adopt(reg.certificate, reg.ca_certificate or ca)

@@ -96,3 +96,18 @@ def test_join_token_comes_from_the_file_then_the_environment_then_the_flag(
     args.token_file = str(tmp_path / "empty")
     with pytest.raises(ValueError, match="is empty"):
         join_token(args, {})
+
+
+def test_a_checked_ca_is_kept_per_address_and_token_and_forgotten_after_a_failed_join(
+) -> None:
+    """Hollow nodes of one process share one check of the server's CA; a token that names
+    no CA is never kept (the agent trusts what the server shows, and says so, each time)."""
+    named = "dyt1-" + "ab" * 32 + "-secret"
+    cas = ident.CheckedCas()
+    cas.keep("10.0.0.1:7070", named, b"CA")
+    cas.keep("10.0.0.1:7070", "just-a-secret", b"CA")
+    assert cas.get("10.0.0.1:7070", named) == b"CA"
+    assert cas.get("10.0.0.2:7070", named) is None
+    assert cas.get("10.0.0.1:7070", "just-a-secret") is None
+    cas.forget("10.0.0.1:7070", named)
+    assert cas.get("10.0.0.1:7070", named) is None
