@@ -38,11 +38,14 @@ def _stored_services(stub: Any, server: str, app: str) -> dict[str, specs_pb2.Se
     return {s.name: s for s in stored.spec.services}
 
 
-def _unchanged(previous: specs_pb2.ServiceSpec | None, ctx: Context, repo: str) -> bool:
-    """Whether the stored service was built from this very context into this repository."""
+def _unchanged(previous: specs_pb2.ServiceSpec | None, ctx: Context, repo: str,
+               platform: str) -> bool:
+    """Whether the stored service was built from this very context into this repository,
+    for this platform when one is named. Pure."""
     return (previous is not None and previous.HasField("build")
             and previous.build.context_hash == ctx.hash
-            and previous.image.startswith(f"{repo}@sha256:"))
+            and previous.image.startswith(f"{repo}@sha256:")
+            and (not platform or platform == previous.platform))
 
 
 def build_images(spec: specs_pb2.AppSpec, *, base: Path, stub: Any, server: str,
@@ -67,9 +70,10 @@ def build_images(spec: specs_pb2.AppSpec, *, base: Path, stub: Any, server: str,
         repo = tag.rpartition(":")[0]
         svc.build.context_hash = ctx.hash
         old = previous.get(svc.name)
-        if _unchanged(old, ctx, repo):
+        if _unchanged(old, ctx, repo, svc.platform):
             assert old is not None
             svc.image = old.image
+            svc.platform = svc.platform or old.platform  # what the image was built for
             _report(svc.name, "unchanged context, not built")
             results.append(builder.Built(svc.name, old.image, "unchanged", ""))
             continue
@@ -87,8 +91,10 @@ def build_images(spec: specs_pb2.AppSpec, *, base: Path, stub: Any, server: str,
             _report(svc.name, "building with the local Docker Engine")
             digest = builder.build_locally(engine, ctx, svc.build, tag, _report)
         else:
-            node, digest = builder.build_on_cluster(stub, server, ctx, svc.build, tag, _report)
-            where = f"node {node}"
+            done = builder.build_on_cluster(stub, server, ctx, svc.build, tag, _report,
+                                            svc.platform)
+            digest, where = done.digest, f"node {done.node}"
+            svc.platform = svc.platform or done.platform
         svc.image = builder.by_digest(tag, digest)
         _report(svc.name, f"pushed {svc.image} ({time.monotonic() - started:.1f} s)")
         results.append(builder.Built(svc.name, svc.image, "built", where))

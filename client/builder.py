@@ -95,33 +95,50 @@ def build_locally(client: Any, ctx: Context, build: specs_pb2.BuildSpec, tag: st
         raise CliError(f"service {ctx.service}: {exc}") from None
 
 
-def _uploads(ctx: Context, build: specs_pb2.BuildSpec,
-             tag: str) -> Iterator[control_pb2.BuildUpload]:
+def _uploads(ctx: Context, build: specs_pb2.BuildSpec, tag: str,
+             platform: str) -> Iterator[control_pb2.BuildUpload]:
     spec = specs_pb2.BuildSpec()
     spec.CopyFrom(build)
     spec.dockerfile = ctx.dockerfile
-    yield control_pb2.BuildUpload(service=ctx.service, spec=spec, tag=tag)
+    yield control_pb2.BuildUpload(service=ctx.service, spec=spec, tag=tag, platform=platform)
     for i in range(0, len(ctx.tar), _UPLOAD_CHUNK):
         yield control_pb2.BuildUpload(context=ctx.tar[i:i + _UPLOAD_CHUNK])
 
 
+@dataclass(frozen=True)
+class NodeBuild:
+    """A build on a cluster node: where, the pushed digest, and the platform it was
+    built for when the service named none and the nodes differ in architecture."""
+
+    node: str
+    digest: str
+    platform: str = ""
+
+
 def build_on_cluster(stub: Any, server: str, ctx: Context, build: specs_pb2.BuildSpec,
-                     tag: str, report: Report) -> tuple[str, str]:
-    """Build on a cluster node through the control plane; returns (node, digest)."""
+                     tag: str, report: Report, platform: str = "") -> NodeBuild:
+    """Build on a cluster node through the control plane, on one of ``platform``'s
+    architecture when it is named."""
     from dockyard.client.control import describe_rpc_error
 
     node = ""
+    pinned = ""
     try:
-        for out in stub.Build(_uploads(ctx, build, tag), timeout=1800):
+        for out in stub.Build(_uploads(ctx, build, tag, platform), timeout=1800):
             if out.node:
                 node = out.node
+                pinned = out.platform
                 report(ctx.service, f"building on node {node}")
+                if pinned:
+                    report(ctx.service, f"the nodes differ in architecture: built for "
+                                        f"{pinned}, so its tasks run only on such nodes "
+                                        "(name platform: to choose)")
             if out.line:
                 report(ctx.service, out.line)
             if out.error:
                 raise CliError(f"service {ctx.service}: {out.error}")
             if out.digest:
-                return node, out.digest
+                return NodeBuild(node, out.digest, pinned)
     except grpc.RpcError as exc:
         raise CliError(describe_rpc_error(exc, server)) from None
     raise CliError(f"service {ctx.service}: the build on node {node or '?'} ended without "

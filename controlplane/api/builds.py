@@ -26,6 +26,7 @@ import grpc
 
 from dockyard.controlplane.api.outbox import SessionOutbox
 from dockyard.controlplane.view import ClusterView
+from dockyard.scheduler.rules import platform_problem
 from dockyard.v1 import control_pb2, dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2, specs_pb2
 
 MIB = 1024 * 1024
@@ -67,17 +68,61 @@ class BuildBroker(SessionOutbox[dispatcher_pb2.BuildOrder]):
         self._jobs.pop(job.id, None)
 
 
-def choose_builder(view: ClusterView, reachable: Callable[[str], bool]) -> str | None:
-    """The node to build on: a ready, active node whose session this replica holds, the
-    one with the fewest tasks (then by name). Pure."""
+@dataclass(frozen=True)
+class BuilderChoice:
+    """Where a build runs: ``node``, or None with ``problem`` (one line). ``platform`` is
+    set when the service named none but the ready nodes differ in architecture: the
+    image is built for the architecture most of them have, and the service must then
+    run only there."""
+
+    node: str | None
+    platform: str = ""
+    problem: str = ""
+
+
+def _wanted_architecture(platform: str) -> str:
+    return platform.partition("/")[2].partition("/")[0]
+
+
+def choose_builder(view: ClusterView, reachable: Callable[[str], bool],
+                   platform: str = "") -> BuilderChoice:
+    """The node to build on: a ready, active node whose session this replica holds and
+    whose engine's architecture is the service's ``platform`` ("linux/arm64"), the one
+    with the fewest tasks (then by name). A node that did not say its architecture is
+    taken only when no node says it matches. Without ``platform``, on nodes of several
+    architectures, the one most of them have (then by name) is built for. Pure."""
     counts: dict[str, int] = defaultdict(int)
     for task in view.tasks.values():
         if task.node:
             counts[task.node] += 1
-    ready = [n.meta.id for n in view.nodes.values()
+    ready = [n for n in view.nodes.values()
              if n.state == objects_pb2.NODE_READY and n.availability == objects_pb2.ACTIVE
              and reachable(n.meta.id)]
-    return min(ready, key=lambda name: (counts[name], name), default=None)
+    if not ready:
+        return BuilderChoice(None, problem="no node can build: no ready node holds a "
+                                           "session with this server")
+    arch = {n.meta.id: n.description.architecture for n in ready}
+    pinned = ""
+    if platform:
+        problems = {name: platform_problem(platform, a) for name, a in arch.items()}
+        fits = [name for name, problem in problems.items() if problem is None]
+        if not fits:
+            nodes = ", ".join(f"{name} ({problem})" for name, problem in sorted(problems.items()))
+            return BuilderChoice(None, problem=f"no node can build for platform {platform}: "
+                                               f"ready nodes: {nodes}")
+        known = [name for name in fits if arch[name]]
+        fits = known or fits
+    else:
+        kinds: dict[str, int] = defaultdict(int)
+        for a in arch.values():
+            if a:
+                kinds[a] += 1
+        fits = list(arch)
+        if len(kinds) > 1:
+            most = min(kinds, key=lambda a: (-kinds[a], a))
+            fits = [name for name in arch if arch[name] == most]
+            pinned = f"linux/{most}"
+    return BuilderChoice(min(fits, key=lambda name: (counts[name], name)), platform=pinned)
 
 
 async def relay_build(
@@ -104,16 +149,15 @@ async def relay_build(
     if first is None or not first.tag:
         await context.abort(grpc.StatusCode.INVALID_ARGUMENT, "a build needs a tag")
         return
-    node = choose_builder(view(), broker.reachable)
+    choice = choose_builder(view(), broker.reachable, first.platform)
+    node = choice.node
     if node is None:
-        await context.abort(
-            grpc.StatusCode.FAILED_PRECONDITION,
-            f"service {first.service}: no node can build: no ready node holds a session "
-            "with this server")
+        await context.abort(grpc.StatusCode.FAILED_PRECONDITION,
+                            f"service {first.service}: {choice.problem}")
         return
     job = broker.start(node, first.service, first.spec, first.tag, b"".join(parts))
     try:
-        yield control_pb2.BuildOutput(node=node)
+        yield control_pb2.BuildOutput(node=node, platform=choice.platform)
         while True:
             try:
                 msg = await asyncio.wait_for(job.output.get(), timeout=BUILD_SILENCE_S)

@@ -405,25 +405,29 @@ class ClusterInfoResponse(_message.Message):
     def __init__(self, registry: _Optional[str] = ...) -> None: ...
 
 class BuildUpload(_message.Message):
-    __slots__ = ("service", "spec", "tag", "context")
+    __slots__ = ("service", "spec", "tag", "context", "platform")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     SPEC_FIELD_NUMBER: _ClassVar[int]
     TAG_FIELD_NUMBER: _ClassVar[int]
     CONTEXT_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
     service: str
     spec: _specs_pb2.BuildSpec
     tag: str
     context: bytes
-    def __init__(self, service: _Optional[str] = ..., spec: _Optional[_Union[_specs_pb2.BuildSpec, _Mapping]] = ..., tag: _Optional[str] = ..., context: _Optional[bytes] = ...) -> None: ...
+    platform: str
+    def __init__(self, service: _Optional[str] = ..., spec: _Optional[_Union[_specs_pb2.BuildSpec, _Mapping]] = ..., tag: _Optional[str] = ..., context: _Optional[bytes] = ..., platform: _Optional[str] = ...) -> None: ...
 
 class BuildOutput(_message.Message):
-    __slots__ = ("node", "line", "error", "digest")
+    __slots__ = ("node", "line", "error", "digest", "platform")
     NODE_FIELD_NUMBER: _ClassVar[int]
     LINE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
+    PLATFORM_FIELD_NUMBER: _ClassVar[int]
     node: str
     line: str
     error: str
     digest: str
-    def __init__(self, node: _Optional[str] = ..., line: _Optional[str] = ..., error: _Optional[str] = ..., digest: _Optional[str] = ...) -> None: ...
+    platform: str
+    def __init__(self, node: _Optional[str] = ..., line: _Optional[str] = ..., error: _Optional[str] = ..., digest: _Optional[str] = ..., platform: _Optional[str] = ...) -> None: ...
