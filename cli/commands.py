@@ -42,6 +42,7 @@ def cmd_config(args: Any) -> int:
 
 def cmd_apply(args: Any) -> int:
     from dockyard.cli.builds import build_images
+    from dockyard.cli.engine_notes import engine_warnings, needs_engine_check
     from dockyard.client.compose_files import compose_base, load_compose
     from dockyard.common.spec.privileges import parse_allow
 
@@ -55,9 +56,7 @@ def cmd_apply(args: Any) -> int:
     dry_run = bool(getattr(args, "dry_run", False))
     built = build_images(loaded.spec, base=compose_base(args.files), stub=stub,
                          server=args.server, dry_run=dry_run)
-    if any(s.HasField("healthcheck") for s in loaded.spec.services):
-        from dockyard.cli.engine_notes import engine_warnings
-
+    if needs_engine_check(loaded.spec):
         nodes = call(args.server, stub.ListNodes, control_pb2.ListRequest()).nodes
         for line in engine_warnings(loaded.spec, nodes):
             print(f"warning: {line}", file=sys.stderr)

@@ -255,8 +255,8 @@ def parse_deploy(
     mode = body.get("mode", "replicated")
     if mode == "global":
         raise SpecError(
-            f'{where}.mode: "global" is not supported; set replicas to the node count '
-            "and x-dockyard.max_per_node to 1"
+            f'{where}.mode: "global" is not supported by Dockyard: set replicas to the node '
+            "count and x-dockyard.max_per_node to 1"
         )
     if mode != "replicated":
         raise SpecError(f'{where}.mode: expected "replicated", got {show(mode)}')

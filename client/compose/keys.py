@@ -262,7 +262,10 @@ SERVICE: dict[str, Key] = {
     "volumes.bind.selinux": _a(_ENGINE),
     "volumes.volume": _a("volume options"),
     "volumes.volume.nocopy": _a(_ENGINE),
-    "volumes.volume.subpath": _a(_ENGINE),
+    "volumes.volume.subpath": _a(
+        f"{_ENGINE}; it needs Docker Engine 26 (API 1.45): apply warns, in one line, of "
+        "nodes with an older engine, where its tasks fail rather than mount the whole volume"
+    ),
     "volumes.tmpfs": _a("tmpfs options"),
     "volumes.tmpfs.size": _a(_ENGINE),
     "volumes.tmpfs.mode": _a(_ENGINE),

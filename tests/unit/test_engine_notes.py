@@ -1,4 +1,5 @@
-"""apply warns, once, of nodes whose Docker Engine cannot apply healthcheck.start_interval."""
+"""apply warns, once, of nodes whose Docker Engine cannot apply healthcheck.start_interval
+or a volume's subpath; an agent refuses to mount a whole volume for a subpath."""
 
 from __future__ import annotations
 
@@ -35,3 +36,25 @@ def test_one_line_names_the_old_nodes_and_their_engines() -> None:
 def test_nothing_to_say() -> None:
     assert engine_warnings(app(0), [node("h1", "20.10.24")]) == []
     assert engine_warnings(app(1000), [node("h1", "26.1.0"), node("h2", "")]) == []
+
+
+def test_a_volume_subpath_on_old_engines_is_one_line_and_the_agent_refuses_it() -> None:
+    from dockyard.agent.runtime.docker.create import subpath_refusal
+    from dockyard.cli.engine_notes import needs_engine_check
+
+    mount = specs_pb2.VolumeMount(type="volume", source="data", target="/site",
+                                  volume_subpath="www")
+    spec = specs_pb2.AppSpec(name="shop", services=[
+        specs_pb2.ServiceSpec(name="web", volumes=[mount]), specs_pb2.ServiceSpec(name="db")])
+    assert needs_engine_check(spec) and not needs_engine_check(app(0))
+    nodes = [node("h1", "20.10.24+dfsg1"), node("h2", "26.1.5"), node("h3", "25.0.3")]
+    assert engine_warnings(spec, nodes) == [
+        "service web: volumes.volume.subpath cannot be mounted on h1, h3: their Docker "
+        "Engine (20.10.24+dfsg1, 25.0.3) is older than 26.0 (API 1.45); a task placed there "
+        "fails instead of mounting the whole volume"]
+    web = spec.services[0]
+    assert subpath_refusal(web, "1.41") == (
+        "volumes.volume.subpath (/site) needs Docker Engine 26 (API 1.45); this node's "
+        "engine speaks API 1.41: the whole volume is not mounted instead")
+    assert subpath_refusal(web, "1.45") is None and subpath_refusal(web, "") is None
+    assert subpath_refusal(spec.services[1], "1.41") is None

@@ -62,6 +62,23 @@ def start_interval_ns(spec: specs_pb2.ServiceSpec) -> int:
     return spec.healthcheck.start_interval_ms * MS_TO_NS
 
 
+# The Engine API version that reads a volume mount's VolumeOptions.Subpath.
+SUBPATH_API = (1, 45)
+
+
+def subpath_refusal(spec: specs_pb2.ServiceSpec, api_version: str) -> str | None:
+    """Why an engine of ``api_version`` cannot make this container, or None: an older
+    engine ignores a volume's subpath and would mount the whole volume. Pure."""
+    if not api_version or api_at_least(api_version, SUBPATH_API):
+        return None  # unknown: the engine is not judged
+    paths = [v.target for v in spec.volumes if v.volume_subpath]
+    if not paths:
+        return None
+    return (f"volumes.volume.subpath ({', '.join(paths)}) needs Docker Engine 26 (API 1.45); "
+            f"this node's engine speaks API {api_version}: the whole volume is not "
+            "mounted instead")
+
+
 def api_at_least(version: str, wanted: tuple[int, int]) -> bool:
     """Whether an Engine API version ("1.45") is at least ``wanted``. Pure."""
     major, _, minor = version.partition(".")
@@ -147,6 +164,8 @@ def create_kwargs(req: CreateRequest) -> dict[str, Any]:
         "hostname": hostname_for(task),
         "detach": True,
     }
+    if spec.uts == "host" and not spec.hostname:
+        del kw["hostname"]  # the engine refuses a hostname in the host's UTS namespace
     if spec.HasField("command"):
         kw["command"] = list(spec.command.args)
     if spec.HasField("entrypoint"):

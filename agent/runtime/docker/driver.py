@@ -28,6 +28,7 @@ from dockyard.agent.runtime.docker.create import (
     api_at_least,
     create_kwargs,
     start_interval_ns,
+    subpath_refusal,
 )
 from dockyard.agent.runtime.docker.exec import DockerExec
 from dockyard.agent.runtime.docker.inspect import (
@@ -162,6 +163,9 @@ class DockerDriver:
         return True
 
     def create(self, req: CreateRequest) -> str:
+        refused = subpath_refusal(req.task.spec, self.api_version)
+        if refused:
+            raise DriverError(f"cannot create container: {refused}")
         self._ensure_image(req.task.spec.image, req.task.spec.platform)
         name = container_name(req.task)
         try:

@@ -63,6 +63,14 @@ def test_minimal_kwargs() -> None:
     assert (TASK_LABEL, NODE_LABEL) == ("io.dockyard.task-id", "io.dockyard.node")
 
 
+def test_the_hosts_uts_namespace_gets_no_hostname_of_dockyards() -> None:
+    """The engine refuses a hostname with `uts: host` ("conflicting options")."""
+    kw = kwargs_of(_task(_spec(uts="host")), node="n1", secret_paths={})
+    assert "hostname" not in kw and kw["uts_mode"] == "host"
+    named = kwargs_of(_task(_spec(uts="host", hostname="h")), node="n1", secret_paths={})
+    assert named["hostname"] == "h"  # the user's own: the engine's error says why
+
+
 def test_user_labels_kept_but_cannot_override_dockyard_labels() -> None:
     s = _spec(labels={"team": "a", LABEL + "task-id": "forged", LABEL + "node": "other"})
     labels = kwargs_of(_task(s), node="n1", secret_paths={})["labels"]

@@ -113,7 +113,7 @@ SERVICE_ERRORS: list[tuple[dict[str, Any], str]] = [
     ({"secrets": [{"source": "pw", "mode": 0o10000}]}, 'service "web": secrets[0].mode: must be at most 4095'),
     ({"deploy": {"replicas": -1}}, 'service "web": deploy.replicas: must not be negative, got -1'),
     ({"deploy": {"replicas": "many"}}, 'service "web": deploy.replicas: expected a whole number, got "many"'),
-    ({"deploy": {"mode": "global"}}, 'service "web": deploy.mode: "global" is not supported; set replicas to the node count and x-dockyard.max_per_node to 1'),
+    ({"deploy": {"mode": "global"}}, 'service "web": deploy.mode: "global" is not supported by Dockyard: set replicas to the node count and x-dockyard.max_per_node to 1'),
     ({"deploy": {"lables": {}}}, 'service "web": unknown key "deploy.lables"'),
     ({"deploy": {"resources": {"limits": {"memory": "512M"}, "reservations": {"memory": "1G"}}}}, 'service "web": deploy.resources: reservations.memory 1 GiB exceeds limits.memory 512 MiB'),
     ({"deploy": {"resources": {"limits": {"cpus": "0.5"}, "reservations": {"cpus": 1}}}}, 'service "web": deploy.resources: reservations.cpus 1 exceeds limits.cpus 0.5'),
