@@ -54,6 +54,15 @@ def engine(bed: TestbedStatus, host: str) -> docker.DockerClient:
     return docker.DockerClient(base_url=f"unix://{h.docker_socket}", timeout=30)
 
 
+def engine_api(bed: TestbedStatus, host: str) -> str:
+    """The Engine API version a host's engine speaks ("1.41")."""
+    client = engine(bed, host)
+    try:
+        return str(client.version()["ApiVersion"])
+    finally:
+        client.close()
+
+
 def engine_containers(bed: TestbedStatus, app: str) -> dict[str, list[dict[str, Any]]]:
     """Per host, the app's containers as that host's engine reports them."""
     out: dict[str, list[dict[str, Any]]] = {}

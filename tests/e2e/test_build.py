@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -16,8 +17,20 @@ from pathlib import Path
 import pytest
 
 from dockyard.agent.runtime.docker.create import START_INTERVAL_API, api_at_least
+from dockyard.deploy import testbed
 from dockyard.deploy.testbed import TestbedStatus
-from tests.e2e.harness import cli, cli_json, engine, engine_containers, running_tasks, wait_for
+from dockyard.deploy.testbed.processes import signal_pid, wait_gone
+from dockyard.deploy.testbed.state import load
+from tests.e2e.conftest import BED_ARGS
+from tests.e2e.harness import (
+    cli,
+    cli_json,
+    engine,
+    engine_api,
+    engine_containers,
+    running_tasks,
+    wait_for,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -114,11 +127,7 @@ def test_build_only_service_is_built_pushed_and_served(
         # healthcheck.start_interval (which the docker SDK cannot say) reaches an engine
         # that reads it; of older engines (the testbed's Debian one) apply warns, one line
         node = next(h.name for h in bed.hosts if h.name == running_tasks(bed, app)[0]["node"])
-        client = engine(bed, node)
-        try:
-            api = str(client.version()["ApiVersion"])
-        finally:
-            client.close()
+        api = engine_api(bed, node)
         if api_at_least(api, START_INTERVAL_API):
             assert containers[0]["Config"]["Healthcheck"]["StartInterval"] == 1_000_000_000
         else:
@@ -172,3 +181,41 @@ def test_failed_builds_are_one_line_and_store_nothing(
     assert "service web: no Dockerfile 'Dockerfile' in the build context" in missing.stderr
 
     assert cli_json(bed, "get", "apps", "--app", app) == []
+
+
+def test_an_unreachable_registry_is_one_line_and_stores_nothing(
+    bed: TestbedStatus, tmp_path: Path
+) -> None:
+    """The registry dies between the build and the push: built by the local engine and
+    by a node's, each apply ends in one line naming the service and the registry, and
+    nothing is stored. The testbed's own `up` brings the registry back (its images are
+    on disk) for the tests after this one, whatever happened here."""
+    app = "noregistry"
+    f = write_app(tmp_path, bed, app, "<p>never pushed</p>\n")
+    for h in bed.hosts:  # the FROM image stays at hand on every engine without the registry
+        client = engine(bed, h.name)
+        try:
+            client.images.pull(bed.image)
+        finally:
+            client.close()
+    state = load(Path(bed.state_dir) / "state.json")
+    assert state is not None and "registry" in state.processes
+    pid = state.processes["registry"].pid
+    signal_pid(pid, signal.SIGKILL)
+    try:
+        assert wait_gone([pid], timeout=10) == []
+        assert page(f"http://{bed.registry}/v2/") is None, "the registry still answers"
+        h1 = next(h for h in bed.hosts if h.name == "h1")
+        for where, env in [("local engine", {"DOCKER_HOST": f"unix://{h1.docker_socket}"}),
+                           ("a node", None)]:
+            out = dockyard(bed, "apply", "-f", str(f), env=env)
+            assert out.returncode == 1, (where, out.stdout, out.stderr)
+            errors = [x for x in out.stderr.splitlines() if x.startswith("error:")]
+            assert len(errors) == 1, (where, out.stderr)
+            assert errors[0].startswith(f"error: service web: push to {bed.registry} failed: "
+                                        ), (where, errors)
+            assert "Traceback" not in out.stderr
+            assert cli_json(bed, "get", "apps", "--app", app) == [], where
+    finally:
+        testbed.up(**BED_ARGS, progress=lambda _m: None)
+    assert page(f"http://{bed.registry}/v2/") is not None
