@@ -43,6 +43,7 @@ def cmd_config(args: Any) -> int:
 def cmd_apply(args: Any) -> int:
     from dockyard.cli.builds import build_images
     from dockyard.cli.engine_notes import engine_warnings, needs_engine_check
+    from dockyard.cli.placement import placement_lines, placement_rows
     from dockyard.client.compose_files import compose_base, load_compose
     from dockyard.common.spec.privileges import parse_allow
 
@@ -66,7 +67,8 @@ def cmd_apply(args: Any) -> int:
     if args.output == "json" or args.output == "yaml":
         rows: dict[str, Any] = {
             "app": resp.app.meta.id,
-            "changes": [{"service": c.service, "action": c.action, "detail": c.detail}
+            "changes": [{"service": c.service, "action": c.action, "detail": c.detail,
+                         **({"placements": placement_rows(c)} if dry_run else {})}
                         for c in resp.changes]}
         if built:
             rows["builds"] = [{"service": b.service, "action": b.action, "image": b.image,
@@ -78,6 +80,8 @@ def cmd_apply(args: Any) -> int:
         for c in resp.changes:
             print(f"{resp.app.meta.id}/{c.service} {'would be ' if dry_run else ''}{c.action}"
                   + (f": {c.detail}" if c.detail else ""))
+            for line in placement_lines(c.service, c.placements):
+                print(line)
         if dry_run:
             print("dry run: nothing was built or stored")
     if args.wait and not dry_run:

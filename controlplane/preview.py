@@ -24,7 +24,7 @@ from dockyard.controlplane.snapshot import node_infos, strategy_of, task_request
 from dockyard.controlplane.view import ClusterView
 from dockyard.controlplane.volumes import bound_volumes
 from dockyard.scheduler import place
-from dockyard.v1 import objects_pb2
+from dockyard.v1 import control_pb2, objects_pb2
 
 _LIVE = (objects_pb2.DESIRED_READY, objects_pb2.DESIRED_RUNNING)
 
@@ -93,3 +93,13 @@ def preview_placement(view: ClusterView, app: objects_pb2.App,
             task.service, task.slot, node_of.get(tid, ""),
             "" if tid in node_of else plan.unplaced.get(tid, "fits on no node")))
     return out
+
+
+def add_placements(view: ClusterView, response: control_pb2.ApplyResponse,
+                   services: Iterable[objects_pb2.Service]) -> None:
+    """Put, under each change of a dry run's ``response``, where its new tasks would
+    run. ``services`` are those the apply would store. Pure (it fills ``response``)."""
+    placed = preview_placement(view, response.app, services)
+    for change in response.changes:
+        for t in placed.get(change.service, []):
+            change.placements.add(slot=t.slot, node=t.node, pending=t.pending)

@@ -22,6 +22,7 @@ from dockyard.controlplane.desired import ServiceDiff, app_hash, diff_services
 from dockyard.controlplane.events import event_entry
 from dockyard.controlplane.files.plan import owned_refs
 from dockyard.controlplane.metrics import APPLY_SECONDS
+from dockyard.controlplane.preview import add_placements
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import decode, encode
 from dockyard.controlplane.store.etcd import Commit
@@ -98,7 +99,10 @@ class AppWrites(ControlBase):
         if old_app is not None and nothing_changed(old_app, app, diffs):
             response.app.CopyFrom(old_app)
             return response
-        if dry_run:  # judged like an apply, and nothing stored
+        if dry_run:  # judged like an apply, and nothing stored; where new tasks would run
+            if self._view is not None:
+                add_placements(self._view(), response,
+                               [d.service for d in diffs if d.service is not None])
             return response
         commit = Commit()
         commit.expect[keys.app_key(spec.name)] = old_app.meta.version if old_app else 0

@@ -5,10 +5,6 @@ drain leaves the task there and says why, `drain --force` makes it wait for its 
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,6 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from dockyard.common.polling import wait_for
+from tests.integration.hollow import as_json, hollow_cluster, run
 
 pytestmark = pytest.mark.integration
 T = TypeVar("T")
@@ -34,30 +31,10 @@ volumes:
 """
 
 
-def run(env: dict[str, str], *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run([sys.executable, "-m", "dockyard.cli", *args], env=env,
-                         capture_output=True, text=True, timeout=120)
-    if check:
-        assert out.returncode == 0, f"dockyard {' '.join(args)}: {out.stderr}"
-    return out
-
-
-def as_json(env: dict[str, str], *args: str) -> Any:
-    return json.loads(run(env, *args, "-o", "json").stdout)
-
-
 @pytest.fixture
 def cli(tmp_path: Path) -> Iterator[dict[str, str]]:
-    env = {**os.environ, "DOCKYARD_HOLLOW_DIR": str(tmp_path / "hollow"),
-           "HOME": str(tmp_path / "home")}
-    try:
-        up = run(env, "dev-cluster", "up", "--hollow", "3")
-        exports = up.stdout.strip().splitlines()[-1].removeprefix("export ").split()
-        yield {**env, **dict(kv.split("=", 1) for kv in exports)}
-    finally:
-        # --hollow: never the e2e testbed that may run beside this suite.
-        subprocess.run([sys.executable, "-m", "dockyard.cli", "dev-cluster", "down",
-                        "--hollow"], env=env, capture_output=True, timeout=120)
+    with hollow_cluster(tmp_path, 3) as env:
+        yield env
 
 
 def volumes(cli: dict[str, str]) -> dict[str, dict[str, Any]]:

@@ -33,14 +33,16 @@ class ApplyRequest(_message.Message):
     def __init__(self, spec: _Optional[_Union[_specs_pb2.AppSpec, _Mapping]] = ..., allow: _Optional[_Iterable[str]] = ..., dry_run: _Optional[bool] = ...) -> None: ...
 
 class ServiceChange(_message.Message):
-    __slots__ = ("service", "action", "detail")
+    __slots__ = ("service", "action", "detail", "placements")
     SERVICE_FIELD_NUMBER: _ClassVar[int]
     ACTION_FIELD_NUMBER: _ClassVar[int]
     DETAIL_FIELD_NUMBER: _ClassVar[int]
+    PLACEMENTS_FIELD_NUMBER: _ClassVar[int]
     service: str
     action: str
     detail: str
-    def __init__(self, service: _Optional[str] = ..., action: _Optional[str] = ..., detail: _Optional[str] = ...) -> None: ...
+    placements: _containers.RepeatedCompositeFieldContainer[TaskPlacement]
+    def __init__(self, service: _Optional[str] = ..., action: _Optional[str] = ..., detail: _Optional[str] = ..., placements: _Optional[_Iterable[_Union[TaskPlacement, _Mapping]]] = ...) -> None: ...
 
 class ApplyResponse(_message.Message):
     __slots__ = ("app", "changes")
@@ -431,3 +433,13 @@ class BuildOutput(_message.Message):
     digest: str
     platform: str
     def __init__(self, node: _Optional[str] = ..., line: _Optional[str] = ..., error: _Optional[str] = ..., digest: _Optional[str] = ..., platform: _Optional[str] = ...) -> None: ...
+
+class TaskPlacement(_message.Message):
+    __slots__ = ("slot", "node", "pending")
+    SLOT_FIELD_NUMBER: _ClassVar[int]
+    NODE_FIELD_NUMBER: _ClassVar[int]
+    PENDING_FIELD_NUMBER: _ClassVar[int]
+    slot: int
+    node: str
+    pending: str
+    def __init__(self, slot: _Optional[int] = ..., node: _Optional[str] = ..., pending: _Optional[str] = ...) -> None: ...
