@@ -83,16 +83,18 @@ def _add_app_commands(sub: Any) -> None:
     p = sub.add_parser(
         "apply", help="store an app's desired state (all or nothing)",
         description="Store an app's desired state, all or nothing. Services with build: "
-                    "are built first (by the Docker Engine here if one answers, else on a "
-                    "cluster node), pushed to the cluster's registry and run by digest; an "
-                    "unchanged build context is not built again.")
+                    "are built first (by the Docker Engine here if one answers, else on the "
+                    "least busy ready cluster node of the service's platform), pushed to the "
+                    "cluster's registry and run by digest; an unchanged build context is "
+                    "not built again.")
     compose_flags(p)
     p.add_argument("--allow", action="append", default=[], metavar="PRIVILEGE[,...]",
                    help="privileges this app may use: " + ", ".join(PRIVILEGE_NAMES)
                         + " (or all); see docs/security.md")
     p.add_argument("--dry-run", action="store_true",
-                   help="say what would be built and what would change per service; "
-                        "build and store nothing")
+                   help="say what would be built, what would change per service and on "
+                        "which node each new task would run (or why it would wait); build "
+                        "and store nothing")
     p.add_argument("--wait", action="store_true", help="follow progress until all healthy")
     p.add_argument("--timeout", type=float, default=300.0, help="--wait gives up after (s)")
     server_flag(p)
