@@ -114,9 +114,11 @@ def cmd_get(args: Any) -> int:
         rows.sort(key=itemgetter("app", "service", "slot"))
         kind = "tasks"
     else:
-        nodes = call(args.server, stub.ListNodes, req).nodes
-        alloc = render.allocated_by_node(call(args.server, stub.ListTasks, req).tasks)
-        rows = [render.node_row(n, alloc.get(n.meta.id, (0, 0))) for n in nodes]
+        listed = call(args.server, stub.ListNodes, req)
+        alloc = {n: (r.cpu_millis, r.memory_bytes) for n, r in listed.allocated.items()}
+        if not alloc and listed.nodes:  # a server that leaves the sums to the client
+            alloc = render.allocated_by_node(call(args.server, stub.ListTasks, req).tasks)
+        rows = [render.node_row(n, alloc.get(n.meta.id, (0, 0))) for n in listed.nodes]
         kind = "nodes"
     print_rows(kind, rows, args.output)
     return 0

@@ -150,7 +150,7 @@ async def run_server(config: ServerConfig) -> None:
                              console=Access(console_key(ca.key_pem), config.http_listen,
                                             config.http_tls),
                              registry=config.registry, builds=builds,
-                             view=lambda: mirror.view)
+                             view=lambda: mirror.view, mirror=mirror)
     control_pb2_grpc.add_ControlServicer_to_server(control, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -29,6 +29,7 @@ from dockyard.controlplane.api.reads import Reads
 from dockyard.controlplane.api.streams import Streams
 from dockyard.controlplane.api.tokens import Tokens
 from dockyard.controlplane.api.versions import VersionRpcs
+from dockyard.controlplane.api.viewreads import Mirrored
 from dockyard.controlplane.console import auth as console_auth
 from dockyard.controlplane.files.api import FilesApi
 from dockyard.controlplane.files.store import FileStore
@@ -42,7 +43,8 @@ __all__ = ["ControlService", "Liveness"]
 
 class ControlService(VersionRpcs, Reads, NodeWrites, Streams, Tokens, FilesApi,
                      control_pb2_grpc.ControlServicer):
-    """Serves the CLI. Reads go to etcd directly, so they see every committed write."""
+    """Serves the CLI. The List calls answer from the mirror once it holds every write
+    committed before them (api/viewreads.py), else from etcd: either way they see it."""
 
     def __init__(
         self,
@@ -59,10 +61,12 @@ class ControlService(VersionRpcs, Reads, NodeWrites, Streams, Tokens, FilesApi,
         registry: str = "",
         builds: BuildBroker | None = None,
         view: Callable[[], ClusterView] | None = None,
+        mirror: Mirrored | None = None,
     ) -> None:
         self._registry = registry
         self._builds = builds
         self._view = view
+        self._mirror = mirror
         self._files = files or FileStore(store, None)
         self._console = console
         self._allow = allow

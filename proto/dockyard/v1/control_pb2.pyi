@@ -85,10 +85,19 @@ class ListTasksResponse(_message.Message):
     def __init__(self, tasks: _Optional[_Iterable[_Union[_objects_pb2.Task, _Mapping]]] = ...) -> None: ...
 
 class ListNodesResponse(_message.Message):
-    __slots__ = ("nodes",)
+    __slots__ = ("nodes", "allocated")
+    class AllocatedEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _specs_pb2.Resources
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_specs_pb2.Resources, _Mapping]] = ...) -> None: ...
     NODES_FIELD_NUMBER: _ClassVar[int]
+    ALLOCATED_FIELD_NUMBER: _ClassVar[int]
     nodes: _containers.RepeatedCompositeFieldContainer[_objects_pb2.Node]
-    def __init__(self, nodes: _Optional[_Iterable[_Union[_objects_pb2.Node, _Mapping]]] = ...) -> None: ...
+    allocated: _containers.MessageMap[str, _specs_pb2.Resources]
+    def __init__(self, nodes: _Optional[_Iterable[_Union[_objects_pb2.Node, _Mapping]]] = ..., allocated: _Optional[_Mapping[str, _specs_pb2.Resources]] = ...) -> None: ...
 
 class AppDescription(_message.Message):
     __slots__ = ("app", "services", "tasks", "events", "waves")
