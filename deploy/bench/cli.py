@@ -4,9 +4,10 @@ A CLI call should take about 0.3 s on a quiet machine, and most of what it costs
 interpreter starting and importing modules. This starts a real `dockyard server` with its
 embedded etcd on free loopback ports (as the integration tests do), then times, round by
 round in the same order, bare `python -c pass` (the baseline), `dockyard --version` and
-`dockyard get nodes -o json` (two calls to the server over mutual TLS). It prints each
-one's median and best wall time, its CPU time, and the ratio of medians to the baseline,
-then the largest imports of a `get` as `python -X importtime` reports them.
+`dockyard get nodes -o json` (one call to the server over mutual TLS; a second, ListTasks,
+only against a server that does not add up the nodes' reservations). It prints each one's
+median and best wall time, its CPU time, and the ratio of medians to the baseline, then
+the largest imports of a `get` as `python -X importtime` reports them.
 No Docker, no testbed: it runs anywhere the integration tests do.
 """
 
