@@ -43,6 +43,10 @@ PEERS_EVERY_S = 1.0
 # The network table and the endpoint tables change with every container that starts or
 # ends: while thousands start, they go out every half second, not once per status batch.
 TABLES_EVERY_S = 0.5
+# ... and less often when a table is big and goes to many nodes: every node parses what
+# it gets, so the addresses sent in all are held near ROWS_PER_S a second.
+ROWS_PER_S = 4_000_000
+TABLES_MAX_S = 5.0
 Later = Callable[[float, Callable[[], None]], object]  # loop.call_later's shape
 
 
@@ -52,7 +56,7 @@ class Pacer:
 
     def __init__(self, every_s: float, publish: Callable[[], None], *,
                  clock: Callable[[], float], call_later: Later) -> None:
-        self._every_s = every_s
+        self.every_s = every_s  # the owner may lengthen it after a costly run
         self._publish = publish
         self._clock = clock
         self._later = call_later
@@ -64,7 +68,7 @@ class Pacer:
         self._stale = True
         if self._due:
             return
-        wait = self._at + self._every_s - self._clock()
+        wait = self._at + self.every_s - self._clock()
         if wait <= 0:
             self.now()
         else:
@@ -148,8 +152,12 @@ class Fanout:
         view = self._mirror.view
         apps, self._endpoints_dirty = self._endpoints_dirty, set()
         nodes: set[str] = set()
+        rows = 0
         for app in self.endpoints.refresh(view, apps):
-            nodes |= nodes_running(view, app)
+            running = nodes_running(view, app)
+            nodes |= running
+            rows += len(running) * sum(len(e.addresses) for e in self.endpoints.table(app))
+        self._endpoints.every_s = interval_for(rows)
         if nodes:
             self._wake_nodes(nodes)
 
@@ -183,7 +191,19 @@ class Fanout:
             self.network = dispatcher_pb2.SessionMessage(has_network=True,
                                                          network=self.network_tables.table)
             self.network_wire = self.network.SerializeToString()
+            table = self.network_tables.table
+            rows = sum(len(m.addresses) for m in table.members) + sum(
+                len(p.backends) for p in table.ingress)
+            self._network.every_s = interval_for(rows * len(self._mirror.view.nodes))
             self._wake_all()
+
+
+def interval_for(rows: int) -> float:
+    """How long a shared table waits before it goes out again, after a run that sent
+    `rows` addresses in all (its rows times the sessions it went to): TABLES_EVERY_S,
+    longer when that is more than ROWS_PER_S a second (an app of ten thousand replicas
+    on a thousand nodes), at most TABLES_MAX_S. Pure."""
+    return min(TABLES_MAX_S, max(TABLES_EVERY_S, rows / ROWS_PER_S))
 
 
 def _peer_row(node: objects_pb2.Node) -> tuple[str, str] | None:

@@ -16,7 +16,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from dockyard.controlplane.api.fanout import Fanout
+from dockyard.controlplane.api.fanout import TABLES_EVERY_S, TABLES_MAX_S, Fanout, interval_for
 from dockyard.controlplane.api.sessions import SentState, next_message
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.reconcile.gates import has_healthcheck
@@ -343,3 +343,10 @@ def test_a_message_with_its_tables_appended_as_bytes_reads_as_the_message_with_t
     assert dispatcher_pb2.SessionMessage.FromString(wire) == built
     order = [e.app for e in built.endpoints]
     assert order == sorted(order) and set(order) == {"a", "b", "c"}
+
+
+def test_a_big_table_sent_to_many_nodes_goes_out_less_often() -> None:
+    assert interval_for(0) == TABLES_EVERY_S
+    assert interval_for(1_000 * 100) == TABLES_EVERY_S  # 1,000 replicas on 100 nodes
+    assert interval_for(10_000 * 1_000) == 2.5  # 10,000 replicas on 1,000 nodes
+    assert interval_for(10**12) == TABLES_MAX_S
