@@ -20,8 +20,9 @@ Time here is the detector's own clock: the caller excuses the time the server it
 was not looking (its event loop was stalled or saturated, `excuse`), and says how far
 behind it is in reading calls right now (`overdue(now, behind_s)`), so a busy server
 does not blame the nodes for heartbeats it could not read. A node that has registered
-but not yet sent its first heartbeat gets the longest grace: in a mass join, opening
-its session can take longer than the grace. Everything in this module
+gets the longest grace until it has a few heartbeat intervals (`_PROBATION`): in a
+mass join, opening its session can take longer than the grace, and there is no history
+yet to judge it by. Everything in this module
 is pure: the caller passes every time in.
 """
 
@@ -34,6 +35,9 @@ from statistics import NormalDist
 
 DEFAULT_THRESHOLD = 8.0
 DEFAULT_WINDOW = 60
+# Heartbeat intervals a node must have sent before it is judged by the grace and its
+# history rather than by the longest grace.
+_PROBATION = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +105,15 @@ class ArrivalHistory:
     intervals: deque[float] = field(default_factory=deque)
     total: float = 0.0
     squares: float = 0.0
+    registered: bool = False  # `last` is the registration: the next gap is no interval
 
     def record(self, now: float, window: int) -> None:
+        if self.registered:
+            # Registration to first heartbeat is the agent opening its session, not a
+            # heartbeat interval: it would make a steady node look jittery for a minute.
+            self.registered = False
+            self.last = max(self.last, now)
+            return
         gap = max(0.0, now - self.last)
         self.last = max(self.last, now)
         self.intervals.append(gap)
@@ -148,6 +159,11 @@ class FailureDetector:
         else:
             history.record(t, self.settings.window)
 
+    def registered(self, node: str, now: float) -> None:
+        """`node` registered at `now` (a fresh history: an agent that came back starts
+        over)."""
+        self.nodes[node] = ArrivalHistory(last=self._t(now), registered=True)
+
     def forget(self, node: str) -> None:
         self.nodes.pop(node, None)
 
@@ -175,10 +191,11 @@ class FailureDetector:
         return self._allowed(history)
 
     def _allowed(self, history: ArrivalHistory) -> float:
-        if not history.intervals:
-            # Registered, no heartbeat yet: the agent is still opening its session (a
-            # new TLS channel, then a period's wait), slowly when a thousand nodes join
-            # at once. It gets the longest grace for that first heartbeat.
+        if len(history.intervals) < _PROBATION:
+            # Registered, hardly any heartbeat yet: the agent is still opening its
+            # session (a new TLS channel, then a period's wait), slowly when a thousand
+            # nodes join at once, and there is no history to judge its jitter by. It
+            # gets the longest grace until it has one.
             return self.settings.grace_max_s
         mean, std = history.stats(self.settings)
         return allowed_silence_s(mean, std, self.settings)

@@ -79,8 +79,7 @@ class NodeLiveness:
     def registered(self, node: str, session_id: str) -> None:
         """Register committed the node's alive key with `session_id` as its value."""
         self._sessions[node] = session_id
-        self.detector.forget(node)  # an agent that came back starts a fresh history
-        self.detector.heard(node, self._clock())
+        self.detector.registered(node, self._clock())  # a fresh history
 
     def heard(self, node: str, session_id: str) -> bool:
         """A heartbeat; False when this replica no longer holds that session."""

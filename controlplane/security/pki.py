@@ -18,6 +18,7 @@ with it, and that certificate is good for exactly one thing: Register with a CSR
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import ipaddress
 import secrets
@@ -59,6 +60,13 @@ def key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
 
 def cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)
+
+
+@functools.lru_cache(maxsize=4)
+def _ca_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
+    """The CA key parsed once, not twice for every certificate signed (a thousand nodes
+    joining at once are a thousand certificates)."""
+    return load_key(pem)
 
 
 def load_key(pem: bytes) -> ec.EllipticCurvePrivateKey:
@@ -152,13 +160,13 @@ def issue(
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(
-            load_key(ca.key_pem).public_key()), critical=False)
+            _ca_key(ca.key_pem).public_key()), critical=False)
     )
     sans: list[x509.GeneralName] = [x509.DNSName(d) for d in dict.fromkeys(dns) if d]
     sans += [x509.IPAddress(ipaddress.ip_address(i)) for i in dict.fromkeys(ips) if i]
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), critical=False)
-    return cert_pem(builder.sign(load_key(ca.key_pem), hashes.SHA256()))
+    return cert_pem(builder.sign(_ca_key(ca.key_pem), hashes.SHA256()))
 
 
 def csr_key_sha256(csr_pem: bytes) -> str:

@@ -4,7 +4,7 @@
 - a node whose heartbeats were jittery gets longer, but never more than the longest grace;
 - time the server itself was stalled, or is behind in reading calls, is not held
   against any node;
-- a node that has registered gets the longest grace for its first heartbeat;
+- a node that has registered gets the longest grace until it has sent three heartbeats;
 - phi grows with silence.
 """
 
@@ -45,16 +45,19 @@ def test_steady_node_is_down_exactly_at_the_grace() -> None:
     assert d.overdue(last + 4.0 + 1e-9) == ["n"]
 
 
-def test_a_node_just_registered_has_the_longest_grace_for_its_first_heartbeat() -> None:
+def test_a_node_just_registered_has_the_longest_grace_until_it_has_a_history() -> None:
     """Opening its session can take a joining agent longer than the grace when many join
-    at once; once it has sent a heartbeat, the grace applies."""
+    at once; once it has three heartbeat intervals, the grace applies."""
     d = FailureDetector(DEFAULT)
-    d.heard("n", 0.0)  # Register
+    d.registered("n", 0.0)
     assert d.overdue(DEFAULT.grace_max_s - 0.1) == []
     assert d.overdue(DEFAULT.grace_max_s) == ["n"]
-    d.heard("n", 6.0)  # its first heartbeat, late
-    assert d.overdue(6.0 + 3.9) == []
-    assert d.overdue(6.0 + 4.0) == ["n"]
+    d.heard("n", 6.0)  # its first heartbeat, late: not an interval of its history
+    assert d.overdue(6.0 + DEFAULT.grace_max_s - 0.1) == []
+    for t in (7.0, 8.0, 9.0):
+        d.heard("n", t)
+    assert d.overdue(9.0 + 3.9) == []
+    assert d.overdue(9.0 + 4.0) == ["n"]
 
 
 def test_the_time_the_server_is_behind_in_reading_calls_is_excused() -> None:
@@ -128,13 +131,13 @@ def test_never_down_before_the_grace_always_down_at_the_longest(
 
 @settings(max_examples=200, deadline=None)
 @given(jitter=st.floats(min_value=0.0, max_value=0.1),
-       count=st.integers(min_value=1, max_value=80),
+       count=st.integers(min_value=3, max_value=80),
        seed=st.randoms(use_true_random=False))
 def test_a_dead_host_with_ordinary_jitter_is_found_within_the_grace(
     jitter: float, count: int, seed: object
 ) -> None:
     """Heartbeats within +-10% of the period, as agents send them: found at the grace
-    (once it has sent one; before, the longest grace applies)."""
+    (once it has sent three; before, the longest grace applies)."""
     rand = seed.random  # type: ignore[attr-defined]
     d, last = fed([1.0 + jitter * (2 * rand() - 1) for _ in range(count)])
     assert d.overdue(last + DEFAULT.grace_s + 1e-9) == ["n"]  # float rounding aside
