@@ -200,19 +200,21 @@ class FailureDetector:
         mean, std = history.stats(self.settings)
         return allowed_silence_s(mean, std, self.settings)
 
+    def is_overdue(self, node: str, now: float, behind_s: float = 0.0) -> bool:
+        """Whether `node` is overdue now (see `overdue`); False for an unknown node."""
+        history = self.nodes.get(node)
+        if history is None:
+            return False
+        silence = self._t(now) - max(0.0, behind_s) - history.last
+        return silence >= self.settings.grace_s and silence >= self._allowed(history)
+
     def overdue(self, now: float, behind_s: float = 0.0) -> list[str]:
         """The nodes whose silence is past what their history allows, in name order.
 
         `behind_s`: how far behind the server is in reading calls right now (a call to
         itself takes that long, controlplane/selfprobe.py). Heartbeats sent in that
         time may be waiting to be read, so that much of every silence is excused."""
-        t = self._t(now) - max(0.0, behind_s)
-        out = []
-        for name, history in self.nodes.items():
-            silence = t - history.last
-            if silence >= self.settings.grace_s and silence >= self._allowed(history):
-                out.append(name)  # (the cheap test first)
-        return sorted(out)
+        return sorted(name for name in self.nodes if self.is_overdue(name, now, behind_s))
 
 
 def stall_s(expected_s: float, actual_s: float, *, tolerance_s: float) -> float:

@@ -149,6 +149,11 @@ class NodeLiveness:
         if session_id is None:
             self.detector.forget(node)
             return
+        now = self._clock()
+        if not self.detector.is_overdue(node, now, self._behind_s()):
+            # Declaring the nodes before it waited on etcd; meanwhile this one was heard
+            # from, or registered again (a new session, a fresh history): not overdue.
+            return
         silence = self.detector.silence_s(node, now)
         phi = self.detector.phi(node, now)
         self._drop(node, session_id)

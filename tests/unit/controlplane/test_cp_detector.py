@@ -60,6 +60,14 @@ def test_a_node_just_registered_has_the_longest_grace_until_it_has_a_history() -
     assert d.overdue(9.0 + 4.0) == ["n"]
 
 
+def test_a_node_registered_again_is_no_longer_overdue() -> None:
+    d, last = fed([1.0] * 10)
+    assert d.is_overdue("n", last + 5.0) and d.overdue(last + 5.0) == ["n"]
+    d.registered("n", last + 5.0)  # its agent came back before the verdict was acted on
+    assert not d.is_overdue("n", last + 5.0)
+    assert not d.is_overdue("unknown", last + 100.0)
+
+
 def test_the_time_the_server_is_behind_in_reading_calls_is_excused() -> None:
     d, last = fed([1.0] * 10)
     assert d.overdue(last + 5.0, behind_s=1.5) == []  # its heartbeats may be queued
