@@ -17,13 +17,41 @@ from dataclasses import dataclass
 from dockyard.common.spec.hashing import spec_hash
 from dockyard.v1 import objects_pb2, specs_pb2
 
+# Fields of a service that no container holds, by their Compose names: how a change is
+# rolled out (read from the service by the leader's updates, never from a task's copy of
+# the spec) and the service's own labels. A change to them alone is stored, and no task
+# is replaced. `restart_policy` is not one: the agent restarts a container by its task's
+# own copy of it.
+SERVICE_LEVEL_FIELDS = {"update_config": "deploy.update_config",
+                        "rollback_config": "deploy.rollback_config",
+                        "deploy_labels": "deploy.labels"}
+
 
 def service_hash(spec: specs_pb2.ServiceSpec) -> str:
-    """Hash of everything that makes a container different: the spec without replicas."""
+    """Hash of everything that makes a container different: the spec without replicas
+    and without SERVICE_LEVEL_FIELDS. Tasks carry it; a task of another hash is outdated."""
     copy = specs_pb2.ServiceSpec()
     copy.CopyFrom(spec)
     copy.replicas = 0
+    for name in SERVICE_LEVEL_FIELDS:
+        copy.ClearField(name)
     return spec_hash(copy)
+
+
+def settings_changed(before: specs_pb2.ServiceSpec, after: specs_pb2.ServiceSpec
+                     ) -> list[str]:
+    """The SERVICE_LEVEL_FIELDS that differ (set or not counts), by Compose name. Pure."""
+    return [compose for name, compose in SERVICE_LEVEL_FIELDS.items()
+            if _only(before, name) != _only(after, name)]
+
+
+def _only(spec: specs_pb2.ServiceSpec, name: str) -> bytes:
+    copy = specs_pb2.ServiceSpec()
+    copy.CopyFrom(spec)
+    for field in copy.DESCRIPTOR.fields:
+        if field.name != name:
+            copy.ClearField(field.name)
+    return copy.SerializeToString(deterministic=True)
 
 
 def app_hash(spec: specs_pb2.AppSpec) -> str:
@@ -76,12 +104,16 @@ def diff_services(
         new.meta.updated_ms = now_ms
         if old is None:
             diffs.append(ServiceDiff(svc_spec.name, "created", new))
-        elif old.spec_hash != new.spec_hash or old.spec.replicas != svc_spec.replicas:
+        elif old.spec_hash != new.spec_hash or old.spec != svc_spec:
             new.status.CopyFrom(old.status)
             _carry_update(old, new, now_ms=now_ms, rolling_back=rolling_back)
             parts = ["new spec"] if old.spec_hash != new.spec_hash else []
             parts.append(replicas_detail(stored=old.spec.replicas, wanted=svc_spec.replicas,
                                          last_applied=last.get(svc_spec.name)))
+            if old.spec_hash == new.spec_hash:
+                settings = settings_changed(old.spec, svc_spec)
+                if settings:
+                    parts.append(f"{', '.join(settings)} changed (running tasks kept)")
             detail = ", ".join(p for p in parts if p)
             diffs.append(ServiceDiff(svc_spec.name, "updated", new, detail))
         else:

@@ -11,6 +11,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,3 +134,26 @@ def run_cli(server: ServerProcess, *args: str, check: bool = True,
 def embedded_etcd_tls(data_dir: Path) -> ClientTls | None:
     """The client TLS material a server keeps for its embedded etcd (None: none yet)."""
     return client_tls(data_dir)
+
+
+def dockyard(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI with `env`; AssertionError with its stderr if it fails."""
+    out = subprocess.run([sys.executable, "-m", "dockyard.cli", *args], env=env,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, f"dockyard {' '.join(args)}: {out.stderr}"
+    return out
+
+
+@contextmanager
+def hollow_cluster(root: Path, nodes: int) -> Iterator[dict[str, str]]:
+    """`dockyard dev-cluster up --hollow NODES` kept under `root`: the environment the
+    CLI then talks to it with. Taken down with `--hollow` at the end, so never the e2e
+    testbed that may run beside this suite."""
+    env = {**os.environ, "DOCKYARD_HOLLOW_DIR": str(root / "hollow"), "HOME": str(root / "home")}
+    try:
+        up = dockyard(env, "dev-cluster", "up", "--hollow", str(nodes))
+        exports = up.stdout.strip().splitlines()[-1].removeprefix("export ").split()
+        yield {**env, **dict(kv.split("=", 1) for kv in exports)}
+    finally:
+        subprocess.run([sys.executable, "-m", "dockyard.cli", "dev-cluster", "down", "--hollow"],
+                       env=env, capture_output=True, timeout=120)

@@ -172,3 +172,70 @@ def test_a_new_spec_and_a_hand_scaled_count_are_both_reported() -> None:
 )
 def test_replicas_detail(stored: int, wanted: int, last: int | None, expected: str) -> None:
     assert replicas_detail(stored=stored, wanted=wanted, last_applied=last) == expected
+
+
+def _rollout(s: specs_pb2.ServiceSpec, *, parallelism: int = 0, rollback: bool = False,
+             team: str = "") -> specs_pb2.ServiceSpec:
+    out = specs_pb2.ServiceSpec()
+    out.CopyFrom(s)
+    if parallelism:
+        out.update_config.parallelism = parallelism
+    if rollback:
+        out.rollback_config.SetInParent()
+    if team:
+        out.deploy_labels["team"] = team
+    return out
+
+
+@pytest.mark.parametrize(
+    ("after", "detail"),
+    [
+        ({"parallelism": 2}, "deploy.update_config changed (running tasks kept)"),
+        ({"rollback": True}, "deploy.rollback_config changed (running tasks kept)"),
+        ({"team": "b"}, "deploy.labels changed (running tasks kept)"),
+        ({"parallelism": 3, "rollback": True, "team": "b"},
+         "deploy.update_config, deploy.rollback_config, deploy.labels changed "
+         "(running tasks kept)"),
+    ],
+)
+def test_rollout_settings_alone_are_stored_and_keep_the_tasks(
+    after: dict[str, object], detail: str
+) -> None:
+    before = _rollout(spec("web", replicas=3), parallelism=1, team="a")
+    old = stored_service("shop", before)
+    old.update.state = objects_pb2.UPDATE_COMPLETED
+    new_spec = _rollout(spec("web", replicas=3), **{"parallelism": 1, "team": "a", **after})
+    (d,) = diff_services(app="shop", stored={"web": old}, now_ms=2000,
+                         spec=specs_pb2.AppSpec(name="shop", services=[new_spec]))
+    assert (d.action, d.detail) == ("updated", detail)
+    assert d.service is not None and d.service.spec == new_spec  # stored, for the next update
+    # Tasks are outdated by hash: theirs stays current, and no update starts.
+    assert d.service.spec_hash == old.spec_hash
+    assert d.service.update == old.update and not d.service.HasField("previous_spec")
+
+
+def test_rollout_settings_with_a_new_image_are_one_new_spec() -> None:
+    old = stored_service("shop", spec("web"))
+    new_spec = _rollout(spec("web", image="registry:5000/app:2"), parallelism=2)
+    (d,) = diff_services(app="shop", stored={"web": old}, now_ms=2000,
+                         spec=specs_pb2.AppSpec(name="shop", services=[new_spec]))
+    assert (d.action, d.detail) == ("updated", "new spec")
+    assert d.service is not None and d.service.update.state == objects_pb2.UPDATING
+
+
+def test_what_the_agent_or_engine_reads_stays_in_the_hash() -> None:
+    base = spec("web")
+    changed = []
+    for edit in ("restart", "placement", "stop_grace"):
+        s = specs_pb2.ServiceSpec()
+        s.CopyFrom(base)
+        if edit == "restart":
+            s.restart_policy.max_attempts = 3  # the agent restarts by the task's copy
+        elif edit == "placement":
+            s.placement.constraints.append("node.labels.zone==a")
+        else:
+            s.stop_grace_period_ms = 1000
+        changed.append(service_hash(s) != service_hash(base))
+    assert changed == [True, True, True]
+    assert service_hash(_rollout(base, parallelism=4, rollback=True, team="x")) == (
+        service_hash(base))
