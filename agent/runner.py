@@ -19,7 +19,7 @@ from typing import TypeVar
 
 from dockyard.agent.containers import stop_timeout_s
 from dockyard.agent.dns import ServiceDNS, search_domain, table_from
-from dockyard.agent.files import FileKeeper, MemoryFiles
+from dockyard.agent.files import FileKeeper, MemoryFiles, owned_copies
 from dockyard.agent.metrics import CONTAINER_FAILURES, CONTAINER_STARTS
 from dockyard.agent.runtime.driver import (
     ContainerInfo,
@@ -31,7 +31,7 @@ from dockyard.agent.runtime.driver import (
 )
 from dockyard.agent.status import status_from
 from dockyard.agent.steps import Action, Observed, backoff_s, next_action
-from dockyard.common.files import wanted_files
+from dockyard.common.files import mounted_keys, wanted_files
 from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
@@ -160,8 +160,9 @@ class Runner:
 
     def _drop_unused_files(self) -> None:
         """Delete the secrets and configs no task assigned to this node mounts."""
-        wanted = wanted_files(self.assignments.values())
-        for key in (set(self._files) | self._keeper.held()) - set(wanted):
+        tasks = self.assignments.values()
+        wanted = set(wanted_files(tasks)) | mounted_keys(tasks)
+        for key in (set(self._files) | self._keeper.held()) - wanted:
             self._keeper.remove(key)
             self._files.pop(key, None)
             log.info("removed %s: no task on this node uses it", key)
@@ -274,6 +275,7 @@ class Runner:
             preparing = objects_pb2.TaskStatus(state=objects_pb2.PREPARING, timestamp_ms=_now_ms())
             self._reported[tid] = preparing
             self._report(tid, preparing)
+            owned_copies(self._keeper, self._files, task)
             req = CreateRequest(
                 task=task,
                 node=self._node,

@@ -64,6 +64,52 @@ def references(spec: specs_pb2.ServiceSpec) -> Iterable[tuple[str, specs_pb2.Fil
         yield CONFIG, ref
 
 
+@dataclass(frozen=True, slots=True)
+class Ownership:
+    """What a reference asks of its file beyond the default (owned by the agent, mode
+    0444): Compose's long-syntax `uid`, `gid` and `mode`. None: left as it is."""
+
+    uid: int | None = None
+    gid: int | None = None
+    mode: int | None = None
+
+    @property
+    def suffix(self) -> str:
+        """'#999:999:400' (an unset part empty): the mount key's part for it."""
+        uid = "" if self.uid is None else str(self.uid)
+        gid = "" if self.gid is None else str(self.gid)
+        mode = "" if self.mode is None else f"{self.mode:o}"
+        return f"#{uid}:{gid}:{mode}"
+
+
+def ownership(ref: specs_pb2.FileReference) -> tuple[Ownership | None, str]:
+    """The ownership `ref` asks for (None: the default), and one line about what cannot
+    be applied: a uid or gid that is not a number names a user of the container's own
+    /etc/passwd, which the node cannot read. Pure."""
+    ids: list[int | None] = []
+    bad = []
+    for what, text in (("uid", ref.uid), ("gid", ref.gid)):
+        if text.isdigit():
+            ids.append(int(text))
+        else:
+            ids.append(None)
+            if text:
+                bad.append(f"{what} {text!r}")
+    owner = Ownership(ids[0], ids[1], ref.mode or None)
+    problem = (f"{ref.source}: {' and '.join(bad)} not applied (a number is needed); the "
+               "file keeps its default owner") if bad else ""
+    return (None if owner == Ownership() else owner), problem
+
+
+def mount_key(kind: str, ref: specs_pb2.FileReference) -> str:
+    """The key of the file a reference mounts: the delivered one, or for a reference
+    with its own uid, gid or mode a copy made so on the node (shared by the tasks that
+    ask the same). Pure."""
+    key = delivery_key(kind, ref.object, ref.version)
+    owner, _ = ownership(ref)
+    return key if owner is None else key + owner.suffix
+
+
 def wanted_files(tasks: Iterable[objects_pb2.Task]) -> dict[str, Wanted]:
     """Every object version the given tasks mount, by delivery key. References the
     server has not resolved (no object) are left out. Pure."""
@@ -74,3 +120,9 @@ def wanted_files(tasks: Iterable[objects_pb2.Task]) -> dict[str, Wanted]:
                 w = Wanted(kind, ref.object, ref.version)
                 out[w.key] = w
     return out
+
+
+def mounted_keys(tasks: Iterable[objects_pb2.Task]) -> set[str]:
+    """The mount key of every resolved reference the tasks hold. Pure."""
+    return {mount_key(kind, ref) for task in tasks for kind, ref in references(task.spec)
+            if ref.object}

@@ -27,7 +27,7 @@ from dockyard.agent.runtime.docker.options import (
     tmpfs_options,
 )
 from dockyard.agent.runtime.driver import CreateRequest, DriverError
-from dockyard.common.files import SECRET, delivery_key, references
+from dockyard.common.files import SECRET, mount_key, references
 from dockyard.common.spec.ports import INGRESS
 from dockyard.v1 import objects_pb2, specs_pb2
 
@@ -141,7 +141,7 @@ def volumes_for(task: objects_pb2.Task, secret_paths: Mapping[str, str]) -> list
             out.append(v.target)  # anonymous: the engine names it
     for kind, f in references(task.spec):
         default_dir = "/run/secrets" if kind == SECRET else "/"
-        host = secret_paths.get(delivery_key(kind, f.object, f.version))
+        host = secret_paths.get(mount_key(kind, f))
         if host is None:
             raise DriverError(f"{kind} {f.source} (version {f.version}) has not been "
                               "delivered to this node")
