@@ -17,7 +17,7 @@ from dockyard.controlplane.events import event_entry
 from dockyard.controlplane.files.plan import Write, next_version, roll, size_problem, users_of
 from dockyard.controlplane.files.store import FileStoreError, public
 from dockyard.controlplane.store import keys, typed
-from dockyard.controlplane.store.codec import encode
+from dockyard.controlplane.store.codec import decode, encode
 from dockyard.controlplane.store.etcd import Commit
 from dockyard.v1 import control_pb2, objects_pb2
 
@@ -106,14 +106,27 @@ class FilesApi(ControlBase):
             await abort(context, grpc.StatusCode.FAILED_PRECONDITION,
                         f"{kind} {name} belongs to app {old.app}: it goes when the app's file "
                         f"no longer declares it, or with `dockyard delete app {old.app}`")
-        services = await self._guard(context, typed.list_services(self._store, ""))
-        users = users_of(services, kind, name)
-        if users:
-            await abort(context, grpc.StatusCode.FAILED_PRECONDITION,
-                        f"{kind} {name} is used by {', '.join(users)}: remove it from "
-                        "their files and apply them first")
-        commit = Commit(expect={keys.file_key(kind, name): old.meta.version},
-                        deletes=[keys.file_key(kind, name)])
-        if not await self._guard(context, self._store.commit(commit)):
-            await abort(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} changed; retry")
-        return control_pb2.RemoveFileResponse(removed=True)
+        key = keys.file_key(kind, name)
+        for _ in range(ATTEMPTS):
+            entries, revision = await self._guard(context, self._store.get_prefix(keys.SERVICES))
+            services = [decode(objects_pb2.Service, e.value) for e in entries]
+            users = users_of(services, kind, name)
+            if users:
+                await abort(context, grpc.StatusCode.FAILED_PRECONDITION,
+                            f"{kind} {name} is used by {', '.join(users)}: remove it from "
+                            "their files and apply them first")
+            # The check holds only if no apply wrote since the read: every apply that
+            # adds a reference writes its app's key in its transaction, so the delete
+            # compares that no app key changed (an apply, the other way round, compares
+            # the object's revision). Status writes to services do not disturb it.
+            commit = Commit(expect={key: old.meta.version}, deletes=[key],
+                            unchanged_since={keys.APPS: revision})
+            if await self._guard(context, self._store.commit(commit)):
+                return control_pb2.RemoveFileResponse(removed=True)
+            fresh = await self._guard(context, self._files.read(kind, name))
+            if fresh is None:
+                return control_pb2.RemoveFileResponse(removed=False)
+            if fresh.meta.version != old.meta.version:
+                await abort(context, grpc.StatusCode.ABORTED, f"{kind} {name!r} changed; retry")
+        await abort(context, grpc.StatusCode.ABORTED,
+                    f"apps kept changing while {kind} {name!r} was being removed; retry")

@@ -45,6 +45,9 @@ class Commit:
     `expect_value` maps a key to the value it must still hold (a missing key fails it):
     a replica changes a node's liveness key only while it is still its own.
     `exists` lists keys that must exist, whatever their revision.
+    `unchanged_since` maps a prefix to a revision: no key under it may have been created
+    or changed after that revision (a check made on a read at that revision still holds
+    when the commit applies). Deletes under the prefix do not count.
     """
 
     expect: dict[str, int] = field(default_factory=dict)
@@ -53,6 +56,7 @@ class Commit:
     lease_puts: dict[str, tuple[bytes, int]] = field(default_factory=dict)
     expect_value: dict[str, bytes] = field(default_factory=dict)
     exists: list[str] = field(default_factory=list)
+    unchanged_since: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +189,8 @@ class EtcdStore:
                 compares.append(tx.mod(key.encode()) == rev)
         compares += [tx.value(k.encode()) == v for k, v in commit.expect_value.items()]
         compares += [tx.version(key.encode()) > 0 for key in commit.exists]
+        compares += [tx.mod(prefix.encode(), prefix_end(prefix).encode()) < revision + 1
+                     for prefix, revision in commit.unchanged_since.items()]
         ops: list[Any] = [tx.put(k.encode(), v) for k, v in commit.puts.items()]
         ops += [tx.put(k.encode(), v, lease=lid) for k, (v, lid) in commit.lease_puts.items()]
         ops += [tx.delete(k.encode()) for k in commit.deletes]
