@@ -51,6 +51,9 @@ _LEAVE_TIMEOUT_S = 2.0
 # A session whose heartbeats have all failed for this long is given up (another replica
 # may answer); shorter trouble is ridden out, one heartbeat in flight at a time.
 _HEARTBEAT_GIVE_UP_S = 30.0
+# A call that failed with these may succeed when the server has caught up: retried.
+_RETRY = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
+          grpc.StatusCode.RESOURCE_EXHAUSTED)
 # What a Register answer with these codes means cannot change by waiting.
 _FINAL = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
           grpc.StatusCode.INVALID_ARGUMENT)
@@ -69,6 +72,12 @@ def heartbeat_timeout_s(period: float, failures: int = 0) -> float:
     failure in a row up to 30 s, so a slow server is not sent the same work again and
     again. Pure."""
     return min(30.0, max(3 * period, 5.0) * 2.0 ** min(failures, 4))
+
+
+def status_timeout_s(failures: int) -> float:
+    """How long one batch of statuses may take: 5 s, doubling with each failure in a row
+    up to 30 s. Pure."""
+    return min(30.0, 5.0 * 2.0 ** min(failures, 3))
 
 
 def register_timeout_s(failures: int) -> float:
@@ -394,9 +403,7 @@ class Session:
                     dispatcher_pb2.HeartbeatRequest(node=node, session_id=sid),
                     timeout=heartbeat_timeout_s(period, failures))
             except grpc.aio.AioRpcError as exc:
-                retry = exc.code() in (grpc.StatusCode.DEADLINE_EXCEEDED,
-                                       grpc.StatusCode.UNAVAILABLE,
-                                       grpc.StatusCode.RESOURCE_EXHAUSTED)
+                retry = exc.code() in _RETRY
                 failures += 1
                 if not retry or loop.time() - last_ok > _HEARTBEAT_GIVE_UP_S:
                     raise
@@ -407,9 +414,17 @@ class Session:
             period = reply.period_ms / 1000 or period
 
     async def _flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
+        """Send the batched statuses. A slow or overloaded server is retried with jittered
+        backoff and longer timeouts (the statuses go back into the batch, merged with
+        newer ones), for up to _HEARTBEAT_GIVE_UP_S: ending the session instead would
+        make the agent register again and resend everything, which is more load for a
+        server that is already behind."""
+        loop = asyncio.get_running_loop()
+        failures = 0
+        last_ok = loop.time()
         while True:
             await self._batch.ready.wait()
-            await asyncio.sleep(_FLUSH_S)
+            await asyncio.sleep(_FLUSH_S if not failures else backoff_s(failures, self._rand()))
             items = self._batch.take()
             if not items:
                 continue
@@ -420,7 +435,13 @@ class Session:
                          for k, v in items.items()],
             )
             try:
-                await stub.UpdateTaskStatus(req, timeout=5)
-            except grpc.aio.AioRpcError:
+                await stub.UpdateTaskStatus(req, timeout=status_timeout_s(failures))
+            except grpc.aio.AioRpcError as exc:
                 self._batch.put_back(items)
-                raise
+                failures += 1
+                if exc.code() not in _RETRY or loop.time() - last_ok > _HEARTBEAT_GIVE_UP_S:
+                    raise
+                log.warning("status update failed: %s; retrying", exc.details() or exc.code())
+                continue
+            failures = 0
+            last_ok = loop.time()
