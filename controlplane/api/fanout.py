@@ -115,13 +115,16 @@ class Fanout:
         self.network_tables = NetworkTables()
         self.network = dispatcher_pb2.SessionMessage(has_network=True)
         self.network_wire = self.network.SerializeToString()
+        self._network_wire_epoch = 0  # the table epoch `network_wire` holds
         self._network = Pacer(TABLES_EVERY_S, self._publish_network, clock=clock,
                               call_later=later)
         mirror.subscribe_touched(self.changed)
 
     @property
     def network_epoch(self) -> int:
-        return self.network_tables.epoch
+        """The epoch of the table in `network_wire` (the table itself may be newer until
+        it is published)."""
+        return self._network_wire_epoch
 
     def changed(self, touched: Touched, reloaded: bool) -> None:
         view = self._mirror.view
@@ -187,7 +190,11 @@ class Fanout:
         self._wake_all()
 
     def _publish_network(self) -> None:
-        if self.network_tables.rebuild(self._mirror.view):
+        """Build the table from its rows; when it is newer than the message sessions
+        send (after a rebuild here, or a reset after a reload), make the message anew."""
+        self.network_tables.rebuild(self._mirror.view)
+        if self.network_tables.epoch != self._network_wire_epoch:
+            self._network_wire_epoch = self.network_tables.epoch
             self.network = dispatcher_pb2.SessionMessage(has_network=True,
                                                          network=self.network_tables.table)
             self.network_wire = self.network.SerializeToString()

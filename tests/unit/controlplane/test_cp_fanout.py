@@ -350,3 +350,21 @@ def test_a_big_table_sent_to_many_nodes_goes_out_less_often() -> None:
     assert interval_for(1_000 * 100) == TABLES_EVERY_S  # 1,000 replicas on 100 nodes
     assert interval_for(10_000 * 1_000) == 2.5  # 10,000 replicas on 1,000 nodes
     assert interval_for(10**12) == TABLES_MAX_S
+
+
+def test_after_a_reload_sessions_are_sent_the_whole_network_table() -> None:
+    """A replica that (re)loads a cluster with running tasks (a restart, a lost watch)
+    sends every session the table of those tasks, not the empty one it started with."""
+    view = ClusterView()
+    _apply_all(view, [
+        (keys.task_key(_app_of("t0"), "t0"), task_value("t0", _app_of("t0"), "n1", True, False, 0)),
+        (keys.status_key(_app_of("t0"), "t0"), status_value(objects_pb2.RUNNING, "10.0.0.2", True)),
+    ])
+    fan, clock = _paced(view)
+    before = fan.network_epoch
+    fan.changed(Touched(), True)
+    assert fan.network_epoch != before
+    assert [list(m.addresses) for m in fan.network.network.members] == [["10.0.0.2"]]
+    sent = dispatcher_pb2.SessionMessage.FromString(fan.network_wire)
+    assert [list(m.addresses) for m in sent.network.members] == [["10.0.0.2"]]
+    assert clock.wakes[0] >= 1
