@@ -95,6 +95,26 @@ def heartbeat_wait_s(period: float, failures: int, rand: float) -> float:
     return backoff_s(failures, rand, base=period / 10, cap=period)
 
 
+class RetryWindow:
+    """One kind of call's failures in a row, and whether it is still worth retrying:
+    only codes that waiting can change (_RETRY), for up to _HEARTBEAT_GIVE_UP_S since
+    the last answer. Heartbeats and status batches share it."""
+
+    def __init__(self, clock: Callable[[], float]) -> None:
+        self._clock = clock
+        self._last_ok = clock()
+        self.failures = 0
+
+    def ok(self) -> None:
+        self.failures = 0
+        self._last_ok = self._clock()
+
+    def retry_after(self, code: grpc.StatusCode) -> bool:
+        """Count a failure; True when the call should be tried again."""
+        self.failures += 1
+        return code in _RETRY and self._clock() - self._last_ok <= _HEARTBEAT_GIVE_UP_S
+
+
 def session_backoff_s(failures: int, rand: float, code: grpc.StatusCode | None) -> float:
     """The wait before reconnecting after `failures` failed sessions in a row; longer
     when the server answered that it is overloaded. Pure."""
@@ -393,24 +413,19 @@ class Session:
         """Heartbeat about every `period`, one at a time. A slow or unreachable server is
         retried with jittered backoff and longer timeouts, for up to
         _HEARTBEAT_GIVE_UP_S; an answer that the session is gone ends it at once."""
-        loop = asyncio.get_running_loop()
-        failures = 0
-        last_ok = loop.time()
+        window = RetryWindow(asyncio.get_running_loop().time)
         while True:
-            await asyncio.sleep(heartbeat_wait_s(period, failures, self._rand()))
+            await asyncio.sleep(heartbeat_wait_s(period, window.failures, self._rand()))
             try:
                 reply = await stub.Heartbeat(
                     dispatcher_pb2.HeartbeatRequest(node=node, session_id=sid),
-                    timeout=heartbeat_timeout_s(period, failures))
+                    timeout=heartbeat_timeout_s(period, window.failures))
             except grpc.aio.AioRpcError as exc:
-                retry = exc.code() in _RETRY
-                failures += 1
-                if not retry or loop.time() - last_ok > _HEARTBEAT_GIVE_UP_S:
+                if not window.retry_after(exc.code()):
                     raise
                 log.warning("heartbeat failed: %s; retrying", exc.details() or exc.code())
                 continue
-            failures = 0
-            last_ok = loop.time()
+            window.ok()
             period = reply.period_ms / 1000 or period
 
     async def _flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
@@ -419,11 +434,10 @@ class Session:
         newer ones), for up to _HEARTBEAT_GIVE_UP_S: ending the session instead would
         make the agent register again and resend everything, which is more load for a
         server that is already behind."""
-        loop = asyncio.get_running_loop()
-        failures = 0
-        last_ok = loop.time()
+        window = RetryWindow(asyncio.get_running_loop().time)
         while True:
             await self._batch.ready.wait()
+            failures = window.failures
             await asyncio.sleep(_FLUSH_S if not failures else backoff_s(failures, self._rand()))
             items = self._batch.take()
             if not items:
@@ -438,10 +452,8 @@ class Session:
                 await stub.UpdateTaskStatus(req, timeout=status_timeout_s(failures))
             except grpc.aio.AioRpcError as exc:
                 self._batch.put_back(items)
-                failures += 1
-                if exc.code() not in _RETRY or loop.time() - last_ok > _HEARTBEAT_GIVE_UP_S:
+                if not window.retry_after(exc.code()):
                     raise
                 log.warning("status update failed: %s; retrying", exc.details() or exc.code())
                 continue
-            failures = 0
-            last_ok = loop.time()
+            window.ok()

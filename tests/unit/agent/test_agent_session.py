@@ -113,3 +113,19 @@ def test_a_checked_ca_is_kept_per_address_and_token_and_forgotten_after_a_failed
     assert cas.get("10.0.0.1:7070", "just-a-secret") is None
     cas.forget("10.0.0.1:7070", named)
     assert cas.get("10.0.0.1:7070", named) is None
+
+
+def test_a_retry_window_retries_what_waiting_can_change_until_it_gives_up() -> None:
+    import grpc
+
+    from dockyard.agent.session import RetryWindow
+
+    now = [0.0]
+    window = RetryWindow(lambda: now[0])
+    assert window.retry_after(grpc.StatusCode.DEADLINE_EXCEEDED)
+    assert not window.retry_after(grpc.StatusCode.NOT_FOUND)
+    assert window.failures == 2
+    window.ok()
+    assert window.failures == 0
+    now[0] = 31.0
+    assert not window.retry_after(grpc.StatusCode.UNAVAILABLE)
