@@ -190,6 +190,10 @@ class Session:
         self._failures = 0
         self._stopping = False
         self._live: tuple[dispatcher_pb2_grpc.SessionsStub, str] | None = None
+        # Set while Leave is in flight: the session's channel stays open until it is
+        # answered (the server ends the session stream as it takes the leave, and
+        # closing the channel then would cancel the Leave call itself).
+        self._leaving: asyncio.Future[None] | None = None
         self._volumes = VolumeRemover(runner)  # `delete app --volumes`
 
     async def leave(self) -> float:
@@ -201,6 +205,7 @@ class Session:
         if self._live is None:
             return 0.0
         stub, sid = self._live
+        self._leaving = asyncio.get_running_loop().create_future()
         try:
             reply = await stub.Leave(
                 dispatcher_pb2.LeaveRequest(node=self._desc.name, session_id=sid),
@@ -209,6 +214,8 @@ class Session:
             log.warning("could not tell the control plane this agent is stopping: %s",
                         exc.details() or exc.code())
             return 0.0
+        finally:
+            self._leaving.set_result(None)
         return float(reply.grace_ms) / 1000
 
     def _kept_identity(self) -> ident.Identity | None:
@@ -360,6 +367,8 @@ class Session:
                 for t in helpers:
                     t.cancel()
                 await asyncio.gather(*helpers, return_exceptions=True)
+                if self._leaving is not None:  # the channel outlives the Leave call
+                    await asyncio.wait([self._leaving], timeout=_LEAVE_TIMEOUT_S)
 
     async def _renewer(self, stub: dispatcher_pb2_grpc.CertificatesStub) -> None:
         """At 2/3 of the certificate's life: a new key, a new certificate, a new session."""
