@@ -11,6 +11,7 @@ trusting the CA the server shows (logged as a warning).
 from __future__ import annotations
 
 import _ssl  # the chain accessor is private until Python 3.13
+import asyncio
 import datetime as dt
 import hashlib
 import logging
@@ -20,6 +21,7 @@ import socket
 import ssl
 import tempfile
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -155,12 +157,15 @@ class CheckedCas:
     """The CA each control-plane address was checked to serve for a join token, kept
     for this process: hollow nodes (many agents to a process) that join through the
     same address with the same token share one check instead of one TLS handshake
-    each. A real agent is one node to a process, so it checks once as before. Only a
-    token that names its CA is kept, and a join that fails forgets the check, so the
+    each, and nodes that join together wait for the one check under way rather than
+    each starting its own (a hundred nodes starting at once were a hundred probes). A
+    real agent is one node to a process, so it checks once as before. Only a token that
+    names its CA is kept or shared, and a join that fails forgets the check, so the
     next attempt asks the server again (a token rotated meanwhile is refused then)."""
 
     def __init__(self) -> None:
         self._cas: dict[tuple[str, str], bytes] = {}
+        self._checking: dict[tuple[str, str], asyncio.Future[bytes]] = {}
 
     def get(self, address: str, token: str) -> bytes | None:
         return self._cas.get((address, token))
@@ -171,6 +176,42 @@ class CheckedCas:
 
     def forget(self, address: str, token: str) -> None:
         self._cas.pop((address, token), None)
+
+    async def check(self, address: str, token: str,
+                    run: Callable[[], Awaitable[bytes]]) -> bytes:
+        """The CA for `address` and `token`: the kept one, else the result of the check
+        another join of this process has under way (its refusal or failure too), else
+        what `run` checks now, kept for the next joins."""
+        key = (address, token)
+        if (ca := self._cas.get(key)) is not None:
+            return ca
+        if split_token(token)[0] is None:
+            return await run()  # a token naming no CA: each join checks for itself
+        pending = self._checking.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        shared: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        shared.add_done_callback(_retrieved)
+        self._checking[key] = shared
+        try:
+            ca = await run()
+        except asyncio.CancelledError:
+            shared.set_exception(ConnectionError(f"the check of {address} was cancelled"))
+            raise
+        except Exception as exc:
+            shared.set_exception(exc)
+            raise
+        finally:
+            del self._checking[key]
+        self.keep(address, token, ca)
+        shared.set_result(ca)
+        return ca
+
+
+def _retrieved(fut: asyncio.Future[bytes]) -> None:
+    """Mark a shared check's failure as seen (no join may be waiting for it)."""
+    if not fut.cancelled():
+        fut.exception()
 
 
 CHECKED = CheckedCas()

@@ -288,14 +288,11 @@ class Session:
                               "(this node has no certificate yet)")
         _digest, secret = split_token(self._token)
         cert, key = ident.join_certificate(secret, self._desc.name)  # the probe's and Register's
-        ca = ident.CHECKED.get(address, self._token)
-        if ca is None:
-            try:
-                ca = await asyncio.to_thread(ident.trusted_ca, address, self._token,
-                                             self._desc.name, (cert, key))
-            except ident.TokenRefused as exc:
-                raise JoinRefused(str(exc)) from None
-            ident.CHECKED.keep(address, self._token, ca)
+        try:
+            ca = await ident.CHECKED.check(address, self._token, lambda: asyncio.to_thread(
+                ident.trusted_ca, address, self._token, self._desc.name, (cert, key)))
+        except ident.TokenRefused as exc:
+            raise JoinRefused(str(exc)) from None
         creds = ident.join_credentials(ca, cert, key)
         try:
             async with grpc.aio.secure_channel(address, creds,

@@ -129,3 +129,72 @@ def test_a_retry_window_retries_what_waiting_can_change_until_it_gives_up() -> N
     assert window.failures == 0
     now[0] = 31.0
     assert not window.retry_after(grpc.StatusCode.UNAVAILABLE)
+
+
+def test_nodes_joining_together_share_the_one_check_of_the_ca_under_way() -> None:
+    """A hundred hollow nodes of one process start at once: one of them checks the
+    server's CA (a TLS handshake), the others wait for that check instead of each making
+    its own; a refusal reaches every one of them, and the next join checks again."""
+    import asyncio
+
+    named = "dyt1-" + "ab" * 32 + "-secret"
+    address = "10.0.0.1:7070"
+
+    async def scenario() -> None:
+        cas = ident.CheckedCas()
+        runs = []
+
+        async def check() -> bytes:
+            runs.append(1)
+            await asyncio.sleep(0.01)
+            return b"CA"
+
+        got = await asyncio.gather(*(cas.check(address, named, check) for _ in range(100)))
+        assert got == [b"CA"] * 100 and len(runs) == 1
+        assert await cas.check(address, named, check) == b"CA" and len(runs) == 1
+
+        cas.forget(address, named)
+
+        async def refused() -> bytes:
+            runs.append(1)
+            await asyncio.sleep(0.01)
+            raise ident.TokenRefused("invalid join token")
+
+        out = await asyncio.gather(*(cas.check(address, named, refused) for _ in range(5)),
+                                   return_exceptions=True)
+        assert all(isinstance(e, ident.TokenRefused) for e in out) and len(runs) == 2
+        assert cas.get(address, named) is None
+        assert await cas.check(address, named, check) == b"CA" and len(runs) == 3
+
+        # A token naming no CA: every join checks for itself, nothing is kept.
+        runs.clear()
+        await asyncio.gather(*(cas.check(address, "just-a-secret", check) for _ in range(3)))
+        assert len(runs) == 3 and cas.get(address, "just-a-secret") is None
+
+    asyncio.run(scenario())
+
+
+def test_a_cancelled_check_fails_the_joins_waiting_for_it_without_cancelling_them() -> None:
+    import asyncio
+
+    named = "dyt1-" + "cd" * 32 + "-secret"
+
+    async def scenario() -> None:
+        cas = ident.CheckedCas()
+        started = asyncio.Event()
+
+        async def slow() -> bytes:
+            started.set()
+            await asyncio.sleep(10)
+            return b"CA"
+
+        first = asyncio.create_task(cas.check("a:1", named, slow))
+        await started.wait()
+        waiter = asyncio.create_task(cas.check("a:1", named, slow))
+        await asyncio.sleep(0)
+        first.cancel()
+        out = await asyncio.gather(first, waiter, return_exceptions=True)
+        assert isinstance(out[0], asyncio.CancelledError)
+        assert isinstance(out[1], ConnectionError)
+
+    asyncio.run(scenario())
