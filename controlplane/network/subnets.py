@@ -57,6 +57,9 @@ class HeldSubnets:
         self._owner: dict[str, str] = {}  # subnet -> node
         self._by_node: dict[str, set[str]] = {}
         self._covered: dict[int, int] = {}  # /24 base -> how many held subnets cover it
+        # Walks already made: from a /24 base, the first one found not covered. Every
+        # /24 between is covered until a subnet is dropped (then this is forgotten).
+        self._walked: dict[int, int] = {}
         for node, subnet in (held or {}).items():
             self.set(subnet, node)
 
@@ -84,6 +87,7 @@ class HeldSubnets:
         node = self._owner.pop(subnet, None)
         if node is None:
             return
+        self._walked.clear()
         mine = self._by_node[node]
         mine.discard(subnet)
         if not mine:
@@ -101,6 +105,19 @@ class HeldSubnets:
     def covers(self, base: int) -> bool:
         """Whether a held subnet overlaps the /24 starting at address `base`."""
         return base in self._covered
+
+    def uncovered_from(self, base: int) -> int:
+        """The first /24 base at or above `base` (a /24 base) that no held subnet
+        overlaps. The walk is remembered, so nodes joining one after another each
+        step over the /24s taken since the last, not over every held one."""
+        size = 1 << (32 - NODE_PREFIX)
+        found = self._walked.get(base, base)
+        while found in self._covered:
+            found += size
+        if len(self._walked) >= 64:
+            self._walked.clear()
+        self._walked[base] = found
+        return found
 
     def by_node(self) -> dict[str, str]:
         """Node -> subnet, for the checks that want every claim."""
@@ -180,13 +197,19 @@ def _lowest_free(
 ) -> ipaddress.IPv4Network | None:
     """The lowest /24 of `cidr` but the first that no held subnet overlaps. Pure.
 
-    A walk over integers with one set lookup each: a thousand nodes joining at once
-    each pay for at most one pass over the held /24s, and nothing is parsed."""
+    A walk over integers, nothing parsed, and each set of held subnets remembers how
+    far its last walk got: a thousand nodes joining at once do not each walk over the
+    hundreds of /24s taken before them (that was half a second of the server's time)."""
     size = 1 << (32 - NODE_PREFIX)
     start, end = int(cidr.network_address), int(cidr.broadcast_address) + 1
-    for base in range(start + size, end, size):  # the first /24 is left out
-        if not any(h.covers(base) for h in held):
+    base = start + size  # the first /24 is left out
+    while base < end:
+        found = base
+        for h in held:
+            found = h.uncovered_from(found)
+        if found == base:
             return ipaddress.IPv4Network((base, NODE_PREFIX))
+        base = found
     return None
 
 

@@ -75,3 +75,38 @@ def test_a_node_holding_two_claims_is_given_the_lowest() -> None:
     assert book.of("a") == "10.214.9.0/24"
     book.set("10.214.9.0/24", "b")  # the claim changed hands
     assert book.of("a") is None and book.of("b") == "10.214.9.0/24"
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["set", "drop", "claim", "settle", "choose"]),
+                          st.integers(0, 9), subnet), max_size=60))
+def test_nodes_joining_one_after_another_get_what_a_plain_search_finds_each_time(
+        ops: list[tuple[str, int, str]]) -> None:
+    """The walk each set of claims remembers between joins (claims set and dropped by
+    the watch, claims under way added and settled, a subnet chosen in between): every
+    choice is still the lowest /24 that nothing held or under way overlaps."""
+    book, under_way = HeldSubnets(), HeldSubnets()
+    truth: dict[str, str] = {}  # subnet -> owner, held and under way together
+    for op, n, net in ops:
+        if op == "set":
+            book.set(net, f"n{n}")
+            truth[net] = f"n{n}"
+        elif op == "claim" and book.owner(net) is None:
+            under_way.set(net, f"c{n}")
+            truth[net] = f"c{n}"
+        elif op in ("drop", "settle"):  # a held claim deleted, or one under way over
+            mine, other = (book, under_way) if op == "drop" else (under_way, book)
+            if mine.subnets():
+                net = sorted(mine.subnets())[n % len(mine.subnets())]
+                mine.drop(net)
+                if other.owner(net) is None:
+                    truth.pop(net, None)
+        want = plain_search({f"{o}@{s}": s for s, o in truth.items()})
+        try:
+            got: str | None = allocate_new(CIDR, [book, under_way], "new")
+        except SubnetError:
+            got = None
+        assert got == want, (op, net)
+        if op == "choose" and got is not None:  # the chosen one joins
+            book.set(got, f"j{n}")
+            truth[got] = f"j{n}"
