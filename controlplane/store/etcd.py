@@ -21,6 +21,7 @@ from dockyard.controlplane.store.client import Client, ClientTls, PageTooLarge
 
 # Keys per page of a range read; halved while a page exceeds the client's message limit.
 PAGE_KEYS = 512
+_PING_KEY = b"/dockyard/cluster/ping"  # never written: reading it costs etcd nothing
 
 
 class StoreUnavailable(Exception):
@@ -106,7 +107,7 @@ class EtcdStore:
             client = Client(host=host, port=port, timeout=self._timeout_s, tls=self._tls)
             try:
                 await client.connect()
-                await client.get(b"/dockyard/cluster/ping")
+                await client.get(_PING_KEY)
             except Exception as exc:  # any failure means: try the next endpoint
                 last = exc
                 await client.close()
@@ -129,6 +130,11 @@ class EtcdStore:
         if self._client is None:
             raise StoreUnavailable("not connected to etcd")
         return self._client
+
+    async def ping(self) -> None:
+        """One cheap read: on an endpoint that no longer answers, the store moves to the
+        next (StoreUnavailable when none answers)."""
+        await self._call(lambda c: c.get(_PING_KEY))
 
     async def get(self, key: str) -> Entry | None:
         got = await self._call(lambda c: c.get(key.encode()))

@@ -10,7 +10,8 @@ no longer grows with the number of nodes.
 
 When the lease is lost (etcd answers TTL 0: it expired while the stream was down, or
 etcd lost it), a new one is granted and `on_new(old, new)` lets the owner move its keys
-onto it. A broken stream is reopened on whatever etcd endpoint the store is on by then.
+onto it. A broken stream is reopened on whatever etcd endpoint the store is on by then,
+after a read through the store that moves it off a member that died with the stream.
 """
 
 from __future__ import annotations
@@ -95,7 +96,19 @@ class KeptLease:
             detail = exc.details() if isinstance(exc, rpc.AioRpcError) else str(exc)
             log.warning("liveness lease keep-alive: %s; retrying", detail)
             await asyncio.sleep(_RETRY_S)
+            await self._reach_etcd()
+        except Exception:  # a keeper that ends lets the lease expire: log, go on
+            log.exception("liveness lease keep-alive failed; retrying")
+            await asyncio.sleep(_RETRY_S)
         return moving
+
+    async def _reach_etcd(self) -> None:
+        """One read through the store, which moves it to another endpoint when its
+        member no longer answers (the stream is opened on the store's client as is)."""
+        try:
+            await self._store.ping()
+        except StoreUnavailable as exc:
+            log.warning("liveness lease: %s", exc)
 
     async def _grant(self) -> None:
         self.id = await self._store.grant_lease(self.ttl_s)
@@ -110,7 +123,10 @@ class KeptLease:
         self.streams += 1
         try:
             while True:
-                await call.write(rpc.LeaseKeepAliveRequest(ID=lease_id))
+                try:
+                    await call.write(rpc.LeaseKeepAliveRequest(ID=lease_id))
+                except asyncio.InvalidStateError:  # the stream ended while we slept
+                    raise ConnectionError("the keep-alive stream ended") from None
                 reply = await asyncio.wait_for(call.read(), timeout=self.ttl_s)
                 if reply is grpc.aio.EOF:
                     raise ConnectionError("etcd closed the keep-alive stream")
