@@ -110,6 +110,7 @@ def cmd_get(args: Any) -> int:
     elif args.kind in ("tasks", "task"):
         from operator import itemgetter
 
+        req.brief = True  # only what the rows show (a server that does not know it: all)
         rows = [render.task_row(t) for t in call(args.server, stub.ListTasks, req).tasks]
         rows.sort(key=itemgetter("app", "service", "slot"))
         kind = "tasks"

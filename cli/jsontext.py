@@ -9,7 +9,7 @@ row come out indented already, and only the braces between rows need their own l
 A raw newline never occurs inside a JSON string (it is written `\\n`), so the text
 between two rows, `},\\n    {`, occurs nowhere else. Anything else (nested values, empty
 rows) goes through `json.dumps` as before; tests/unit/cli/test_jsontext.py holds the
-two equal.
+two equal. Rows whose keys are all made in sorted order are not sorted again.
 """
 
 from __future__ import annotations
@@ -45,8 +45,16 @@ def _flat(row: Any) -> bool:
 def _rows(rows: list[dict[str, Any]], pad: str) -> str:
     """Flat rows, indented below a list that is itself indented by `pad`. Pure."""
     field = "\n" + pad + "    "
-    encoder = json.JSONEncoder(sort_keys=True, separators=("," + field, ": "))
+    encoder = json.JSONEncoder(sort_keys=not _in_order(rows), separators=("," + field, ": "))
     text = encoder.encode(rows)  # '[{"a": 1,\n    "b": 2},\n    {"a": 3, ...}]'
     between = "\n" + pad + "  },\n" + pad + "  {" + field
     body = text[2:-2].replace("}," + field + "{", between)
     return "[\n" + pad + "  {" + field + body + "\n" + pad + "  }\n" + pad + "]"
+
+
+def _in_order(rows: list[dict[str, Any]]) -> bool:
+    """Whether every row has the same keys, made in sorted order (as `render.task_row`
+    makes them): the encoder need not sort each row's keys then, a third of its time
+    at 10,000 rows. Pure."""
+    keys = tuple(rows[0])
+    return list(keys) == sorted(keys) and all(tuple(row) == keys for row in rows)

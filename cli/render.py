@@ -57,28 +57,37 @@ def ago(ms: int, *, now_ms: int | None = None) -> str:
 
 
 def task_state(task: objects_pb2.Task) -> str:
-    if task.status.state:
-        return _enum(objects_pb2.TaskState, task.status.state)
-    return "assigned" if task.node else "pending"
+    return _state_name(task.status.state, task.node)
+
+
+def _state_name(state: int, node: str) -> str:
+    """The reported state's name; without one, whether the task has a node yet. Pure."""
+    if state:
+        return _enum(objects_pb2.TaskState, state)
+    return "assigned" if node else "pending"
 
 
 def task_row(task: objects_pb2.Task) -> Row:
+    """A task as `get tasks` shows it. Its keys are in sorted order, so `-o json` need not
+    sort them (cli/jsontext.py), and each field is read once: this runs 10,000 times for
+    a `get tasks` of 10,000 tasks, and protobuf's field reads are what it costs."""
     st = task.status
+    node = task.node
     return {
-        "id": task.meta.id,
         "app": task.app,
+        "container_id": st.container_id,
+        "desired": _enum(objects_pb2.DesiredState, task.desired_state, strip="DESIRED_"),
+        "exit_code": st.exit_code,
+        "health": _enum(objects_pb2.Health, st.health, strip="HEALTH_"),
+        "healthy_ms": st.healthy_ms,
+        "id": task.meta.id,
+        "message": crash_loop(st) or st.message or task.unplaced_reason,
+        "node": node,
+        "restarts": st.restarts,
         "service": task.service,
         "slot": task.slot,
-        "node": task.node,
-        "desired": _enum(objects_pb2.DesiredState, task.desired_state, strip="DESIRED_"),
-        "state": task_state(task),
-        "health": _enum(objects_pb2.Health, st.health, strip="HEALTH_"),
-        "container_id": st.container_id,
-        "exit_code": st.exit_code,
-        "restarts": st.restarts,
         "started_ms": st.started_ms,
-        "healthy_ms": st.healthy_ms,
-        "message": crash_loop(st) or st.message or task.unplaced_reason,
+        "state": _state_name(st.state, node),
     }
 
 

@@ -17,6 +17,7 @@ import grpc
 from dockyard.common.spec import rules
 from dockyard.controlplane.api.builds import BuildBroker
 from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.api.tasklist import TaskParts
 from dockyard.controlplane.api.viewreads import Mirrored
 from dockyard.controlplane.console import auth as console_auth
 from dockyard.controlplane.files.store import FileStore
@@ -52,6 +53,7 @@ class ControlBase:
     _builds: BuildBroker | None
     _view: Callable[[], ClusterView] | None
     _mirror: Mirrored | None  # the reads answer from it once it has caught up
+    _task_parts: TaskParts  # ListTasks answers, each task encoded once (api/tasklist.py)
 
     async def _guard(self, context: grpc.aio.ServicerContext, awaitable: Awaitable[T]) -> T:
         """Await a store call; etcd out of reach ends the rpc UNAVAILABLE in one line."""

@@ -27,6 +27,7 @@ from dockyard.controlplane.api.logs import LogBroker
 from dockyard.controlplane.api.nodes import NodeWrites
 from dockyard.controlplane.api.reads import Reads
 from dockyard.controlplane.api.streams import Streams
+from dockyard.controlplane.api.tasklist import TaskParts
 from dockyard.controlplane.api.tokens import Tokens
 from dockyard.controlplane.api.versions import VersionRpcs
 from dockyard.controlplane.api.viewreads import Mirrored
@@ -67,6 +68,7 @@ class ControlService(VersionRpcs, Reads, NodeWrites, Streams, Tokens, FilesApi,
         self._builds = builds
         self._view = view
         self._mirror = mirror
+        self._task_parts = TaskParts()
         self._files = files or FileStore(store, None)
         self._console = console
         self._allow = allow

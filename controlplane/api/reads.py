@@ -14,7 +14,7 @@ from __future__ import annotations
 import grpc
 
 from dockyard.controlplane import admission
-from dockyard.controlplane.api import viewreads, volumes
+from dockyard.controlplane.api import tasklist, viewreads, volumes
 from dockyard.controlplane.api.base import ControlBase, abort, refuse
 from dockyard.controlplane.store import typed
 from dockyard.controlplane.view import ClusterView
@@ -65,12 +65,14 @@ class Reads(ControlBase):
 
     async def ListTasks(
         self, request: control_pb2.ListRequest, context: grpc.aio.ServicerContext
-    ) -> control_pb2.ListTasksResponse:
+    ) -> control_pb2.ListTasksResponse | bytes:
         await refuse(context, admission.name_problem("app", request.app, optional=True))
         view = await self._fresh(context)
-        if view is not None:
-            return viewreads.tasks_response(view, request.app)
+        if view is not None:  # serialized already (api/tasklist.py)
+            return self._task_parts.answer(view, request.app, is_brief=request.brief)
         tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
+        if request.brief:
+            tasks = [tasklist.brief(t) for t in tasks]
         return control_pb2.ListTasksResponse(tasks=tasks)
 
     async def ListNodes(

@@ -15,6 +15,7 @@ The builders are pure and give the objects in etcd's key order, as a prefix read
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Protocol
 
 from dockyard.controlplane.store import keys
@@ -59,16 +60,23 @@ def tasks_response(view: ClusterView, app: str = "") -> control_pb2.ListTasksRes
     out = control_pb2.ListTasksResponse()
     add = out.tasks.add
     statuses = view.statuses
+    for tid, task in in_key_order(view, app):
+        copy = add()
+        copy.CopyFrom(task)
+        status = statuses.get(tid)
+        if status is not None:
+            copy.status.CopyFrom(status)
+    return out
+
+
+def in_key_order(view: ClusterView, app: str = "") -> Iterator[tuple[str, objects_pb2.Task]]:
+    """(id, task) of the tasks (of `app`, if given) in etcd's key order, as a prefix read
+    gives them: by app, then by id. Pure."""
     groups = [app] if app else sorted(view.by_app, key=lambda a: a + "/")
     for name in groups:
         group = view.by_app.get(name, {})
         for tid in sorted(group):
-            task = add()
-            task.CopyFrom(group[tid])
-            status = statuses.get(tid)
-            if status is not None:
-                task.status.CopyFrom(status)
-    return out
+            yield tid, group[tid]
 
 
 def services_of(view: ClusterView, app: str = "") -> list[objects_pb2.Service]:

@@ -20,6 +20,7 @@ import pytest
 from dockyard.agent.session import Session, StatusBatch
 from dockyard.client.compose import load_app
 from dockyard.client.control import load_credentials
+from dockyard.controlplane.api import tasklist
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 from tests.integration.harness import ServerProcess, run_cli
 from tests.integration.test_security import FakeRunner, stop, token_of
@@ -92,6 +93,16 @@ def test_every_get_sees_the_write_just_before_it(server: ServerProcess) -> None:
             assert all(t.meta.version > 0 for t in tasks)
             only = (await stub.ListTasks(control_pb2.ListRequest(app="shop-b"), timeout=30)).tasks
             assert [t.meta.id for t in only] == [t.meta.id for t in tasks if t.app == "shop-b"]
+            # A brief list (`get tasks`) is the same tasks with only what the rows show.
+            brief = control_pb2.ListRequest(brief=True)
+            for _ in range(20):  # the leader may rewrite why a task waits in between
+                whole = list((await stub.ListTasks(everything, timeout=30)).tasks)
+                short = list((await stub.ListTasks(brief, timeout=30)).tasks)
+                if short == [tasklist.brief(t) for t in whole]:
+                    break
+            assert short == [tasklist.brief(t) for t in whole]
+            assert [t.meta.id for t in short] == [t.meta.id for t in tasks]
+            assert not any(t.HasField("spec") for t in short)
         total = await asyncio.to_thread(etcd_count, server, "/dockyard/tasks/")
         assert total == len(tasks) == 12
 

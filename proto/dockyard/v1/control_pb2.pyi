@@ -59,10 +59,12 @@ class GetAppRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListRequest(_message.Message):
-    __slots__ = ("app",)
+    __slots__ = ("app", "brief")
     APP_FIELD_NUMBER: _ClassVar[int]
+    BRIEF_FIELD_NUMBER: _ClassVar[int]
     app: str
-    def __init__(self, app: _Optional[str] = ...) -> None: ...
+    brief: bool
+    def __init__(self, app: _Optional[str] = ..., brief: _Optional[bool] = ...) -> None: ...
 
 class ListAppsResponse(_message.Message):
     __slots__ = ("apps", "services")

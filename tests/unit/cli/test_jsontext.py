@@ -31,6 +31,10 @@ SHAPES: list[Any] = [
     {"outer": {"inner": [{"k": "v"}, {"k": "w"}]}},
     [{"f": float("inf"), "g": -0.0, "h": 1e16, "i": 2**70}],
     [{1: "int key"}], [{"k": (1, 2)}], {"only": [{"x": 1}]},
+    # Rows made with their keys in order are not sorted again; any other row is.
+    [{"a": 1, "b": 2}, {"a": 3, "b": 4}], [{"a": 1, "b": 2}, {"b": 3, "a": 4}],
+    [{"a": 1, "b": 2}, {"a": 3, "c": 4}], [{"a": 1, "c": 2}, {"a": 3, "b": 4}],
+    [{"b": 1, "a": 2}, {"b": 3, "a": 4}], [{"a": 1, "b": 2}, {"a": 3}],
 ]
 
 
@@ -47,6 +51,17 @@ def test_same_text_for_random_rows() -> None:
                 for _ in range(rng.randint(0, 6))]
         value: Any = rows if rng.random() < 0.8 else {"rows": rows, "n": len(rows)}
         assert jsontext.dumps(value) == reference(value)
+
+
+def test_same_text_for_rows_of_one_shape_in_any_key_order() -> None:
+    rng = random.Random(7)
+    for _ in range(200):
+        keys = sorted(rng.sample("abcdefghij", rng.randint(1, 6)))
+        rows = []
+        for _ in range(rng.randint(1, 5)):
+            order = keys if rng.random() < 0.8 else rng.sample(keys, len(keys))
+            rows.append({k: rng.choice([*ODD_STRINGS, 1, None]) for k in order})
+        assert jsontext.dumps(rows) == reference(rows)
 
 
 def test_real_task_rows_dump_as_before() -> None:
