@@ -27,9 +27,9 @@ __all__ = ["build_parser", "main"]
 
 
 def _command_word(argv: Sequence[str]) -> str | None:
-    """The subcommand named on the command line, if any (the first word that is not an
-    option). Pure."""
-    return next((a for a in argv if not a.startswith("-")), None)
+    """The subcommand named on the command line: its first word, unless that is an
+    option (`--help`, `--version`: the parser is built whole then). Pure."""
+    return argv[0] if argv and not argv[0].startswith("-") else None
 
 
 def main(argv: Sequence[str] | None = None) -> int:

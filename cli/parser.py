@@ -45,18 +45,25 @@ start, and a copy to ~/.dockyard/admin.pem when there is none). With several add
 
 
 def build_parser(command: str | None = "") -> argparse.ArgumentParser:
-    """The whole parser. `command` is the subcommand about to run, if known: the agent's
-    flags (and the modules they import) are added only for it; "" adds everything."""
+    """The parser. `command` is the subcommand about to run, if known: only its own
+    parser is built then (each flag costs argparse a help formatter, and some commands'
+    flags import modules); the others are left out. "" or None builds every command's
+    (for --help, --version, completion), and so does a word that names no command, so
+    that argparse can say which ones there are. The agent's flags are added only for
+    "" and "agent"."""
     parser = argparse.ArgumentParser(
         prog="dockyard", description=DESCRIPTION, epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"dockyard {__version__}")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    everything = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub: Any = _OnlyOne(everything, command) if command else everything
 
-    from dockyard.cli.server import add_server_arguments
+    p = sub.add_parser("server", help="run the control plane")
+    if command in ("", None, "server"):
+        from dockyard.cli.server import add_server_arguments
 
-    add_server_arguments(sub.add_parser("server", help="run the control plane"))
+        add_server_arguments(p)
     p = sub.add_parser("agent", help="run a node agent that drives this host's Docker Engine")
     if command in ("", "agent"):
         from dockyard.agent.cli import add_agent_arguments
@@ -67,11 +74,38 @@ def build_parser(command: str | None = "") -> argparse.ArgumentParser:
     _add_operator_commands(sub)
 
     p = sub.add_parser("dev-cluster", help="a local multi-host testbed in network namespaces")
-    from dockyard.cli.devcluster import add_devcluster_arguments
+    if command in ("", None, "dev-cluster"):
+        from dockyard.cli.devcluster import add_devcluster_arguments
 
-    add_devcluster_arguments(p)
+        add_devcluster_arguments(p)
     _add_habit_commands(sub)
+    if isinstance(sub, _OnlyOne) and not sub.found:
+        return build_parser(None)
     return parser
+
+
+class _OnlyOne:
+    """The subcommands of a call whose command is known: `add_parser` builds that one
+    command's parser, and gives any other a stand-in that takes its flags and keeps
+    nothing."""
+
+    def __init__(self, sub: Any, command: str) -> None:
+        self._sub = sub
+        self._command = command
+        self.found = False
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        if name != self._command:
+            return _Nothing()
+        self.found = True
+        return self._sub.add_parser(name, **kwargs)
+
+
+class _Nothing:
+    """Takes any call (add_argument, add_subparsers, set_defaults...) and keeps nothing."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
 
 
 def _add_app_commands(sub: Any) -> None:

@@ -40,10 +40,39 @@ def test_event_line_and_row() -> None:
         "2023-11-14 22:13:20.123  app      shop  applied: web created")
 
 
-def test_command_word_is_the_first_non_option() -> None:
+def test_command_word_is_the_first_word_unless_an_option() -> None:
     assert _command_word(["--version"]) is None
     assert _command_word(["get", "nodes"]) == "get"
     assert _command_word([]) is None
+    assert _command_word(["--help", "get"]) is None  # the whole parser's help
+
+
+COMMAND_LINES = [
+    ["get", "tasks", "-o", "json"], ["get", "nodes", "--app", "a", "--server", "h:1"],
+    ["apply", "-f", "c.yaml", "--wait", "--allow", "host-network"], ["describe", "app", "a"],
+    ["scale", "a/web=3"], ["logs", "-f", "a/web"], ["exec", "-it", "a/web/2", "--", "sh"],
+    ["node", "drain", "n1", "--force"], ["volume", "forget", "a/v"], ["token", "agent"],
+    ["secret", "create", "s", "-f", "x"], ["configs", "ls"], ["context", "use", "prod"],
+    ["events", "-f", "--app", "a"], ["history", "a"], ["rollback", "a", "--to", "3"],
+    ["console-token"], ["completion", "zsh"], ["server", "--listen", "127.0.0.1:1"],
+    ["dev-cluster", "up", "--hollow", "3"], ["agent", "--join", "h:1"], ["delete", "app", "a"],
+]
+
+
+@pytest.mark.parametrize("argv", COMMAND_LINES, ids=[" ".join(a) for a in COMMAND_LINES])
+def test_the_parser_of_one_command_reads_its_line_as_the_whole_parser(argv: list[str]) -> None:
+    one = build_parser(argv[0])
+    sub = next(a for a in one._actions if a.dest == "command")
+    assert list(sub.choices) == [argv[0]]  # type: ignore[arg-type]
+    assert vars(one.parse_args(argv)) == vars(build_parser("").parse_args(argv))
+
+
+def test_a_word_that_is_no_command_gets_the_whole_parser(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser("gte").parse_args(["gte", "tasks"])
+    err = capsys.readouterr().err
+    assert "invalid choice: 'gte'" in err and "'get'" in err and "'apply'" in err
 
 
 def test_the_agent_flags_are_built_only_for_the_agent() -> None:
@@ -55,7 +84,7 @@ def test_the_agent_flags_are_built_only_for_the_agent() -> None:
 
     assert "--join" in agent_flags("agent")
     assert "--join" in agent_flags("")
-    assert "--join" not in agent_flags("get")
+    assert "--join" not in agent_flags(None)  # --help, --version
 
 
 def test_dev_cluster_context_is_written_current_and_dropped(
