@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli bench-scale bench-scale-join bench-scaleup bench-network chaos proto \
+        bench-deploy bench-failover bench-cli bench-reads bench-scale bench-scale-join bench-scaleup bench-network chaos proto \
         lint clean
 
 help:
@@ -14,6 +14,7 @@ help:
 	@echo "make test    every test: unit, integration (etcd, gRPC), e2e (testbed, Docker)"
 	@echo "make bench   the benchmarks behind docs/promises.md"
 	@echo "make bench-cli   how long a CLI call takes, against bare Python start-up"
+	@echo "make bench-reads   get tasks at 10,000 hollow tasks, against any CLI call"
 	@echo "make bench-network   container vs host throughput and latency, host-gw and VXLAN"
 	@echo "make chaos   kill hosts, agents and the leader; time recovery, check nothing lost"
 	@echo "make lint    ruff, mypy, import contracts"
@@ -53,6 +54,9 @@ bench: bench-scheduler bench-deploy bench-failover bench-scaleup
 
 bench-cli: venv
 	$(BIN)/python -m dockyard.deploy.bench.cli
+
+bench-reads: venv
+	$(BIN)/python -m dockyard.deploy.bench.reads
 
 bench-scheduler: venv
 	$(BIN)/python -m dockyard.scheduler.bench
