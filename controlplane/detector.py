@@ -22,7 +22,24 @@ behind it is in reading calls right now (`overdue(now, behind_s)`), so a busy se
 does not blame the nodes for heartbeats it could not read. A node that has registered
 gets the longest grace until it has a few heartbeat intervals (`_PROBATION`): in a
 mass join, opening its session can take longer than the grace, and there is no history
-yet to judge it by. Everything in this module
+yet to judge it by.
+
+Two more things tell a node's own silence from the server's or the network's:
+- **The herd.** The replica hears from many nodes at once. If most of them are late at
+  the same time (the server, or the path to it, is slow), that lateness is nobody's:
+  `herd_lag_s` (the median lateness of the heartbeats that arrived in the last two
+  seconds, or the median silence of all nodes when none arrive) is excused from every
+  node's silence, and left out of the intervals a node's jitter is judged by. So the
+  jitter of a mass join or a big apply, which every node shows, does not stretch
+  anyone's grace afterwards; a node late on its own still gets its phi allowance. If
+  most nodes go silent together, the replica cannot tell its own trouble from theirs:
+  they are declared at the longest grace, not before.
+- **The connection.** A node whose session stream has closed (its agent's process died,
+  its host was reset) has no late heartbeat on the way: it is declared at the grace,
+  whatever its history or the herd say.
+
+Heartbeat times are taken as sent, not as read: a heartbeat read while the replica is
+`behind_s` behind in reading calls was sent that much earlier. Everything in this module
 is pure: the caller passes every time in.
 """
 
@@ -31,13 +48,19 @@ from __future__ import annotations
 import math
 from collections import deque
 from dataclasses import dataclass, field
-from statistics import NormalDist
+from statistics import NormalDist, median
 
 DEFAULT_THRESHOLD = 8.0
-DEFAULT_WINDOW = 60
+# Intervals kept per node: at the default 1 s period, the last 20 s. Jitter older than
+# that (a mass join, a big apply) no longer stretches anyone's grace.
+DEFAULT_WINDOW = 20
 # Heartbeat intervals a node must have sent before it is judged by the grace and its
 # history rather than by the longest grace.
 _PROBATION = 3
+# The herd says something only with at least this many nodes (or recent arrivals).
+HERD_MIN = 5
+# Arrivals whose lateness makes the herd's lateness, in seconds of detector time.
+HERD_SPAN_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,19 +129,30 @@ class ArrivalHistory:
     total: float = 0.0
     squares: float = 0.0
     registered: bool = False  # `last` is the registration: the next gap is no interval
+    connected: bool = True  # its session stream is open (or not yet opened)
 
-    def record(self, now: float, window: int) -> None:
+    def record(self, now: float, window: int, *, excused_s: float = 0.0,
+               period_s: float = 0.0) -> float | None:
+        """A heartbeat sent at `now`; returns the gap since the one before (None for the
+        first after registration). The interval kept is the gap less `excused_s` (the
+        herd's lateness at the time), but not below the gap or `period_s`, whichever is
+        less: lateness everyone shared is not this node's jitter."""
         if self.registered:
             # Registration to first heartbeat is the agent opening its session, not a
             # heartbeat interval: it would make a steady node look jittery for a minute.
             self.registered = False
             self.last = max(self.last, now)
-            return
+            return None
         gap = max(0.0, now - self.last)
         self.last = max(self.last, now)
-        self.intervals.append(gap)
-        self.total += gap
-        self.squares += gap * gap
+        self.keep(max(min(gap, period_s), gap - excused_s), window)
+        return gap
+
+    def keep(self, interval: float, window: int) -> None:
+        interval = max(0.0, interval)
+        self.intervals.append(interval)
+        self.total += interval
+        self.squares += interval * interval
         while len(self.intervals) > window:
             old = self.intervals.popleft()
             self.total -= old
@@ -146,23 +180,42 @@ class FailureDetector:
     settings: DetectorSettings = field(default_factory=DetectorSettings)
     excused_s: float = 0.0
     nodes: dict[str, ArrivalHistory] = field(default_factory=dict)
+    # (detector time of arrival, lateness) of the recent heartbeats, for the herd.
+    arrivals: deque[tuple[float, float]] = field(default_factory=deque)
+    # The herd's lateness at the last judgement (`overdue`), excused from the intervals
+    # of the heartbeats that arrive until the next one.
+    herd_s: float = 0.0
 
     def _t(self, now: float) -> float:
         return now - self.excused_s
 
-    def heard(self, node: str, now: float) -> None:
-        """A heartbeat (or a registration) from `node` arrived at `now`."""
+    def heard(self, node: str, now: float, behind_s: float = 0.0) -> None:
+        """A heartbeat (or a registration) from `node` was read at `now`, while the
+        server was `behind_s` behind in reading calls: it was sent that much earlier."""
         t = self._t(now)
+        sent = t - max(0.0, behind_s)
         history = self.nodes.get(node)
         if history is None:
-            self.nodes[node] = ArrivalHistory(last=t)
-        else:
-            history.record(t, self.settings.window)
+            self.nodes[node] = ArrivalHistory(last=sent)
+            return
+        history.connected = True
+        gap = history.record(sent, self.settings.window, excused_s=self.herd_s,
+                             period_s=self.settings.period_s)
+        if gap is not None:
+            self.arrivals.append((t, max(0.0, gap - self.settings.period_s)))
+            while self.arrivals and self.arrivals[0][0] < t - HERD_SPAN_S:
+                self.arrivals.popleft()
 
     def registered(self, node: str, now: float) -> None:
         """`node` registered at `now` (a fresh history: an agent that came back starts
         over)."""
         self.nodes[node] = ArrivalHistory(last=self._t(now), registered=True)
+
+    def disconnected(self, node: str) -> None:
+        """`node`'s session stream closed: no heartbeat of its is on the way."""
+        history = self.nodes.get(node)
+        if history is not None:
+            history.connected = False
 
     def forget(self, node: str) -> None:
         self.nodes.pop(node, None)
@@ -200,21 +253,45 @@ class FailureDetector:
         mean, std = history.stats(self.settings)
         return allowed_silence_s(mean, std, self.settings)
 
-    def is_overdue(self, node: str, now: float, behind_s: float = 0.0) -> bool:
+    def herd_lag_s(self, now: float, behind_s: float = 0.0) -> float:
+        """How late the nodes this replica hears from are, together, right now: the
+        median lateness of the heartbeats that arrived in the last HERD_SPAN_S, or, when
+        fewer arrived, the median silence (beyond one period) of the nodes with a
+        heartbeat since they registered; 0 with fewer than HERD_MIN of either. Nodes
+        whose stream closed are left out: their silence is explained."""
+        t = self._t(now)
+        recent = [late for at, late in self.arrivals if at >= t - HERD_SPAN_S]
+        by_arrivals = median(recent) if len(recent) >= HERD_MIN else 0.0
+        silences = [t - max(0.0, behind_s) - h.last for h in self.nodes.values()
+                    if h.connected and not h.registered]
+        if len(silences) < HERD_MIN:
+            return by_arrivals
+        return max(by_arrivals, median(silences) - self.settings.period_s, 0.0)
+
+    def is_overdue(self, node: str, now: float, behind_s: float = 0.0,
+                   herd_s: float = 0.0) -> bool:
         """Whether `node` is overdue now (see `overdue`); False for an unknown node."""
         history = self.nodes.get(node)
         if history is None:
             return False
         silence = self._t(now) - max(0.0, behind_s) - history.last
-        return silence >= self.settings.grace_s and silence >= self._allowed(history)
+        if silence >= self.settings.grace_max_s:
+            return True
+        if not history.connected:
+            return silence >= self.settings.grace_s
+        return silence - max(0.0, herd_s) >= self._allowed(history)
 
     def overdue(self, now: float, behind_s: float = 0.0) -> list[str]:
         """The nodes whose silence is past what their history allows, in name order.
 
         `behind_s`: how far behind the server is in reading calls right now (a call to
         itself takes that long, controlplane/selfprobe.py). Heartbeats sent in that
-        time may be waiting to be read, so that much of every silence is excused."""
-        return sorted(name for name in self.nodes if self.is_overdue(name, now, behind_s))
+        time may be waiting to be read, so that much of every silence is excused, and
+        so is the herd's lateness (`herd_lag_s`, kept as `herd_s`) for nodes whose
+        stream is open. Never before the grace; always at the longest grace."""
+        self.herd_s = self.herd_lag_s(now, behind_s)
+        return sorted(name for name in self.nodes
+                      if self.is_overdue(name, now, behind_s, self.herd_s))
 
 
 def stall_s(expected_s: float, actual_s: float, *, tolerance_s: float) -> float:

@@ -85,8 +85,16 @@ class NodeLiveness:
         """A heartbeat; False when this replica no longer holds that session."""
         if self._sessions.get(node) != session_id:
             return False
-        self.detector.heard(node, self._clock())
+        self.detector.heard(node, self._clock(), self._behind_s())
         return True
+
+    def disconnected(self, node: str, session_id: str) -> None:
+        """The node's session stream closed (its agent's process or host is gone, or
+        its connection broke): if the session is still the one held here, its silence
+        is judged by the grace alone (controlplane/detector.py). A live agent registers
+        again, with a fresh history."""
+        if self._sessions.get(node) == session_id:
+            self.detector.disconnected(node)
 
     def holds(self, node: str) -> bool:
         return node in self._sessions
@@ -138,24 +146,35 @@ class NodeLiveness:
                 self.detector.excuse(stalled)
                 self.stalled_s += stalled
             behind = self._behind_s()
-            for node in self.detector.overdue(now, behind):
-                try:
-                    await self._declare_down(node, now, behind)
-                except Exception as exc:  # one node's trouble must not stop the judging
-                    log.warning("node %s: could not declare it down: %s", node, exc)
+            overdue = self.detector.overdue(now, behind)
+            # A host's worth of nodes lost at once is declared in one go, a few
+            # transactions at a time, so the leader replaces their tasks in one round.
+            for first in range(0, len(overdue), _MOVES_AT_ONCE):
+                await asyncio.gather(*(self._declare_safely(node, behind) for node
+                                       in overdue[first:first + _MOVES_AT_ONCE]))
 
-    async def _declare_down(self, node: str, now: float, behind: float = 0.0) -> None:
+    async def _declare_safely(self, node: str, behind: float) -> None:
+        try:
+            await self._declare_down(node, behind)
+        except Exception as exc:  # one node's trouble must not stop the judging
+            log.warning("node %s: could not declare it down: %s", node, exc)
+
+    async def _declare_down(self, node: str, behind: float = 0.0) -> None:
         session_id = self._sessions.get(node)
         if session_id is None:
             self.detector.forget(node)
             return
         now = self._clock()
-        if not self.detector.is_overdue(node, now, self._behind_s()):
+        detector = self.detector
+        if not detector.is_overdue(node, now, self._behind_s(), detector.herd_s):
             # Declaring the nodes before it waited on etcd; meanwhile this one was heard
             # from, or registered again (a new session, a fresh history): not overdue.
             return
-        silence = self.detector.silence_s(node, now)
-        phi = self.detector.phi(node, now)
+        silence = detector.silence_s(node, now)
+        phi = detector.phi(node, now)
+        history = detector.nodes.get(node)
+        how = ("its session stream closed" if history is not None and not history.connected
+               else f"the herd {detector.herd_s:.1f}s late")
         self._drop(node, session_id)
         self.declared_down += 1
         key = keys.alive_key(node)
@@ -167,7 +186,7 @@ class NodeLiveness:
             # lapses on its own within the grace.
             log.warning("node %s: cannot clear its liveness key: %s", node, exc)
         log.warning("node %s: no heartbeat for %.1fs (phi %.1f; this replica %.1fs behind "
-                    "in reading calls); no longer alive", node, silence, phi, behind)
+                    "in reading calls; %s); no longer alive", node, silence, phi, behind, how)
 
     async def _moved(self, old: int, new: int) -> None:
         """The lease was lost and replaced: put the keys of the sessions still held

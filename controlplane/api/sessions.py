@@ -255,6 +255,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 except TimeoutError:
                     pass
         finally:
+            self._liveness.disconnected(request.node, request.session_id)
             self._broker.detach(request.node, wake)
             self._builds.detach(request.node, wake)
             SESSIONS.dec()
