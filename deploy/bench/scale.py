@@ -45,6 +45,7 @@ from dockyard.client.compose import load_app
 from dockyard.deploy.bench.cli import compile_sources
 from dockyard.deploy.bench.cluster import RESULTS, write_report
 from dockyard.deploy.bench.scale_cluster import HollowCluster, up
+from dockyard.deploy.bench.scale_failover import detection, read_declared
 from dockyard.deploy.bench.scale_probe import (
     DownWatch,
     Observer,
@@ -81,7 +82,7 @@ SIZES = {
     "small": Size(nodes=100, replicas=1000, base_replicas=1000, apps=10, services=10,
                   timeout_s=60, task_poll_s=0.5),
     "full": Size(nodes=1000, replicas=10000, base_replicas=1000, apps=100, services=10,
-                 timeout_s=600, task_poll_s=1.0),
+                 timeout_s=600, task_poll_s=0.5),
     # The reduced form the test suite runs (tests/integration/test_bench_scale.py).
     "tiny": Size(nodes=20, replicas=200, base_replicas=100, apps=2, services=3,
                  timeout_s=60, task_poll_s=0.5, read_runs=1),
@@ -272,7 +273,7 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
         dead = set(victim.names())
         watch.dead |= dead
         on_victim = attempt(lambda: sum(1 for t in obs.tasks("scale") if t.node in dead), -1)
-        t0 = time.monotonic()
+        t0, killed_at = time.monotonic(), time.time()
         cluster.stop_group(victim, kill=True)
         w = poll(lambda: obs.running_on("scale", avoid=dead), size.replicas,
                  timeout_s=size.timeout_s, every_s=size.task_poll_s,
@@ -281,7 +282,9 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
                    size.replicas, "replicas running on live nodes")
         report["failover"] = {**figure(Waited(w.ok, time.monotonic() - t0, w.last),
                                        size.replicas),
-                              "nodes_killed": len(dead), "tasks_moved": on_victim}
+                              "nodes_killed": len(dead), "tasks_moved": on_victim,
+                              "detection": detection(read_declared(cluster.root / "server.log"),
+                                                     killed_at=killed_at, dead=dead)}
         report["duplicates_after_failover"] = attempt(lambda: obs.duplicates("scale"), -1)
         # Apps of many services: one alone, then all at once.
         apply(obs, services_app("app-base", size.services))
@@ -311,6 +314,9 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
             RESULTS.mkdir(exist_ok=True)
             prof.keep(RESULTS / f"scale-{size_name}-profile.txt")
         report["load_after"] = os.getloadavg()
+        report["live_declared_down"] = detection(
+            read_declared(cluster.root / "server.log"), killed_at=0.0,
+            dead=watch.dead)["live_declared"]
         report["agent_exits"] = agent_exits(cluster)
         report["cpu_seconds"] = {**cpu_by_part(cluster),
                                  "bench_observer": round(time.process_time(), 1)}
@@ -371,6 +377,11 @@ def print_report(r: dict[str, Any]) -> None:
         line(f"failover of {fo['nodes_killed']} nodes ({fo['tasks_moved']} tasks)",
              took(fo) + extra, f"vs node grace {NODE_GRACE_S:.0f}s: "
              f"{ratio(fo['seconds'], NODE_GRACE_S)}")
+        det = fo.get("detection") or {}
+        if det.get("dead_declared"):
+            print(f"  {'  killed nodes declared down after':<44} {det['first_s']:.1f}s first, "
+                  f"{det['median_s']:.1f}s median, {det['last_s']:.1f}s last "
+                  f"({det['dead_declared']} of {fo['nodes_killed']}; server log)")
         print(f"  {'duplicated slots after failover':<44} {r.get('duplicates_after_failover')}")
     one, many = r.get("one_app"), r.get("many_apps")
     if one and many:
@@ -380,6 +391,8 @@ def print_report(r: dict[str, Any]) -> None:
     line("alive nodes seen down (false node-down)",
          f"{fd['nodes']} of {fd['of']} ({fd['share']:.1%})",
          f"{fd['sightings']} sightings in {fd['samples']} samples")
+    if "live_declared_down" in r:
+        print(f"  {'alive nodes declared down (server log)':<44} {r['live_declared_down']}")
     print(f"  {'agent exits (restarted after 1 s, as systemd does)':<44} "
           f"{r.get('agent_exits')}")
     if "error" in r:

@@ -48,3 +48,30 @@ def test_top_frames_count_each_frame_once_per_stack() -> None:
     assert top["heartbeat (d.py:9)"] == 0.4
     assert "<module> (x.py:1)" not in top
     assert not [f for f in top if "asyncio/" in f]
+
+
+def test_failover_detection_is_read_from_the_servers_log() -> None:
+    """Kill to declared, per killed node (its first declaration), and live nodes declared
+    at any time; other lines and unparsable ones are ignored."""
+    import datetime
+
+    from dockyard.deploy.bench.scale_failover import declared, detection
+
+    def line(hms: str, node: str) -> str:
+        return (f"2026-11-28 {hms} WARNING dockyard.controlplane.liveness: node {node}: no "
+                f"heartbeat for 4.1s (phi 9.0; this replica 0.0s behind in reading calls); "
+                f"no longer alive")
+
+    log = [line("22:03:16,500", "hollow-0001"),  # a live node, declared before the kill
+           "2026-11-28 22:03:20,000 INFO dockyard.controlplane.api.certificates: node x joined",
+           line("22:03:24,000", "hollow-0100"), line("22:03:24,500", "hollow-0101"),
+           line("22:03:25,000", "hollow-0102"), line("22:03:30,000", "hollow-0100"),
+           "garbage"]
+    events = declared(log)
+    assert [n for _, n in events] == ["hollow-0001", "hollow-0100", "hollow-0101",
+                                      "hollow-0102", "hollow-0100"]
+    killed = datetime.datetime(2026, 11, 28, 22, 3, 20).timestamp()
+    got = detection(events, killed_at=killed, dead={"hollow-0100", "hollow-0101",
+                                                    "hollow-0102", "hollow-0103"})
+    assert got == {"dead_declared": 3, "first_s": 4.0, "median_s": 4.5, "last_s": 5.0,
+                   "live_declared": 1, "live_declared_nodes": ["hollow-0001"]}
