@@ -35,8 +35,8 @@ Two more things tell a node's own silence from the server's or the network's:
   most nodes go silent together, the replica cannot tell its own trouble from theirs:
   they are declared at the longest grace, not before.
 - **The connection.** A node whose session stream has closed (its agent's process died,
-  its host was reset) has no late heartbeat on the way: it is declared at the grace,
-  whatever its history or the herd say.
+  its host was reset) has no late heartbeat on the way: it is judged by the grace (and
+  the herd), whatever its own history.
 
 Heartbeat times are taken as sent, not as read: a heartbeat read while the replica is
 `behind_s` behind in reading calls was sent that much earlier. Everything in this module
@@ -277,9 +277,10 @@ class FailureDetector:
         silence = self._t(now) - max(0.0, behind_s) - history.last
         if silence >= self.settings.grace_max_s:
             return True
+        silence -= max(0.0, herd_s)
         if not history.connected:
             return silence >= self.settings.grace_s
-        return silence - max(0.0, herd_s) >= self._allowed(history)
+        return silence >= self._allowed(history)
 
     def overdue(self, now: float, behind_s: float = 0.0) -> list[str]:
         """The nodes whose silence is past what their history allows, in name order.
@@ -287,8 +288,8 @@ class FailureDetector:
         `behind_s`: how far behind the server is in reading calls right now (a call to
         itself takes that long, controlplane/selfprobe.py). Heartbeats sent in that
         time may be waiting to be read, so that much of every silence is excused, and
-        so is the herd's lateness (`herd_lag_s`, kept as `herd_s`) for nodes whose
-        stream is open. Never before the grace; always at the longest grace."""
+        so is the herd's lateness (`herd_lag_s`, kept as `herd_s`). Never before the
+        grace; always at the longest grace."""
         self.herd_s = self.herd_lag_s(now, behind_s)
         return sorted(name for name in self.nodes
                       if self.is_overdue(name, now, behind_s, self.herd_s))

@@ -9,7 +9,9 @@ What an operator relies on, on a replica that holds many nodes:
   its own clock did not see) declares nobody, however long the stall, up to the
   longest grace;
 - most nodes silent together are still declared, at the longest grace;
-- a node whose session stream closed is declared at the grace, whatever its history.
+- a node whose session stream closed is declared at the grace, whatever its history
+  (unless the whole herd is late: its agent may be registering again through the same
+  slow path).
 """
 
 from __future__ import annotations
@@ -167,3 +169,17 @@ def test_a_dead_node_among_beating_peers_is_found_within_the_grace_and_a_tick(
     _, declared = cluster.run(dies + 20.0)
     assert list(declared) == ["n000"]
     assert declared["n000"] <= dies + DEFAULT.grace_s + TICK_S
+
+
+def test_a_closed_stream_while_the_herd_is_late_is_excused_like_the_others() -> None:
+    """Everyone is 3 s late when one node's stream closes (its agent is registering
+    again, through the same slow path): it gets the herd's excuse too."""
+    cluster = Cluster(nodes=30, stalls=[(10.0, 16.0)])
+    d, declared = cluster.run(10.0)
+    assert declared == {}
+    last = d.nodes["n004"].last
+    d.disconnected("n004")
+    d.overdue(15.0)  # most nodes silent for 5 s: the herd is late
+    assert d.herd_s > 3.0
+    assert not d.is_overdue("n004", last + DEFAULT.grace_s + 0.5, herd_s=d.herd_s)
+    assert d.is_overdue("n004", last + DEFAULT.grace_max_s, herd_s=d.herd_s)
