@@ -38,9 +38,7 @@ Two more things tell a node's own silence from the server's or the network's:
   its host was reset) has no late heartbeat on the way: it is judged by the grace (and
   the herd), whatever its own history.
 
-Heartbeat times are taken as sent, not as read: a heartbeat read while the replica is
-`behind_s` behind in reading calls was sent that much earlier. Everything in this module
-is pure: the caller passes every time in.
+Everything in this module is pure: the caller passes every time in.
 """
 
 from __future__ import annotations
@@ -189,17 +187,15 @@ class FailureDetector:
     def _t(self, now: float) -> float:
         return now - self.excused_s
 
-    def heard(self, node: str, now: float, behind_s: float = 0.0) -> None:
-        """A heartbeat (or a registration) from `node` was read at `now`, while the
-        server was `behind_s` behind in reading calls: it was sent that much earlier."""
+    def heard(self, node: str, now: float) -> None:
+        """A heartbeat (or a registration) from `node` was read at `now`."""
         t = self._t(now)
-        sent = t - max(0.0, behind_s)
         history = self.nodes.get(node)
         if history is None:
-            self.nodes[node] = ArrivalHistory(last=sent)
+            self.nodes[node] = ArrivalHistory(last=t)
             return
         history.connected = True
-        gap = history.record(sent, self.settings.window, excused_s=self.herd_s,
+        gap = history.record(t, self.settings.window, excused_s=self.herd_s,
                              period_s=self.settings.period_s)
         if gap is not None:
             self.arrivals.append((t, max(0.0, gap - self.settings.period_s)))
@@ -216,6 +212,11 @@ class FailureDetector:
         history = self.nodes.get(node)
         if history is not None:
             history.connected = False
+
+    def is_connected(self, node: str) -> bool:
+        """False when `node`'s session stream has closed (and nothing heard since)."""
+        history = self.nodes.get(node)
+        return history is None or history.connected
 
     def forget(self, node: str) -> None:
         self.nodes.pop(node, None)

@@ -85,7 +85,7 @@ class NodeLiveness:
         """A heartbeat; False when this replica no longer holds that session."""
         if self._sessions.get(node) != session_id:
             return False
-        self.detector.heard(node, self._clock(), self._behind_s())
+        self.detector.heard(node, self._clock())
         return True
 
     def disconnected(self, node: str, session_id: str) -> None:
@@ -147,11 +147,19 @@ class NodeLiveness:
                 self.stalled_s += stalled
             behind = self._behind_s()
             overdue = self.detector.overdue(now, behind)
-            # A host's worth of nodes lost at once is declared in one go, a few
-            # transactions at a time, so the leader replaces their tasks in one round.
-            for first in range(0, len(overdue), _MOVES_AT_ONCE):
+            # Nodes whose stream closed (a host's worth lost at once) are declared a
+            # few transactions at a time, so the leader replaces their tasks in few
+            # rounds. The others one after another, as before: each is checked again
+            # when its turn comes, and a late heartbeat that came meanwhile saves it
+            # (in a storm, declaring hundreds at once would send them all back to
+            # register at once).
+            gone = [n for n in overdue if not self.detector.is_connected(n)]
+            for first in range(0, len(gone), _MOVES_AT_ONCE):
                 await asyncio.gather(*(self._declare_safely(node, behind) for node
-                                       in overdue[first:first + _MOVES_AT_ONCE]))
+                                       in gone[first:first + _MOVES_AT_ONCE]))
+            for node in overdue:
+                if self.detector.is_connected(node):
+                    await self._declare_safely(node, behind)
 
     async def _declare_safely(self, node: str, behind: float) -> None:
         try:
