@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli bench-reads bench-scale bench-scale-join bench-scaleup bench-network chaos proto \
+        bench-deploy bench-failover bench-cli bench-reads bench-scale bench-scale-join bench-scale-apply bench-scaleup bench-network chaos proto \
         lint clean
 
 help:
@@ -74,6 +74,10 @@ bench-scale: venv
 # The join phase alone: BENCH_SCALE_NODES=N (default 300), docs/scale.md.
 bench-scale-join: venv
 	$(BIN)/python -m dockyard.deploy.bench.scale_join
+
+# Where one big apply's time goes, phase by phase: BENCH_SCALE_NODES=N (default 300).
+bench-scale-apply: venv
+	$(BIN)/python -m dockyard.deploy.bench.scale_apply
 
 bench-scaleup: deps venv
 	$(BIN)/python -m dockyard.deploy.bench.scaleup

@@ -134,6 +134,27 @@ def test_a_placement_compares_the_node_version_it_was_judged_against() -> None:
     assert c.expect[keys.task_key("shop", "t001")] == 0
 
 
+def test_a_nodes_new_tasks_go_in_one_transaction() -> None:
+    """Placement spreads a service round-robin over the nodes; committed in that order,
+    each of a node's tasks would come in another transaction (another message to the
+    node, another status batch back). Side by side, a node's tasks come together."""
+    nodes = [f"n{i:02d}" for i in range(20)]
+    tasks = []
+    for i in range(200):  # round-robin, as spread places them
+        t = _task(i)
+        t.node = nodes[i % len(nodes)]
+        tasks.append(t)
+    commits = list(decision_commits(Decision(create_tasks=tasks), now_ms=1))
+    assert sum(len(c.puts) for c in commits) == 200
+    per_node: dict[str, set[int]] = {}
+    for i, c in enumerate(commits):
+        for value in c.puts.values():
+            per_node.setdefault(decode(objects_pb2.Task, value).node, set()).add(i)
+    # Ten tasks a node, 48 writes a transaction: a node's ten span at most two.
+    assert max(len(spans) for spans in per_node.values()) <= 2
+    assert sum(len(spans) for spans in per_node.values()) < 30
+
+
 def test_large_tasks_split_by_bytes_inside_etcds_request_limit() -> None:
     """Each task carries its service's spec (up to 64 KiB): 48 of them would be 3 MiB."""
     big = spec("web", env={f"K{i}": "v" * 4000 for i in range(15)})
