@@ -24,6 +24,7 @@ import grpc
 from dockyard.controlplane.api.builds import BuildBroker
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.api.statuses import STATUS_PER_TXN, StatusWriter
 from dockyard.controlplane.api.volumes import volume_removed
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.files.delivery import SessionFiles
@@ -32,15 +33,13 @@ from dockyard.controlplane.metrics import SESSIONS, count_transitions, entered_s
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
-from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
+from dockyard.controlplane.store.etcd import EtcdStore, StoreUnavailable
 from dockyard.controlplane.view import ClusterView
 from dockyard.controlplane.volumes import removals_for
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 if TYPE_CHECKING:
     from dockyard.controlplane.liveness import NodeLiveness
-
-_STATUS_PER_TXN = 100
 
 
 @dataclass
@@ -199,6 +198,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         self._broker = broker
         self._heartbeat_ms = int(heartbeat_s * 1000)
         self._fanout = Fanout(mirror, wake_nodes=registry.wake, wake_all=registry.wake_all)
+        self._statuses = StatusWriter(store)  # every session's statuses, written together
 
     async def Session(
         self, request: dispatcher_pb2.SessionRequest, context: grpc.aio.ServicerContext
@@ -292,12 +292,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                            keys.status_key(task.app, u.task_id), encode(u.status)))
         entered = entered_states(view, request.updates)
         try:
-            for commit in status_commits(writes):
-                if not await self._store.commit(commit):
-                    # A task of the batch was deleted meanwhile: one by one, so the
-                    # others land and no status outlives its task.
-                    for one in status_commits(writes_of(commit), per_txn=1):
-                        await self._store.commit(one)
+            await self._statuses.write(writes)
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         count_transitions(entered)
@@ -322,25 +317,9 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         if self._registry.get(request.node, request.session_id) is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
         try:
-            for volume in request.volumes[:_STATUS_PER_TXN]:
+            for volume in request.volumes[:STATUS_PER_TXN]:
                 await volume_removed(self._store, volume, request.node)
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         return dispatcher_pb2.VolumesRemovedResponse()
 
-
-def status_commits(writes: list[tuple[str, str, bytes]], *,
-                   per_txn: int = _STATUS_PER_TXN) -> list[Commit]:
-    """Status writes in transactions of at most `per_txn`, each written only if its task
-    still exists (a status never outlives its task). The last report of a task wins.
-    Pure."""
-    latest = {status_key: (task_key, value) for task_key, status_key, value in writes}
-    items = list(latest.items())
-    return [Commit(puts={sk: v for sk, (_, v) in chunk},
-                   exists=[tk for _, (tk, _) in chunk])
-            for chunk in (items[i:i + per_txn] for i in range(0, len(items), per_txn))]
-
-
-def writes_of(commit: Commit) -> list[tuple[str, str, bytes]]:
-    """The status writes of a commit made by `status_commits`, back. Pure."""
-    return [(tk, sk, v) for tk, (sk, v) in zip(commit.exists, commit.puts.items(), strict=True)]

@@ -14,7 +14,8 @@ then deletes the app and times until every task and status key is gone. It print
 when each phase reached 1%, 50% and 100% of R, the etcd transactions each kind took,
 CPU seconds of the server, etcd and agents, and the load before and after.
 BENCH_SCALE_NODES (default 300), BENCH_SCALE_REPLICAS (10 per node), BENCH_SCALE_TIMEOUT
-(120 s); BENCH_SCALE_PROFILE=1 samples the server with py-spy during the apply and the
+(120 s), BENCH_SCALE_HEARTBEAT (the period agents are told, default the server's);
+BENCH_SCALE_PROFILE=1 samples the server with py-spy during the apply and the
 delete (the collapsed stacks go to bench-results/scale-apply-profile.txt).
 """
 
@@ -46,6 +47,7 @@ from dockyard.v1 import control_pb2, objects_pb2
 
 RESULTS = Path("bench-results")
 APP = "scale"
+IDLE_S = 5.0
 
 
 @dataclass
@@ -195,7 +197,8 @@ def main() -> int:
     timeout_s = float(os.environ.get("BENCH_SCALE_TIMEOUT", "120"))
     profile = os.environ.get("BENCH_SCALE_PROFILE", "") == "1"
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-apply-"))
-    cluster = up(0, root=root)
+    heartbeat = os.environ.get("BENCH_SCALE_HEARTBEAT", "")  # the server's --heartbeat
+    cluster = up(0, root=root, server_args=("--heartbeat", heartbeat) if heartbeat else ())
     obs = Observer(cluster)
     report: dict[str, Any] = {"nodes": nodes, "replicas": replicas}
     stop = threading.Event()
@@ -214,6 +217,16 @@ def main() -> int:
         watcher = threading.Thread(target=watch, args=(cluster, stamps, stop), daemon=True)
         watcher.start()
         time.sleep(0.5)
+        # What the idle cluster costs (heartbeats, sessions), per second, for scale.
+        idle_prof = (spy(cluster.server.pid, root / "profile-idle.txt")
+                     if profile and cluster.server else None)
+        cpu0 = cpu_by_part(cluster)
+        time.sleep(IDLE_S)
+        cpu1 = cpu_by_part(cluster)
+        if idle_prof is not None:
+            report["profile_idle_top"] = stop_spy(idle_prof, root / "profile-idle.txt", "idle")
+        report["cpu_share_idle"] = {k: round((cpu1.get(k, 0) - cpu0.get(k, 0)) / IDLE_S, 2)
+                                    for k in cpu1}
         report["load_before"] = os.getloadavg()
         cpu0 = cpu_by_part(cluster)
         agent_prof = None
