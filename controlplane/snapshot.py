@@ -64,16 +64,32 @@ def task_request(
 def node_infos(
     nodes: Sequence[objects_pb2.Node], holding: Iterable[objects_pb2.Task]
 ) -> list[NodeInfo]:
-    """Each node with what `holding` (placed tasks that hold resources) already takes."""
+    """Each node with what `holding` (placed tasks that hold resources) already takes.
+
+    Every round that places a task reads every placed task of the cluster: the tasks
+    are counted by node and spec first (what they take is in the spec, and the spec
+    hash covers it), and each spec is read once, not once per task. With ten thousand
+    tasks placed, a round of one new app was 0.3-0.5 s of this."""
+    counts: Counter[tuple[str, str, str, str]] = Counter()
+    spec_of: dict[tuple[str, str, str], specs_pb2.ServiceSpec] = {}
+    for t in holding:
+        kind = (t.app, t.service, t.spec_hash or t.meta.id)
+        if kind not in spec_of:
+            spec_of[kind] = t.spec
+        counts[(t.node, *kind)] += 1
     cpu: Counter[str] = Counter()
     mem: Counter[str] = Counter()
     ports: dict[str, set[int]] = {}
     services: dict[str, Counter[str]] = {}
-    for t in holding:
-        cpu[t.node] += int(t.spec.reservations.cpu_millis)
-        mem[t.node] += int(t.spec.reservations.memory_bytes)
-        ports.setdefault(t.node, set()).update(host_ports(t.spec))
-        services.setdefault(t.node, Counter())[f"{t.app}/{t.service}"] += 1
+    taken = {kind: (int(spec.reservations.cpu_millis), int(spec.reservations.memory_bytes),
+                    host_ports(spec)) for kind, spec in spec_of.items()}
+    for (node, app, service, version), count in counts.items():
+        cpu_each, mem_each, node_ports_each = taken[(app, service, version)]
+        cpu[node] += cpu_each * count
+        mem[node] += mem_each * count
+        if node_ports_each:
+            ports.setdefault(node, set()).update(node_ports_each)
+        services.setdefault(node, Counter())[f"{app}/{service}"] += count
     infos = []
     for n in nodes:
         name = n.meta.id
