@@ -8,15 +8,15 @@ each change, and answers carry a 1 s TTL, so a name follows its tasks when they 
 Every other name goes to the host's own resolvers (its resolv.conf; behind
 systemd-resolved's 127.0.0.53 stub, the real ones it lists in
 /run/systemd/resolve/resolv.conf), or to `--dns-upstream`: a container resolves what
-its host resolves. `answer`, `is_ours` and `parse_resolv_conf` are pure; `ServiceDNS`
-is the UDP socket around them.
+its host resolves. `answer` and `parse_resolv_conf` are pure; `ServiceDNS` is the UDP
+socket around them; the names and the table are in agent/dnsnames.py.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import cast
 
@@ -30,9 +30,10 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.rrset
 
+from dockyard.agent.dnsnames import ZONE, is_ours
+
 log = logging.getLogger("dockyard.agent.dns")
 
-ZONE = "dockyard"
 TTL_S = 1
 RESOLV_CONF = Path("/etc/resolv.conf")
 RESOLVED_CONF = Path("/run/systemd/resolve/resolv.conf")
@@ -81,24 +82,6 @@ def host_upstreams(
         except OSError:
             pass
     return [(s, 53) for s in servers if ":" not in s]  # IPv4 only, as the agent's socket
-
-
-def is_ours(name: str, table: Mapping[str, Sequence[str]]) -> bool:
-    """True for names the agent answers itself: the app zone and its table. Pure."""
-    name = name.lower()
-    return name in table or name == f"{ZONE}." or name.endswith(f".{ZONE}.")
-
-
-def search_domain(app: str) -> str:
-    return f"{app}.{ZONE}"
-
-
-def table_from(endpoints: Iterable[tuple[str, str, Sequence[str]]]) -> dict[str, list[str]]:
-    """(app, service, addresses) rows to {"service.app.dockyard.": [addresses]}. Pure."""
-    return {
-        f"{service}.{app}.{ZONE}.".lower(): sorted(addresses)
-        for app, service, addresses in endpoints
-    }
 
 
 def answer(query: bytes, table: Mapping[str, Sequence[str]]) -> bytes | None:

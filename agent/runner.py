@@ -15,10 +15,10 @@ import shutil
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dockyard.agent.containers import stop_timeout_s
-from dockyard.agent.dns import ServiceDNS, search_domain, table_from
+from dockyard.agent.dnsnames import search_domain, table_from
 from dockyard.agent.files import FileKeeper, MemoryFiles, owned_copies
 from dockyard.agent.metrics import CONTAINER_FAILURES, CONTAINER_STARTS
 from dockyard.agent.runtime.driver import (
@@ -33,6 +33,9 @@ from dockyard.agent.status import status_from
 from dockyard.agent.steps import Action, Observed, backoff_s, next_action
 from dockyard.common.files import mounted_keys, wanted_files
 from dockyard.v1 import dispatcher_pb2, objects_pb2
+
+if TYPE_CHECKING:  # the DNS server (dnspython) only where a node network runs one
+    from dockyard.agent.dns import ServiceDNS
 
 log = logging.getLogger("dockyard.agent")
 

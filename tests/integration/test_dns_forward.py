@@ -14,7 +14,8 @@ import dns.message
 import dns.rcode
 import pytest
 
-from dockyard.agent.dns import serve_dns, table_from
+from dockyard.agent.dns import serve_dns
+from dockyard.agent.dnsnames import table_from
 from dockyard.deploy.testbed import upstream_dns
 from tests.integration.harness import free_port
 

@@ -8,7 +8,8 @@ import dns.message
 import dns.rcode
 import pytest
 
-from dockyard.agent.dns import host_upstreams, is_ours, parse_resolv_conf, parse_upstreams
+from dockyard.agent.dns import host_upstreams, parse_resolv_conf, parse_upstreams
+from dockyard.agent.dnsnames import is_ours
 from dockyard.agent.network import firewall
 from dockyard.deploy.testbed import upstream_dns
 
