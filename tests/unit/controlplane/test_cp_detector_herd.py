@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockyard.controlplane.detector import DetectorSettings, FailureDetector
+from dockyard.controlplane.detector import HERD_SPAN_S, DetectorSettings, FailureDetector
 
 DEFAULT = DetectorSettings()  # 1 s heartbeats, 4 s grace, 10 s at most
 TICK_S = 0.25  # how often the replica judges (controlplane/liveness.py)
@@ -175,9 +175,14 @@ def test_a_dead_node_among_beating_peers_is_found_within_the_grace_and_a_tick(
 ) -> None:
     """Whatever stalls the whole cluster went through before (each over before the
     node dies), a node that dies while the others beat is declared by the grace plus
-    one judgement tick, and nobody else is."""
+    one judgement tick, and nobody else is. A node that dies within HERD_SPAN_S of a
+    stall's end may be given up to HERD_SPAN_S more: the stall's late heartbeats still
+    make the herd's lateness then (a stall of 4.5 s ending 0.5 s before the death was
+    declared 4.75 s after it)."""
     spans = [(a, min(a + length, dies - 0.5)) for a, length in stalls if a < dies - 1.0]
     cluster = Cluster(nodes=nodes, seed=seed, stalls=spans, dead={"n000": dies})
     _, declared = cluster.run(dies + 20.0)
     assert list(declared) == ["n000"]
-    assert declared["n000"] <= dies + DEFAULT.grace_s + TICK_S
+    herd_on_time = all(end <= dies - HERD_SPAN_S for _, end in spans)
+    slack = 0.0 if herd_on_time else HERD_SPAN_S
+    assert declared["n000"] <= dies + DEFAULT.grace_s + TICK_S + slack
