@@ -75,6 +75,21 @@ class Member:
             return False
 
 
+def distinct_free_ports(count: int) -> list[int]:
+    """`count` free loopback ports, no two alike: a port is free again as soon as it is
+    probed, so two probes can name the same one (etcd then refuses the duplicate URL)."""
+    ports: list[int] = []
+    for _ in range(100 * count):  # bounded
+        if len(ports) == count:
+            break
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    if len(ports) < count:
+        raise RuntimeError(f"could not find {count} distinct free ports")
+    return ports
+
+
 @dataclass(init=False)
 class EtcdCluster:
     """Three members; `start()` returns once every member reports healthy. With
@@ -90,8 +105,9 @@ class EtcdCluster:
         self.root = root
         self.size = size
         self.tls = ClusterFiles(root / "tls") if tls else None
+        ports = distinct_free_ports(2 * size)
         self.members = [
-            Member(f"m{i}", root / f"m{i}", free_port(), free_port(), tls=self.tls)
+            Member(f"m{i}", root / f"m{i}", ports[2 * i], ports[2 * i + 1], tls=self.tls)
             for i in range(size)
         ]
 
