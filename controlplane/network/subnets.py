@@ -195,7 +195,8 @@ def allocate_new(
 def _lowest_free(
     cidr: ipaddress.IPv4Network, held: Sequence[HeldSubnets]
 ) -> ipaddress.IPv4Network | None:
-    """The lowest /24 of `cidr` but the first that no held subnet overlaps. Pure.
+    """The lowest /24 of `cidr` but the first that no held subnet overlaps. No I/O; the
+    answer depends on the arguments alone, though the walk updates the held sets' memo.
 
     A walk over integers, nothing parsed, and each set of held subnets remembers how
     far its last walk got: a thousand nodes joining at once do not each walk over the
