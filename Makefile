@@ -6,7 +6,7 @@ STAMP   := $(VENV)/.installed
 PYTEST_ARGS ?=
 
 .PHONY: help deps venv test unit integration e2e demo demo-down bench bench-scheduler \
-        bench-deploy bench-failover bench-cli bench-reads bench-scale bench-scale-join bench-scale-apply bench-scaleup bench-network chaos proto \
+        bench-deploy bench-failover bench-cli bench-reads bench-scale bench-scale-join bench-scale-apply bench-scale-failover bench-scaleup bench-network chaos proto \
         lint clean
 
 help:
@@ -78,6 +78,10 @@ bench-scale-join: venv
 # Where one big apply's time goes, phase by phase: BENCH_SCALE_NODES=N (default 300).
 bench-scale-apply: venv
 	$(BIN)/python -m dockyard.deploy.bench.scale_apply
+
+# Where one failover's time goes, write by write: BENCH_SCALE_NODES=N (default 300).
+bench-scale-failover: venv
+	$(BIN)/python -m dockyard.deploy.bench.scale_failover_run
 
 bench-scaleup: deps venv
 	$(BIN)/python -m dockyard.deploy.bench.scaleup

@@ -12,6 +12,7 @@ rounds and transactions the event loop serves reads, health checks and deletes.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import enum
 import logging
 import secrets
@@ -200,6 +201,9 @@ class Leader:
         self._since = 0.0
         self._debounce_s = debounce_s
         self._dirty = asyncio.Event()
+        # A node this leader will mark down (its liveness key went): the next round
+        # follows without the rest, since its tasks are to be replaced.
+        self._lost = asyncio.Event()
         self.mirror = mirror
         # What changed since the last round: the apps and nodes to look at, or everything.
         self._dirty_apps: set[str] = set()
@@ -215,6 +219,8 @@ class Leader:
     def _changed(self, touched: Touched, reloaded: bool) -> None:
         self._dirty_apps |= touched.apps
         self._dirty_nodes |= touched.node_objects  # its tasks, and tasks waiting for room
+        if lost_nodes(self.mirror.view, touched.node_objects):
+            self._lost.set()
         if reloaded:
             self._dirty_all = True
         self._dirty.set()
@@ -235,9 +241,11 @@ class Leader:
             except TimeoutError:
                 pass  # a periodic round catches what no event announced (lease expiry)
             # A round holds the GIL while it computes: after a long one, rest as long
-            # (at most REST_MAX_S), so sessions, heartbeats and leases keep their share.
-            await asyncio.sleep(max(self._debounce_s, min(self._round_s, REST_MAX_S)))
+            # (at most REST_MAX_S), so sessions, heartbeats and leases keep their share;
+            # but not while a lost node's tasks wait for their replacements.
+            await self._rest(max(self._debounce_s, min(self._round_s, REST_MAX_S)))
             self._dirty.clear()
+            self._lost.clear()
             if not self.mirror.synced.is_set():
                 continue
             if not await self._caught_up():
@@ -252,6 +260,13 @@ class Leader:
             except StoreUnavailable as exc:
                 log.warning("round failed: %s", exc)
                 await asyncio.sleep(0.5)
+
+    async def _rest(self, seconds: float) -> None:
+        """Sleep `seconds`, or only the debounce once a node is lost."""
+        if not self._lost.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._lost.wait(), timeout=seconds)
+        await asyncio.sleep(self._debounce_s)
 
     async def _trim_events(self) -> None:
         """Keep the newest events within their budget; drop those of apps that are gone."""
@@ -314,6 +329,11 @@ class Leader:
             else:
                 self._dirty_apps |= apps
             self._dirty.set()
+        down = sum(1 for n in decision.update_nodes if n.state == objects_pb2.NODE_DOWN)
+        if down:
+            log.info("round %d: %d nodes down, %d tasks taken off, %d created; planned in "
+                     "%.2fs", self.rounds, down, len(decision.delete_tasks)
+                     + len(decision.update_tasks), len(decision.create_tasks), self._round_s)
         failed = await self._commit_all(
             list(decision_commits(decision, now_ms=now, phase=Phase.TAKE)))
         if failed:
@@ -355,6 +375,17 @@ class Leader:
 
         await asyncio.gather(*(one(c) for c in commits))
         return failed
+
+
+def lost_nodes(view: ClusterView, names: Collection[str]) -> set[str]:
+    """Those of `names` whose liveness key is gone while they are still marked ready:
+    the next round marks them down and replaces their tasks. Pure."""
+    out = set()
+    for name in names:
+        node = view.nodes.get(name)
+        if name not in view.alive and node is not None and node.state == objects_pb2.NODE_READY:
+            out.add(name)
+    return out
 
 
 def apps_of(commit: Commit) -> set[str]:

@@ -50,6 +50,9 @@ TICK_S = 0.25
 _TOLERANCE_S = 0.05
 LEAVING = b"leaving "
 _MOVES_AT_ONCE = 32  # liveness keys moved to a new lease concurrently
+# Liveness keys deleted in one transaction: a compare and a delete each, well inside
+# etcd's --max-txn-ops (128).
+DECLARED_PER_TXN = 64
 
 
 class NodeLiveness:
@@ -147,54 +150,62 @@ class NodeLiveness:
                 self.stalled_s += stalled
             behind = self._behind_s()
             overdue = self.detector.overdue(now, behind)
-            # Nodes whose stream closed (a host's worth lost at once) are declared a
-            # few transactions at a time, so the leader replaces their tasks in few
-            # rounds. The others one after another, as before: each is checked again
-            # when its turn comes, and a late heartbeat that came meanwhile saves it
-            # (in a storm, declaring hundreds at once would send them all back to
-            # register at once).
+            # Nodes whose stream closed (a host's worth lost at once) are declared in
+            # one transaction per judgement (a few for hundreds), so the leader sees
+            # them go in one watch batch and replaces their tasks in one round. The
+            # others one after another, as before: each is checked again when its turn
+            # comes, and a late heartbeat that came meanwhile saves it (in a storm,
+            # declaring hundreds at once would send them all back to register at once).
             gone = [n for n in overdue if not self.detector.is_connected(n)]
-            for first in range(0, len(gone), _MOVES_AT_ONCE):
-                await asyncio.gather(*(self._declare_safely(node, behind) for node
-                                       in gone[first:first + _MOVES_AT_ONCE]))
+            for first in range(0, len(gone), DECLARED_PER_TXN):
+                await self._declare_safely(gone[first:first + DECLARED_PER_TXN], behind)
             for node in overdue:
                 if self.detector.is_connected(node):
-                    await self._declare_safely(node, behind)
+                    await self._declare_safely([node], behind)
 
-    async def _declare_safely(self, node: str, behind: float) -> None:
+    async def _declare_safely(self, nodes: list[str], behind: float) -> None:
         try:
-            await self._declare_down(node, behind)
+            await self._declare_down(nodes, behind)
         except Exception as exc:  # one node's trouble must not stop the judging
-            log.warning("node %s: could not declare it down: %s", node, exc)
+            log.warning("nodes %s: could not declare them down: %s", ", ".join(nodes), exc)
 
-    async def _declare_down(self, node: str, behind: float = 0.0) -> None:
-        session_id = self._sessions.get(node)
-        if session_id is None:
-            self.detector.forget(node)
-            return
+    async def _declare_down(self, nodes: list[str], behind: float = 0.0) -> None:
+        """Declare those of `nodes` still overdue: their liveness keys go in one
+        transaction, each on condition that it still names the session held here; if
+        one of them changed meanwhile (its agent registered with another replica), each
+        key on its own."""
         now = self._clock()
         detector = self.detector
-        if not detector.is_overdue(node, now, self._behind_s(), detector.herd_s):
-            # Declaring the nodes before it waited on etcd; meanwhile this one was heard
-            # from, or registered again (a new session, a fresh history): not overdue.
+        due: list[tuple[str, str, str]] = []  # (node, session id, what to log)
+        for node in nodes:
+            session_id = self._sessions.get(node)
+            if session_id is None:
+                detector.forget(node)
+                continue
+            if not detector.is_overdue(node, now, self._behind_s(), detector.herd_s):
+                # Declaring the nodes before it waited on etcd; meanwhile this one was
+                # heard from, or registered again (a new session, a fresh history).
+                continue
+            history = detector.nodes.get(node)
+            how = ("its session stream closed" if history is not None
+                   and not history.connected else f"the herd {detector.herd_s:.1f}s late")
+            due.append((node, session_id, f"no heartbeat for {detector.silence_s(node, now):.1f}s "
+                        f"(phi {detector.phi(node, now):.1f}; this replica {behind:.1f}s behind "
+                        f"in reading calls; {how})"))
+        if not due:
             return
-        silence = detector.silence_s(node, now)
-        phi = detector.phi(node, now)
-        history = detector.nodes.get(node)
-        how = ("its session stream closed" if history is not None and not history.connected
-               else f"the herd {detector.herd_s:.1f}s late")
-        self._drop(node, session_id)
-        self.declared_down += 1
-        key = keys.alive_key(node)
+        for node, session_id, _ in due:
+            self._drop(node, session_id)
+        self.declared_down += len(due)
         try:
-            await self._store.commit(Commit(expect_value={key: session_id.encode()},
-                                            deletes=[key]))
+            if not await self._store.commit(_clearing(due)) and len(due) > 1:
+                await asyncio.gather(*(self._store.commit(_clearing([d])) for d in due))
         except StoreUnavailable as exc:
-            # The key stays, but so does this replica's silence toward etcd: the lease
+            # The keys stay, but so does this replica's silence toward etcd: the lease
             # lapses on its own within the grace.
-            log.warning("node %s: cannot clear its liveness key: %s", node, exc)
-        log.warning("node %s: no heartbeat for %.1fs (phi %.1f; this replica %.1fs behind "
-                    "in reading calls; %s); no longer alive", node, silence, phi, behind, how)
+            log.warning("cannot clear the liveness keys of %d nodes: %s", len(due), exc)
+        for node, _, why in due:
+            log.warning("node %s: %s; no longer alive", node, why)
 
     async def _moved(self, old: int, new: int) -> None:
         """The lease was lost and replaced: put the keys of the sessions still held
@@ -218,3 +229,10 @@ class NodeLiveness:
         except StoreUnavailable as exc:
             log.warning("node %s: cannot move its liveness key to lease %x: %s",
                         node, new, exc)
+
+
+def _clearing(due: list[tuple[str, str, str]]) -> Commit:
+    """One transaction deleting the liveness keys of `due` (node, session id, ...), each
+    only while it still names that session. Pure."""
+    return Commit(expect_value={keys.alive_key(node): sid.encode() for node, sid, _ in due},
+                  deletes=[keys.alive_key(node) for node, _, _ in due])

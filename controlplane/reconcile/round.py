@@ -84,8 +84,11 @@ def _holding(view: ClusterView, task: objects_pb2.Task) -> bool:
 
 def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int,
                    apps: Collection[str] | None, now_ms: int) -> None:
+    # The round changes no task's node before this point: the tasks placed on no node
+    # in the view are the only ones to peek at (a cheap test on ten thousand tasks).
     candidates = work.current() if apps is None else [
-        *(work.peek(t.meta.id) for t in tasks_in(view, apps) if t.meta.id not in work.deleted),
+        *(work.peek(t.meta.id) for t in tasks_in(view, apps)
+          if not t.node and t.meta.id not in work.deleted),
         *work.created.values()]
     pending = [
         t for t in candidates

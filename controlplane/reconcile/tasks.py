@@ -41,6 +41,10 @@ class Work:
         self.changed: dict[str, objects_pb2.Task] = {}
         self.created: dict[str, objects_pb2.Task] = {}
         self.deleted: dict[str, objects_pb2.Task] = {}
+        # Nodes neither down nor drained: a task on one is neither lost nor moved off,
+        # which a round over ten thousand tasks need not ask of each.
+        self.settled = {name for name, n in view.nodes.items()
+                        if n.state != objects_pb2.NODE_DOWN and n.availability != objects_pb2.DRAIN}
 
     def task(self, task_id: str) -> objects_pb2.Task:
         if task_id in self.created:
@@ -74,7 +78,8 @@ def reconcile_tasks(
     """Every service's tasks, or only those of `apps` (what changed since the last
     round: everything a service's tasks depend on lies inside its own app)."""
     by_service: dict[str, list[objects_pb2.Task]] = defaultdict(list)
-    for t in tasks_in(view, apps):
+    tasks = list(tasks_in(view, apps))
+    for t in tasks:
         by_service[_service_key(t)].append(t)
     services = services_in(view, apps)
 
@@ -92,7 +97,7 @@ def reconcile_tasks(
         )
     _remove_orphaned_services(view=view, work=work, by_service=by_service, decision=decision,
                               now_ms=now_ms)
-    _delete_finished(view=view, work=work, tids=[t.meta.id for t in tasks_in(view, apps)])
+    _delete_finished(view=view, work=work, tids=[t.meta.id for t in tasks])
 
 
 def tasks_in(view: ClusterView, apps: Collection[str] | None) -> Iterable[objects_pb2.Task]:
@@ -173,21 +178,24 @@ def _reconcile_service(
 
     by_slot: dict[int, objects_pb2.Task] = {}  # the task that serves each slot
     beside: dict[int, objects_pb2.Task] = {}  # start-first: its replacement, starting
+    restarts = waiting is None and any(d.restart for d in svc.spec.depends_on)
     for t in sorted(tasks, key=lambda t: t.meta.created_ms):
         if t.desired_state not in LIVE:
             continue
-        if _node_lost(view, t):
+        settled = t.node in work.settled
+        if not settled and _node_lost(view, t):
             remove(t)
             decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
                           message=f"{name}.{t.slot} lost with node {t.node}; replacing")
             continue
-        if _drained(view, t):
+        if not settled and _drained(view, t):
             remove(t)
             decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
                           message=f"moving {name}.{t.slot} off drained node {t.node}")
             continue
-        restarted = _restarted_dependency(svc, view.status_of(t.meta.id), health_of)
-        if waiting is None and restarted:
+        restarted = restarts and _restarted_dependency(svc, view.status_of(t.meta.id),
+                                                       health_of)
+        if restarted:
             remove(t)
             decision.note(app=app, kind="task", obj=t.meta.id, now_ms=now_ms,
                           message=f"restarting {name}.{t.slot}: {restarted} restarted")

@@ -32,6 +32,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,6 +78,15 @@ def reached(times: list[float], t0: float, want: int, share: float) -> float | N
 
 def watch(cluster: HollowCluster, stamps: Stamps, stop: threading.Event) -> None:
     """Stamp every task, status and service write of APP until `stop` (a thread)."""
+    watch_writes(cluster, lambda key, value, revision, now: _stamp(
+        stamps, key, value, revision, now), stop)
+
+
+def watch_writes(cluster: HollowCluster,
+                 seen: Callable[[str, bytes | None, int, float], None],
+                 stop: threading.Event) -> None:
+    """Tell `seen` (key, value or None, revision, monotonic time) of every write under
+    the root from now until `stop` (run in a thread)."""
 
     async def run() -> None:
         store = EtcdStore([f"https://127.0.0.1:{cluster.etcd_port}"],
@@ -86,7 +96,7 @@ def watch(cluster: HollowCluster, stamps: Stamps, stop: threading.Event) -> None
 
         async def follow() -> None:
             async for ev in store.watch_prefix(keys.ROOT, start_revision=revision + 1):
-                _stamp(stamps, ev.key, ev.value, ev.mod_revision, time.monotonic())
+                seen(ev.key, ev.value, ev.mod_revision, time.monotonic())
 
         task = asyncio.create_task(follow())
         while not stop.is_set() and not task.done():

@@ -131,6 +131,36 @@ def test_heartbeats_write_nothing_and_a_silent_node_goes_down(
     assert "n2: no heartbeat for" in quick.log_text()
 
 
+def test_nodes_lost_together_go_down_together_and_the_live_one_stays(
+    quick: ServerProcess, tmp_path: Path
+) -> None:
+    """Three agents stop at once (a host of three nodes dies): their streams close, and
+    the replica declares them in one judgement (one etcd transaction); the fourth node,
+    beating all along, stays ready."""
+    async def scenario() -> None:
+        names = ("n1", "n2", "n3", "n4")
+        tasks = {n: asyncio.create_task(agent(quick, n, tmp_path).run_forever())
+                 for n in names}
+        try:
+            await until("all ready", lambda: state_is(quick, dict.fromkeys(names, "ready")),
+                        30)
+            await asyncio.gather(*(stop(tasks.pop(n)) for n in ("n2", "n3", "n4")))
+            lost = {"n2": "down", "n3": "down", "n4": "down"}
+            await until("n2-n4 down", lambda: state_is(quick, lost), 20)
+            assert (await states(quick))["n1"] == "ready"
+            alive = await etcd(quick, *(f"/dockyard/alive/{n}" for n in names))
+            assert alive[0] and alive[1:] == [None, None, None]
+        finally:
+            for t in tasks.values():
+                await stop(t)
+
+    asyncio.run(scenario())
+    log = quick.log_text()
+    for n in ("n2", "n3", "n4"):
+        assert f"node {n}: no heartbeat for" in log
+    assert "node n1: no heartbeat" not in log
+
+
 def test_a_leaving_agent_keeps_its_node_until_the_leave_grace(
     quick: ServerProcess, tmp_path: Path
 ) -> None:
