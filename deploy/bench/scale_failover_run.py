@@ -59,7 +59,10 @@ class Stamps:
     since: float = float("inf")
     times: dict[str, list[float]] = field(default_factory=dict)
     revisions: dict[str, set[int]] = field(default_factory=dict)
-    new_tasks: set[str] = field(default_factory=set)
+    new_tasks: dict[str, float] = field(default_factory=dict)  # replacement -> created
+    # Replacement -> when its container started (the hollow runtime's clock, this
+    # machine's monotonic) and when its RUNNING status was seen.
+    started: dict[str, tuple[float, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def saw(self, kind: str, at: float, revision: int) -> None:
@@ -83,15 +86,16 @@ def stamp(stamps: Stamps, key: str, value: bytes | None, revision: int, now: flo
             stamps.saw("taken", now, revision)
         elif tid not in stamps.new_tasks and decode(
                 objects_pb2.Task, value).desired_state == objects_pb2.DESIRED_RUNNING:
-            stamps.new_tasks.add(tid)
+            stamps.new_tasks[tid] = now
             stamps.saw("created", now, revision)
         else:
             stamps.saw("task update", now, revision)
     elif key.startswith(keys.status_prefix(APP)) and value is not None:
         tid = key.rsplit("/", 1)[1]
-        if tid in stamps.new_tasks and decode(
-                objects_pb2.TaskStatus, value).state == objects_pb2.RUNNING:
+        status = decode(objects_pb2.TaskStatus, value)
+        if tid in stamps.new_tasks and status.state == objects_pb2.RUNNING:
             stamps.saw("running", now, revision)
+            stamps.started.setdefault(tid, (status.started_ms / 1000, now))
     elif key.startswith(keys.EVENTS):
         stamps.saw("event", now, revision)
 
@@ -159,6 +163,11 @@ def one_failover(cluster: HollowCluster, obs: Observer, victim_index: int, repli
     out["load_after"] = os.getloadavg()
     lag = [t - min(stamps.times.get("declared", [t0])) for t in stamps.times.get("running", [])]
     out["first declared to running p50/p90/max"] = quantiles(lag)
+    # Where a replacement's way went: to its agent (sessions), then to etcd (statuses).
+    out["created to container start p50/p90/max"] = quantiles(
+        [start - stamps.new_tasks[t] for t, (start, _) in stamps.started.items()])
+    out["container start to status in etcd p50/p90/max"] = quantiles(
+        [seen - start for start, seen in stamps.started.values()])
     if prof is not None:
         top = stop_spy(prof, cluster.root / f"profile-{run}.txt", f"failover-{run}")
         out["profile_top"] = top[:20]

@@ -33,6 +33,7 @@ def test_each_write_after_the_kill_is_one_step_of_the_failover() -> None:
         "declared": 1, "marked down": 1, "taken": 1, "created": 1, "task update": 1,
         "running": 1}
     assert s.revisions["created"] == {5}
+    assert s.new_tasks == {"new": 13.7} and list(s.started) == ["new"]
 
 
 def test_spread_is_first_median_last_after_the_kill() -> None:
