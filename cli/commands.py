@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 
 from dockyard.cli import render
-from dockyard.cli.tables import print_rows
+from dockyard.cli.tables import print_rows, write_out
 from dockyard.cli.volumes import drain_report, print_volumes
 from dockyard.client.control import CliError, call, control_stub, describe_rpc_error
 from dockyard.v1 import control_pb2, objects_pb2, specs_pb2
@@ -111,7 +111,12 @@ def cmd_get(args: Any) -> int:
         from operator import itemgetter
 
         req.brief = True  # only what the rows show (a server that does not know it: all)
-        rows = [render.task_row(t) for t in call(args.server, stub.ListTasks, req).tasks]
+        req.json_rows = args.output == "json"  # the very text to print (common/taskrows.py)
+        answer = call(args.server, stub.ListTasks, req)
+        if answer.json_rows:
+            write_out(answer.json_rows + b"\n")
+            return 0
+        rows = [render.task_row(t) for t in answer.tasks]
         rows.sort(key=itemgetter("app", "service", "slot"))
         kind = "tasks"
     else:

@@ -11,23 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from dockyard.common.taskrows import Row, crash_loop, enum_name, state_name, task_row
 from dockyard.v1 import objects_pb2, specs_pb2
 
-Row = dict[str, Any]
+__all__ = ["Row", "crash_loop", "task_row"]  # a task's row is common/taskrows.py's
 
-
-_NAMES: dict[tuple[int, int, str], str] = {}  # (id of the enum type, value, strip) -> name
-
-
-def _enum(enum_type: Any, value: int, *, strip: str = "") -> str:
-    """An enum value as a user reads it ("running"; "" for unspecified), worked out once
-    per value: a `get tasks` of 10,000 rows asks three times per row."""
-    key = (id(enum_type), value, strip)
-    name = _NAMES.get(key)
-    if name is None:
-        name = str(enum_type.Name(value)).removeprefix(strip).lower()
-        name = _NAMES[key] = "" if name.endswith("unspecified") else name
-    return name
+_enum = enum_name
 
 
 def size(n: int) -> str:
@@ -57,38 +46,7 @@ def ago(ms: int, *, now_ms: int | None = None) -> str:
 
 
 def task_state(task: objects_pb2.Task) -> str:
-    return _state_name(task.status.state, task.node)
-
-
-def _state_name(state: int, node: str) -> str:
-    """The reported state's name; without one, whether the task has a node yet. Pure."""
-    if state:
-        return _enum(objects_pb2.TaskState, state)
-    return "assigned" if node else "pending"
-
-
-def task_row(task: objects_pb2.Task) -> Row:
-    """A task as `get tasks` shows it. Its keys are in sorted order, so `-o json` need not
-    sort them (cli/jsontext.py), and each field is read once: this runs 10,000 times for
-    a `get tasks` of 10,000 tasks, and protobuf's field reads are what it costs."""
-    st = task.status
-    node = task.node
-    return {
-        "app": task.app,
-        "container_id": st.container_id,
-        "desired": _enum(objects_pb2.DesiredState, task.desired_state, strip="DESIRED_"),
-        "exit_code": st.exit_code,
-        "health": _enum(objects_pb2.Health, st.health, strip="HEALTH_"),
-        "healthy_ms": st.healthy_ms,
-        "id": task.meta.id,
-        "message": crash_loop(st) or st.message or task.unplaced_reason,
-        "node": node,
-        "restarts": st.restarts,
-        "service": task.service,
-        "slot": task.slot,
-        "started_ms": st.started_ms,
-        "state": _state_name(st.state, node),
-    }
+    return state_name(task.status.state, task.node)
 
 
 def pending_reason(task: objects_pb2.Task) -> str:
@@ -97,13 +55,6 @@ def pending_reason(task: objects_pb2.Task) -> str:
     reason = task.unplaced_reason
     joint = " " if reason.startswith("waits ") else " pending: "
     return f"{task.service}.{task.slot}{joint}{reason}"
-
-
-def crash_loop(status: objects_pb2.TaskStatus) -> str:
-    """A crash-loop note once a task has restarted in place three times or more."""
-    if status.restarts < 3:
-        return ""
-    return f"crash-looping: {status.restarts} restarts, last exit {status.exit_code}"
 
 
 def allocated_by_node(tasks: Iterable[objects_pb2.Task]) -> dict[str, tuple[int, int]]:

@@ -23,6 +23,13 @@ def print_rows(kind: str, rows: Sequence[render.Row], output: str) -> None:
         print(render.table(kind, rows))
 
 
+def write_out(text: bytes) -> None:
+    """Write `text` to stdout as it is, in one write (after anything printed before)."""
+    sys.stdout.flush()
+    sys.stdout.buffer.write(text)
+    sys.stdout.buffer.flush()
+
+
 def print_rich_table(kind: str, rows: Sequence[render.Row]) -> None:
     from rich import box
     from rich.console import Console

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import grpc
 
+from dockyard.common.taskrows import tasks_text
 from dockyard.controlplane import admission
 from dockyard.controlplane.api import tasklist, viewreads, volumes
 from dockyard.controlplane.api.base import ControlBase, abort, refuse
@@ -68,9 +69,13 @@ class Reads(ControlBase):
     ) -> control_pb2.ListTasksResponse | bytes:
         await refuse(context, admission.name_problem("app", request.app, optional=True))
         view = await self._fresh(context)
+        if view is not None and request.json_rows:  # the CLI's text (api/tasklist.py)
+            return self._task_parts.json_rows(view, request.app)
         if view is not None:  # serialized already (api/tasklist.py)
             return self._task_parts.answer(view, request.app, is_brief=request.brief)
         tasks = await self._guard(context, typed.list_tasks(self._store, request.app))
+        if request.json_rows:
+            return tasklist.json_answer(tasks_text(tasks))
         if request.brief:
             tasks = [tasklist.brief(t) for t in tasks]
         return control_pb2.ListTasksResponse(tasks=tasks)

@@ -20,6 +20,7 @@ import pytest
 from dockyard.agent.session import Session, StatusBatch
 from dockyard.client.compose import load_app
 from dockyard.client.control import load_credentials
+from dockyard.common import taskrows
 from dockyard.controlplane.api import tasklist
 from dockyard.v1 import control_pb2, control_pb2_grpc, objects_pb2, specs_pb2
 from tests.integration.harness import ServerProcess, run_cli
@@ -103,6 +104,20 @@ def test_every_get_sees_the_write_just_before_it(server: ServerProcess) -> None:
             assert short == [tasklist.brief(t) for t in whole]
             assert [t.meta.id for t in short] == [t.meta.id for t in tasks]
             assert not any(t.HasField("spec") for t in short)
+            # `get tasks -o json` gets its text: what the CLI made of the whole tasks.
+            as_json = control_pb2.ListRequest(json_rows=True)
+            for _ in range(20):
+                whole = list((await stub.ListTasks(everything, timeout=30)).tasks)
+                text = (await stub.ListTasks(as_json, timeout=30)).json_rows
+                if text == taskrows.tasks_text(whole):
+                    break
+            assert text == taskrows.tasks_text(whole)
+            assert [r["id"] for r in json.loads(text)] == [
+                t.meta.id for t in sorted(tasks, key=taskrows.sort_key)]
+            out = (await asyncio.to_thread(run_cli, server, "get", "tasks", "-o", "json")).stdout
+            printed = json.loads(out)
+            assert out == json.dumps(printed, indent=2, sort_keys=True) + "\n"
+            assert [r["id"] for r in printed] == [r["id"] for r in json.loads(text)]
         total = await asyncio.to_thread(etcd_count, server, "/dockyard/tasks/")
         assert total == len(tasks) == 12
 

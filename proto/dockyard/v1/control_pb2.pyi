@@ -59,12 +59,14 @@ class GetAppRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ...) -> None: ...
 
 class ListRequest(_message.Message):
-    __slots__ = ("app", "brief")
+    __slots__ = ("app", "brief", "json_rows")
     APP_FIELD_NUMBER: _ClassVar[int]
     BRIEF_FIELD_NUMBER: _ClassVar[int]
+    JSON_ROWS_FIELD_NUMBER: _ClassVar[int]
     app: str
     brief: bool
-    def __init__(self, app: _Optional[str] = ..., brief: _Optional[bool] = ...) -> None: ...
+    json_rows: bool
+    def __init__(self, app: _Optional[str] = ..., brief: _Optional[bool] = ..., json_rows: _Optional[bool] = ...) -> None: ...
 
 class ListAppsResponse(_message.Message):
     __slots__ = ("apps", "services")
@@ -81,10 +83,12 @@ class ListServicesResponse(_message.Message):
     def __init__(self, services: _Optional[_Iterable[_Union[_objects_pb2.Service, _Mapping]]] = ...) -> None: ...
 
 class ListTasksResponse(_message.Message):
-    __slots__ = ("tasks",)
+    __slots__ = ("tasks", "json_rows")
     TASKS_FIELD_NUMBER: _ClassVar[int]
+    JSON_ROWS_FIELD_NUMBER: _ClassVar[int]
     tasks: _containers.RepeatedCompositeFieldContainer[_objects_pb2.Task]
-    def __init__(self, tasks: _Optional[_Iterable[_Union[_objects_pb2.Task, _Mapping]]] = ...) -> None: ...
+    json_rows: bytes
+    def __init__(self, tasks: _Optional[_Iterable[_Union[_objects_pb2.Task, _Mapping]]] = ..., json_rows: _Optional[bytes] = ...) -> None: ...
 
 class ListNodesResponse(_message.Message):
     __slots__ = ("nodes", "allocated")

@@ -5,7 +5,9 @@ row as the whole one."""
 
 from __future__ import annotations
 
+import json
 import random
+from operator import itemgetter
 
 from dockyard.cli import render
 from dockyard.controlplane.api import tasklist, viewreads
@@ -102,3 +104,38 @@ def test_the_varint_length_of_large_parts() -> None:
     view = view_of([big], {("shop", "big"): objects_pb2.TaskStatus(message="m" * 200)})
     assert decoded(tasklist.TaskParts().answer(view)) == list(
         viewreads.tasks_response(view).tasks)
+
+
+def json_rows(data: bytes) -> bytes:
+    answer = control_pb2.ListTasksResponse.FromString(data)
+    assert not answer.tasks
+    return answer.json_rows
+
+
+def test_the_json_rows_are_what_get_tasks_printed_and_follow_changes() -> None:
+    for seed in range(40):
+        view = random_view(seed)
+        parts = tasklist.TaskParts()
+        for app in ("", "shop", "shop-b", "nothing"):
+            whole = list(viewreads.tasks_response(view, app).tasks)
+            expected = reference_text(whole)
+            assert json_rows(parts.json_rows(view, app)) == expected
+            assert json_rows(parts.json_rows(view, app)) == expected  # from the kept rows
+    view = view_of([task("shop", f"t{i}") for i in range(100)], {})
+    parts = tasklist.TaskParts()
+    parts.json_rows(view)
+    running = objects_pb2.TaskStatus(state=objects_pb2.RUNNING, container_id="c9")
+    view.apply(keys.status_key("shop", "t5"), running.SerializeToString(), 1000)
+    for i in range(10, 100):
+        view.apply(keys.task_key("shop", f"t{i}"), None, 1001 + i)
+    rows = json.loads(json_rows(parts.json_rows(view)))
+    assert [r["id"] for r in rows] == [f"t{i}" for i in range(10)]
+    assert rows[5]["state"] == "running" and rows[5]["container_id"] == "c9"
+    assert set(parts.rows) == {f"t{i}" for i in range(10)}
+
+
+def reference_text(tasks: list[objects_pb2.Task]) -> bytes:
+    """What `dockyard get tasks -o json` printed from whole tasks (without its last line
+    break), as the CLI made it before the server wrote it."""
+    rows = sorted((render.task_row(t) for t in tasks), key=itemgetter("app", "service", "slot"))
+    return render.dump(rows, "json").encode()
