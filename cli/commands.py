@@ -110,14 +110,20 @@ def cmd_get(args: Any) -> int:
     elif args.kind in ("tasks", "task"):
         from operator import itemgetter
 
-        req.brief = True  # only what the rows show (a server that does not know it: all)
-        req.json_rows = args.output == "json"  # the very text to print (common/taskrows.py)
+        # The rows as JSON text, in order (common/taskrows.py): `-o json` prints it as it
+        # is. A server that does not know it sends tasks, brief if it knows that.
+        req.brief = req.json_rows = True
         answer = call(args.server, stub.ListTasks, req)
-        if answer.json_rows:
+        if answer.json_rows and args.output == "json":
             write_out(answer.json_rows + b"\n")
             return 0
-        rows = [render.task_row(t) for t in answer.tasks]
-        rows.sort(key=itemgetter("app", "service", "slot"))
+        if answer.json_rows:
+            import json
+
+            rows = json.loads(answer.json_rows)
+        else:
+            rows = [render.task_row(t) for t in answer.tasks]
+            rows.sort(key=itemgetter("app", "service", "slot"))
         kind = "tasks"
     else:
         listed = call(args.server, stub.ListNodes, req)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from dockyard.common.taskrows import Row, crash_loop, enum_name, state_name, task_row
@@ -154,44 +154,50 @@ TABLE_COLUMNS: Mapping[str, Sequence[tuple[str, str]]] = {
 }
 
 
+_DERIVED: Mapping[str, Callable[[Row], str]] = {
+    "_svc": lambda row: f"{row['app']}/{row['service']}.{row['slot']}",
+    "_cid": lambda row: str(row["container_id"])[:12],
+    "_cpus": lambda row: f"{cpus(row['allocated_cpu_millis'])}/{cpus(row['cpu_millis'])}",
+    "_mem": lambda row: f"{size(row['allocated_memory_bytes'])}/{size(row['memory_bytes'])}",
+    "_labels": lambda row: ",".join(f"{k}={v}" for k, v in sorted(row["labels"].items()))
+    or "-",
+    "_digest": lambda row: f"sha256:{str(row['digest'])[:12]}",
+    "_used_by": lambda row: ",".join(row["used_by"]) or "-",
+    "_hb": lambda row: ago(row["last_heartbeat_ms"]),
+    "_current": lambda row: "*" if row["current"] else "",
+    "_applied": lambda row: ago(row["applied_ms"]),
+    "_changes": lambda row: "; ".join(row["changes"]),
+    "_servers": lambda row: ",".join(row["servers"]),
+}
+
+
+def _field_text(key: str) -> Callable[[Row], str]:
+    def text(row: Row) -> str:
+        value = row.get(key, "")
+        return "" if value is None else str(value)
+    return text
+
+
+def _cells(key: str) -> Callable[[Row], str]:
+    """The function that makes one column's cell of a row: a row's field, or a derived
+    one (`_` keys)."""
+    return _DERIVED.get(key) or _field_text(key)
+
+
 def cell(row: Row, key: str) -> str:
     """The text of one table cell: a row's field, or a derived one (`_` keys)."""
-    if key == "_svc":
-        return f"{row['app']}/{row['service']}.{row['slot']}"
-    if key == "_cid":
-        return str(row["container_id"])[:12]
-    if key == "_cpus":
-        return f"{cpus(row['allocated_cpu_millis'])}/{cpus(row['cpu_millis'])}"
-    if key == "_mem":
-        return f"{size(row['allocated_memory_bytes'])}/{size(row['memory_bytes'])}"
-    if key == "_labels":
-        return ",".join(f"{k}={v}" for k, v in sorted(row["labels"].items())) or "-"
-    if key == "_digest":
-        return f"sha256:{str(row['digest'])[:12]}"
-    if key == "_used_by":
-        return ",".join(row["used_by"]) or "-"
-    if key == "_hb":
-        return ago(row["last_heartbeat_ms"])
-    if key == "_current":
-        return "*" if row["current"] else ""
-    if key == "_applied":
-        return ago(row["applied_ms"])
-    if key == "_changes":
-        return "; ".join(row["changes"])
-    if key == "_servers":
-        return ",".join(row["servers"])
-    value = row.get(key, "")
-    return "" if value is None else str(value)
+    return _cells(key)(row)
 
 
 def table(kind: str, rows: Sequence[Row]) -> str:
-    cols = TABLE_COLUMNS[kind]
-    cells = [[h for h, _ in cols]] + [[cell(r, k) for _, k in cols] for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(cols))]
-    return "\n".join(
-        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)).rstrip()
-        for line in cells
-    )
+    """The plain table: a header line, then a line per row, columns two spaces apart,
+    each as wide as its widest cell, no spaces at the end of a line. Made a column at a
+    time (a `get tasks` of 10,000 rows draws 80,000 cells). Pure."""
+    columns = [[header, *map(_cells(key), rows)] for header, key in TABLE_COLUMNS[kind]]
+    padded = [[c.ljust(width) for c in column]
+              for column, width in zip(columns, (max(map(len, c)) for c in columns),
+                                       strict=True)]
+    return "\n".join(line.rstrip() for line in map("  ".join, zip(*padded, strict=True)))
 
 
 def dump(rows: Any, fmt: str) -> str:

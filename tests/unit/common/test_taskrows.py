@@ -8,6 +8,7 @@ import json
 import random
 from operator import itemgetter
 
+from dockyard.cli import render
 from dockyard.common import taskrows
 from dockyard.v1 import objects_pb2
 
@@ -63,3 +64,13 @@ def test_rows_read_as_a_user_expects() -> None:
     assert row["state"] == "assigned" and row["desired"] == "running"
     assert row["message"] == "crash-looping: 4 restarts, last exit 3"
     assert list(taskrows.task_row(t)) == sorted(taskrows.task_row(t))
+
+
+def test_the_table_drawn_from_the_text_is_the_table_drawn_from_the_tasks() -> None:
+    rng = random.Random(11)
+    for n in (0, 1, 4, 30):
+        tasks = [odd_task(rng, i) for i in range(n)]
+        rows = sorted((render.task_row(t) for t in tasks), key=itemgetter("app", "service", "slot"))
+        from_text = render.table("tasks", json.loads(taskrows.tasks_text(tasks)))
+        assert from_text == render.table("tasks", rows)
+        assert from_text.startswith("ID ") and from_text.count("\n") >= n
