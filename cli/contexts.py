@@ -2,7 +2,7 @@
 admin credential, kept in ~/.dockyard/contexts.json (mode 0600) with the current one.
 
 The file is read only when a command needs a context (see `resolve_client` in
-controlplane/config.py for the order), and written whole through a temporary file, so a
+client/target.py for the order), and written whole through a temporary file, so a
 crash never leaves half a file. The functions that change a `Contexts` are pure; reading
 and writing the file stay at the edges (`load`, `save`).
 """
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from dockyard.client.errors import CliError
-from dockyard.controlplane.config import Context, Contexts, check_context_name, parse_servers
+from dockyard.client.target import Context, Contexts, check_context_name, parse_servers
 
 DEV_CONTEXT = "dev"
 

@@ -18,14 +18,18 @@ def resolve_target(args: Any) -> None:
     """Set args.server ("A,B,C") and args.credentials from flags, env and contexts."""
     from pathlib import Path
 
-    from dockyard.cli import contexts
-    from dockyard.controlplane.config import resolve_client
+    from dockyard.client.target import Contexts, resolve_client
+
+    def load_contexts() -> Contexts:  # only when no flag or variable names the target
+        from dockyard.cli import contexts
+
+        return contexts.load(contexts.contexts_path())
 
     try:
         target = resolve_client(
             server=args.server, credentials=args.credentials,
             context=getattr(args, "context", None), env=os.environ, home=Path.home(),
-            load_contexts=lambda: contexts.load(contexts.contexts_path()))
+            load_contexts=load_contexts)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     args.server = target.server

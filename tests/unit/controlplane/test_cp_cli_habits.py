@@ -11,7 +11,7 @@ import pytest
 from dockyard.cli import contexts
 from dockyard.cli.main import _command_word, build_parser
 from dockyard.cli.watch import event_line, event_row
-from dockyard.controlplane.config import Context, Contexts
+from dockyard.client.target import Context, Contexts
 from dockyard.controlplane.firststart import first_start_message, join_address
 from dockyard.v1 import objects_pb2
 

@@ -1,4 +1,4 @@
-"""Where the CLI talks to: flags, env, contexts and defaults in one order (config.py), and
+"""Where the CLI talks to: flags, env, contexts and defaults in one order (client/target.py), and
 the pure parts of contexts.json (cli/contexts.py)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from dockyard.cli import contexts
-from dockyard.controlplane.config import (
+from dockyard.client.target import (
     ClientTarget,
     Context,
     Contexts,
