@@ -7,6 +7,7 @@ this module must stay as light to import as the parser itself (see parser.py).
 from __future__ import annotations
 
 import argparse
+from typing import Any
 
 OUTPUTS = ("table", "json", "yaml")
 # The names of common/spec/privileges.py's PRIVILEGES, written out so that every
@@ -20,10 +21,15 @@ def server_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--credentials", metavar="FILE",
                    help="admin credential (env DOCKYARD_CREDENTIALS; "
                         "default ~/.dockyard/admin.pem)")
+    p.add_argument("--context", help="a kept cluster (env DOCKYARD_CONTEXT; default: "
+                   "the current one)").completer = _context_names  # type: ignore[attr-defined]
+
+
+def _context_names(prefix: str = "", **kw: Any) -> list[str]:
+    """Shell completion of context names; the contexts module is imported only then."""
     from dockyard.cli.contexts import context_names
 
-    p.add_argument("--context", help="a kept cluster (env DOCKYARD_CONTEXT; default: "
-                   "the current one)").completer = context_names  # type: ignore[attr-defined]
+    return context_names(prefix, **kw)
 
 
 def output_flag(p: argparse.ArgumentParser) -> None:

@@ -210,9 +210,10 @@ def _add_operator_commands(sub: Any) -> None:
 def _add_habit_commands(sub: Any) -> None:
     """`context`, `events` and `completion`: the commands of everyday CLI habits."""
     p = sub.add_parser("context", help="keep several clusters; pick the current one")
-    from dockyard.cli.contexts import add_context_arguments
+    if not isinstance(p, _Nothing):  # another command's call: not worth the import
+        from dockyard.cli.contexts import add_context_arguments
 
-    add_context_arguments(p)
+        add_context_arguments(p)
 
     p = sub.add_parser("events", help="cluster and app events as they happen")
     p.add_argument("-f", "--follow", action="store_true",

@@ -182,13 +182,13 @@ def cli_seconds(cluster: HollowCluster, *args: str, runs: int = 3) -> float:
 
 
 def rpc_seconds(obs: Observer, runs: int = 3) -> float:
-    """Median wall time of the ListTasks call alone, brief as `get tasks` asks it (the
+    """Median wall time of the ListTasks call alone, as `get tasks -o json` asks it (the
     server's share of `get tasks`, without the CLI process starting)."""
     times = []
     for _ in range(runs):
         t0 = time.monotonic()
         try:
-            obs.stub.ListTasks(control_pb2.ListRequest(brief=True), timeout=60)
+            obs.stub.ListTasks(control_pb2.ListRequest(brief=True, json_rows=True), timeout=60)
         except grpc.RpcError:
             times.append(float("inf"))
             continue

@@ -29,7 +29,8 @@ import argparse, os, sys
 os.environ.update(DOCKYARD_SERVER="127.0.0.1:7070", DOCKYARD_CREDENTIALS="/keys/admin.pem")
 from dockyard.cli import commands
 from dockyard.cli.dispatch import resolve_target
-args = argparse.Namespace(server=None, credentials=None)
+from dockyard.cli.main import build_parser
+args = build_parser("get").parse_args(["get", "tasks"])
 resolve_target(args)
 assert (args.server, str(args.credentials)) == ("127.0.0.1:7070", "/keys/admin.pem")
 print(" ".join(m for m in sys.modules if m.split(".")[0] in ("numpy", "networkx", "yaml", "docker")
