@@ -27,6 +27,7 @@ from dockyard.deploy.testbed.processes import (
     is_alive,
     kill_pids,
     start,
+    start_time_of,
     stop_pids,
     tail,
 )
@@ -84,6 +85,7 @@ class HollowCluster:
     etcd_port: int
     server: ProcRecord | None = None
     groups: list[Group] = field(default_factory=list)
+    launch_cpu_s: float = 0.0  # the hollow launchers' CPU (they exit once they forked)
 
     @property
     def address(self) -> str:
@@ -165,22 +167,39 @@ class HollowCluster:
 
     def add_nodes(self, count: int, *, prefix: str = "hollow-", labels: str = "hollow=true",
                   per_process: int = PER_PROCESS, start_delay_s: float = 0.0) -> list[Group]:
-        """Start `count` more hollow nodes in new processes; returns their groups."""
+        """Start `count` more hollow nodes in new processes; returns their groups. One
+        launcher imports once and forks the processes (scale_hollow `--group`)."""
         first = sum(g.count for g in self.groups if g.prefix == prefix)
-        made = []
+        base = [sys.executable, "-m", "dockyard.deploy.bench.scale_hollow",
+                "--join", self.address, "--token-file", str(self.token_file),
+                "--prefix", prefix, "--labels", labels,
+                "--state-dir", str(self.root / "agents"), "--start-delay", str(start_delay_s)]
+        planned: list[tuple[int, int, Path]] = []
         for size in groups_of(count, per_process):
-            argv = [sys.executable, "-m", "dockyard.deploy.bench.scale_hollow",
-                    "--join", self.address,
-                    "--token-file", str(self.token_file), "--prefix", prefix,
-                    "--first", str(first), "--count", str(size), "--labels", labels,
-                    "--state-dir", str(self.root / "agents"),
-                    "--start-delay", str(start_delay_s)]
-            idx = len(self.groups)
-            g = Group(start(argv, self.root / f"hollow-{idx}.log", env=clean_env()),
-                      prefix, first, size)
+            log = self.root / f"hollow-{len(self.groups) + len(planned)}.log"
+            planned.append((first, size, log))
+            first += size
+        if not planned:
+            return []
+        pids = self.root / f"hollow-pids-{len(self.groups)}"
+        argv = [*base, "--pids-file", str(pids),
+                *(a for f, n, log in planned for a in ("--group", f"{f}:{n}:{log}"))]
+        launcher = start(argv, self.root / "hollow-launcher.log", env=clean_env())
+        self.launch_cpu_s += _wait_launcher(launcher.pid)
+        try:
+            forked = [int(line) for line in pids.read_text().split()]
+        except (OSError, ValueError):
+            forked = []
+        if len(forked) != len(planned):
+            raise HollowError(f"the hollow launcher failed: "
+                              f"{tail(self.root / 'hollow-launcher.log')}")
+        made = []
+        for pid, (f, n, log) in zip(forked, planned, strict=True):
+            own = (*base, "--first", str(f), "--count", str(n))
+            rec = ProcRecord(pid=pid, start_time=start_time_of(pid) or 0, argv=own, log=str(log))
+            g = Group(rec, prefix, f, n)
             self.groups.append(g)
             made.append(g)
-            first += size
         self.save()
         return made
 
@@ -200,6 +219,23 @@ class HollowCluster:
         if self.server is not None and is_alive(self.server):
             stop_pids([self.server.pid], timeout=30)
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+def _wait_launcher(pid: int, timeout_s: float = 120.0) -> float:
+    """Wait (bounded) for a hollow launcher to exit; the CPU seconds it used."""
+    deadline = time.monotonic() + timeout_s
+    for _ in range(int(timeout_s / 0.02) + 2):
+        try:
+            done, _status, usage = os.wait4(pid, os.WNOHANG)
+        except ChildProcessError:
+            return 0.0
+        if done:
+            return float(usage.ru_utime + usage.ru_stime)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    kill_pids([pid])
+    raise HollowError(f"the hollow launcher (pid {pid}) did not finish in {timeout_s:g}s")
 
 
 def _free_ports(n: int) -> list[int]:

@@ -206,10 +206,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 def cpu_by_part(cluster: HollowCluster) -> dict[str, float]:
-    """CPU seconds of the server, its etcd, and all hollow processes together."""
+    """CPU seconds of the server, its etcd, and all hollow processes together (with the
+    launchers they were forked from, which did their imports)."""
     server = cluster.server.pid if cluster.server and is_alive(cluster.server) else 0
     etcd = etcd_pid(cluster) or 0
-    hollow = sum(cpu_seconds(g.proc.pid) for g in cluster.groups if is_alive(g.proc))
+    hollow = cluster.launch_cpu_s + sum(cpu_seconds(g.proc.pid) for g in cluster.groups
+                                        if is_alive(g.proc))
     return {"server": round(cpu_seconds(server), 1) if server else 0.0,
             "etcd": round(cpu_seconds(etcd), 1) if etcd else 0.0,
             "hollow_agents_alive": round(hollow, 1)}

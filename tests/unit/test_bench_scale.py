@@ -75,3 +75,12 @@ def test_failover_detection_is_read_from_the_servers_log() -> None:
                                                     "hollow-0102", "hollow-0103"})
     assert got == {"dead_declared": 3, "first_s": 4.0, "median_s": 4.5, "last_s": 5.0,
                    "live_declared": 1, "live_declared_nodes": ["hollow-0001"]}
+
+
+def test_a_forked_group_names_its_nodes_and_its_log() -> None:
+    from dockyard.deploy.bench.scale_hollow import parse_group
+
+    assert parse_group("100:99:/tmp/x:y/hollow-1.log") == (100, 99, "/tmp/x:y/hollow-1.log")
+    for bad in ("1:0:/tmp/l", "-1:5:/tmp/l", "a:5:/tmp/l", "5:/tmp/l", "1:2:"):
+        with pytest.raises(ValueError):
+            parse_group(bad)
