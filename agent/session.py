@@ -21,6 +21,7 @@ reconnects with the new one, without a restart. If the operator removed the node
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,6 +29,7 @@ from pathlib import Path
 
 import grpc
 
+from dockyard.agent import heartbeats
 from dockyard.agent import identity as ident
 from dockyard.agent.builds import run_build
 from dockyard.agent.exec import run_exec
@@ -416,9 +418,15 @@ class Session:
     async def _heartbeats(
         self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str, period: float
     ) -> None:
-        """Heartbeat about every `period`, one at a time. A slow or unreachable server is
+        """Heartbeat about every `period` on one stream (agent/heartbeats.py); to a
+        server without it, one call at a time. A slow or unreachable server is
         retried with jittered backoff and longer timeouts, for up to
         _HEARTBEAT_GIVE_UP_S; an answer that the session is gone ends it at once."""
+        with contextlib.suppress(heartbeats.Unsupported):
+            await heartbeats.beat(
+                stub, node=node, session_id=sid, period=period,
+                wait_s=lambda p: heartbeat_wait_s(p, 0, self._rand()),
+                backoff_s=lambda n: backoff_s(n, self._rand()))
         window = RetryWindow(asyncio.get_running_loop().time)
         while True:
             await asyncio.sleep(heartbeat_wait_s(period, window.failures, self._rand()))

@@ -265,12 +265,35 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
     ) -> dispatcher_pb2.HeartbeatResponse:
         """Memory only: the heartbeat feeds this replica's failure detector
         (controlplane/liveness.py); etcd hears only when the node's liveness changes."""
-        if (self._registry.get(request.node, request.session_id) is None
-                or not self._liveness.heard(request.node, request.session_id)):
+        if not self._beat(request):
             # Unknown here, or declared down before this heartbeat came: start over.
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
-        self._registry.heard(request.node)
         return dispatcher_pb2.HeartbeatResponse(period_ms=self._heartbeat_ms)
+
+    async def Heartbeats(
+        self, request_iterator: AsyncIterator[dispatcher_pb2.HeartbeatRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[dispatcher_pb2.HeartbeatResponse | bytes]:
+        """Heartbeat's work for each message of one long stream (agent/heartbeats.py);
+        a beat that asks is answered with the period (one reply, serialized once). A
+        beat of an unknown or ended session ends the stream NOT_FOUND: the agent
+        registers again."""
+        reply = dispatcher_pb2.HeartbeatResponse(
+            period_ms=self._heartbeat_ms).SerializeToString()
+        async for beat in request_iterator:
+            if not self._beat(beat):
+                await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+            if beat.answer:
+                yield reply
+
+    def _beat(self, request: dispatcher_pb2.HeartbeatRequest) -> bool:
+        """Feed one heartbeat to the detector; False when its session is unknown here or
+        its node was declared down before it came."""
+        if (self._registry.get(request.node, request.session_id) is None
+                or not self._liveness.heard(request.node, request.session_id)):
+            return False
+        self._registry.heard(request.node)
+        return True
 
     async def UpdateTaskStatus(
         self, request: dispatcher_pb2.UpdateTaskStatusRequest, context: grpc.aio.ServicerContext

@@ -135,12 +135,14 @@ class Endpoint(_message.Message):
     def __init__(self, app: _Optional[str] = ..., service: _Optional[str] = ..., addresses: _Optional[_Iterable[str]] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class HeartbeatRequest(_message.Message):
-    __slots__ = ("node", "session_id")
+    __slots__ = ("node", "session_id", "answer")
     NODE_FIELD_NUMBER: _ClassVar[int]
     SESSION_ID_FIELD_NUMBER: _ClassVar[int]
+    ANSWER_FIELD_NUMBER: _ClassVar[int]
     node: str
     session_id: str
-    def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ...) -> None: ...
+    answer: bool
+    def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ..., answer: _Optional[bool] = ...) -> None: ...
 
 class HeartbeatResponse(_message.Message):
     __slots__ = ("period_ms",)

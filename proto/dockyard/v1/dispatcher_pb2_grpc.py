@@ -195,6 +195,11 @@ class SessionsStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedResponse.FromString,
                 _registered_method=True)
+        self.Heartbeats = channel.stream_stream(
+                '/dockyard.v1.Sessions/Heartbeats',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
+                _registered_method=True)
 
 
 class SessionsServicer:
@@ -238,6 +243,16 @@ class SessionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def Heartbeats(self, request_iterator, context):
+        """Liveness on one long stream: a heartbeat each period; those that ask are answered
+        with the period until the next. A Heartbeat call per beat costs gRPC's whole per-call work on both
+        sides; a message on an open stream costs a fraction of it. Heartbeat stays for
+        agents that do not know this rpc.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -265,6 +280,11 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.VolumesRemoved,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedResponse.SerializeToString,
+            ),
+            'Heartbeats': grpc.stream_stream_rpc_method_handler(
+                    servicer.Heartbeats,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -403,6 +423,33 @@ class Sessions:
             '/dockyard.v1.Sessions/VolumesRemoved',
             dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.VolumesRemovedResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def Heartbeats(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/dockyard.v1.Sessions/Heartbeats',
+            dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
             options,
             channel_credentials,
             insecure,
