@@ -7,6 +7,8 @@ one run, each figure next to a baseline taken by the same harness in the same ru
 - join: N nodes joining at once, against one node joining alone;
 - apply to all running: R replicas on N nodes, in tasks/s, against R0 replicas on the
   first 10 nodes before the others joined;
+- the seed's figure, 1,000 replicas on a cluster of 100 nodes (its own server, first
+  and alone; the small form's own apply is that figure, so it has no such phase);
 - reads: `dockyard get tasks -o json` with every task, against `dockyard get apps -o
   json` (what any CLI call costs);
 - memory: server and etcd RSS and etcd's database, against the idle server;
@@ -76,16 +78,19 @@ class Size:
     timeout_s: float  # per phase (BENCH_SCALE_TIMEOUT overrides)
     task_poll_s: float  # how often the failover wait lists every task
     read_runs: int = 3  # CLI reads timed (the median is kept)
+    # The seed's figure in a cluster of its own, before the rest: nodes, replicas (0: none).
+    seed_nodes: int = 0
+    seed_replicas: int = 0
 
 
 SIZES = {
     "small": Size(nodes=100, replicas=1000, base_replicas=1000, apps=10, services=10,
                   timeout_s=60, task_poll_s=0.5),
     "full": Size(nodes=1000, replicas=10000, base_replicas=1000, apps=100, services=10,
-                 timeout_s=600, task_poll_s=0.5),
+                 timeout_s=600, task_poll_s=0.5, seed_nodes=100, seed_replicas=1000),
     # The reduced form the test suite runs (tests/integration/test_bench_scale.py).
     "tiny": Size(nodes=20, replicas=200, base_replicas=100, apps=2, services=3,
-                 timeout_s=60, task_poll_s=0.5, read_runs=1),
+                 timeout_s=60, task_poll_s=0.5, read_runs=1, seed_nodes=11, seed_replicas=50),
 }
 # Environment knobs over the chosen size: BENCH_SCALE_NODES=40 and so on.
 KNOBS = {"NODES": "nodes", "REPLICAS": "replicas", "BASE_REPLICAS": "base_replicas",
@@ -200,11 +205,36 @@ def ratio(value: float, base: float) -> str:
     return f"{value / base:.2f}x" if base and value != float("inf") else "n/a"
 
 
+def seed_figure(size: Size, say: Progress) -> dict[str, Any]:
+    """The seed's figure: `seed_replicas` on a cluster of `seed_nodes` (one hollow
+    process), from apply to all running, in a cluster of its own taken down after."""
+    root = Path(tempfile.mkdtemp(prefix="dockyard-scale-seed-"))
+    cluster = up(0, root=root)
+    try:
+        obs = Observer(cluster)
+        cluster.add_nodes(size.seed_nodes, prefix="seed-")
+        w = poll(lambda: obs.ready_nodes(), size.seed_nodes, timeout_s=size.timeout_s)
+        say.waited(f"seed cluster of {size.seed_nodes}", w, size.seed_nodes, "nodes ready")
+        t0 = time.monotonic()
+        apply(obs, replicas_app("seed", size.seed_replicas))
+        w = poll(lambda: obs.running_replicas("seed"), size.seed_replicas,
+                 timeout_s=size.timeout_s, every_s=0.1)
+        done = Waited(w.ok, time.monotonic() - t0, w.last)
+        say.waited(f"apply on {size.seed_nodes} nodes", done, size.seed_replicas,
+                   "replicas running")
+        return {**figure(done, size.seed_replicas), "nodes": size.seed_nodes,
+                "duplicates": attempt(lambda: obs.duplicates("seed"), -1)}
+    finally:
+        cluster.down()
+
+
 def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
         progress: Progress | None = None) -> None:
     """Fill `report` phase by phase (so that what was measured survives a failure), and
     say how each phase went as it ends."""
     say = progress or Progress()
+    if size.seed_nodes and size.seed_replicas:
+        report["apply_seed"] = seed_figure(size, say)
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-"))
     cluster = up(0, root=root)
     say.line("server", f"up at {cluster.address}")
@@ -352,6 +382,11 @@ def print_report(r: dict[str, Any]) -> None:
     if j1 and jn:
         line(f"join of {jn['wanted']} nodes at once", took(jn),
              f"vs 1 node alone {j1['seconds']:.2f}s: {ratio(jn['seconds'], j1['seconds'])}")
+    seed = r.get("apply_seed")
+    if seed:
+        line(f"apply {seed['wanted']} replicas on {seed['nodes']} nodes", took(seed)
+             + f" ({seed.get('per_second', 0.0):.0f} tasks/s)",
+             f"a cluster of its own; duplicated slots {seed['duplicates']}")
     a10, an = r.get("apply_10_nodes"), r.get("apply_n_nodes")
     if a10 and an:
         rate = an.get("per_second", 0.0)

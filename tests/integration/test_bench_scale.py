@@ -1,5 +1,6 @@
-"""`make bench-scale` in its reduced form (BENCH_SCALE=tiny: 20 hollow nodes, 200
-replicas, 2 apps of 3 services), as a user runs it: it ends with exit code 0, says how
+"""`make bench-scale` in its reduced form (BENCH_SCALE=tiny: 50 replicas on a cluster of
+11 hollow nodes of its own first, then 20 nodes, 200 replicas, 2 apps of 3 services), as
+a user runs it: it ends with exit code 0, says how
 each phase went while it runs, prints every figure of its report, and writes the JSON
 with every figure. Timings are the benchmark's business, not this test's: no figure is
 held to a threshold here.
@@ -21,15 +22,15 @@ from dockyard.deploy.bench import scale_cluster
 
 pytestmark = pytest.mark.integration
 
-PHASES = ["server:", "join of 1 node:", "join of 9 more:", "apply on 10 nodes:",
+PHASES = ["seed cluster of 11:", "apply on 11 nodes:", "server:", "join of 1 node:", "join of 9 more:", "apply on 10 nodes:",
           "delete the baseline:", "join of 10:", "apply on 20 nodes:", "reads:",
           "failover of 2 nodes:", "one app:", "2 apps:", "done:"]
-FIGURES = ["join of 10 nodes at once", "apply 200 replicas on 20 nodes",
+FIGURES = ["apply 50 replicas on 11 nodes", "join of 10 nodes at once", "apply 200 replicas on 20 nodes",
            "duplicated slots after apply", "get tasks -o json", "of which the ListTasks call",
            "server RSS", "etcd RSS", "etcd DB size", "failover of 2 nodes",
            "duplicated slots after failover", "2 apps of 3 services",
            "alive nodes seen down", "agent exits", "CPU seconds"]
-WAITS = ["join_1", "join_n", "apply_10_nodes", "apply_n_nodes", "failover", "one_app",
+WAITS = ["apply_seed", "join_1", "join_n", "apply_10_nodes", "apply_n_nodes", "failover", "one_app",
          "many_apps"]
 NUMBERS = ["get_tasks_s", "list_tasks_rpc_s", "get_apps_s", "tasks_listed",
            "duplicates_after_apply", "duplicates_after_failover", "agent_exits"]
@@ -73,6 +74,8 @@ def test_the_reduced_bench_reports_every_figure(tmp_path: Path) -> None:
     for key in NUMBERS:
         assert isinstance(report[key], (int, float)), key
     assert report["failover"]["nodes_killed"] == 2
+    assert (report["apply_seed"]["nodes"], report["apply_seed"]["wanted"]) == (11, 50)
+    assert report["apply_seed"]["duplicates"] == 0
     assert report["false_down"]["of"] == 20
     for part in ("resources_idle", "resources_loaded", "resources_end"):
         assert set(report[part]) == {"server_rss", "etcd_rss", "etcd_db"}
