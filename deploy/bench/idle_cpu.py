@@ -1,4 +1,4 @@
-"""What an idle cluster costs the control plane: server and etcd CPU at N hollow nodes.
+"""What an idle cluster costs: server, etcd and hollow agents' CPU at N hollow nodes.
 
 With no app deployed, what the server does is keep its nodes alive: heartbeats, the
 session streams, the liveness lease. This brings up a hollow cluster of N nodes
@@ -62,13 +62,16 @@ def measure(nodes: int, seconds: float, settle_s: float, join_timeout_s: float) 
         joined_s = time.monotonic() - started
         time.sleep(settle_s)
         etcd = child_pids(server)
+        agents = [g.proc.pid for g in cluster.groups]
         load_before = os.getloadavg()[0]
         t0 = time.monotonic()
         s0 = cpu_seconds(server)
         e0 = sum(cpu_seconds(p) for p in etcd)
+        a0 = sum(cpu_seconds(p) for p in agents)
         time.sleep(seconds)
         s1 = cpu_seconds(server)
         e1 = sum(cpu_seconds(p) for p in etcd)
+        a1 = sum(cpu_seconds(p) for p in agents)
         wall = time.monotonic() - t0
         ready_after = ready_nodes(cluster)
         return {
@@ -76,6 +79,7 @@ def measure(nodes: int, seconds: float, settle_s: float, join_timeout_s: float) 
             "join_s": round(joined_s, 1), "window_s": round(wall, 1),
             "server_cpu_percent": round(100 * (s1 - s0) / wall, 1),
             "etcd_cpu_percent": round(100 * (e1 - e0) / wall, 1),
+            "agents_cpu_percent": round(100 * (a1 - a0) / wall, 1),
             "load_before": round(load_before, 1), "load_after": round(os.getloadavg()[0], 1),
         }
     finally:

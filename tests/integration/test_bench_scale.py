@@ -22,10 +22,12 @@ from dockyard.deploy.bench import scale_cluster
 
 pytestmark = pytest.mark.integration
 
-PHASES = ["seed cluster of 11:", "apply on 11 nodes:", "server:", "join of 1 node:", "join of 9 more:", "apply on 10 nodes:",
+PHASES = ["seed cluster of 11:", "apply on 11 nodes:", "server:", "join of 1 node:",
+          "join of 9 more:", "apply on 10 nodes:",
           "delete the baseline:", "join of 10:", "apply on 20 nodes:", "reads:",
           "failover of 2 nodes:", "one app:", "2 apps:", "done:"]
-FIGURES = ["apply 50 replicas on 11 nodes", "join of 10 nodes at once", "apply 200 replicas on 20 nodes",
+FIGURES = ["apply 50 replicas on 11 nodes", "join of 10 nodes at once",
+           "apply 200 replicas on 20 nodes",
            "duplicated slots after apply", "get tasks -o json", "of which the ListTasks call",
            "server RSS", "etcd RSS", "etcd DB size", "failover of 2 nodes",
            "duplicated slots after failover", "2 apps of 3 services",
