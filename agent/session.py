@@ -48,7 +48,11 @@ _MAX_BACKOFF_S = 4.0
 # given more room than one that is down: coming back sooner would only add to its load.
 _OVERLOADED_BACKOFF_S = 15.0
 _OVERLOADED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED)
-_REGISTER_TIMEOUT_S = 10.0
+# A thousand nodes joining at once queue behind each other's handshakes and registrations
+# for about as long as the server takes to serve them all (10-12 s on two cores): a
+# deadline shorter than that queue throws away the server's work on every call that
+# misses it and sends the same work again.
+_REGISTER_TIMEOUT_S = 30.0
 _LEAVE_TIMEOUT_S = 2.0
 # A session whose heartbeats have all failed for this long is given up (another replica
 # may answer); shorter trouble is ridden out, one heartbeat in flight at a time.
@@ -83,7 +87,7 @@ def status_timeout_s(failures: int) -> float:
 
 
 def register_timeout_s(failures: int) -> float:
-    """How long a Register may take: 10 s, doubling with each failed session in a row up
+    """How long a Register may take: 30 s, doubling with each failed session in a row up
     to 60 s. Pure."""
     return min(60.0, _REGISTER_TIMEOUT_S * 2.0 ** min(max(0, failures), 3))
 
