@@ -49,9 +49,9 @@ _MAX_BACKOFF_S = 4.0
 _OVERLOADED_BACKOFF_S = 15.0
 _OVERLOADED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED)
 # A thousand nodes joining at once queue behind each other's handshakes and registrations
-# for about as long as the server takes to serve them all (10-12 s on two cores): a
-# deadline shorter than that queue throws away the server's work on every call that
-# misses it and sends the same work again.
+# for as long as the server takes to serve them all (9-22 s on two cores, by the load):
+# a deadline shorter than that queue throws away the server's work on every call that
+# misses it, and the same work comes again.
 _REGISTER_TIMEOUT_S = 30.0
 _LEAVE_TIMEOUT_S = 2.0
 # A session whose heartbeats have all failed for this long is given up (another replica
