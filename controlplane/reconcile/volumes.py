@@ -26,8 +26,9 @@ def reconcile_volumes(*, view: ClusterView, decision: Decision, now_ms: int,
     volumes of `apps` (those changed since the last round) when given."""
     running_on: dict[str, set[str]] = {}  # volume id -> nodes running a task with it
     firsts: list[tuple[objects_pb2.Task, str]] = []
-    mounting = [t for t in tasks_in(view, apps)
-                if t.spec.volumes and t.node and t.desired_state in LIVE]
+    mounts: dict[str, bool] = {}  # by spec hash: reading a task's spec is not cheap
+    mounting = [t for t in tasks_in(view, apps) if t.node and t.desired_state in LIVE
+                and _mounts(t, mounts)]
     for task in sorted(mounting, key=lambda t: (t.meta.created_ms, t.meta.id)):
         app = view.apps.get(task.app)
         if app is None or view.status_of(task.meta.id).state != objects_pb2.RUNNING:
@@ -64,3 +65,14 @@ def reconcile_volumes(*, view: ClusterView, decision: Decision, now_ms: int,
             decision.note(app=task.app, kind="task", obj=task.meta.id, now_ms=now_ms,
                           message=f"volume {name} is bound to {task.node}: "
                                   f"{task_name(task)} first ran with it there")
+
+
+def _mounts(task: objects_pb2.Task, known: dict[str, bool]) -> bool:
+    """Whether `task`'s spec mounts volumes, read once per spec hash (the hash covers
+    the spec; a task without one is read on its own). Pure."""
+    if not task.spec_hash:
+        return bool(task.spec.volumes)
+    got = known.get(task.spec_hash)
+    if got is None:
+        got = known[task.spec_hash] = bool(task.spec.volumes)
+    return got
