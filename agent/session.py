@@ -36,6 +36,7 @@ from dockyard.agent.exec import run_exec
 from dockyard.agent.logs import publish_logs
 from dockyard.agent.runner import Runner
 from dockyard.agent.volumes import VolumeRemover
+from dockyard.common import peertable
 from dockyard.common.jointoken import split_token
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
@@ -395,10 +396,14 @@ class Session:
         self, stream: grpc.aio.UnaryStreamCall, stub: dispatcher_pb2_grpc.LogBrokerStub,
         node: str,
     ) -> None:
+        peers: dict[str, peertable.PeerRow] | None = None  # this session's node table
         async for msg in stream:
-            if msg.has_peers and self._on_peers is not None:
-                # The table is shared by every session: it lists this node too.
-                self._on_peers([p for p in msg.peers if p.name != node])
+            if msg.has_peers or msg.peer_changes:
+                # The whole table first, then changes to it (common/peertable.py); the
+                # table is every node's, this one's too.
+                peers = peertable.apply(peers, msg)
+                if peers is not None and self._on_peers is not None:
+                    self._on_peers(peertable.peers_of(peers, skip=node))
             if msg.has_network and self._on_network is not None:
                 self._on_network(msg.network)
             self._runner.assign(msg)

@@ -10,7 +10,8 @@ module wakes only the sessions of the nodes concerned:
   of the apps that changed are built at most once per `TABLES_EVERY_S`;
 - every node when the node table (peers) changed: the table is kept row by row (one
   node's change costs one row) and published, with one wake of everyone, at most once
-  per `PEERS_EVERY_S`, however many nodes join meanwhile;
+  per `PEERS_EVERY_S`, however many nodes join meanwhile; a session sends its node the
+  whole table once, then only the rows that changed (common/peertable.py);
 - every node when the cluster's network table changed (controlplane/network/policy.py:
   isolation and the routing mesh, which every node enforces for the whole cluster),
   built and sent at most once per `TABLES_EVERY_S`.
@@ -19,8 +20,8 @@ A change that has waited for its interval goes out with everything that came aft
 the first change after a quiet interval goes out at once.
 
 What several sessions send is computed once, here, and shared: each app's endpoint
-table (`EndpointTables`, with an epoch per app), the peers message and the network
-table's message. A session's own
+table (`EndpointTables`, with an epoch per app), the node table and its changes, and the
+network table's message. A session's own
 work after a wake is proportional to its node's tasks.
 
 Waking is a flag per session (an `asyncio.Event`), never a queue: however many changes
@@ -33,6 +34,7 @@ import asyncio
 import time
 from collections.abc import Callable, Iterable
 
+from dockyard.common.peertable import PeerLog
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.network.policy import NetworkTables
@@ -103,12 +105,9 @@ class Fanout:
         self._endpoints_dirty: set[str] = set()
         self._endpoints = Pacer(TABLES_EVERY_S, self._publish_endpoints, clock=clock,
                                 call_later=later)
-        # The node table: each node's row (address, subnet), kept node by node; the
-        # shared message is built from them at most once per PEERS_EVERY_S.
-        self.peers = dispatcher_pb2.SessionMessage(has_peers=True)
-        self.peers_wire = self.peers.SerializeToString()  # what sessions send
-        self.peers_epoch = 0
-        self._peer_rows: dict[str, tuple[str, str]] = {}
+        # The node table: each node's row (address, subnet), kept node by node, and its
+        # changes (common/peertable.py); published at most once per PEERS_EVERY_S.
+        self._peer_log = PeerLog()
         self._peers = Pacer(PEERS_EVERY_S, self._publish_peers, clock=clock, call_later=later)
         # The cluster's network table (isolation, routing mesh): rows kept task by task,
         # one message for all, built at most once per TABLES_EVERY_S.
@@ -121,6 +120,21 @@ class Fanout:
         mirror.subscribe_touched(self.changed)
 
     @property
+    def peers_epoch(self) -> int:
+        """The epoch of the last published node table."""
+        return self._peer_log.epoch
+
+    @property
+    def peers(self) -> dispatcher_pb2.SessionMessage:
+        """The whole node table as one message (every node's row, the receiver's too)."""
+        return self._peer_log.table()
+
+    def peers_since(self, epoch: int) -> bytes:
+        """What a session that sent the node table of `epoch` (-1: none yet) sends now:
+        the rows changed since, or the whole table; serialized once for all sessions."""
+        return self._peer_log.since(epoch)
+
+    @property
     def network_epoch(self) -> int:
         """The epoch of the table in `network_wire` (the table itself may be newer until
         it is published)."""
@@ -130,8 +144,8 @@ class Fanout:
         view = self._mirror.view
         if reloaded:
             self.endpoints.reset(view)
-            self._peer_rows = {name: row for name, n in view.nodes.items()
-                               if (row := _peer_row(n)) is not None}
+            self._peer_log.reset({name: row for name, n in view.nodes.items()
+                                  if (row := _peer_row(n)) is not None})
             self._peers.now()
             self.network_tables.reset(view)
             self._network.now()
@@ -165,28 +179,18 @@ class Fanout:
             self._wake_nodes(nodes)
 
     def _update_peer_rows(self, view: ClusterView, names: Iterable[str]) -> bool:
-        """Take in the nodes that changed, row by row; True when a row changed."""
+        """Take in the nodes that changed, row by row; True when a row changed (not
+        only a node's state or heartbeat)."""
         changed = False
         for name in names:
             node = view.nodes.get(name)
-            row = _peer_row(node) if node is not None else None
-            if self._peer_rows.get(name) == row:
-                continue  # its state or heartbeat changed, not its route
-            changed = True
-            if row is None:
-                del self._peer_rows[name]
-            else:
-                self._peer_rows[name] = row
+            changed |= self._peer_log.take(name, _peer_row(node) if node is not None else None)
         return changed
 
     def _publish_peers(self) -> None:
-        """The shared peers message, from the rows (every node's, its own included: the
-        agent skips its own), under a new epoch; every session hears of it."""
-        self.peers = dispatcher_pb2.SessionMessage(has_peers=True, peers=[
-            dispatcher_pb2.Peer(name=name, address=address, subnet=subnet)
-            for name, (address, subnet) in sorted(self._peer_rows.items())])
-        self.peers_wire = self.peers.SerializeToString()
-        self.peers_epoch += 1
+        """A new epoch of the node table; every session hears of it and sends its node
+        the rows changed since the epoch it sent (or the whole table)."""
+        self._peer_log.publish()
         self._wake_all()
 
     def _publish_network(self) -> None:

@@ -245,9 +245,11 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                 if peers_epoch != fan.peers_epoch:
                     due = peers_at + PEERS_EVERY_S - loop.time()
                     if peers_epoch < 0 or due <= 0:
-                        # One message, built once for every session.
+                        # The whole table first, then the rows changed since the epoch
+                        # sent; either serialized once for every session.
+                        wire = fan.peers_since(peers_epoch)
                         peers_epoch, peers_at = fan.peers_epoch, loop.time()
-                        yield fan.peers_wire
+                        yield wire
                     else:
                         wait_s = due  # the node table changes often while nodes join
                 try:

@@ -74,7 +74,7 @@ class Assignment(_message.Message):
     def __init__(self, action: _Optional[_Union[Assignment.Action, str]] = ..., task: _Optional[_Union[_objects_pb2.Task, _Mapping]] = ...) -> None: ...
 
 class SessionMessage(_message.Message):
-    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network", "remove_volumes", "volume_names", "has_remove_volumes", "builds")
+    __slots__ = ("complete", "assignments", "files", "endpoints", "has_endpoints", "subscriptions", "peers", "has_peers", "network", "has_network", "remove_volumes", "volume_names", "has_remove_volumes", "builds", "peer_changes")
     class FilesEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -96,6 +96,7 @@ class SessionMessage(_message.Message):
     VOLUME_NAMES_FIELD_NUMBER: _ClassVar[int]
     HAS_REMOVE_VOLUMES_FIELD_NUMBER: _ClassVar[int]
     BUILDS_FIELD_NUMBER: _ClassVar[int]
+    PEER_CHANGES_FIELD_NUMBER: _ClassVar[int]
     complete: bool
     assignments: _containers.RepeatedCompositeFieldContainer[Assignment]
     files: _containers.ScalarMap[str, bytes]
@@ -110,7 +111,8 @@ class SessionMessage(_message.Message):
     volume_names: _containers.RepeatedScalarFieldContainer[str]
     has_remove_volumes: bool
     builds: _containers.RepeatedCompositeFieldContainer[BuildOrder]
-    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ..., remove_volumes: _Optional[_Iterable[str]] = ..., volume_names: _Optional[_Iterable[str]] = ..., has_remove_volumes: _Optional[bool] = ..., builds: _Optional[_Iterable[_Union[BuildOrder, _Mapping]]] = ...) -> None: ...
+    peer_changes: _containers.RepeatedCompositeFieldContainer[Peer]
+    def __init__(self, complete: _Optional[bool] = ..., assignments: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., files: _Optional[_Mapping[str, bytes]] = ..., endpoints: _Optional[_Iterable[_Union[Endpoint, _Mapping]]] = ..., has_endpoints: _Optional[bool] = ..., subscriptions: _Optional[_Iterable[_Union[LogSubscription, _Mapping]]] = ..., peers: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ..., has_peers: _Optional[bool] = ..., network: _Optional[_Union[NetworkTable, _Mapping]] = ..., has_network: _Optional[bool] = ..., remove_volumes: _Optional[_Iterable[str]] = ..., volume_names: _Optional[_Iterable[str]] = ..., has_remove_volumes: _Optional[bool] = ..., builds: _Optional[_Iterable[_Union[BuildOrder, _Mapping]]] = ..., peer_changes: _Optional[_Iterable[_Union[Peer, _Mapping]]] = ...) -> None: ...
 
 class Peer(_message.Message):
     __slots__ = ("name", "address", "subnet")
