@@ -31,14 +31,9 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from dockyard.scheduler.cluster import BoolArray, ClusterState, Shape
-from dockyard.scheduler.scoring import BINPACK_MAX, FloatArray, binpack_scores
-
-BALANCE_SLACK = 0.05
-"""How far (in fractions of a node) one decision may push cpu and memory apart."""
-
-BALANCED_BONUS = 100.0
-"""Added to the score of groups that keep the node balanced, so they win over larger
-groups that would skew it; constrained groups get a smaller bonus on top."""
+from dockyard.scheduler.model import Resources
+from dockyard.scheduler.nodefill import BALANCE_SLACK, NodeFill
+from dockyard.scheduler.scoring import binpack_scores
 
 
 def balanced_count(
@@ -62,44 +57,40 @@ def balanced_count(
     return max(1, min(room, math.floor(count)))
 
 
-def node_fullness(free_cpu: float, free_mem: float) -> float:
-    """A node's BestFit v3 score from its free fractions, scaled to 0 (empty) .. 1 (full).
-
-    Pure.  Anti-affinity lets a service put one more replica on a node while this is
-    above ``(replicas there + 1) / replicas of the service``: Nomad's penalty for
-    co-locating a job's allocations, weighed against the node's binpack score.
-    """
-    cpu = min(max(free_cpu, 0.0), 1.0)
-    mem = min(max(free_mem, 0.0), 1.0)
-    score = 20.0 - (10.0**cpu + 10.0**mem)
-    return float(min(max(score, 0.0), BINPACK_MAX) / BINPACK_MAX)
-
-
 def _allowed(cap: int, total: int, full: float) -> int:
     """Replicas of a group one node may hold: ``cap``, or more on a node that is full
     enough (``full`` from ``node_fullness``) for ``total`` replicas.  Pure."""
     return max(cap, math.floor(full * total))
 
 
-def _note(
-    here: dict[int, int],
-    need_full: FloatArray,
-    penalty: FloatArray,
-    group: int,
-    added: int,
-    caps: Sequence[int],
-    totals: Sequence[int],
-) -> None:
-    """Count ``added`` replicas of ``group`` on the node being filled and update what
-    anti-affinity asks of the node before the next one: one more replica is allowed
-    below ``caps[group]``, then only once the node's fullness reaches
-    ``(replicas here + 1) / replicas``; and Nomad's penalty, ``replicas here /
-    replicas``, ranks groups with fewer replicas on the node first."""
-    number = here.get(group, 0) + added
-    here[group] = number
-    total = max(totals[group], 1)
-    need_full[group] = 0.0 if number < caps[group] else (number + 1) / total
-    penalty[group] = number / total
+def _anti_affinity(number: int, cap: int, total: int) -> tuple[float, float]:
+    """What anti-affinity asks of a node holding ``number`` replicas of a group: the
+    fullness it needs before it may take one more (0 below ``cap``, then ``(number + 1)
+    / total``) and Nomad's penalty, ``number / total``, that ranks groups with fewer
+    replicas on the node first.  Pure."""
+    total = max(total, 1)
+    return (0.0 if number < cap else (number + 1) / total), number / total
+
+
+class _Pool:
+    """Free cpu and memory of the usable nodes, none counted below zero, kept as this
+    call books (one subtraction per booking instead of a sum over every node per node)."""
+
+    def __init__(self, *, cpu: int, mem: int) -> None:
+        self.cpu = cpu
+        self.mem = mem
+
+    def book(
+        self, *, state: ClusterState, node: int, shape: Shape, count: int, fill: NodeFill
+    ) -> None:
+        """Book ``count`` replicas of ``shape`` on ``node`` (a usable node, the one
+        ``fill`` is filling) and count what the pool lost."""
+        state.book(node=node, shape=shape, count=count)
+        demand = shape.demand
+        cpu_after = fill.free_cpu - demand.cpu_millis * count
+        mem_after = fill.free_mem - demand.memory_bytes * count
+        self.cpu -= max(fill.free_cpu, 0) - max(cpu_after, 0)
+        self.mem -= max(fill.free_mem, 0) - max(mem_after, 0)
 
 
 def _scarcity(
@@ -109,6 +100,21 @@ def _scarcity(
     mem = demand_mem / free_mem if free_mem > 0 else 1.0
     top = max(cpu, mem, 1e-9)
     return max(cpu / top, 0.05), max(mem / top, 0.05)
+
+
+def fill_order(state: ClusterState) -> list[int]:
+    """The usable nodes in the order ``pack`` fills them: fullest first (best fit), then
+    the seeded rank among equals.  Pure."""
+    usable = np.flatnonzero(state.usable)
+    fullness = binpack_scores(
+        free_cpu=state.free_cpu[usable],
+        free_mem=state.free_mem[usable],
+        cap_cpu=state.cap_cpu[usable],
+        cap_mem=state.cap_mem[usable],
+        demand=Resources(cpu_millis=0, memory_bytes=0),
+    )
+    order: list[int] = usable[np.lexsort((state.rank[usable], -fullness))].tolist()
+    return order
 
 
 def pack(
@@ -137,7 +143,8 @@ def pack(
         return
     need_cpu = np.array([s.demand.cpu_millis for s in shapes], dtype=np.float64)
     need_mem = np.array([s.demand.memory_bytes for s in shapes], dtype=np.float64)
-    left = np.array([len(m) for m in members], dtype=np.int64)
+    left_of = [len(m) for m in members]
+    left = np.array(left_of, dtype=np.int64)
     taken = [0] * count
     remaining = int(left.sum())
     # Anti-affinity: replicas of each group on the node being filled, seeded from the
@@ -145,8 +152,6 @@ def pack(
     apart = caps is not None and totals is not None
     cap_of = list(caps) if caps is not None else [0] * count
     total_of = list(totals) if totals is not None else [0] * count
-    need_full = np.zeros(count, dtype=np.float64)
-    penalty = np.zeros(count, dtype=np.float64)
     running: dict[int, list[tuple[int, int]]] = {}
     if apart:
         for group, shape in enumerate(shapes):
@@ -165,17 +170,14 @@ def pack(
                 for s, p in zip(shapes, pinned, strict=True)
             ]
         )
+    order = fill_order(state)
     usable = np.flatnonzero(state.usable)
-    # Fullest nodes first (best fit), then the seeded rank among equals.
-    fullness = binpack_scores(
-        free_cpu=state.free_cpu[usable],
-        free_mem=state.free_mem[usable],
-        cap_cpu=state.cap_cpu[usable],
-        cap_mem=state.cap_mem[usable],
-        demand=shapes[0].demand * 0,
+    # Free capacity of the usable nodes (none below zero), kept up to date as this call
+    # books, instead of summed over every node for every node filled.
+    pool = _Pool(
+        cpu=int(state.free_cpu[usable].clip(min=0).sum()),
+        mem=int(state.free_mem[usable].clip(min=0).sum()),
     )
-    order = usable[np.lexsort((state.rank[usable], -fullness))].tolist()
-    usable_mask = state.usable
     for node in order:
         if remaining == 0:
             return
@@ -185,74 +187,59 @@ def pack(
         scarce_cpu, scarce_mem = _scarcity(
             demand_cpu=float(np.dot(left, need_cpu)),
             demand_mem=float(np.dot(left, need_mem)),
-            free_cpu=float(state.free_cpu[usable_mask].clip(min=0).sum()),
-            free_mem=float(state.free_mem[usable_mask].clip(min=0).sum()),
+            free_cpu=float(pool.cpu),
+            free_mem=float(pool.mem),
         )
-        total_cpu = float(state.cap_cpu[node]) or 1.0
-        total_mem = float(state.cap_mem[node]) or 1.0
-        unit_cpu = total_cpu * scarce_cpu
-        unit_mem = total_mem * scarce_mem
-        size_cpu = need_cpu / unit_cpu
-        size_mem = need_mem / unit_mem
-        step = size_cpu - size_mem
         open_mask = left > 0
         if static is not None:
             open_mask &= static[:, node]
-        # Replicas of each group on this node (sparse: a node holds few groups), and
-        # for those, the fullness the node needs before it may take one more
-        # (``need_full``) and the score penalty for co-locating (``penalty``).  Both
-        # arrays are zero outside ``here`` and are reset when the node is done.
+        fill = NodeFill(
+            node=node,
+            state=state,
+            groups=open_mask,
+            need_cpu=need_cpu,
+            need_mem=need_mem,
+            bonus=bonus if static is not None else None,
+            scarce=(scarce_cpu, scarce_mem),
+        )
+        # Replicas of each group on this node (sparse: a node holds few groups).
         here: dict[int, int] = {}
         for group, number in running.get(node, ()):
-            _note(here, need_full, penalty, group, number, cap_of, total_of)
+            here[group] = number
+            fill.note(group, *_anti_affinity(number, cap_of[group], total_of[group]), chosen=False)
 
         # Each round books at least one replica or closes at least one group on this
         # node, so groups + replicas bound the rounds.
         for _ in range(count + remaining):
-            free_cpu = int(state.free_cpu[node])
-            free_mem = int(state.free_mem[node])
-            fits = open_mask & (need_cpu <= free_cpu) & (need_mem <= free_mem)
-            full = 0.0
-            if here:
-                full = node_fullness(free_cpu / total_cpu, free_mem / total_mem)
-                fits &= need_full <= full
-            if not fits.any():
+            chosen = fill.choose()
+            if chosen is None:
                 break
-            # gap > 0: the node has used relatively more memory than cpu.
-            gap = (total_mem - free_mem) / unit_mem - (total_cpu - free_cpu) / unit_cpu
-            keeps_balance = np.abs(gap - step) <= max(abs(gap), BALANCE_SLACK)
-            alignment = size_cpu * (free_cpu / unit_cpu) + size_mem * (free_mem / unit_mem)
-            score = alignment + bonus + keeps_balance * BALANCED_BONUS
-            if here:
-                score -= penalty
-            group = int(np.argmax(np.where(fits, score, -np.inf)))
+            group, full = chosen
             shape = shapes[group]
-            limit = int(left[group])
+            limit = left_of[group]
             if apart:
                 there = here.get(group, 0)
                 limit = min(limit, _allowed(cap_of[group], total_of[group], full) - there)
             room = state.room(node=node, shape=shape, limit=limit)
             if room == 0:
-                open_mask[group] = False
+                fill.close_last()
                 continue
             booked = balanced_count(
-                free_cpu=gap,
-                free_mem=0.0,
-                need_cpu=float(step[group]),
-                need_mem=0.0,
-                room=room,
+                free_cpu=fill.gap, free_mem=0.0, need_cpu=fill.step, need_mem=0.0, room=room
             )
-            state.book(node=node, shape=shape, count=booked)
+            pool.book(state=state, node=node, shape=shape, count=booked, fill=fill)
             if apart:
-                _note(here, need_full, penalty, group, booked, cap_of, total_of)
+                number = here.get(group, 0) + booked
+                here[group] = number
+                fill.note(
+                    group, *_anti_affinity(number, cap_of[group], total_of[group]), chosen=True
+                )
             start = taken[group]
             for member in members[group][start : start + booked]:
                 yield member, node
             taken[group] = start + booked
-            left[group] -= booked
+            left_of[group] -= booked
+            left[group] = left_of[group]
             remaining -= booked
-            if left[group] == 0:
-                open_mask[group] = False
-        touched = list(here)
-        need_full[touched] = 0.0
-        penalty[touched] = 0.0
+            if left_of[group] == 0:
+                fill.close_last()
