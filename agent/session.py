@@ -38,6 +38,7 @@ from dockyard.agent.runner import Runner
 from dockyard.agent.volumes import VolumeRemover
 from dockyard.common import peertable
 from dockyard.common.jointoken import split_token
+from dockyard.common.retryhint import retry_after_s
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
@@ -48,7 +49,11 @@ _MAX_BACKOFF_S = 4.0
 # A server that answered but is overloaded (a timed-out Register, "too many joins") is
 # given more room than one that is down: coming back sooner would only add to its load.
 _OVERLOADED_BACKOFF_S = 15.0
-_OVERLOADED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED)
+# CANCELLED too: a server that is far behind has calls cancelled by gRPC itself (a
+# Register or a status batch failing at once, a few hundred at the same moment at 1,000
+# nodes), and coming back at once is what keeps it behind.
+_OVERLOADED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
+               grpc.StatusCode.CANCELLED)
 # A thousand nodes joining at once queue behind each other's handshakes and registrations
 # for as long as the server takes to serve them all (9-22 s on two cores, by the load):
 # a deadline shorter than that queue throws away the server's work on every call that
@@ -61,6 +66,15 @@ _HEARTBEAT_GIVE_UP_S = 30.0
 # A call that failed with these may succeed when the server has caught up: retried.
 _RETRY = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.UNAVAILABLE,
           grpc.StatusCode.RESOURCE_EXHAUSTED)
+# A status batch refused with these ends the session: the server no longer holds it
+# (register again) or will never take this node's reports on it. Any other failure is
+# the server being slow or away, which waiting fixes: the batch is sent again.
+_STATUS_FINAL = (grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,
+                 grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.FAILED_PRECONDITION)
+# The longest wait between two tries of a status batch; an overloaded server's own
+# hint (common/retryhint.py) may ask for up to _STATUS_HINT_CAP_S.
+_STATUS_BACKOFF_CAP_S = 8.0
+_STATUS_HINT_CAP_S = 30.0
 # What a Register answer with these codes means cannot change by waiting.
 _FINAL = (grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED,
           grpc.StatusCode.INVALID_ARGUMENT)
@@ -70,7 +84,7 @@ def backoff_s(failures: int, rand: float, *, base: float = _BASE_BACKOFF_S,
               cap: float = _MAX_BACKOFF_S) -> float:
     """The wait after `failures` failures in a row: doubling from `base` up to `cap`, then
     scaled into [1/2, 1] of that by `rand` in [0, 1) (jitter). Pure."""
-    full = min(cap, base * 2.0 ** max(0, failures - 1))
+    full = min(cap, base * 2.0 ** min(max(0, failures - 1), 40))  # no overflow, ever
     return full * (0.5 + rand / 2)
 
 
@@ -85,6 +99,29 @@ def status_timeout_s(failures: int) -> float:
     """How long one batch of statuses may take: 5 s, doubling with each failure in a row
     up to 30 s. Pure."""
     return min(30.0, 5.0 * 2.0 ** min(failures, 3))
+
+
+def status_retry_s(code: grpc.StatusCode, failures: int, rand: float,
+                   hint_s: float = 0.0) -> float | None:
+    """After the `failures`-th status batch in a row failed with `code`: None when the
+    session is over (_STATUS_FINAL), else the seconds to wait before sending the batch
+    again. A slow status call never ends a session: that made the agent register again
+    and resend everything, more load for a server already behind, and its node fell
+    silent meanwhile (at 1,000 nodes, hundreds of live nodes declared down). Whether the
+    session lives is the heartbeats' to say. The wait doubles from _BASE_BACKOFF_S up to
+    _STATUS_BACKOFF_CAP_S with jitter, and is at least the server's hint, jittered up
+    to a quarter more so the agents it refused together do not come back together.
+    Pure."""
+    if code in _STATUS_FINAL:
+        return None
+    wait = backoff_s(failures, rand, cap=_STATUS_BACKOFF_CAP_S)
+    hint = min(max(0.0, hint_s), _STATUS_HINT_CAP_S)
+    return max(wait, hint * (1.0 + rand / 4))
+
+
+def retry_hint_s(exc: grpc.aio.AioRpcError) -> float:
+    """The wait a server asked for in a refusal (common/retryhint.py), in seconds."""
+    return retry_after_s(exc.trailing_metadata())
 
 
 def register_timeout_s(failures: int) -> float:
@@ -105,7 +142,8 @@ def heartbeat_wait_s(period: float, failures: int, rand: float) -> float:
 class RetryWindow:
     """One kind of call's failures in a row, and whether it is still worth retrying:
     only codes that waiting can change (_RETRY), for up to _HEARTBEAT_GIVE_UP_S since
-    the last answer. Heartbeats and status batches share it."""
+    the last answer. For heartbeats sent one call each (a server without the stream);
+    status batches are never given up (`status_retry_s`)."""
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
@@ -452,16 +490,15 @@ class Session:
             period = reply.period_ms / 1000 or period
 
     async def _flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
-        """Send the batched statuses. A slow or overloaded server is retried with jittered
-        backoff and longer timeouts (the statuses go back into the batch, merged with
-        newer ones), for up to _HEARTBEAT_GIVE_UP_S: ending the session instead would
-        make the agent register again and resend everything, which is more load for a
-        server that is already behind."""
-        window = RetryWindow(asyncio.get_running_loop().time)
+        """Send the batched statuses, one batch in flight. A batch that fails goes back
+        into the batch (merged with newer statuses, newest per task: nothing grows) and
+        is sent again after `status_retry_s`, with a longer timeout, for as long as the
+        session lives; only a refusal that waiting cannot change ends the session."""
+        failures = 0
+        wait = _FLUSH_S
         while True:
             await self._batch.ready.wait()
-            failures = window.failures
-            await asyncio.sleep(_FLUSH_S if not failures else backoff_s(failures, self._rand()))
+            await asyncio.sleep(wait)
             items = self._batch.take()
             if not items:
                 continue
@@ -475,8 +512,13 @@ class Session:
                 await stub.UpdateTaskStatus(req, timeout=status_timeout_s(failures))
             except grpc.aio.AioRpcError as exc:
                 self._batch.put_back(items)
-                if not window.retry_after(exc.code()):
+                failures += 1
+                retry = status_retry_s(exc.code(), failures, self._rand(), retry_hint_s(exc))
+                if retry is None:
                     raise
-                log.warning("status update failed: %s; retrying", exc.details() or exc.code())
+                if failures == 1 or failures % 10 == 0:  # a slow server logs a line, not a flood
+                    log.warning("status update failed (%d in a row): %s; retrying in %.1fs",
+                                failures, exc.details() or exc.code(), retry)
+                wait = retry
                 continue
-            window.ok()
+            failures, wait = 0, _FLUSH_S

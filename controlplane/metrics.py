@@ -40,6 +40,10 @@ PLACEMENT_SECONDS = Histogram(
 APPLY_SECONDS = Histogram(
     "dockyard_apply_seconds", "Time to judge and store one apply (Control.Apply)",
     buckets=_FAST)
+STATUS_CALLS_SHED = Counter(
+    "dockyard_status_calls_shed_total",
+    "Status updates refused at once (RESOURCE_EXHAUSTED, with a wait) because this "
+    "replica was behind on status writes or the call had waited out its deadline")
 TASK_TRANSITIONS = Counter(
     "dockyard_task_transitions_total",
     "Task state changes reported by agents to this replica, by the state entered",

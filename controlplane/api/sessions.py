@@ -21,15 +21,21 @@ from typing import TYPE_CHECKING
 
 import grpc
 
+from dockyard.common.retryhint import retry_after_metadata
 from dockyard.controlplane.api.builds import BuildBroker
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
-from dockyard.controlplane.api.statuses import STATUS_PER_TXN, StatusWriter
+from dockyard.controlplane.api.statuses import STATUS_PER_TXN, StatusWriter, shed_wait_s
 from dockyard.controlplane.api.volumes import volume_removed
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.files.delivery import SessionFiles
 from dockyard.controlplane.files.store import FileStore
-from dockyard.controlplane.metrics import SESSIONS, count_transitions, entered_states
+from dockyard.controlplane.metrics import (
+    SESSIONS,
+    STATUS_CALLS_SHED,
+    count_transitions,
+    entered_states,
+)
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.store import keys, typed
 from dockyard.controlplane.store.codec import encode
@@ -302,6 +308,14 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
     ) -> dispatcher_pb2.UpdateTaskStatusResponse:
         if self._registry.get(request.node, request.session_id) is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+        statuses = self._statuses
+        wait_s = shed_wait_s(statuses.backlog, len(request.updates), context.time_remaining(),
+                             statuses.rate_per_s)
+        if wait_s:  # refused before any work: the agent keeps its batch and comes back
+            STATUS_CALLS_SHED.inc()
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                                f"behind on status writes; send again in {wait_s:.1f}s",
+                                trailing_metadata=retry_after_metadata(wait_s))
         view = self._mirror.view
         writes: list[tuple[str, str, bytes]] = []  # (task key, status key, status)
         for u in request.updates:

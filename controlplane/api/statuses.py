@@ -18,12 +18,23 @@ of a task wins, within a group and across groups (they go out one after another)
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterable
 
 from dockyard.controlplane.store.etcd import Commit, EtcdStore
 
 STATUS_PER_TXN = 100  # well inside etcd's --max-txn-ops (128)
 COMMITS_IN_FLIGHT = 4
+# Statuses waiting to be written, at most: a call that would take the queue past it is
+# refused at once (RESOURCE_EXHAUSTED, with a wait), before any work is done for it.
+# Ten thousand containers starting at once are a few thousand statuses in flight.
+STATUS_BACKLOG = 5_000
+# A call with less than this left of its deadline when its handler starts has waited
+# almost all of it in gRPC's queue: its answer would come too late, and its sender
+# would send it again. It is refused instead of written.
+MIN_LEFT_S = 0.5
+# What a refusal asks the agent to wait at least, and at most.
+SHED_WAIT_S = (0.5, 5.0)
 
 Write = tuple[str, str, bytes]  # (task key, status key, encoded status)
 
@@ -37,6 +48,24 @@ def status_commits(writes: Iterable[Write], *, per_txn: int = STATUS_PER_TXN) ->
     return [Commit(puts={sk: v for sk, (_, v) in chunk},
                    exists=[tk for _, (tk, _) in chunk])
             for chunk in (items[i:i + per_txn] for i in range(0, len(items), per_txn))]
+
+
+def shed_wait_s(backlog: int, incoming: int, left_s: float | None, rate_per_s: float,
+                *, limit: int = STATUS_BACKLOG) -> float:
+    """0 to take a status call of `incoming` statuses; otherwise the seconds its sender
+    should wait before sending it again. Refused: a call whose deadline is all but spent
+    (`left_s` under MIN_LEFT_S: it waited in gRPC's queue, its answer would be too late),
+    and a call that would take the statuses waiting to be written (`backlog`) past
+    `limit` (a bounded queue: the server answers "later" at once instead of queueing
+    work it cannot finish within the callers' deadlines). The wait is how long the
+    backlog takes at the rate the writer last managed, within SHED_WAIT_S. A call is
+    always taken when nothing waits, whatever its size. Pure."""
+    low, high = SHED_WAIT_S
+    if left_s is not None and left_s < MIN_LEFT_S:
+        return low
+    if backlog > 0 and backlog + incoming > limit:
+        return min(high, max(low, backlog / max(rate_per_s, 1.0)))
+    return 0.0
 
 
 def writes_of(commit: Commit) -> list[Write]:
@@ -53,6 +82,8 @@ class StatusWriter:
         self._pending: list[tuple[list[Write], asyncio.Future[None]]] = []
         self._writer: asyncio.Task[None] | None = None
         self.groups = 0  # groups written (for tests and the curious)
+        self.backlog = 0  # statuses handed to `write` and not yet written (or failed)
+        self.rate_per_s = 1000.0  # statuses a second the last group was written at
 
     async def write(self, writes: list[Write]) -> None:
         """Write `writes` with whatever else is waiting; returns once they are in etcd.
@@ -62,6 +93,7 @@ class StatusWriter:
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         done.add_done_callback(_retrieved)  # a caller cancelled meanwhile logs nothing
         self._pending.append((writes, done))
+        self.backlog += len(writes)
         if self._writer is None or self._writer.done():
             self._writer = asyncio.create_task(self._drain())
         await asyncio.shield(done)
@@ -71,13 +103,18 @@ class StatusWriter:
         while self._pending:
             group, self._pending = self._pending, []
             self.groups += 1
+            flat = [w for writes, _ in group for w in writes]
+            started = time.monotonic()
             try:
-                await self._write_group([w for writes, _ in group for w in writes])
+                await self._write_group(flat)
             except Exception as exc:  # every caller of the group hears it
                 for _, done in group:
                     if not done.done():
                         done.set_exception(exc)
                 continue
+            finally:
+                self.backlog -= len(flat)
+            self.rate_per_s = len(flat) / max(time.monotonic() - started, 1e-3)
             for _, done in group:
                 if not done.done():
                     done.set_result(None)
