@@ -137,7 +137,8 @@ class ArrivalHistory:
         """A heartbeat sent at `now`; returns the gap since the one before (None for the
         first after registration). The interval kept is the gap less `excused_s` (the
         herd's lateness at the time), but not below the gap or `period_s`, whichever is
-        less: lateness everyone shared is not this node's jitter."""
+        less (not below `period_s` while the herd is late): lateness everyone shared is
+        not this node's jitter."""
         if self.registered:
             # Registration to first heartbeat is the agent opening its session, not a
             # heartbeat interval: it would make a steady node look jittery for a minute.
@@ -146,7 +147,10 @@ class ArrivalHistory:
             return None
         gap = max(0.0, now - self.last)
         self.last = max(self.last, now)
-        self.keep(max(min(gap, period_s), gap - excused_s), window)
+        # While the herd is late, a gap under the period is a heartbeat that queued
+        # behind the late one and was read with it: not this node's jitter either.
+        floor = period_s if excused_s > 0 else min(gap, period_s)
+        self.keep(max(floor, gap - excused_s), window)
         return gap
 
     def keep(self, interval: float, window: int) -> None:
