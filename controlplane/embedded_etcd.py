@@ -1,7 +1,7 @@
 """The embedded single-member etcd: Debian's `etcd` binary run as a child process.
 
 `dockyard server` without `--etcd` uses it. It listens on loopback only, keeps its data
-under the server's data dir, and dies with the server (PR_SET_PDEATHSIG), so a
+under the server's data dir, and dies with the server (PR_SET_PDEATHSIG, set by `setpriv`), so a
 `kill -9` of the server never leaves an orphan holding the port.
 
 It speaks TLS only, on its client and peer ports, and requires a client certificate
@@ -14,7 +14,6 @@ certificate, any key.
 from __future__ import annotations
 
 import asyncio
-import ctypes
 import shutil
 import signal
 import subprocess
@@ -22,12 +21,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from dockyard.common.childproc import with_parent_death
 from dockyard.controlplane.security.etcd_certs import CLIENT_USER, EtcdFiles, ensure_files
 from dockyard.controlplane.store.auth import enable_auth
 from dockyard.controlplane.store.client import ClientTls
 from dockyard.controlplane.store.etcd import EtcdStore
-
-_PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,11 +50,6 @@ def client_tls(data_dir: Path) -> ClientTls | None:
         return ClientTls.from_files(files.ca, files.client, files.client_key)
     except ValueError:
         return None
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def member_argv(
@@ -154,18 +147,15 @@ class EmbeddedEtcd:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         ensure_files(self.files)
         log = open(self.data_dir.parent / "etcd.log", "ab")  # noqa: SIM115 - child owns it
+        argv = etcd_argv(
+            binary=binary,
+            data_dir=self.data_dir,
+            client_port=self.client_port,
+            peer_port=self.peer_port,
+            files=self.files,
+        )
         self._proc = subprocess.Popen(
-            etcd_argv(
-                binary=binary,
-                data_dir=self.data_dir,
-                client_port=self.client_port,
-                peer_port=self.peer_port,
-                files=self.files,
-            ),
-            stdout=log,
-            stderr=log,
-            stdin=subprocess.DEVNULL,
-            preexec_fn=_die_with_parent,
+            with_parent_death(argv, "TERM"), stdout=log, stderr=log, stdin=subprocess.DEVNULL
         )
         log.close()
         return self.url

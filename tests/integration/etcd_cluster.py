@@ -3,14 +3,14 @@
 Each member is Debian's `etcd` binary run as a child process with free client and peer
 ports on 127.0.0.1 and its data dir under a tmp path. A member can be stopped, killed
 (SIGKILL, by pid) and restarted on the same data dir with `--initial-cluster-state
-existing`. Members die with the test process (PR_SET_PDEATHSIG), so a crashed test run
+existing`. Members die with the test process (PR_SET_PDEATHSIG, set by `setpriv`, so no Python
+runs in the forked child), so a crashed test run
 never leaves an etcd holding a port.
 """
 
 from __future__ import annotations
 
 import base64
-import ctypes
 import json
 import shutil
 import signal
@@ -22,16 +22,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dockyard.common.childproc import with_parent_death
 from dockyard.controlplane.embedded_etcd import MemberTls, member_argv
 from dockyard.controlplane.security.etcd_certs import ClusterFiles
 from tests.integration.harness import free_port
-
-_PR_SET_PDEATHSIG = 1
-
-
-def _die_with_parent() -> None:
-    libc = ctypes.CDLL("libc.so.6", use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 @dataclass
@@ -140,8 +134,8 @@ class EtcdCluster:
         m.data_dir.parent.mkdir(parents=True, exist_ok=True)
         with open(self.root / f"{m.name}.log", "ab") as log:
             m.proc = subprocess.Popen(
-                self.argv(m, state), stdout=log, stderr=log, stdin=subprocess.DEVNULL,
-                preexec_fn=_die_with_parent,
+                with_parent_death(self.argv(m, state), "KILL"),
+                stdout=log, stderr=log, stdin=subprocess.DEVNULL,
             )
 
     def start(self, timeout_s: float = 20.0) -> None:
