@@ -34,7 +34,8 @@ import asyncio
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from dockyard.controlplane.api.sessions import SessionRegistry
 from dockyard.controlplane.detector import DetectorSettings, FailureDetector, stall_s
@@ -74,6 +75,7 @@ class NodeLiveness:
         self._sessions: dict[str, str] = {}  # node -> the session id this replica holds
         self.declared_down = 0
         self.stalled_s = 0.0
+        self._declaring: set[asyncio.Task[None]] = set()  # declarations being committed
 
     async def lease_id(self) -> int:
         """The lease a Register puts the node's alive key on."""
@@ -135,16 +137,20 @@ class NodeLiveness:
         try:
             await self._judge()
         finally:
-            keeper.cancel()
-            await asyncio.gather(keeper, return_exceptions=True)
+            for task in (keeper, *self._declaring):
+                task.cancel()
+            await asyncio.gather(keeper, *self._declaring, return_exceptions=True)
 
     async def _judge(self) -> None:
-        last = self._clock()
         while True:
+            # Only the timer's own lateness is a stall of this replica's event loop. The
+            # time the last judgement spent waiting on etcd was not: heartbeats were read
+            # meanwhile, and excusing it set the clock of every dead node back by each
+            # commit of the declarations before theirs.
+            slept_at = self._clock()
             await asyncio.sleep(self._tick_s)
             now = self._clock()
-            stalled = stall_s(self._tick_s, now - last, tolerance_s=_TOLERANCE_S)
-            last = now
+            stalled = stall_s(self._tick_s, now - slept_at, tolerance_s=_TOLERANCE_S)
             if stalled:
                 self.detector.excuse(stalled)
                 self.stalled_s += stalled
@@ -156,12 +162,20 @@ class NodeLiveness:
             # others one after another, as before: each is checked again when its turn
             # comes, and a late heartbeat that came meanwhile saves it (in a storm,
             # declaring hundreds at once would send them all back to register at once).
+            # Their commits go on while the judging goes on: the next tick comes on
+            # time (a node is dropped from the detector before its commit is sent).
             gone = [n for n in overdue if not self.detector.is_connected(n)]
             for first in range(0, len(gone), DECLARED_PER_TXN):
-                await self._declare_safely(gone[first:first + DECLARED_PER_TXN], behind)
+                self._in_background(
+                    self._declare_safely(gone[first:first + DECLARED_PER_TXN], behind))
             for node in overdue:
                 if self.detector.is_connected(node):
                     await self._declare_safely([node], behind)
+
+    def _in_background(self, declaring: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(declaring)
+        self._declaring.add(task)
+        task.add_done_callback(self._declaring.discard)
 
     async def _declare_safely(self, nodes: list[str], behind: float) -> None:
         try:
