@@ -287,6 +287,29 @@ class FailureDetector:
             return True
         return silence - max(0.0, herd_s) >= self._allowed(history)
 
+    def closed_due_in_s(self, now: float, behind_s: float = 0.0) -> float | None:
+        """Seconds until the first node whose session stream closed becomes overdue, as
+        judged now (the herd's lateness of the last judgement, `behind_s` as given), 0
+        if one is already; None when no stream is closed. So the replica can judge those
+        nodes at that moment rather than at its next tick. Pure."""
+        t = self._t(now) - max(0.0, behind_s)
+        soonest: float | None = None
+        for history in self.nodes.values():
+            if history.connected:
+                continue
+            allowed = min(self.settings.grace_max_s,
+                          self._allowed(history) + max(0.0, self.herd_s))
+            due = history.last + allowed - t
+            soonest = due if soonest is None else min(soonest, due)
+        return None if soonest is None else max(0.0, soonest)
+
+    def overdue_closed(self, now: float, behind_s: float = 0.0) -> list[str]:
+        """The nodes whose session stream closed and that are overdue now, judged
+        against the herd's lateness of the last judgement (`overdue` measures it), in
+        name order. Pure."""
+        return sorted(name for name, history in self.nodes.items() if not history.connected
+                      and self.is_overdue(name, now, behind_s, self.herd_s))
+
     def overdue(self, now: float, behind_s: float = 0.0) -> list[str]:
         """The nodes whose silence is past what their history allows, in name order.
 

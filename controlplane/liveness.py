@@ -49,6 +49,8 @@ log = logging.getLogger(__name__)
 TICK_S = 0.25
 # Lateness of a tick below this is ordinary scheduling noise, not a stall.
 _TOLERANCE_S = 0.05
+# The least wait before judging the nodes whose stream closed between two ticks.
+_CLOSED_WAKE_MIN_S = 0.01
 LEAVING = b"leaving "
 _MOVES_AT_ONCE = 32  # liveness keys moved to a new lease concurrently
 # Liveness keys deleted in one transaction: a compare and a delete each, well inside
@@ -142,15 +144,28 @@ class NodeLiveness:
             await asyncio.gather(keeper, *self._declaring, return_exceptions=True)
 
     async def _judge(self) -> None:
+        tick_at = self._clock() + self._tick_s
         while True:
+            now = self._clock()
+            # A node whose session stream closed (its host lost) and that comes due
+            # before the tick is judged at that moment, against the same bounds: the
+            # last of a lost host's nodes is not left waiting up to a tick.
+            due = self.detector.closed_due_in_s(now, self._behind_s())
+            if due is not None and now + due < tick_at:
+                await asyncio.sleep(max(due, _CLOSED_WAKE_MIN_S))
+                now = self._clock()
+                if now < tick_at:
+                    behind = self._behind_s()
+                    self._declare_gone(self.detector.overdue_closed(now, behind), behind)
+                    continue
+            else:
+                await asyncio.sleep(max(0.0, tick_at - now))
+                now = self._clock()
             # Only the timer's own lateness is a stall of this replica's event loop. The
             # time the last judgement spent waiting on etcd was not: heartbeats were read
             # meanwhile, and excusing it set the clock of every dead node back by each
             # commit of the declarations before theirs.
-            slept_at = self._clock()
-            await asyncio.sleep(self._tick_s)
-            now = self._clock()
-            stalled = stall_s(self._tick_s, now - slept_at, tolerance_s=_TOLERANCE_S)
+            stalled = stall_s(0.0, now - tick_at, tolerance_s=_TOLERANCE_S)
             if stalled:
                 self.detector.excuse(stalled)
                 self.stalled_s += stalled
@@ -164,13 +179,19 @@ class NodeLiveness:
             # declaring hundreds at once would send them all back to register at once).
             # Their commits go on while the judging goes on: the next tick comes on
             # time (a node is dropped from the detector before its commit is sent).
-            gone = [n for n in overdue if not self.detector.is_connected(n)]
-            for first in range(0, len(gone), DECLARED_PER_TXN):
-                self._in_background(
-                    self._declare_safely(gone[first:first + DECLARED_PER_TXN], behind))
+            self._declare_gone([n for n in overdue if not self.detector.is_connected(n)],
+                               behind)
             for node in overdue:
                 if self.detector.is_connected(node):
                     await self._declare_safely([node], behind)
+            tick_at = self._clock() + self._tick_s
+
+    def _declare_gone(self, gone: list[str], behind: float) -> None:
+        """Declare overdue nodes whose stream closed, DECLARED_PER_TXN to a
+        transaction, committed beside the judging."""
+        for first in range(0, len(gone), DECLARED_PER_TXN):
+            self._in_background(
+                self._declare_safely(gone[first:first + DECLARED_PER_TXN], behind))
 
     def _in_background(self, declaring: Coroutine[Any, Any, None]) -> None:
         task = asyncio.create_task(declaring)
