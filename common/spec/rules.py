@@ -65,9 +65,12 @@ ETCD_MAX_REQUEST_BYTES = 1536 * KIB
 
 # How many new tasks the leader creates in one reconcile round; the rest wait for the
 # next rounds, so no request makes one round (and its commits) grow without bound. Each
-# round re-reads every task and node, so a smaller number costs throughput: 10,000
-# replicas on 1,000 nodes take two rounds at 5,000, and twelve at 1,000.
-TASKS_CREATED_PER_ROUND = 5000
+# round re-reads every task and node, so a smaller number costs throughput. And a node
+# hears of its tasks per round: at 5,000, 10,000 replicas on 1,000 nodes came in two
+# rounds, each node got two session messages, started two batches of containers and
+# reported two status calls, and the second round waited for the first one's commits
+# and rest. At 10,000 they come in one round.
+TASKS_CREATED_PER_ROUND = 10_000
 
 # The highest --max-replicas-per-service a server accepts; the Compose loader refuses
 # more than this, and the server refuses more than its configured limit.

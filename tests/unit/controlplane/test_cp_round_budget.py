@@ -84,3 +84,14 @@ def test_deleting_the_app_mid_scale_up_stops_creating() -> None:
     assert not d.create_tasks and not d.unfinished
     assert all(t.desired_state == objects_pb2.DESIRED_REMOVE for t in d.update_tasks)
     assert len(d.update_tasks) + len(d.delete_tasks) == 1000
+
+
+
+def test_ten_replicas_on_each_of_a_thousand_nodes_come_in_one_round() -> None:
+    """The default budget creates a 10,000-replica service in one round: each node hears
+    of its ten tasks together (one batch of containers, one status call), not in two
+    rounds of five, the second waiting for the first one's commits."""
+    view, new_id = _view({"web": 10_000}, nodes=1_000), counter_ids()
+    d = plan_round(view, now_ms=1000, new_id=new_id)
+    assert len(d.create_tasks) == 10_000 and not d.unfinished
+    assert {t.node for t in d.create_tasks} == set(view.nodes)
