@@ -17,7 +17,7 @@ import enum
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
 from typing import Any, TypeVar
 
 from dockyard.controlplane.events import EventBudget, event_entry, events_to_trim
@@ -35,6 +35,7 @@ from dockyard.v1 import objects_pb2
 log = logging.getLogger(__name__)
 
 _T = TypeVar("_T", bound=Any)
+_W = TypeVar("_W")
 _OBJECTS_PER_TXN = 48
 # Well under etcd's --max-request-bytes (1.5 MiB): one task of the largest service
 # spec (rules.Limits.service_bytes) always fits.
@@ -63,10 +64,16 @@ def new_task_id() -> str:
     return secrets.token_hex(6)
 
 
+Write = tuple[dict[str, int], dict[str, bytes], list[str]]  # (expect, puts, deletes)
+# Writes that go together when they fit: a node's task writes in one part of a Decision.
+Unit = tuple[Phase, str] | None
+
+
 def _writes(
     decision: Decision, now_ms: int, phase: Phase = Phase.ALL
-) -> Iterator[tuple[dict[str, int], dict[str, bytes], list[str]]]:
-    """Each object's write as (expect, puts, deletes), encoded from a copy. Pure.
+) -> Iterator[tuple[Unit, Write]]:
+    """Each object's write as (unit, (expect, puts, deletes)), encoded from a copy; the
+    unit names the part and node of a task write on a node (None for any other). Pure.
 
     Order matters, because a Decision goes out in several transactions: what a round
     takes away (task updates and deletes, among them the tasks lost with a node) is
@@ -93,9 +100,9 @@ def _writes(
         # one task in each of ten transactions that each wake ten other nodes.
         for t in sorted(decision.create_tasks, key=lambda t: t.node):
             k = keys.task_key(t.app, t.meta.id)
-            yield {k: 0, **placed(t)}, {k: encode(_unversioned(t))}, []
+            yield _unit(Phase.ADD, t), ({k: 0, **placed(t)}, {k: encode(_unversioned(t))}, [])
     if phase in (Phase.ALL, Phase.REST):
-        yield from _rest(decision)
+        yield from ((None, w) for w in _rest(decision))
 
 
 Expects = Callable[[objects_pb2.Task], dict[str, int]]
@@ -103,18 +110,24 @@ Expects = Callable[[objects_pb2.Task], dict[str, int]]
 
 def _takes(
     decision: Decision, now_ms: int, placed: Expects, lost: Expects
-) -> Iterator[tuple[dict[str, int], dict[str, bytes], list[str]]]:
+) -> Iterator[tuple[Unit, Write]]:
     for t in sorted(decision.update_tasks, key=lambda t: t.node):  # by node, as creates
         k = keys.task_key(t.app, t.meta.id)
         changed = _unversioned(t)
         changed.meta.updated_ms = now_ms
-        yield {k: t.meta.version, **placed(t), **lost(t)}, {k: encode(changed)}, []
+        yield _unit(Phase.TAKE, t), ({k: t.meta.version, **placed(t), **lost(t)},
+                                     {k: encode(changed)}, [])
     for t in sorted(decision.delete_tasks, key=lambda t: t.node):
         k = keys.task_key(t.app, t.meta.id)
-        yield {k: t.meta.version, **lost(t)}, {}, [k, keys.status_key(t.app, t.meta.id)]
+        yield _unit(Phase.TAKE, t), ({k: t.meta.version, **lost(t)}, {},
+                                     [k, keys.status_key(t.app, t.meta.id)])
 
 
-def _rest(decision: Decision) -> Iterator[tuple[dict[str, int], dict[str, bytes], list[str]]]:
+def _unit(phase: Phase, task: objects_pb2.Task) -> Unit:
+    return (phase, task.node) if task.node else None
+
+
+def _rest(decision: Decision) -> Iterator[Write]:
     for n in decision.update_nodes:
         k = keys.node_key(n.meta.id)
         expect = {k: n.meta.version}
@@ -138,23 +151,52 @@ def decision_commits(decision: Decision, *, now_ms: int, phase: Phase = Phase.AL
                      ) -> Iterator[Commit]:
     """Split a Decision (or one phase of it) into transactions of at most
     _OBJECTS_PER_TXN writes and about _BYTES_PER_TXN bytes (one object alone may be
-    larger). Pure."""
+    larger). A node's task writes go into one transaction whenever they fit in one: a
+    transaction is closed early rather than cut through a node's tasks. Pure."""
     commit, count, size = Commit(), 0, 0
-    for expect, puts, deletes in _writes(decision, now_ms, phase):
-        more = sum(len(k) + len(v) for k, v in puts.items()) + sum(len(k) for k in deletes)
-        if count and size + more > _BYTES_PER_TXN:
+    for unit in node_units(_writes(decision, now_ms, phase)):
+        sizes = [_size(w) for w in unit]
+        if count and (count + len(unit) > _OBJECTS_PER_TXN
+                      or size + sum(sizes) > _BYTES_PER_TXN):
             yield commit
             commit, count, size = Commit(), 0, 0
-        commit.expect.update(expect)
-        commit.puts.update(puts)
-        commit.deletes += deletes
-        count += 1
-        size += more
-        if count >= _OBJECTS_PER_TXN:
-            yield commit
-            commit, count, size = Commit(), 0, 0
+        for (expect, puts, deletes), more in zip(unit, sizes, strict=True):
+            # A unit larger than a whole transaction is cut where it must be.
+            if count and size + more > _BYTES_PER_TXN:
+                yield commit
+                commit, count, size = Commit(), 0, 0
+            commit.expect.update(expect)
+            commit.puts.update(puts)
+            commit.deletes += deletes
+            count += 1
+            size += more
+            if count >= _OBJECTS_PER_TXN:
+                yield commit
+                commit, count, size = Commit(), 0, 0
     if count:
         yield commit
+
+
+def node_units(writes: Iterable[tuple[Hashable | None, _W]]) -> Iterator[list[_W]]:
+    """Consecutive writes of one unit (a node's tasks) together, to go in one transaction:
+    the node then hears of them in one session message and reports them in one status
+    batch, where a node cut in two transactions does each twice. A write of no unit
+    (None) goes alone. Pure."""
+    unit: list[_W] = []
+    last: Hashable | None = None
+    for name, write in writes:
+        if unit and (name is None or name != last):
+            yield unit
+            unit = []
+        unit.append(write)
+        last = name
+    if unit:
+        yield unit
+
+
+def _size(write: Write) -> int:
+    _, puts, deletes = write
+    return sum(len(k) + len(v) for k, v in puts.items()) + sum(len(k) for k in deletes)
 
 
 def orphan_commits(orphans: list[tuple[str, str]]) -> Iterator[Commit]:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dockyard.common.spec import rules
 from dockyard.controlplane.leader import _OBJECTS_PER_TXN, apps_of, decision_commits
@@ -150,9 +152,49 @@ def test_a_nodes_new_tasks_go_in_one_transaction() -> None:
     for i, c in enumerate(commits):
         for value in c.puts.values():
             per_node.setdefault(decode(objects_pb2.Task, value).node, set()).add(i)
-    # Ten tasks a node, 48 writes a transaction: a node's ten span at most two.
-    assert max(len(spans) for spans in per_node.values()) <= 2
-    assert sum(len(spans) for spans in per_node.values()) < 30
+    # Ten tasks a node, 48 writes a transaction: four nodes to a transaction, none cut.
+    assert all(len(spans) == 1 for spans in per_node.values())
+    assert len(per_node) == 20
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "n1", "n2", "n3", "n4"]),
+                          st.integers(min_value=1, max_value=60)), max_size=12),
+       st.lists(st.integers(min_value=0, max_value=3), max_size=4))
+def test_a_nodes_task_writes_share_one_transaction_whenever_they_fit(
+        runs: list[tuple[str, int]], bulky: list[int]) -> None:
+    """Whatever the mix of nodes (and tasks on no node), creates and deletes: each
+    transaction stays within its bounds, every write is in exactly one, in the order
+    the round made them, and a node's writes that fit in one transaction are in one."""
+    creates, deletes, serial = [], [], 0
+    for run, (name, count) in enumerate(runs):
+        for _ in range(count):
+            t = _task(serial, version=0 if run % 2 == 0 else 5)
+            t.node = name
+            if serial % 7 in bulky:  # now and then a task near the size of its spec limit
+                t.spec.environment.update({f"K{i}": "v" * 4000 for i in range(15)})
+            (creates if run % 2 == 0 else deletes).append(t)
+            serial += 1
+    d = Decision(create_tasks=creates, delete_tasks=deletes)
+    commits = list(decision_commits(d, now_ms=1))
+    where: dict[str, set[int]] = {}
+    for i, c in enumerate(commits):
+        task_keys = [k for k in c.expect if k.startswith(keys.TASKS)]
+        assert 0 < len(task_keys) <= _OBJECTS_PER_TXN
+        assert len(c.expect) + len(c.puts) + len(c.deletes) <= 3 * _OBJECTS_PER_TXN
+        for k in task_keys:
+            assert k not in where
+            where[k] = {i}
+    assert len(where) == len(creates) + len(deletes)
+    for group in (creates, deletes):
+        by_node: dict[str, list[objects_pb2.Task]] = {}
+        for t in group:
+            by_node.setdefault(t.node, []).append(t)
+        for name, tasks in by_node.items():
+            spans = {i for t in tasks for i in where[keys.task_key(t.app, t.meta.id)]}
+            small = sum(len(t.SerializeToString()) for t in tasks) < 512 * 1024
+            if name and len(tasks) <= _OBJECTS_PER_TXN and small:
+                assert len(spans) == 1, (name, len(tasks), spans)
 
 
 def test_large_tasks_split_by_bytes_inside_etcds_request_limit() -> None:

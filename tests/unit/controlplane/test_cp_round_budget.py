@@ -9,7 +9,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from dockyard.controlplane.leader import Phase, decision_commits
 from dockyard.controlplane.reconcile.round import plan_round
+from dockyard.controlplane.store.codec import decode
 from dockyard.controlplane.view import ClusterView
 from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import (
@@ -86,7 +88,6 @@ def test_deleting_the_app_mid_scale_up_stops_creating() -> None:
     assert len(d.update_tasks) + len(d.delete_tasks) == 1000
 
 
-
 def test_ten_replicas_on_each_of_a_thousand_nodes_come_in_one_round() -> None:
     """The default budget creates a 10,000-replica service in one round: each node hears
     of its ten tasks together (one batch of containers, one status call), not in two
@@ -95,3 +96,17 @@ def test_ten_replicas_on_each_of_a_thousand_nodes_come_in_one_round() -> None:
     d = plan_round(view, now_ms=1000, new_id=new_id)
     assert len(d.create_tasks) == 10_000 and not d.unfinished
     assert {t.node for t in d.create_tasks} == set(view.nodes)
+
+
+def test_the_commits_of_that_round_cut_no_nodes_tasks() -> None:
+    """Four nodes' ten tasks to a transaction of at most 48: a node cut in two would hear
+    of its tasks in two session messages and report them in two status calls."""
+    view, new_id = _view({"web": 10_000}, nodes=1_000), counter_ids()
+    d = plan_round(view, now_ms=1000, new_id=new_id)
+    assert len(d.create_tasks) == 10_000 and not d.unfinished
+    where: dict[str, set[int]] = {}
+    for i, commit in enumerate(decision_commits(d, now_ms=1000, phase=Phase.ADD)):
+        for value in commit.puts.values():
+            where.setdefault(decode(objects_pb2.Task, value).node, set()).add(i)
+    assert len(where) == 1_000
+    assert all(len(commits) == 1 for commits in where.values())
