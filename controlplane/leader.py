@@ -45,6 +45,11 @@ FULL_ROUND_EVERY_S = 5.0
 # How long a round waits for the mirror to show this leader's own last writes.
 _CATCH_UP_S = 2.0
 REST_MAX_S = 0.5
+# A round for task statuses alone only updates the counts services show: at most one
+# every QUIET_EVERY_S, unless other news comes. Cheap rounds that ran as often as
+# statuses came (every few tens of milliseconds while ten thousand tasks start) took
+# as much of the interpreter as the full rounds they replaced.
+QUIET_EVERY_S = 0.25
 
 
 class Phase(enum.Enum):
@@ -246,9 +251,14 @@ class Leader:
         # A node this leader will mark down (its liveness key went): the next round
         # follows without the rest, since its tasks are to be replaced.
         self._lost = asyncio.Event()
+        # News other than task statuses (apps, services, tasks, volumes, nodes).
+        self._news = asyncio.Event()
+        self._round_end = 0.0
         self.mirror = mirror
         # What changed since the last round: the apps and nodes to look at, or everything.
         self._dirty_apps: set[str] = set()
+        # Apps that heard only of task statuses: their round is cheap when at rest.
+        self._quiet_apps: set[str] = set()
         self._dirty_nodes: set[str] = set()
         self._dirty_all = True
         self._last_full = 0.0
@@ -259,12 +269,15 @@ class Leader:
         self._round_s = 0.0  # how long the last round computed
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
-        self._dirty_apps |= touched.apps
+        self._dirty_apps |= touched.structure
+        self._quiet_apps |= touched.apps - touched.structure
         self._dirty_nodes |= touched.node_objects  # its tasks, and tasks waiting for room
         if lost_nodes(self.mirror.view, touched.node_objects):
             self._lost.set()
         if reloaded:
             self._dirty_all = True
+        if reloaded or touched.structure or touched.node_objects:
+            self._news.set()
         self._dirty.set()
 
     def poke(self) -> None:
@@ -286,6 +299,7 @@ class Leader:
             # (at most REST_MAX_S), so sessions, heartbeats and leases keep their share;
             # but not while a lost node's tasks wait for their replacements.
             await self._rest(max(self._debounce_s, min(self._round_s, REST_MAX_S)))
+            await self._quiet_pause()
             self._dirty.clear()
             self._lost.clear()
             if not self.mirror.synced.is_set():
@@ -294,7 +308,9 @@ class Leader:
                 self._dirty.set()
                 continue
             try:
+                self._news.clear()
                 await self._round()
+                self._round_end = time.monotonic()
                 if time.monotonic() >= next_trim:
                     next_trim = time.monotonic() + _TRIM_EVERY_S
                     await self._trim_events()
@@ -310,6 +326,15 @@ class Leader:
                 await asyncio.wait_for(self._lost.wait(), timeout=seconds)
         await asyncio.sleep(self._debounce_s)
 
+    async def _quiet_pause(self) -> None:
+        """While only statuses came since the last round, wait until QUIET_EVERY_S after
+        it ended (or until other news comes)."""
+        wait = self._round_end + QUIET_EVERY_S - time.monotonic()
+        if wait <= 0 or self._news.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._news.wait(), timeout=wait)
+
     async def _trim_events(self) -> None:
         """Keep the newest events within their budget; drop those of apps that are gone."""
         entries, _ = await self._store.get_prefix(keys.EVENTS)
@@ -323,9 +348,10 @@ class Leader:
         for commit in orphan_commits(self.mirror.view.orphaned_statuses()):
             await self._store.commit(commit)
 
-    def _take_dirty(self, *, judge: bool) -> set[str] | None:
+    def _take_dirty(self, *, judge: bool) -> tuple[set[str] | None, set[str]]:
         """The apps this round looks at, or None for all (after a reload, and every
-        FULL_ROUND_EVERY_S as a safety net for anything the changes did not name).
+        FULL_ROUND_EVERY_S as a safety net for anything the changes did not name); and
+        the apps that heard only of task statuses (`plan_round`'s `quiet`).
 
         A node that changed, or that this round will mark ready or down, brings the apps
         of its tasks, and the apps with tasks waiting for a node (it may have room now):
@@ -341,22 +367,24 @@ class Leader:
                 apps |= view.apps_on(node)
             if nodes:
                 apps |= view.apps_waiting()
+        quiet = set() if apps is None else self._quiet_apps - apps
         self._dirty_apps, self._dirty_nodes, self._dirty_all = set(), set(), False
+        self._quiet_apps = set()
         if full:
             self._last_full = time.monotonic()
             self.full_rounds += 1
-        return apps
+        return apps, quiet
 
     async def _round(self) -> None:
         now = int(time.time() * 1000)
         judge = time.monotonic() - self._since >= self._node_grace_s
-        apps = self._take_dirty(judge=judge)
+        apps, quiet = self._take_dirty(judge=judge)
         # The round is pure and grows with the cluster: it runs in a worker thread over a
         # snapshot, so the event loop keeps serving gRPC, /healthz and the watch meanwhile.
         started = time.perf_counter()
         decision = await asyncio.to_thread(
-            plan_round, snapshot(self.mirror.view, apps), now_ms=now, new_id=new_task_id,
-            judge_nodes=judge, apps=apps)
+            plan_round, snapshot(self.mirror.view, None if apps is None else apps | quiet),
+            now_ms=now, new_id=new_task_id, judge_nodes=judge, apps=apps, quiet=quiet)
         self._round_s = time.perf_counter() - started
         RECONCILE_SECONDS.observe(self._round_s)
         if decision.placement_s:
@@ -370,6 +398,7 @@ class Leader:
                 self._dirty_all = True
             else:
                 self._dirty_apps |= apps
+            self._news.set()
             self._dirty.set()
         down = sum(1 for n in decision.update_nodes if n.state == objects_pb2.NODE_DOWN)
         if down:
@@ -384,6 +413,7 @@ class Leader:
             # apps' new tasks wait for the next round, which decides from fresh state.
             decision.create_tasks = [t for t in decision.create_tasks if t.app not in failed]
             self._dirty_apps |= failed
+            self._news.set()
             self._dirty.set()
         for phase in (Phase.ADD, Phase.REST):
             await self._commit_all(list(decision_commits(decision, now_ms=now, phase=phase)))

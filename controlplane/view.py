@@ -36,13 +36,16 @@ class Touched:
     node_objects: set[str] = field(default_factory=set)  # the node (or its lease) changed
     tasks: set[str] = field(default_factory=set)  # task ids whose task or status changed
     app_objects: set[str] = field(default_factory=set)  # the app object itself changed
+    # Apps something other than a task status changed in (app, services, tasks, volumes):
+    # the others of `apps` heard only of statuses, which a leader's round reads cheaply.
+    structure: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
 
     def clear(self) -> None:
         for part in (self.kinds, self.apps, self.nodes, self.node_objects, self.tasks,
-                     self.app_objects):
+                     self.app_objects, self.structure):
             part.clear()
 
     def merge(self, other: Touched) -> None:
@@ -52,6 +55,7 @@ class Touched:
         self.node_objects |= other.node_objects
         self.tasks |= other.tasks
         self.app_objects |= other.app_objects
+        self.structure |= other.structure
 
 
 @dataclass
@@ -97,7 +101,9 @@ class ClusterView:
             _put(self.apps, ident, value, objects_pb2.App, mod_revision)
             t.apps.add(ident)
             t.app_objects.add(ident)
+            t.structure.add(ident)
         elif kind == "services":
+            old_service = self.services.get(ident)
             _put(self.services, ident, value, objects_pb2.Service, mod_revision)
             app, _, name = ident.partition("/")
             names = self.service_names.setdefault(app, set())
@@ -108,6 +114,8 @@ class ClusterView:
             else:
                 names.add(name)
             t.apps.add(app)
+            if not counts_only(old_service, self.services.get(ident)):
+                t.structure.add(app)
         elif kind == "tasks":
             self._apply_task(keys.last_segment(ident), value, mod_revision, t)
         elif kind == "status":
@@ -132,6 +140,7 @@ class ClusterView:
                 if record is not None:
                     t.nodes.update(record.remove_from)
             t.apps.add(ident.partition("/")[0])  # its tasks may place differently now
+            t.structure.add(ident.partition("/")[0])
         elif kind == "alive":
             if value is None:
                 self.alive.discard(ident)
@@ -149,12 +158,14 @@ class ClusterView:
             self._unindex(old)
             t.nodes.add(old.node)
             t.apps.add(old.app)
+            t.structure.add(old.app)
         if value is not None:
             new = decode(objects_pb2.Task, value, version=rev)
             self.tasks[tid] = new
             self._index(new)
             t.nodes.add(new.node)
             t.apps.add(new.app)
+            t.structure.add(new.app)
         t.nodes.discard("")
         t.tasks.add(tid)
 
@@ -205,6 +216,20 @@ class ClusterView:
     def apps_waiting(self) -> set[str]:
         """The apps that have tasks placed on no node (pending, or never to be placed)."""
         return set(self.unplaced)
+
+
+def counts_only(old: objects_pb2.Service | None, new: objects_pb2.Service | None) -> bool:
+    """Whether a service's write changed only what it shows (`status`: its counts and
+    what it waits on), as the leader's own count updates do. Pure."""
+    if old is None or new is None:
+        return False
+    a, b = objects_pb2.Service(), objects_pb2.Service()
+    a.CopyFrom(old)
+    b.CopyFrom(new)
+    for m in (a, b):
+        m.ClearField("status")
+        m.ClearField("meta")
+    return a == b
 
 
 def _put(table: dict[str, _M], ident: str, value: bytes | None, cls: type[_M], rev: int) -> None:

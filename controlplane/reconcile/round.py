@@ -13,6 +13,7 @@ from collections.abc import Callable, Collection
 from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.nodes import reconcile_nodes
+from dockyard.controlplane.reconcile.quiet import count_statuses
 from dockyard.controlplane.reconcile.tasks import TERMINAL, Work, reconcile_tasks, tasks_in
 from dockyard.controlplane.reconcile.volumes import reconcile_volumes
 from dockyard.controlplane.snapshot import node_infos, strategy_of, task_request
@@ -31,13 +32,18 @@ def plan_round(
     judge_nodes: bool = True,
     create_budget: int = TASKS_CREATED_PER_ROUND,
     apps: Collection[str] | None = None,
+    quiet: Collection[str] = (),
 ) -> Decision:
     """`judge_nodes=False` marks no node down this round (a new leader's first grace);
     at most `create_budget` new tasks are made (the Decision is then `unfinished`).
 
     `apps` limits the round to the services and tasks of those apps (what changed since
     the last round, and the apps on the nodes that change); None looks at everything.
-    Nodes are always judged, and placement always counts every task's resources."""
+    Nodes are always judged, and placement always counts every task's resources.
+
+    `quiet` are apps whose only news since their last round is task statuses: each at
+    rest gets only its services' counts (`quiet.count_statuses`), the others join `apps`.
+    A round of everything (`apps` None) looks at them all anyway."""
     decision = Decision()
     reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision,
                     mark_down=judge_nodes)
@@ -51,6 +57,10 @@ def plan_round(
     if decision.update_nodes and apps is not None:
         apps = _with_node_apps(view, apps, {n.meta.id for n in decision.update_nodes})
     work = Work(projected, create_budget=create_budget)
+    if apps is not None and quiet:
+        rest = set(quiet) - set(apps)
+        apps = {*apps, *count_statuses(projected, rest, settled=work.settled,
+                                       decision=decision)}
     reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision,
                     apps=apps)
     for task in work.created.values():  # the agent makes each volume with its options

@@ -235,19 +235,28 @@ def _reconcile_service(
         decision.unfinished = True  # the rest in the next rounds
     for slot in itertools.islice(free, max(0, min(missing, work.create_budget))):
         new_task(slot)
-    h = health_of.get(name)
-    status = objects_pb2.ServiceStatus(
-        running=h.running if h else 0, healthy=h.healthy if h else 0, waiting_on=waiting or ""
-    )
-    if status != svc.status or verdict.update != svc.update:
-        changed = objects_pb2.Service()
-        changed.CopyFrom(svc)
-        changed.status.CopyFrom(status)
-        changed.update.CopyFrom(verdict.update)
+    changed = service_with(svc, health_of.get(name), waiting=waiting, update=verdict.update)
+    if changed is not None:
         decision.update_services.append(changed)
         if waiting and waiting != svc.status.waiting_on:
             decision.note(app=app, kind="service", obj=svc.meta.id, message=waiting,
                           now_ms=now_ms)
+
+
+def service_with(svc: objects_pb2.Service, h: ServiceHealth | None, *, waiting: str | None,
+                 update: objects_pb2.UpdateStatus) -> objects_pb2.Service | None:
+    """A copy of `svc` showing its counts `h`, what it waits on and its update's state,
+    or None when it shows those already. Pure."""
+    status = objects_pb2.ServiceStatus(
+        running=h.running if h else 0, healthy=h.healthy if h else 0, waiting_on=waiting or ""
+    )
+    if status == svc.status and update == svc.update:
+        return None
+    changed = objects_pb2.Service()
+    changed.CopyFrom(svc)
+    changed.status.CopyFrom(status)
+    changed.update.CopyFrom(update)
+    return changed
 
 
 def rolled_back(svc: objects_pb2.Service, update: objects_pb2.UpdateStatus
