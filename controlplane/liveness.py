@@ -161,10 +161,10 @@ class NodeLiveness:
             else:
                 await asyncio.sleep(max(0.0, tick_at - now))
                 now = self._clock()
-            # Only the timer's own lateness is a stall of this replica's event loop. The
-            # time the last judgement spent waiting on etcd was not: heartbeats were read
-            # meanwhile, and excusing it set the clock of every dead node back by each
-            # commit of the declarations before theirs.
+            # The tick's lateness against its schedule is a stall of this replica's
+            # event loop. The time the last judgement spent waiting on etcd to declare
+            # nodes whose stream closed is not (heartbeats were read meanwhile): excusing
+            # it set the clock of every dead node back by each commit before theirs.
             stalled = stall_s(0.0, now - tick_at, tolerance_s=_TOLERANCE_S)
             if stalled:
                 self.detector.excuse(stalled)
@@ -181,10 +181,14 @@ class NodeLiveness:
             # time (a node is dropped from the detector before its commit is sent).
             self._declare_gone([n for n in overdue if not self.detector.is_connected(n)],
                                behind)
-            for node in overdue:
-                if self.detector.is_connected(node):
-                    await self._declare_safely([node], behind)
-            tick_at = self._clock() + self._tick_s
+            one_by_one = [n for n in overdue if self.detector.is_connected(n)]
+            for node in one_by_one:
+                await self._declare_safely([node], behind)
+            # Nodes declared one by one with their streams open are a storm's path
+            # more than a lost host's: there the time their commits took beyond a tick
+            # still counts as a stall, as before (the next tick is due a tick after
+            # this one began), so a storm's declarations stay as slow as they were.
+            tick_at = (now if one_by_one else self._clock()) + self._tick_s
 
     def _declare_gone(self, gone: list[str], behind: float) -> None:
         """Declare overdue nodes whose stream closed, DECLARED_PER_TXN to a
