@@ -49,6 +49,7 @@ _MAX_BACKOFF_S = 4.0
 # A server that answered but is overloaded (a timed-out Register, "too many joins") is
 # given more room than one that is down: coming back sooner would only add to its load.
 _OVERLOADED_BACKOFF_S = 15.0
+_OVERLOADED_BASE_S = 1.0
 # CANCELLED too: a server that is far behind has calls cancelled by gRPC itself (a
 # Register or a status batch failing at once, a few hundred at the same moment at 1,000
 # nodes), and coming back at once is what keeps it behind.
@@ -59,6 +60,8 @@ _OVERLOADED = (grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAU
 # a deadline shorter than that queue throws away the server's work on every call that
 # misses it, and the same work comes again.
 _REGISTER_TIMEOUT_S = 30.0
+# The longest wait a server's "too many joins" hint may ask of the agent.
+_REGISTER_HINT_CAP_S = 60.0
 _LEAVE_TIMEOUT_S = 2.0
 # A session whose heartbeats have all failed for this long is given up (another replica
 # may answer); shorter trouble is ridden out, one heartbeat in flight at a time.
@@ -124,6 +127,18 @@ def retry_hint_s(exc: grpc.aio.AioRpcError) -> float:
     return retry_after_s(exc.trailing_metadata())
 
 
+def register_retry_s(refusals: int, rand: float, hint_s: float = 0.0) -> float:
+    """The wait before asking again after the `refusals`-th Register in a row refused
+    as "too many joins" (RESOURCE_EXHAUSTED), or lost in a busy server's queue. The
+    server's hint (common/retryhint.py) is honoured: the wait is that, jittered up to
+    a tenth more, and never under a jittered backoff doubling from _BASE_BACKOFF_S up to
+    _MAX_BACKOFF_S, so an agent refused without a hint does not come straight back; a
+    hint is honoured up to _REGISTER_HINT_CAP_S. The agent never gives up. Pure."""
+    wait = backoff_s(refusals, rand)
+    hint = min(max(0.0, hint_s), _REGISTER_HINT_CAP_S)
+    return max(wait, hint * (1.0 + rand / 10))
+
+
 def register_timeout_s(failures: int) -> float:
     """How long a Register may take: 30 s, doubling with each failed session in a row up
     to 60 s. Pure."""
@@ -162,9 +177,13 @@ class RetryWindow:
 
 def session_backoff_s(failures: int, rand: float, code: grpc.StatusCode | None) -> float:
     """The wait before reconnecting after `failures` failed sessions in a row; longer
-    when the server answered that it is overloaded. Pure."""
-    cap = _OVERLOADED_BACKOFF_S if code in _OVERLOADED else _MAX_BACKOFF_S
-    return backoff_s(failures, rand, cap=cap)
+    when the server answered that it is overloaded: from _OVERLOADED_BASE_S (a Register
+    that waited out its deadline in a busy server's queue, sent again at once on a new
+    connection, was only more of the load that made it late) up to
+    _OVERLOADED_BACKOFF_S. Pure."""
+    if code in _OVERLOADED:
+        return backoff_s(failures, rand, base=_OVERLOADED_BASE_S, cap=_OVERLOADED_BACKOFF_S)
+    return backoff_s(failures, rand)
 
 
 class JoinRefused(Exception):
@@ -357,17 +376,33 @@ class Session:
 
     async def _register(self, stub: dispatcher_pb2_grpc.CertificatesStub, address: str,
                         csr: bytes = b"") -> dispatcher_pb2.RegisterResponse:
-        try:
-            reply: dispatcher_pb2.RegisterResponse = await stub.Register(
-                dispatcher_pb2.RegisterRequest(description=self._desc, csr=csr),
-                timeout=register_timeout_s(self._failures))
-            return reply
-        except grpc.aio.AioRpcError as exc:
-            if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
-                raise NodeRemoved(exc.details() or "node removed") from None
-            if exc.code() in _FINAL:
-                raise JoinRefused(f"join refused by {address}: {exc.details()}") from None
-            raise
+        """Register on `stub`'s connection. A server with too many joins says
+        so at once (RESOURCE_EXHAUSTED, with a wait); one far behind lets the call wait
+        out its deadline in its queue, or its gRPC core cancels it there (CANCELLED).
+        Either way the agent waits (`register_retry_s`) and asks again on the same
+        connection, for as long as it takes: a new connection would cost the server
+        another TLS handshake. A Register repeated after a lost answer is safe: the
+        same key gets the same node back (controlplane/api/certificates.py)."""
+        refusals = 0
+        while True:
+            try:
+                reply: dispatcher_pb2.RegisterResponse = await stub.Register(
+                    dispatcher_pb2.RegisterRequest(description=self._desc, csr=csr),
+                    timeout=register_timeout_s(self._failures))
+                return reply
+            except grpc.aio.AioRpcError as exc:
+                if exc.code() == grpc.StatusCode.FAILED_PRECONDITION:
+                    raise NodeRemoved(exc.details() or "node removed") from None
+                if exc.code() in _FINAL:
+                    raise JoinRefused(f"join refused by {address}: {exc.details()}") from None
+                if exc.code() not in _OVERLOADED or self._stopping:
+                    raise
+                refusals += 1
+                wait = register_retry_s(refusals, self._rand(), retry_hint_s(exc))
+                if refusals == 1 or refusals % 10 == 0:  # a line, not a flood
+                    log.warning("register with %s: %s (%d in a row); asking again in %.1fs",
+                                address, exc.details() or exc.code(), refusals, wait)
+                await asyncio.sleep(wait)
 
     async def _one_session(self, address: str) -> None:
         reg = await self._join(address) if not self.identity.usable() else None

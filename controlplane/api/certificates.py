@@ -9,7 +9,9 @@ Node identity rules (docs/security.md):
   (its first answer was lost to a timeout) gets that node back;
 - a node certificate registers and renews only while its node exists, so a removed node
   must join again with the token;
-- joins are rate-limited per source address (controlplane/security/ratelimit.py).
+- joins are rate-limited per source address (controlplane/security/ratelimit.py); the
+  refusal carries its wait (common/retryhint.py), which the agent honours on the same
+  connection.
 
 Which certificate may call which rpc, and that the name asked for is the certificate's
 own, is checked before these run (controlplane/api/roles.py).
@@ -25,6 +27,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from dockyard.common.names import node_name_problem
+from dockyard.common.retryhint import retry_after_metadata
 from dockyard.controlplane.api.roles import caller
 from dockyard.controlplane.api.sessions import SessionRegistry, new_session_id
 from dockyard.controlplane.network.claims import SubnetClaims
@@ -100,7 +103,8 @@ class CertificatesService(dispatcher_pb2_grpc.CertificatesServicer):
             wait = self._joins.take(source, time.monotonic())
             if wait > 0:
                 await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
-                                    f"too many joins from {source}; retry in {wait:.1f}s")
+                                    f"too many joins from {source}; retry in {wait:.1f}s",
+                                    trailing_metadata=retry_after_metadata(wait))
             if not request.csr:
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT,
                                     "joining needs a certificate request (csr)")

@@ -59,10 +59,11 @@ def session(server: ServerProcess, name: str, token: str,
                    identity_file=identity_file)
 
 
-async def joined(server: ServerProcess, name: str) -> tuple[Session, asyncio.Task[None]]:
+async def joined(server: ServerProcess, name: str,
+                 within_s: float = 10.0) -> tuple[Session, asyncio.Task[None]]:
     s = session(server, name, token_of(server))
     task = asyncio.create_task(s.run_forever())
-    for _ in range(100):
+    for _ in range(int(within_s * 10)):
         if s.identity.cert:
             return s, task
         if task.done():
