@@ -45,11 +45,14 @@ FULL_ROUND_EVERY_S = 5.0
 # How long a round waits for the mirror to show this leader's own last writes.
 _CATCH_UP_S = 2.0
 REST_MAX_S = 0.5
-# A round for task statuses alone only updates the counts services show: at most one
-# every QUIET_EVERY_S, unless other news comes. Cheap rounds that ran as often as
-# statuses came (every few tens of milliseconds while ten thousand tasks start) took
-# as much of the interpreter as the full rounds they replaced.
+# A round for task statuses alone only updates the counts services show: after one,
+# the next waits QUIET_RATIO times as long as it computed, at most QUIET_EVERY_S, unless
+# other news comes. Cheap rounds that ran as often as statuses came (every few tens of
+# milliseconds while ten thousand tasks start) took as much of the interpreter as the
+# full rounds they replaced; a fixed 0.25 s made the last count of a small app late by
+# as much, where its round costs a few milliseconds.
 QUIET_EVERY_S = 0.25
+QUIET_RATIO = 10.0
 
 
 class Phase(enum.Enum):
@@ -180,6 +183,13 @@ def decision_commits(decision: Decision, *, now_ms: int, phase: Phase = Phase.AL
                 commit, count, size = Commit(), 0, 0
     if count:
         yield commit
+
+
+def quiet_pause_s(round_s: float) -> float:
+    """How long after a round that computed `round_s` a round for statuses alone may
+    start: QUIET_RATIO times as long, so such rounds take at most about a tenth of the
+    interpreter, and never more than QUIET_EVERY_S. Pure."""
+    return min(QUIET_EVERY_S, QUIET_RATIO * max(0.0, round_s))
 
 
 def node_units(writes: Iterable[tuple[Hashable | None, _W]]) -> Iterator[list[_W]]:
@@ -327,9 +337,9 @@ class Leader:
         await asyncio.sleep(self._debounce_s)
 
     async def _quiet_pause(self) -> None:
-        """While only statuses came since the last round, wait until QUIET_EVERY_S after
+        """While only statuses came since the last round, wait until `quiet_pause_s` after
         it ended (or until other news comes)."""
-        wait = self._round_end + QUIET_EVERY_S - time.monotonic()
+        wait = self._round_end + quiet_pause_s(self._round_s) - time.monotonic()
         if wait <= 0 or self._news.is_set():
             return
         with contextlib.suppress(TimeoutError):

@@ -7,7 +7,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockyard.common.spec import rules
-from dockyard.controlplane.leader import _OBJECTS_PER_TXN, apps_of, decision_commits
+from dockyard.controlplane.leader import (
+    _OBJECTS_PER_TXN,
+    QUIET_EVERY_S,
+    QUIET_RATIO,
+    apps_of,
+    decision_commits,
+    quiet_pause_s,
+)
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import decode
@@ -235,3 +242,11 @@ def test_written_at_reads_the_revision_etcd_stamped_on_the_writes() -> None:
         header=rpc_pb2.ResponseHeader(revision=41)))
     assert written_at([put, delete]) == 41
     assert written_at([]) == 0
+
+
+@given(st.floats(min_value=0.0, max_value=10.0, allow_nan=False))
+def test_a_status_round_waits_in_proportion_to_the_last_round_within_the_bound(
+        round_s: float) -> None:
+    pause = quiet_pause_s(round_s)
+    assert 0.0 <= pause <= QUIET_EVERY_S
+    assert pause == QUIET_EVERY_S or pause == pytest.approx(QUIET_RATIO * round_s)
