@@ -129,11 +129,11 @@ def retry_hint_s(exc: grpc.aio.AioRpcError) -> float:
 
 def register_retry_s(refusals: int, rand: float, hint_s: float = 0.0) -> float:
     """The wait before asking again after the `refusals`-th Register in a row refused
-    as "too many joins" (RESOURCE_EXHAUSTED), or lost in a busy server's queue. The
-    server's hint (common/retryhint.py) is honoured: the wait is that, jittered up to
-    a tenth more, and never under a jittered backoff doubling from _BASE_BACKOFF_S up to
-    _MAX_BACKOFF_S, so an agent refused without a hint does not come straight back; a
-    hint is honoured up to _REGISTER_HINT_CAP_S. The agent never gives up. Pure."""
+    as "too many joins" (RESOURCE_EXHAUSTED). The server's hint (common/retryhint.py)
+    is honoured: the wait is that, jittered up to a tenth more, and never under a
+    jittered backoff doubling from _BASE_BACKOFF_S up to _MAX_BACKOFF_S, so an agent
+    refused without a hint does not come straight back; a hint is honoured up to
+    _REGISTER_HINT_CAP_S. The agent never gives up. Pure."""
     wait = backoff_s(refusals, rand)
     hint = min(max(0.0, hint_s), _REGISTER_HINT_CAP_S)
     return max(wait, hint * (1.0 + rand / 10))
@@ -376,13 +376,15 @@ class Session:
 
     async def _register(self, stub: dispatcher_pb2_grpc.CertificatesStub, address: str,
                         csr: bytes = b"") -> dispatcher_pb2.RegisterResponse:
-        """Register on `stub`'s connection. A server with too many joins says
-        so at once (RESOURCE_EXHAUSTED, with a wait); one far behind lets the call wait
-        out its deadline in its queue, or its gRPC core cancels it there (CANCELLED).
-        Either way the agent waits (`register_retry_s`) and asks again on the same
-        connection, for as long as it takes: a new connection would cost the server
-        another TLS handshake. A Register repeated after a lost answer is safe: the
-        same key gets the same node back (controlplane/api/certificates.py)."""
+        """Register on `stub`'s connection. A server with too many joins says so at once
+        (RESOURCE_EXHAUSTED, with a wait): the agent waits (`register_retry_s`) and asks
+        again on the same connection, for as long as it takes, at no cost of a new TLS
+        handshake. A Register that waited out its deadline in a busy server's queue, or
+        that its gRPC core cancelled there, ends the attempt instead: the session's
+        backoff (`session_backoff_s`, 1-15 s when overloaded) and a longer deadline
+        follow, and another replica is tried, so a wedged replica holds no agent. A
+        Register repeated after a lost answer is safe: the same key gets the same node
+        back (controlplane/api/certificates.py)."""
         refusals = 0
         while True:
             try:
@@ -395,7 +397,7 @@ class Session:
                     raise NodeRemoved(exc.details() or "node removed") from None
                 if exc.code() in _FINAL:
                     raise JoinRefused(f"join refused by {address}: {exc.details()}") from None
-                if exc.code() not in _OVERLOADED or self._stopping:
+                if exc.code() != grpc.StatusCode.RESOURCE_EXHAUSTED or self._stopping:
                     raise
                 refusals += 1
                 wait = register_retry_s(refusals, self._rand(), retry_hint_s(exc))

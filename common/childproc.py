@@ -9,8 +9,11 @@ fork runs no Python at all. util-linux is essential on Debian, so `setpriv` is t
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Sequence
+
+log = logging.getLogger(__name__)
 
 
 def dying_with_parent(argv: Sequence[str], signame: str, setpriv: str | None) -> list[str]:
@@ -22,5 +25,9 @@ def dying_with_parent(argv: Sequence[str], signame: str, setpriv: str | None) ->
 
 
 def with_parent_death(argv: Sequence[str], signame: str) -> list[str]:
-    """`dying_with_parent` with the `setpriv` found on PATH."""
-    return dying_with_parent(argv, signame, shutil.which("setpriv"))
+    """`dying_with_parent` with the `setpriv` found on PATH; without one (not Debian's
+    util-linux), the child runs on its own and says so once in the log."""
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        log.warning("no setpriv (util-linux): %s will not die with this process", argv[0])
+    return dying_with_parent(argv, signame, setpriv)

@@ -261,7 +261,8 @@ class Leader:
         # A node this leader will mark down (its liveness key went): the next round
         # follows without the rest, since its tasks are to be replaced.
         self._lost = asyncio.Event()
-        # News other than task statuses (apps, services, tasks, volumes, nodes).
+        # News other than task statuses (apps, services, tasks, volumes, nodes; a
+        # service write of its counts alone is not), or statuses of an app not at rest.
         self._news = asyncio.Event()
         self._round_end = 0.0
         self.mirror = mirror
@@ -269,6 +270,10 @@ class Leader:
         self._dirty_apps: set[str] = set()
         # Apps that heard only of task statuses: their round is cheap when at rest.
         self._quiet_apps: set[str] = set()
+        # Apps the last round that looked at them found at rest: only their statuses
+        # wait for `_quiet_pause`; another app's status (a gate to open, an update's
+        # next batch) is news.
+        self._at_rest: set[str] = set()
         self._dirty_nodes: set[str] = set()
         self._dirty_all = True
         self._last_full = 0.0
@@ -286,7 +291,8 @@ class Leader:
             self._lost.set()
         if reloaded:
             self._dirty_all = True
-        if reloaded or touched.structure or touched.node_objects:
+        if (reloaded or touched.structure or touched.node_objects
+                or not touched.apps <= self._at_rest):
             self._news.set()
         self._dirty.set()
 
@@ -397,6 +403,8 @@ class Leader:
             now_ms=now, new_id=new_task_id, judge_nodes=judge, apps=apps, quiet=quiet)
         self._round_s = time.perf_counter() - started
         RECONCILE_SECONDS.observe(self._round_s)
+        looked_at = set(self.mirror.view.apps) if apps is None else apps | quiet
+        self._at_rest = (self._at_rest - looked_at) | decision.at_rest
         if decision.placement_s:
             PLACEMENT_SECONDS.observe(decision.placement_s)
         self.rounds += 1

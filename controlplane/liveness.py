@@ -185,10 +185,15 @@ class NodeLiveness:
             for node in one_by_one:
                 await self._declare_safely([node], behind)
             # Nodes declared one by one with their streams open are a storm's path
-            # more than a lost host's: there the time their commits took beyond a tick
-            # still counts as a stall, as before (the next tick is due a tick after
-            # this one began), so a storm's declarations stay as slow as they were.
-            tick_at = (now if one_by_one else self._clock()) + self._tick_s
+            # more than a lost host's: there the whole time their commits took still
+            # counts as a stall, as before, so a storm's declarations stay as slow as
+            # they were.
+            if one_by_one:
+                spent = stall_s(0.0, self._clock() - now, tolerance_s=_TOLERANCE_S)
+                if spent:
+                    self.detector.excuse(spent)
+                    self.stalled_s += spent
+            tick_at = self._clock() + self._tick_s
 
     def _declare_gone(self, gone: list[str], behind: float) -> None:
         """Declare overdue nodes whose stream closed, DECLARED_PER_TXN to a

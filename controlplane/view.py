@@ -36,7 +36,8 @@ class Touched:
     node_objects: set[str] = field(default_factory=set)  # the node (or its lease) changed
     tasks: set[str] = field(default_factory=set)  # task ids whose task or status changed
     app_objects: set[str] = field(default_factory=set)  # the app object itself changed
-    # Apps something other than a task status changed in (app, services, tasks, volumes):
+    # Apps something other than a task status changed in (app, services, tasks, volumes;
+    # a service write that changes only its counts is not such a change):
     # the others of `apps` heard only of statuses, which a leader's round reads cheaply.
     structure: set[str] = field(default_factory=set)
 

@@ -30,6 +30,9 @@ class Decision:
     # Seconds the scheduler took to place this round's pending tasks (a measurement for
     # the dockyard_placement_seconds metric; 0 when nothing was pending).
     placement_s: float = 0.0
+    # Apps of the round's `quiet` found at rest (their services' counts were all it
+    # did for them): their next statuses can wait for a cheap round.
+    at_rest: set[str] = field(default_factory=set)
 
     def empty(self) -> bool:
         return not (

@@ -59,8 +59,9 @@ def plan_round(
     work = Work(projected, create_budget=create_budget)
     if apps is not None and quiet:
         rest = set(quiet) - set(apps)
-        apps = {*apps, *count_statuses(projected, rest, settled=work.settled,
-                                       decision=decision)}
+        unsettled = count_statuses(projected, rest, settled=work.settled, decision=decision)
+        decision.at_rest = rest - unsettled
+        apps = {*apps, *unsettled}
     reconcile_tasks(view=projected, work=work, now_ms=now_ms, new_id=new_id, decision=decision,
                     apps=apps)
     for task in work.created.values():  # the agent makes each volume with its options

@@ -5,7 +5,7 @@ the service's current spec; it starts a service's tasks only when its health gat
 it replaces tasks lost with their node; and it removes the tasks of deleted services in
 reverse dependency order (a service stops only after the services that need it).
 
-Creation is bounded: a round creates at most `Work.create_budget` new tasks (5,000 by
+Creation is bounded: a round creates at most `Work.create_budget` new tasks (10,000 by
 default), and a service that needs more gets the rest in later rounds (the Decision says
 `unfinished`). No request makes one round grow without bound, and a delete or a scale
 to zero is decided in the very next round.

@@ -2,7 +2,7 @@
 before any work is done for it; the agent waits as told, asks again on the same
 connection, and joins.
 
-Against a real server (`--join-rate 1/1`: one join a second from one address) and a
+Against a real server (`--join-rate 0.2/1`: one join every five seconds from one address) and a
 real etcd; the agent is the real `agent.session.Session` with a stand-in runner.
 """
 

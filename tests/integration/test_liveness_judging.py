@@ -10,7 +10,7 @@ answers each commit of a declaration 1.5 s late (a store that waits before each 
 over the real one): nodes that die a little apart, their streams closing, are all
 declared, the live ones stay, and the replica excuses none of that waiting. Nodes that go
 silent with their streams open (a storm's path more than a lost host's) are declared
-one by one as before, each commit's wait beyond a tick still excused.
+one by one as before, the whole time their commits took still excused.
 """
 
 from __future__ import annotations
@@ -114,7 +114,7 @@ def test_waiting_on_etcd_to_declare_lost_nodes_is_not_excused_as_a_stall(
 def test_silent_nodes_with_open_streams_are_still_declared_one_by_one_as_slowly(
         server: ServerProcess) -> None:
     """Nodes silent with their streams open (a storm's path more than a lost host's)
-    are declared one by one, and the time each commit took beyond a tick is still
+    are declared one by one, and the whole time their commits took is still
     excused, as before: in a storm, each declaration slows the next."""
     got_dead, got_live, stalled_s = judged(server, streams_close=False)
     assert got_dead == [None] * 4

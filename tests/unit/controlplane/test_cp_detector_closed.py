@@ -107,7 +107,7 @@ def test_closed_due_in_s_is_the_moment_overdue_closed_first_names_one(
     for k in range(6):
         name = f"n{k}"
         t = rand.uniform(0.0, 1.0)
-        for _ in range(rand.randint(0, 25)):
+        for _ in range(rand.randint(1, 25)):
             d.heard(name, t)
             t += rand.uniform(0.3, 2.5)
         if k % 2:

@@ -163,3 +163,14 @@ def test_an_app_at_rest_takes_the_short_way_to_the_full_rounds_counts(
     quiet = plan_round(view, now_ms=9000, new_id=counter_ids("x"), apps=set(),
                        quiet={"shop"})
     assert summary(quiet) == summary(full)
+    assert quiet.at_rest == {"shop"}  # its next statuses may wait for a cheap round
+
+
+def test_an_app_not_at_rest_is_not_said_to_be() -> None:
+    web = service("shop", spec("web", replicas=3, cpu=1, mem=1))
+    tasks = [task(web, i + 1, tid=f"t{i}", node="n0") for i in range(2)]  # a slot to fill
+    view = _view([web], tasks, {})
+    quiet = plan_round(view, now_ms=9000, new_id=counter_ids("x"), apps=set(),
+                       quiet={"shop"})
+    assert quiet.at_rest == set()
+    assert len(quiet.create_tasks) == 1  # it had the full round
