@@ -381,7 +381,7 @@ class Session:
         again on the same connection, for as long as it takes, at no cost of a new TLS
         handshake. A Register that waited out its deadline in a busy server's queue, or
         that its gRPC core cancelled there, ends the attempt instead: the session's
-        backoff (`session_backoff_s`, 1-15 s when overloaded) and a longer deadline
+        backoff (`session_backoff_s`, 0.5-15 s overloaded) and a longer deadline
         follow, and another replica is tried, so a wedged replica holds no agent. A
         Register repeated after a lost answer is safe: the same key gets the same node
         back (controlplane/api/certificates.py)."""
