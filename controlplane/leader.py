@@ -403,8 +403,9 @@ class Leader:
             now_ms=now, new_id=new_task_id, judge_nodes=judge, apps=apps, quiet=quiet)
         self._round_s = time.perf_counter() - started
         RECONCILE_SECONDS.observe(self._round_s)
-        looked_at = set(self.mirror.view.apps) if apps is None else apps | quiet
-        self._at_rest = (self._at_rest - looked_at) | decision.at_rest
+        # A round of everything finds no app at rest (it takes no quiet way).
+        self._at_rest = (decision.at_rest if apps is None
+                         else (self._at_rest - apps - quiet) | decision.at_rest)
         if decision.placement_s:
             PLACEMENT_SECONDS.observe(decision.placement_s)
         self.rounds += 1

@@ -22,6 +22,7 @@ from tests.unit.controlplane.builders import (
     spec,
     status,
     task,
+    view_of,
 )
 
 NODES = {
@@ -36,10 +37,9 @@ DESIRED = [objects_pb2.DESIRED_RUNNING, objects_pb2.DESIRED_READY, objects_pb2.D
 
 def _view(services: list[objects_pb2.Service], tasks: list[objects_pb2.Task],
           statuses: dict[str, objects_pb2.TaskStatus]) -> ClusterView:
-    return ClusterView(
-        apps={"shop": app("shop", [s.spec for s in services])},
-        services={s.meta.id: s for s in services}, tasks={t.meta.id: t for t in tasks},
-        statuses=statuses, nodes=dict(NODES), alive={"n0", "n1", "drained"})
+    return view_of(apps=[app("shop", [s.spec for s in services])], services=services,
+                   tasks=tasks, statuses=statuses, nodes=NODES.values(),
+                   alive={"n0", "n1", "drained"})
 
 
 def summary(d: Decision) -> tuple[object, ...]:
