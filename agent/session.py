@@ -186,6 +186,16 @@ def session_backoff_s(failures: int, rand: float, code: grpc.StatusCode | None) 
     return backoff_s(failures, rand)
 
 
+def keeps_checked_ca(code: grpc.StatusCode) -> bool:
+    """Whether a join whose Register failed with `code` keeps the CA this process checked
+    for its address and token (agent/identity.py, CheckedCas): yes when the server was
+    only slow or busy (_OVERLOADED), since the next attempt would pay one more TLS
+    handshake to learn the same CA; no for any other failure, where the CA may really
+    have changed (a handshake refused, a token rotated). A CA that changed while kept
+    fails the next handshake (UNAVAILABLE), which forgets it. Pure."""
+    return code in _OVERLOADED
+
+
 class JoinRefused(Exception):
     """The control plane refused this agent; retrying cannot help."""
 
@@ -363,8 +373,12 @@ class Session:
                                                options=ident.CHANNEL_OPTIONS) as channel:
                 reg = await self._register(dispatcher_pb2_grpc.CertificatesStub(channel),
                                            address, csr=self.identity.csr())
+        except grpc.aio.AioRpcError as exc:
+            if not keeps_checked_ca(exc.code()):
+                ident.CHECKED.forget(address, self._token)  # check the server again next time
+            raise
         except BaseException:
-            ident.CHECKED.forget(address, self._token)  # check the server again next time
+            ident.CHECKED.forget(address, self._token)
             raise
         if not reg.certificate:
             raise ConnectionError(f"{address} sent no node certificate")
