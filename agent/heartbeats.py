@@ -129,6 +129,7 @@ async def _one_stream(
         raise ConnectionError("the control plane ended the heartbeat stream")
 
     reader = asyncio.create_task(answers())
+    pause = Pause(reader)
     try:
         while True:
             what = next_beat(ledger.since_ask, loop.time() - ledger.answered_at)
@@ -136,18 +137,51 @@ async def _one_stream(
                 raise NoAnswer(f"no heartbeat answered for {GIVE_UP_S:.0f}s")
             ledger.sent(what == ASK)  # before the write: its answer may come during it
             try:
-                await asyncio.wait_for(call.write(beats[what == ASK]), timeout=GIVE_UP_S)
+                async with asyncio.timeout(GIVE_UP_S):
+                    await call.write(beats[what == ASK])
             except TimeoutError:
                 raise NoAnswer("the heartbeat stream is stuck") from None
             except (asyncio.InvalidStateError, grpc.aio.AioRpcError):
                 # The stream ended: what the reader saw says why.
-                await asyncio.wait([reader], timeout=GIVE_UP_S)
+                await pause.until(GIVE_UP_S)
                 if not reader.done():
                     raise NoAnswer("the heartbeat stream is stuck") from None
                 reader.result()
-            await asyncio.wait([reader], timeout=wait_s(ledger.period))
+            await pause.until(wait_s(ledger.period))
             if reader.done():
                 reader.result()  # raises what ended the stream
     finally:
         reader.cancel()
         call.cancel()
+
+
+class Pause:
+    """A wait between two beats that ends early when `task` (the stream's reader) ends.
+
+    One future and one timer a beat. `asyncio.wait_for` around each write (a task of its
+    own) and `asyncio.wait` for each pause (sets, callbacks, a future and a timer) were
+    about a third of a hollow process's heartbeat time in a 1,000-node join, where a
+    thousand nodes beat every second while the others join."""
+
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self._task = task
+        self._waiter: asyncio.Future[None] | None = None
+        task.add_done_callback(self._wake)
+
+    def _wake(self, _task: object = None) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def until(self, seconds: float) -> None:
+        """Return after `seconds`, or as soon as the task is done (at once if it is)."""
+        if self._task.done():
+            return
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        timer = loop.call_later(seconds, self._wake)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            self._waiter = None
