@@ -32,6 +32,7 @@ from dockyard.agent.runtime.driver import (
 from dockyard.agent.status import status_from
 from dockyard.agent.steps import Action, Observed, backoff_s, next_action
 from dockyard.common.files import mounted_keys, wanted_files
+from dockyard.common.waits import wait_set
 from dockyard.v1 import dispatcher_pb2, objects_pb2
 
 if TYPE_CHECKING:  # the DNS server (dnspython) only where a node network runs one
@@ -189,9 +190,7 @@ class Runner:
             log.warning("cannot watch the runtime for changes: %s", exc)
         try:
             while True:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=_RESYNC_S)
-                except TimeoutError:
+                if not await wait_set(self._wake, _RESYNC_S):
                     self._dirty |= set(self.assignments) | set(self._containers)
                 self._wake.clear()
                 for tid in list(self._dirty):

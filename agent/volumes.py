@@ -16,6 +16,7 @@ from typing import Protocol
 import grpc
 
 from dockyard.agent.runtime.driver import Driver, DriverError
+from dockyard.common.waits import wait_set
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -54,10 +55,7 @@ class VolumeRemover:
     async def run(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
         """Until the session ends: remove what is wanted, report what is gone."""
         while True:
-            try:
-                await asyncio.wait_for(self._changed.wait(), timeout=_RETRY_S)
-            except TimeoutError:
-                pass
+            await wait_set(self._changed, _RETRY_S)
             self._changed.clear()
             gone = []
             for volume, name in list(self._wanted.items()):

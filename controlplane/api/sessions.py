@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import grpc
 
 from dockyard.common.retryhint import retry_after_metadata
+from dockyard.common.waits import wait_set
 from dockyard.controlplane.api.builds import BuildBroker
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
@@ -258,10 +259,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
                         yield wire
                     else:
                         wait_s = due  # the node table changes often while nodes join
-                try:
-                    await asyncio.wait_for(session.changed.wait(), timeout=wait_s)
-                except TimeoutError:
-                    pass
+                await wait_set(session.changed, wait_s)
         finally:
             self._liveness.disconnected(request.node, request.session_id)
             self._broker.detach(request.node, wake)
