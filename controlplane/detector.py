@@ -62,6 +62,10 @@ _PROBATION = 3
 HERD_MIN = 5
 # Arrivals whose lateness makes the herd's lateness, in seconds of detector time.
 HERD_SPAN_S = 2.0
+# Agents jitter each wait between beats by +-10% of the period (agent/session.py), so
+# the herd looks a few milliseconds late or early by chance alone; a herd no later than
+# this share of the period is on time.
+HERD_NOISE = 0.1
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,16 +269,18 @@ class FailureDetector:
         """How late the nodes this replica hears from are, together, right now: the
         median lateness of the heartbeats that arrived in the last HERD_SPAN_S, or, when
         fewer arrived, the median silence (beyond one period) of the nodes with a
-        heartbeat since they registered; 0 with fewer than HERD_MIN of either. Nodes
+        heartbeat since they registered; 0 with fewer than HERD_MIN of either, and 0
+        when no later than the agents' own jitter (HERD_NOISE of the period). Nodes
         whose stream closed are left out: their silence is explained."""
         t = self._t(now)
         recent = [late for at, late in self.arrivals if at >= t - HERD_SPAN_S]
         by_arrivals = median(recent) if len(recent) >= HERD_MIN else 0.0
         silences = [t - max(0.0, behind_s) - h.last for h in self.nodes.values()
                     if h.connected and not h.registered]
-        if len(silences) < HERD_MIN:
-            return by_arrivals
-        return max(by_arrivals, median(silences) - self.settings.period_s, 0.0)
+        lag = by_arrivals
+        if len(silences) >= HERD_MIN:
+            lag = max(by_arrivals, median(silences) - self.settings.period_s, 0.0)
+        return lag if lag > HERD_NOISE * self.settings.period_s else 0.0
 
     def is_overdue(self, node: str, now: float, behind_s: float = 0.0,
                    herd_s: float = 0.0) -> bool:
