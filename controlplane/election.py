@@ -4,6 +4,10 @@ A replica campaigns by creating `/dockyard/cluster/leader` on a lease of its own
 transaction that succeeds only if the key does not exist. The winner keeps its lease
 alive; if it dies, etcd expires the lease within its TTL, the key vanishes, and another
 replica's campaign succeeds. Every replica serves reads and agent sessions either way.
+
+A clean stop cancels `run`: the leader's work ends first, then the lease is revoked,
+which deletes the key, so another replica may lead at once and never while this one
+still does (deleting the key while still leading would allow two leaders for a moment).
 """
 
 from __future__ import annotations
@@ -69,13 +73,5 @@ class Election:
                 log.error("the leader's work failed: %r", ended[0], exc_info=ended[0])
             try:
                 await self._store.revoke_lease(lease)
-            except StoreUnavailable:
-                pass
-
-    async def resign(self) -> None:
-        """On clean shutdown, free the key at once so another replica leads sooner."""
-        if self.is_leader:
-            try:
-                await self._store.commit(Commit(deletes=[LEADER_KEY]))
             except StoreUnavailable:
                 pass

@@ -172,7 +172,8 @@ class EmbeddedEtcd:
         return lines[-1].strip() if lines else f"code {self.exited()}"
 
     async def stop(self, *, grace_s: float = 10.0) -> None:
-        """SIGTERM, wait up to `grace_s`, then SIGKILL."""
+        """SIGTERM, wait up to `grace_s`, then SIGKILL (and wait up to 2 s more). Never
+        blocks the event loop, so a bounded caller can cut it short."""
         proc = self._proc
         if proc is None or proc.poll() is not None:
             return
@@ -183,4 +184,17 @@ class EmbeddedEtcd:
             await asyncio.sleep(0.05)
         if proc.poll() is None:
             proc.kill()
-            proc.wait(timeout=5)
+            deadline = loop.time() + 2.0
+            while proc.poll() is None and loop.time() < deadline:
+                await asyncio.sleep(0.05)
+
+    def kill(self) -> None:
+        """SIGKILL the child if it still runs (a stopped etcd too: SIGKILL ends even a
+        SIGSTOPped process). Synchronous: the stop's last resort, and its watchdog's."""
+        proc = self._proc
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            try:
+                proc.wait(timeout=2.0)
+            except subprocess.TimeoutExpired:
+                pass

@@ -3,8 +3,10 @@
 It starts (or connects to) etcd, serves the Control API (the CLI), the Certificates,
 Sessions and LogBroker APIs (agents) plus the standard health and reflection services on
 :7070, serves /healthz, /metrics and the web console on :7080 (controlplane/console),
-and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: the
-gRPC server drains, the loops stop, and the embedded etcd is stopped last.
+and runs the leader's reconcile loop. SIGTERM and SIGINT stop it cleanly: it stops
+leading, the gRPC server drains, the loops stop, and the embedded etcd is stopped last,
+each step within a bound of its own (controlplane/stopping.py), so a slow or stopped
+etcd cannot hold the stop.
 
 :7070 is mutual TLS only (see controlplane/security): every caller presents a certificate
 from the cluster CA, or a join certificate made from the join token (Register only). One
@@ -16,12 +18,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from dockyard.common.spec import rules
+from dockyard.controlplane import stopping
 from dockyard.controlplane.api.builds import BuildBroker, BuildsService
 from dockyard.controlplane.api.certificates import CertificatesService
 from dockyard.controlplane.api.control import ControlService
@@ -194,11 +198,12 @@ async def run_server(config: ServerConfig) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, _on_signal, stop)
     election = Election(store, replica=config.replica or config.listen, ttl_s=config.leader_ttl_s)
+    campaign = asyncio.create_task(election.run(leader.run), name="election")
     loops = [
         asyncio.create_task(mirror.run(), name="mirror"),
-        asyncio.create_task(election.run(leader.run), name="election"),
+        campaign,
         asyncio.create_task(tokens.follow(), name="join-token"),
         asyncio.create_task(liveness.run(), name="liveness"),
         asyncio.create_task(claims.run(), name="subnet-claims"),
@@ -215,21 +220,26 @@ async def run_server(config: ServerConfig) -> None:
                 log.error("stopping: %s ended unexpectedly", t.get_name())
             elif t.exception() is not None:
                 log.error("stopping: %s", t.exception())
-    log.info("stopping")
-    await election.resign()
-    await health_servicer.enter_graceful_shutdown()
-    await server.stop(grace=2.0)
+    log.info("stopping (at most %gs)", stopping.total_bound_s())
+    watchdog = stopping.Watchdog(stopping.total_bound_s() + stopping.WATCHDOG_MARGIN_S,
+                                 etcd.kill if etcd is not None else lambda: None)
+    watchdog.arm()
+    # Stop campaigning first: ending the election loop stops the leader's work and
+    # revokes its lease, which deletes the leader key; another replica may lead at once,
+    # and this one no longer does.
+    await stopping.bounded("resign", _cancelled(campaign))
+    await stopping.bounded("health", health_servicer.enter_graceful_shutdown())
+    await stopping.bounded("grpc", server.stop(grace=stopping.DRAIN_S))
     http.close()
-    await feed.close()
+    await stopping.bounded("console", feed.close())
     unregister()
-    for t in watched:
-        t.cancel()
-    await asyncio.gather(*watched, return_exceptions=True)
-    await probe_channel.close()
-    await store.close()
+    await stopping.bounded("loops", _cancelled(*watched))
+    await stopping.bounded("probe", probe_channel.close())
+    await stopping.bounded("etcd-client", store.close())
     if etcd is not None:
-        await etcd.stop()
-    log.info("stopped")
+        await stopping.bounded("etcd", etcd.stop(grace_s=stopping.ETCD_TERM_S))
+        etcd.kill()  # never left running, whatever the step above did
+    log.info("stopped")  # the watchdog stays armed until the process has exited
 
 
 def detector_settings(config: ServerConfig) -> DetectorSettings:
@@ -273,6 +283,19 @@ def external_etcd_tls(config: ServerConfig) -> ClientTls | None:
         return ClientTls.from_files(*given)  # type: ignore[arg-type]
     except ValueError as exc:
         raise ServerError(str(exc)) from None
+
+
+def _on_signal(stop: asyncio.Event) -> None:
+    if stop.is_set():
+        log.info("already stopping (at most %gs)", stopping.total_bound_s())
+    stop.set()
+
+
+async def _cancelled(*tasks: asyncio.Task[Any]) -> None:
+    """Cancel `tasks` and wait until each has ended."""
+    for t in tasks:
+        t.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def _watch_child(etcd: EmbeddedEtcd) -> None:
