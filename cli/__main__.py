@@ -1,5 +1,12 @@
 """`python -m dockyard.cli ...` is the same as the `dockyard` command."""
 
-from dockyard.cli.main import main
+try:
+    from dockyard.cli.main import run
+except KeyboardInterrupt:  # a ctrl-c while Python is still importing: no traceback
+    import os
+    import sys
 
-raise SystemExit(main())
+    print("interrupted", file=sys.stderr)
+    os._exit(130)
+
+run()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 if sys.argv[1:2] not in (["server"], ["agent"]):
     # gRPC core's own log lines (a refused handshake...) would break the one-line error
@@ -61,3 +62,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: internal: {type(exc).__name__}: {exc} (DOCKYARD_DEBUG=1 shows more)",
               file=sys.stderr)
         return 1
+
+
+def run() -> NoReturn:
+    """The `dockyard` program: `main()`, then exit at once with its code, output flushed.
+
+    Why not return to Python's own exit: after a stream (`events -f`, `logs -f`, `exec`),
+    a ctrl-c, or the daemons' stop, that exit ran a last garbage collection through
+    gRPC's native objects and gRPC's shutdown, which waits for the sockets of streams
+    still open; on a loaded machine that took seconds after the command had finished.
+    Nothing is left to clean up then: every file the commands write is closed by them."""
+    try:
+        code: int | str | None = main()
+    except SystemExit as exc:  # argparse's errors and --help, completion
+        code = exc.code
+    except KeyboardInterrupt:  # a ctrl-c between main's own handlers and here
+        print("interrupted", file=sys.stderr)
+        code = 130
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    import logging
+
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a closed pipe or stream: nothing more to say
+            pass
+    os._exit(code or 0)

@@ -114,8 +114,6 @@ def _path(flag: str) -> Path | None:
 def run_server(args: Any) -> int:
     import asyncio
     import logging
-    import os
-    import sys
     from pathlib import Path
 
     from dockyard.controlplane.config import ServerConfig
@@ -167,9 +165,4 @@ def run_server(args: Any) -> int:
         asyncio.run(serve(config))
     except ServerError as exc:
         raise CliError(str(exc)) from None
-    # Stopped cleanly, etcd too: end here. Python's own finalization (a last garbage
-    # collection through gRPC's native objects) took 1-7 s on a loaded machine.
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(0)
+    return 0  # the program exits at once from here (cli/main.py `run`)
