@@ -153,6 +153,7 @@ async def _main(args: Any) -> int:
     from dockyard.agent.runner import Runner
     from dockyard.agent.runtime.docker.driver import DockerDriver
     from dockyard.agent.session import JoinRefused, Session, StatusBatch
+    from dockyard.common.bounded import bounded
 
     upstreams = parse_upstreams(args.dns_upstream) if args.dns_upstream else host_upstreams()
     driver = await asyncio.to_thread(DockerDriver, args.docker)
@@ -182,22 +183,24 @@ async def _main(args: Any) -> int:
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(session.run_forever())]
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    agent_log = logging.getLogger("dockyard.agent")
     if stopper in done:
         # An upgrade or a restart: the server keeps the node ready while the agent is away.
-        kept = await session.leave()
+        kept = await session.leave()  # bounded by its own call deadline
         if kept:
-            logging.getLogger("dockyard.agent").info(
-                "told the control plane; the node stays ready for %gs", kept)
+            agent_log.info("told the control plane; the node stays ready for %gs", kept)
     for t in [stopper, *tasks]:
         t.cancel()
-    await asyncio.gather(stopper, *tasks, return_exceptions=True)
+    # Each step of the stop is bounded (common/bounded.py): at most 5 + 5 + 2 s.
+    await bounded("tasks", asyncio.gather(stopper, *tasks, return_exceptions=True), 5.0,
+                  log=agent_log)
     for t in done:
         if t is not stopper and not t.cancelled() and isinstance(t.exception(), JoinRefused):
             raise t.exception()  # type: ignore[misc]
-    await net.close()
+    await bounded("network", net.close(), 5.0, log=agent_log)
     if metrics is not None:
-        await metrics.cleanup()
-    logging.getLogger("dockyard.agent").info("stopped; containers keep running")
+        await bounded("metrics", metrics.cleanup(), 2.0, log=agent_log)
+    agent_log.info("stopped; containers keep running")
     return 0
 
 

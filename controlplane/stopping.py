@@ -13,13 +13,14 @@ that with a hard limit that does not depend on the event loop at all.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
+
+from dockyard.common.bounded import bounded as bounded_step
 
 log = logging.getLogger("dockyard.server")
 
@@ -39,8 +40,6 @@ STEPS: dict[str, float] = {
 }
 # The watchdog's margin over the steps' sum: the time to log, kill etcd and exit.
 WATCHDOG_MARGIN_S = 3.0
-# A step cancelled at its bound gets this long to finish cancelling before it is left.
-CANCEL_WAIT_S = 0.25
 
 
 def total_bound_s(steps: dict[str, float] | None = None) -> float:
@@ -48,35 +47,9 @@ def total_bound_s(steps: dict[str, float] | None = None) -> float:
     return sum((STEPS if steps is None else steps).values())
 
 
-def overran(step: str, bound_s: float, elapsed_s: float, *, finished: bool) -> str:
-    """The log line for a step that did not finish within its bound. Pure."""
-    how = "then finished when cancelled" if finished else "cancelled and left behind"
-    return (f"stopping: step {step!r} overran its {bound_s:g}s bound by "
-            f"{max(0.0, elapsed_s - bound_s):.1f}s ({how})")
-
-
-async def bounded(step: str, work: Awaitable[Any], bound_s: float | None = None) -> bool:
-    """Await `work` for at most its step's bound (`STEPS[step]` unless `bound_s`). True
-    when it finished in time; otherwise it is cancelled, the overrun is logged naming the
-    step, and False. An exception from `work` is logged and counts as finished: a stop
-    carries on whatever one step did. Never waits longer than the bound plus
-    CANCEL_WAIT_S, even for work that ignores its cancellation."""
-    limit = STEPS[step] if bound_s is None else bound_s
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    task = asyncio.ensure_future(work)
-    done, _ = await asyncio.wait({task}, timeout=limit)
-    if task in done:
-        log.debug("stopping: step %r took %.2fs", step, loop.time() - start)
-        if not task.cancelled() and task.exception() is not None:
-            log.warning("stopping: step %r failed: %s", step, task.exception())
-        return True
-    task.cancel()
-    done, _ = await asyncio.wait({task}, timeout=CANCEL_WAIT_S)
-    log.warning(overran(step, limit, loop.time() - start, finished=bool(done)))
-    if done and not task.cancelled():
-        task.exception()  # retrieved: its failure after the bound is the overrun above
-    return False
+async def bounded(step: str, work: Awaitable[Any]) -> bool:
+    """`common.bounded.bounded` with the step's bound from STEPS, in the server's log."""
+    return await bounded_step(step, work, STEPS[step], log=log)
 
 
 class Watchdog:

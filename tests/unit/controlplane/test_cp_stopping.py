@@ -7,7 +7,10 @@ import logging
 
 import pytest
 
-from dockyard.controlplane.stopping import CANCEL_WAIT_S, STEPS, bounded, overran, total_bound_s
+from dockyard.common.bounded import CANCEL_WAIT_S, bounded, overran
+from dockyard.controlplane.stopping import STEPS, total_bound_s
+
+LOG = logging.getLogger("test-stop")
 
 
 def test_the_total_bound_is_the_sum_of_the_steps_bounds() -> None:
@@ -25,7 +28,7 @@ def test_the_overrun_line_names_the_step_and_by_how_much() -> None:
 
 def test_a_step_in_time_is_true_and_says_nothing(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO)
-    assert asyncio.run(bounded("health", asyncio.sleep(0.01), 1.0)) is True
+    assert asyncio.run(bounded("health", asyncio.sleep(0.01), 1.0, log=LOG)) is True
     assert "overran" not in caplog.text
 
 
@@ -33,7 +36,7 @@ def test_a_failing_step_counts_as_done_and_is_logged(caplog: pytest.LogCaptureFi
     async def fails() -> None:
         raise OSError("gone")
 
-    assert asyncio.run(bounded("probe", fails(), 1.0)) is True
+    assert asyncio.run(bounded("probe", fails(), 1.0, log=LOG)) is True
     assert "step 'probe' failed: gone" in caplog.text
 
 
@@ -41,7 +44,7 @@ def test_a_hanging_step_is_cut_at_its_bound_and_named(caplog: pytest.LogCaptureF
     async def run() -> tuple[bool, float]:
         loop = asyncio.get_running_loop()
         start = loop.time()
-        ok = await bounded("loops", asyncio.Event().wait(), 0.2)
+        ok = await bounded("loops", asyncio.Event().wait(), 0.2, log=LOG)
         return ok, loop.time() - start
 
     ok, took = asyncio.run(run())
@@ -62,7 +65,7 @@ def test_a_step_that_ignores_its_cancel_is_left_behind(caplog: pytest.LogCapture
 
     async def run() -> bool:
         try:
-            return await bounded("etcd-client", stubborn(), 0.1)
+            return await bounded("etcd-client", stubborn(), 0.1, log=LOG)
         finally:
             release.set()
 
