@@ -24,6 +24,7 @@ from dockyard.controlplane.events import EventBudget, event_entry, events_to_tri
 from dockyard.controlplane.metrics import PLACEMENT_SECONDS, RECONCILE_SECONDS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.lost import echoed, plan_lost
 from dockyard.controlplane.reconcile.nodes import changing_nodes
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
@@ -44,6 +45,9 @@ _TRIM_EVERY_S = 10.0
 FULL_ROUND_EVERY_S = 5.0
 # How long a round waits for the mirror to show this leader's own last writes.
 _CATCH_UP_S = 2.0
+# Task ids of lost-node rounds kept to tell their echo from news (cleared by each round
+# of everything, or past this many).
+_ECHO_MAX = 100_000
 REST_MAX_S = 0.5
 # A round for task statuses alone only updates the counts services show: after one,
 # the next waits QUIET_RATIO times as long as it computed, at most QUIET_EVERY_S, unless
@@ -282,16 +286,19 @@ class Leader:
         self.full_rounds = 0
         self._written = 0  # the revision of this leader's latest successful commit
         self._round_s = 0.0  # how long the last round computed
+        # The tasks lost-node rounds wrote (id -> app): their echo is not news.
+        self._echo: dict[str, str] = {}
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
-        self._dirty_apps |= touched.structure
-        self._quiet_apps |= touched.apps - touched.structure
+        structure = touched.structure - echoed(touched, self._echo)
+        self._dirty_apps |= structure
+        self._quiet_apps |= touched.apps - structure
         self._dirty_nodes |= touched.node_objects  # its tasks, and tasks waiting for room
         if lost_nodes(self.mirror.view, touched.node_objects):
             self._lost.set()
         if reloaded:
             self._dirty_all = True
-        if (reloaded or touched.structure or touched.node_objects
+        if (reloaded or structure or touched.node_objects
                 or not touched.apps <= self._at_rest):
             self._news.set()
         self._dirty.set()
@@ -389,11 +396,18 @@ class Leader:
         if full:
             self._last_full = time.monotonic()
             self.full_rounds += 1
+            self._echo.clear()
         return apps, quiet
 
     async def _round(self) -> None:
         now = int(time.time() * 1000)
         judge = time.monotonic() - self._since >= self._node_grace_s
+        if judge and lost_round_fits(self.mirror.view, self._dirty_nodes, full=bool(
+                self._dirty_all or self._dirty_apps)):
+            lost = await self._lost_round(now)
+            if lost is not None:
+                await self._commit_decision(lost, now, lost=True)
+                return
         apps, quiet = self._take_dirty(judge=judge)
         # The round is pure and grows with the cluster: it runs in a worker thread over a
         # snapshot, so the event loop keeps serving gRPC, /healthz and the watch meanwhile.
@@ -419,11 +433,44 @@ class Leader:
                 self._dirty_apps |= apps
             self._news.set()
             self._dirty.set()
+        await self._commit_decision(decision, now)
+
+    async def _lost_round(self, now: int) -> Decision | None:
+        """A round for the nodes whose liveness key went, and nothing else
+        (reconcile/lost.py), or None when a full round must decide. Their tasks' apps
+        hear of the writes as an echo, not as news (`echoed`)."""
+        view = self.mirror.view
+        downs = changing_nodes(view.nodes, view.alive)
+        apps = {app for node in downs for app in view.apps_on(node)}
+        snap = snapshot(view, apps)
+        snap.by_node = {node: dict(view.by_node.get(node, {})) for node in downs}
+        taken, self._dirty_nodes = self._dirty_nodes, set()
+        started = time.perf_counter()
+        decision = await asyncio.to_thread(plan_lost, snap, now_ms=now, new_id=new_task_id)
+        if decision is None:
+            self._dirty_nodes |= taken
+            return None
+        self._round_s = time.perf_counter() - started
+        RECONCILE_SECONDS.observe(self._round_s)
+        if decision.placement_s:
+            PLACEMENT_SECONDS.observe(decision.placement_s)
+        self.rounds += 1
+        if len(self._echo) > _ECHO_MAX:
+            self._echo.clear()
+        self._echo.update((t.meta.id, t.app)
+                          for t in (*decision.create_tasks, *decision.delete_tasks))
+        return decision
+
+    async def _commit_decision(self, decision: Decision, now: int, *, lost: bool = False
+                               ) -> None:
+        """Commit a round's Decision: what it takes away first, then what it adds, then
+        the rest."""
         down = sum(1 for n in decision.update_nodes if n.state == objects_pb2.NODE_DOWN)
         if down:
-            log.info("round %d: %d nodes down, %d tasks taken off, %d created; planned in "
-                     "%.2fs", self.rounds, down, len(decision.delete_tasks)
-                     + len(decision.update_tasks), len(decision.create_tasks), self._round_s)
+            log.info("round %d%s: %d nodes down, %d tasks taken off, %d created; planned in "
+                     "%.2fs", self.rounds, " (lost nodes alone)" if lost else "", down,
+                     len(decision.delete_tasks) + len(decision.update_tasks),
+                     len(decision.create_tasks), self._round_s)
         failed = await self._commit_all(
             list(decision_commits(decision, now_ms=now, phase=Phase.TAKE)))
         if failed:
@@ -484,3 +531,23 @@ def apps_of(commit: Commit) -> set[str]:
     return {key[len(keys.TASKS):].partition("/")[0]
             for key in (*commit.expect, *commit.puts, *commit.deletes)
             if key.startswith(keys.TASKS)}
+
+
+def lost_round_fits(view: ClusterView, dirty_nodes: Collection[str], *, full: bool) -> bool:
+    """Whether the next round may be a lost-node round (reconcile/lost.py): nothing but
+    nodes going down is news (`full` says whether apps or everything are to be looked
+    at), and each node that changed is one going down, or one already down with no task
+    left on it (the echo of an earlier round's write). Pure."""
+    if full:
+        return False
+    downs = changing_nodes(view.nodes, view.alive)
+    if not downs or any(node in view.alive for node in downs):
+        return False
+    for name in dirty_nodes:
+        if name in downs:
+            continue
+        node = view.nodes.get(name)
+        if (name in view.alive or node is None or node.state != objects_pb2.NODE_DOWN
+                or view.by_node.get(name)):
+            return False
+    return True

@@ -40,13 +40,18 @@ class Touched:
     # a service write that changes only its counts is not such a change):
     # the others of `apps` heard only of statuses, which a leader's round reads cheaply.
     structure: set[str] = field(default_factory=set)
+    # Of `structure`, the apps whose app object, services or volumes changed (not only
+    # tasks); and the ids of the tasks whose task object (not status) changed. The
+    # leader tells its own task writes from news by them.
+    specs: set[str] = field(default_factory=set)
+    task_objects: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
 
     def clear(self) -> None:
         for part in (self.kinds, self.apps, self.nodes, self.node_objects, self.tasks,
-                     self.app_objects, self.structure):
+                     self.app_objects, self.structure, self.specs, self.task_objects):
             part.clear()
 
     def merge(self, other: Touched) -> None:
@@ -57,6 +62,8 @@ class Touched:
         self.tasks |= other.tasks
         self.app_objects |= other.app_objects
         self.structure |= other.structure
+        self.specs |= other.specs
+        self.task_objects |= other.task_objects
 
 
 @dataclass
@@ -103,6 +110,7 @@ class ClusterView:
             t.apps.add(ident)
             t.app_objects.add(ident)
             t.structure.add(ident)
+            t.specs.add(ident)
         elif kind == "services":
             old_service = self.services.get(ident)
             _put(self.services, ident, value, objects_pb2.Service, mod_revision)
@@ -117,6 +125,7 @@ class ClusterView:
             t.apps.add(app)
             if not counts_only(old_service, self.services.get(ident)):
                 t.structure.add(app)
+                t.specs.add(app)
         elif kind == "tasks":
             self._apply_task(keys.last_segment(ident), value, mod_revision, t)
         elif kind == "status":
@@ -142,6 +151,7 @@ class ClusterView:
                     t.nodes.update(record.remove_from)
             t.apps.add(ident.partition("/")[0])  # its tasks may place differently now
             t.structure.add(ident.partition("/")[0])
+            t.specs.add(ident.partition("/")[0])
         elif kind == "alive":
             if value is None:
                 self.alive.discard(ident)
@@ -169,6 +179,7 @@ class ClusterView:
             t.structure.add(new.app)
         t.nodes.discard("")
         t.tasks.add(tid)
+        t.task_objects.add(tid)
 
     def _index(self, task: objects_pb2.Task) -> None:
         tid = task.meta.id

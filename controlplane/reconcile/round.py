@@ -47,13 +47,7 @@ def plan_round(
     decision = Decision()
     reconcile_nodes(nodes=view.nodes, alive=view.alive, now_ms=now_ms, decision=decision,
                     mark_down=judge_nodes)
-    # Node state changes count in this very round.
-    projected = ClusterView(
-        apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,
-        nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
-        alive=view.alive, revision=view.revision, by_app=view.by_app, by_node=view.by_node,
-        build_indexes=False, volumes=view.volumes,
-    )
+    projected = projected_view(view, decision)
     if decision.update_nodes and apps is not None:
         apps = _with_node_apps(view, apps, {n.meta.id for n in decision.update_nodes})
     work = Work(projected, create_budget=create_budget)
@@ -67,12 +61,22 @@ def plan_round(
     for task in work.created.values():  # the agent makes each volume with its options
         task.volumes.extend(task_volumes(task, view.apps.get(task.app)))
     reconcile_volumes(view=projected, decision=decision, now_ms=now_ms, apps=apps)
-    _place_pending(projected, work, decision=decision, seed=seed, apps=apps,
-                   now_ms=now_ms)
+    place_pending(projected, work, decision=decision, seed=seed, apps=apps, now_ms=now_ms)
     decision.create_tasks = list(work.created.values())
     decision.update_tasks = list(work.changed.values())
     decision.delete_tasks = list(work.deleted.values())
     return decision
+
+
+def projected_view(view: ClusterView, decision: Decision) -> ClusterView:
+    """The view with the round's node changes in it: they count in this very round.
+    Pure."""
+    return ClusterView(
+        apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,
+        nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
+        alive=view.alive, revision=view.revision, by_app=view.by_app, by_node=view.by_node,
+        build_indexes=False, volumes=view.volumes,
+    )
 
 
 def _with_node_apps(view: ClusterView, apps: Collection[str], changed: set[str]
@@ -93,7 +97,7 @@ def _holding(view: ClusterView, task: objects_pb2.Task) -> bool:
     return view.status_of(task.meta.id).state not in TERMINAL
 
 
-def _place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int,
+def place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: int,
                    apps: Collection[str] | None, now_ms: int) -> None:
     # The round changes no task's node before this point: the tasks placed on no node
     # in the view are the only ones to peek at (a cheap test on ten thousand tasks).

@@ -160,15 +160,7 @@ def _reconcile_service(
     app, name = svc.app, svc.spec.name
     waiting = gate(svc.spec, health_of)
     def new_task(slot: int) -> objects_pb2.Task:
-        task = objects_pb2.Task(
-            app=app, service=name, slot=slot, spec=svc.spec, spec_hash=svc.spec_hash,
-            network=app,
-            desired_state=(
-                objects_pb2.DESIRED_RUNNING if waiting is None else objects_pb2.DESIRED_READY
-            ),
-        )
-        task.meta.id = new_id()
-        task.meta.created_ms = task.meta.updated_ms = now_ms
+        task = fresh_task(svc, slot, now_ms=now_ms, new_id=new_id, waiting=waiting is not None)
         work.created[task.meta.id] = task
         work.create_budget -= 1
         return task
@@ -241,6 +233,20 @@ def _reconcile_service(
         if waiting and waiting != svc.status.waiting_on:
             decision.note(app=app, kind="service", obj=svc.meta.id, message=waiting,
                           now_ms=now_ms)
+
+
+def fresh_task(svc: objects_pb2.Service, slot: int, *, now_ms: int,
+               new_id: Callable[[], str], waiting: bool = False) -> objects_pb2.Task:
+    """A new task of `svc`'s current spec for `slot`: desired running, or only ready
+    while the service's gate is closed (`waiting`). Pure but for `new_id`."""
+    task = objects_pb2.Task(
+        app=svc.app, service=svc.spec.name, slot=slot, spec=svc.spec,
+        spec_hash=svc.spec_hash, network=svc.app,
+        desired_state=objects_pb2.DESIRED_READY if waiting else objects_pb2.DESIRED_RUNNING,
+    )
+    task.meta.id = new_id()
+    task.meta.created_ms = task.meta.updated_ms = now_ms
+    return task
 
 
 def service_with(svc: objects_pb2.Service, h: ServiceHealth | None, *, waiting: str | None,
