@@ -236,7 +236,8 @@ def snapshot(view: ClusterView, apps: Collection[str] | None = None) -> ClusterV
     return ClusterView(
         apps=dict(view.apps), services=dict(view.services), tasks=dict(view.tasks),
         statuses=dict(view.statuses), nodes=dict(view.nodes), alive=set(view.alive),
-        revision=view.revision, build_indexes=False,
+        revision=view.revision, build_indexes=False, sessions=dict(view.sessions),
+        unreachable=dict(view.unreachable),
         by_app={} if apps is None else {a: dict(view.by_app.get(a, {})) for a in apps},
         volumes=dict(view.volumes),
     )

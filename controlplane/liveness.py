@@ -21,6 +21,13 @@ number of nodes) and, for every node whose session it holds, the key
   on its lease), and only nodes that did not are marked down. So the result is the
   same with any number of control-plane replicas, and a replica that is not the
   leader can hold sessions.
+- A node whose session stream closed without a goodbye is marked unreachable at once,
+  `/dockyard/unreachable/<node>` = its session id, on this replica's lease, a host's
+  worth in one transaction: the leader places no new task there (the node stays ready
+  for its tasks, and is declared by the same bounds as before). The mark goes when the
+  node is declared (in the same transaction), heard from again on that session, or
+  registers again (a mark of an older session counts for nothing meanwhile), and with
+  this replica's lease if the replica dies.
 - A busy replica does not blame its nodes: the time its own event loop was stalled
   (a late detector tick) is excused, and heartbeats that queued behind it count when
   they are read; so is the delay of calls waiting to be read at all, as a call the
@@ -56,6 +63,9 @@ _MOVES_AT_ONCE = 32  # liveness keys moved to a new lease concurrently
 # Liveness keys deleted in one transaction: a compare and a delete each, well inside
 # etcd's --max-txn-ops (128).
 DECLARED_PER_TXN = 64
+# The streams of a host's nodes close within a few milliseconds of each other: their
+# marks wait this long to go in one transaction.
+_MARK_GATHER_S = 0.02
 
 
 class NodeLiveness:
@@ -78,6 +88,9 @@ class NodeLiveness:
         self.declared_down = 0
         self.stalled_s = 0.0
         self._declaring: set[asyncio.Task[None]] = set()  # declarations being committed
+        # node -> the session id its unreachable mark names (written, or on its way).
+        self._marked: dict[str, str] = {}
+        self._marks_due = asyncio.Event()
 
     async def lease_id(self) -> int:
         """The lease a Register puts the node's alive key on."""
@@ -87,12 +100,16 @@ class NodeLiveness:
         """Register committed the node's alive key with `session_id` as its value."""
         self._sessions[node] = session_id
         self.detector.registered(node, self._clock())  # a fresh history
+        if node in self._marked:
+            self._marks_due.set()  # the mark of its last session goes
 
     def heard(self, node: str, session_id: str) -> bool:
         """A heartbeat; False when this replica no longer holds that session."""
         if self._sessions.get(node) != session_id:
             return False
         self.detector.heard(node, self._clock())
+        if node in self._marked:
+            self._marks_due.set()  # heard from again: reachable
         return True
 
     def disconnected(self, node: str, session_id: str) -> None:
@@ -102,6 +119,7 @@ class NodeLiveness:
         again, with a fresh history."""
         if self._sessions.get(node) == session_id:
             self.detector.disconnected(node)
+            self._marks_due.set()
 
     def holds(self, node: str) -> bool:
         return node in self._sessions
@@ -131,17 +149,67 @@ class NodeLiveness:
         if self._sessions.get(node) == session_id:
             del self._sessions[node]
             self.detector.forget(node)
+            if node in self._marked:
+                self._marks_due.set()  # its mark goes (if a declaration did not take it)
         self._registry.close(session_id)
 
     async def run(self) -> None:
         """Hold the lease and judge the nodes until cancelled."""
         keeper = asyncio.create_task(self.lease.run(), name="liveness-lease")
+        marker = asyncio.create_task(self._mark_unreachable(), name="liveness-marks")
         try:
             await self._judge()
         finally:
-            for task in (keeper, *self._declaring):
+            for task in (keeper, marker, *self._declaring):
                 task.cancel()
-            await asyncio.gather(keeper, *self._declaring, return_exceptions=True)
+            await asyncio.gather(keeper, marker, *self._declaring, return_exceptions=True)
+
+    async def _mark_unreachable(self) -> None:
+        """Keep the unreachable marks of this replica's sessions as the detector says:
+        a node whose stream closed is marked, one heard from again (or gone from here)
+        is not. A host's worth at once goes in one transaction."""
+        while True:
+            await self._marks_due.wait()
+            await asyncio.sleep(_MARK_GATHER_S)
+            self._marks_due.clear()
+            mark, unmark = marks_to_change(self._sessions, self._marked,
+                                           self.detector.is_connected)
+            try:
+                if mark:
+                    await self._put_marks(mark)
+                if unmark:
+                    await self._clear_marks(unmark)
+            except StoreUnavailable as exc:
+                log.warning("cannot write the unreachable marks of %d nodes: %s",
+                            len(mark) + len(unmark), exc)
+                await asyncio.sleep(self._tick_s)
+                self._marks_due.set()
+
+    async def _put_marks(self, mark: dict[str, str]) -> None:
+        lease = await self.lease.current()
+        self._marked.update(mark)
+        items = sorted(mark.items())
+        for first in range(0, len(items), DECLARED_PER_TXN):
+            chunk = items[first:first + DECLARED_PER_TXN]
+            if await self._store.commit(_marking(chunk, lease)):
+                continue
+            # One of them registered again or was declared meanwhile: each on its own.
+            for node, sid in chunk:
+                if (not await self._store.commit(_marking([(node, sid)], lease))
+                        and self._marked.get(node) == sid):
+                    del self._marked[node]
+
+    async def _clear_marks(self, unmark: dict[str, str]) -> None:
+        for node, sid in unmark.items():
+            if self._marked.get(node) == sid:
+                del self._marked[node]
+        items = sorted(unmark.items())
+        for first in range(0, len(items), DECLARED_PER_TXN):
+            chunk = items[first:first + DECLARED_PER_TXN]
+            if not await self._store.commit(_unmarking(chunk)):
+                # Some were gone already (declared): each of the others on its own.
+                for one in chunk:
+                    await self._store.commit(_unmarking([one]))
 
     async def _judge(self) -> None:
         tick_at = self._clock() + self._tick_s
@@ -240,6 +308,8 @@ class NodeLiveness:
             return
         for node, session_id, _ in due:
             self._drop(node, session_id)
+            if self._marked.get(node) == session_id:
+                del self._marked[node]  # the declaration clears the mark
         self.declared_down += len(due)
         try:
             if not await self._store.commit(_clearing(due)) and len(due) > 1:
@@ -256,6 +326,8 @@ class NodeLiveness:
         here back, on the new lease, unless another replica holds them by now; a few
         transactions at a time (KeptLease renews the new lease meanwhile)."""
         sessions = list(self._sessions.items())
+        self._marked.clear()  # they went with the old lease
+        self._marks_due.set()
         for first in range(0, len(sessions), _MOVES_AT_ONCE):
             await asyncio.gather(*(self._move(node, session_id, new) for node, session_id
                                    in sessions[first:first + _MOVES_AT_ONCE]))
@@ -277,6 +349,35 @@ class NodeLiveness:
 
 def _clearing(due: list[tuple[str, str, str]]) -> Commit:
     """One transaction deleting the liveness keys of `due` (node, session id, ...), each
-    only while it still names that session. Pure."""
+    only while it still names that session, and their unreachable marks. Pure."""
     return Commit(expect_value={keys.alive_key(node): sid.encode() for node, sid, _ in due},
-                  deletes=[keys.alive_key(node) for node, _, _ in due])
+                  deletes=[k for node, _, _ in due
+                           for k in (keys.alive_key(node), keys.unreachable_key(node))])
+
+
+def marks_to_change(sessions: dict[str, str], marked: dict[str, str],
+                    connected: Callable[[str], bool]
+                    ) -> tuple[dict[str, str], dict[str, str]]:
+    """(node -> session id) to mark unreachable (a session held here whose stream
+    closed, not yet marked) and to unmark (a mark of a session heard from again, or no
+    longer held here). Pure."""
+    want = {node: sid for node, sid in sessions.items() if not connected(node)}
+    mark = {node: sid for node, sid in want.items() if marked.get(node) != sid}
+    unmark = {node: sid for node, sid in marked.items() if want.get(node) != sid}
+    return mark, unmark
+
+
+def _marking(chunk: list[tuple[str, str]], lease: int) -> Commit:
+    """Marks of (node, session id), each only while the node's liveness key still
+    names that session, on this replica's lease. Pure."""
+    return Commit(expect_value={keys.alive_key(node): sid.encode() for node, sid in chunk},
+                  lease_puts={keys.unreachable_key(node): (sid.encode(), lease)
+                              for node, sid in chunk})
+
+
+def _unmarking(chunk: list[tuple[str, str]]) -> Commit:
+    """Deletes of the marks of (node, session id), each only while it names that
+    session (another replica may have marked the node's next session). Pure."""
+    return Commit(expect_value={keys.unreachable_key(node): sid.encode()
+                                for node, sid in chunk},
+                  deletes=[keys.unreachable_key(node) for node, _ in chunk])

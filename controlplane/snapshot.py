@@ -7,7 +7,7 @@ the wire objects the control plane keeps and the scheduler's own immutable model
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Sequence, Set
 
 from dockyard.common.spec.ports import node_ports
 from dockyard.scheduler import (
@@ -62,9 +62,12 @@ def task_request(
 
 
 def node_infos(
-    nodes: Sequence[objects_pb2.Node], holding: Iterable[objects_pb2.Task]
+    nodes: Sequence[objects_pb2.Node], holding: Iterable[objects_pb2.Task],
+    *, unreachable: Set[str] = frozenset(),
 ) -> list[NodeInfo]:
     """Each node with what `holding` (placed tasks that hold resources) already takes.
+    A node in `unreachable` (its session stream closed, not yet declared down) takes no
+    new task: it is about to be declared, and a task placed there would be lost with it.
 
     Every round that places a task reads every placed task of the cluster: the tasks
     are counted by node and spec first (what they take is in the spec, and the spec
@@ -104,7 +107,7 @@ def node_infos(
                 # A comprehension: dict() of a protobuf map is five times slower, and
                 # a round over a thousand nodes builds a thousand of these.
                 labels={k: v for k, v in n.description.labels.items()},
-                ready=n.state == objects_pb2.NODE_READY,
+                ready=n.state == objects_pb2.NODE_READY and name not in unreachable,
                 drained=n.availability == objects_pb2.DRAIN,
                 used_ports=frozenset(ports.get(name, ())),
                 service_counts=dict(services.get(name, {})),

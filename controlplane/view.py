@@ -78,6 +78,10 @@ class ClusterView:
     nodes: dict[str, objects_pb2.Node] = field(default_factory=dict)
     alive: set[str] = field(default_factory=set)
     revision: int = 0
+    # node -> the value of its liveness key (its session id), and node -> the session
+    # id a replica marked unreachable (its stream closed): `unreachable_nodes`.
+    sessions: dict[str, str] = field(default_factory=dict)
+    unreachable: dict[str, str] = field(default_factory=dict)
     volumes: dict[str, objects_pb2.Volume] = field(default_factory=dict)  # "app/volume"
     # Indexes, rebuilt from `tasks` on construction and kept current by `apply`.
     by_node: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
@@ -155,9 +159,17 @@ class ClusterView:
         elif kind == "alive":
             if value is None:
                 self.alive.discard(ident)
+                self.sessions.pop(ident, None)
             else:
                 self.alive.add(ident)
+                self.sessions[ident] = value.decode(errors="replace")
             t.node_objects.add(ident)
+        elif kind == "unreachable":
+            # No round for it: it changes only where the next new tasks may go.
+            if value is None:
+                self.unreachable.pop(ident, None)
+            else:
+                self.unreachable[ident] = value.decode(errors="replace")
         else:
             return None
         t.kinds.add(kind)
@@ -224,6 +236,14 @@ class ClusterView:
     def apps_on(self, node: str) -> set[str]:
         """The apps `node` runs tasks of."""
         return {t.app for t in self.by_node.get(node, {}).values()}
+
+    def unreachable_nodes(self) -> set[str]:
+        """Nodes the replica holding their session lost the stream of (their host is
+        gone, or going): still ready for their tasks until declared, but no place for
+        new ones. A mark of an older session (the node registered again) does not
+        count."""
+        return {node for node, sid in self.unreachable.items()
+                if self.sessions.get(node) == sid}
 
     def apps_waiting(self) -> set[str]:
         """The apps that have tasks placed on no node (pending, or never to be placed)."""

@@ -75,7 +75,8 @@ def projected_view(view: ClusterView, decision: Decision) -> ClusterView:
         apps=view.apps, services=view.services, tasks=view.tasks, statuses=view.statuses,
         nodes={**view.nodes, **{n.meta.id: n for n in decision.update_nodes}},
         alive=view.alive, revision=view.revision, by_app=view.by_app, by_node=view.by_node,
-        build_indexes=False, volumes=view.volumes,
+        build_indexes=False, volumes=view.volumes, sessions=view.sessions,
+        unreachable=view.unreachable,
     )
 
 
@@ -113,7 +114,8 @@ def place_pending(view: ClusterView, work: Work, *, decision: Decision, seed: in
     if not pending:
         return
     holding = [t for t in work.current() if _holding(view, t)]
-    infos = node_infos(list(view.nodes.values()), holding)
+    infos = node_infos(list(view.nodes.values()), holding,
+                       unreachable=view.unreachable_nodes())
     requests = []
     for t in pending:
         app = view.apps.get(t.app)

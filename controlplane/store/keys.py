@@ -14,6 +14,8 @@
     /dockyard/configs/<name>                StoredFile, content plain; <name> is NAME for
                                             a created object, APP/NAME for an app's own
     /dockyard/volumes/<app>/<volume>        Volume: the node holding a volume's data
+    /dockyard/unreachable/<node>            session id: the replica holding that session
+                                            lost its stream (on that replica's lease)
 
 Task status lives beside the task, not inside it, so that agent reports never race with
 the control plane's own writes to a task: each writer owns its keys.
@@ -34,6 +36,7 @@ CLUSTER = ROOT + "cluster/"
 SUBNETS = ROOT + "subnets/"
 FILES = {"secret": ROOT + "secrets/", "config": ROOT + "configs/"}
 VOLUMES = ROOT + "volumes/"
+UNREACHABLE = ROOT + "unreachable/"
 
 
 def app_key(app: str) -> str:
@@ -70,6 +73,10 @@ def node_key(node: str) -> str:
 
 def alive_key(node: str) -> str:
     return f"{ALIVE}{node}"
+
+
+def unreachable_key(node: str) -> str:
+    return f"{UNREACHABLE}{node}"
 
 
 def event_key(app: str, ms: int, seq: int) -> str:
