@@ -26,6 +26,7 @@ from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.lost import echoed, plan_lost
 from dockyard.controlplane.reconcile.nodes import changing_nodes
+from dockyard.controlplane.reconcile.quiet import RestingApps
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import encode
@@ -278,7 +279,7 @@ class Leader:
         # Apps the last round that looked at them found at rest: only their statuses
         # wait for `_quiet_pause`; another app's status (a gate to open, an update's
         # next batch) is news.
-        self._at_rest: set[str] = set()
+        self._at_rest = RestingApps()
         self._dirty_nodes: set[str] = set()
         self._dirty_all = True
         self._last_full = 0.0
@@ -292,15 +293,16 @@ class Leader:
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
         structure = touched.structure - echoed(touched, self._echo)
+        echo = touched.structure - structure  # the leader's own lost-round writes
         self._dirty_apps |= structure
-        self._quiet_apps |= touched.apps - structure
+        # A service's counts written alone (this leader's own write) need no round.
+        self._quiet_apps |= (touched.statuses | echo) - structure
         self._dirty_nodes |= touched.node_objects  # its tasks, and tasks waiting for room
         if lost_nodes(self.mirror.view, touched.node_objects):
             self._lost.set()
         if reloaded:
             self._dirty_all = True
-        if (reloaded or structure or touched.node_objects
-                or not touched.apps <= self._at_rest):
+        if self._at_rest.news(touched, reloaded=reloaded, echo=echo):
             self._news.set()
         self._dirty.set()
 
@@ -418,9 +420,10 @@ class Leader:
             now_ms=now, new_id=new_task_id, judge_nodes=judge, apps=apps, quiet=quiet)
         self._round_s = time.perf_counter() - started
         RECONCILE_SECONDS.observe(self._round_s)
-        # A round of everything finds no app at rest (it takes no quiet way).
-        self._at_rest = (decision.at_rest if apps is None
-                         else (self._at_rest - apps - quiet) | decision.at_rest)
+        # Apps whose structure changed while the round ran are not at rest, whatever
+        # its snapshot said (they are in `_dirty_apps` again for the next round).
+        self._at_rest.after_round(apps=apps, quiet=quiet, found=decision.at_rest,
+                                  changed_since=self._dirty_apps)
         if decision.placement_s:
             PLACEMENT_SECONDS.observe(decision.placement_s)
         self.rounds += 1

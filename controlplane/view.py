@@ -45,13 +45,17 @@ class Touched:
     # leader tells its own task writes from news by them.
     specs: set[str] = field(default_factory=set)
     task_objects: set[str] = field(default_factory=set)
+    # Apps a task status changed in. A service write of its counts alone (the leader's
+    # own) is in `apps` but neither here nor in `structure`: it is no news to anyone.
+    statuses: set[str] = field(default_factory=set)
 
     def __bool__(self) -> bool:
         return bool(self.kinds)
 
     def clear(self) -> None:
         for part in (self.kinds, self.apps, self.nodes, self.node_objects, self.tasks,
-                     self.app_objects, self.structure, self.specs, self.task_objects):
+                     self.app_objects, self.structure, self.specs, self.task_objects,
+                     self.statuses):
             part.clear()
 
     def merge(self, other: Touched) -> None:
@@ -64,6 +68,7 @@ class Touched:
         self.structure |= other.structure
         self.specs |= other.specs
         self.task_objects |= other.task_objects
+        self.statuses |= other.statuses
 
 
 @dataclass
@@ -142,6 +147,7 @@ class ClusterView:
                 self.statuses[tid] = decode(objects_pb2.TaskStatus, value)
                 self.status_apps[tid] = app
             t.apps.add(app)
+            t.statuses.add(app)
             t.tasks.add(tid)
         elif kind == "nodes":
             _put(self.nodes, ident, value, objects_pb2.Node, mod_revision)

@@ -24,7 +24,7 @@ from dockyard.controlplane.reconcile import updates
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.gates import observe
 from dockyard.controlplane.reconcile.tasks import service_with
-from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.view import ClusterView, Touched
 from dockyard.v1 import objects_pb2
 
 
@@ -76,3 +76,39 @@ def _counts(view: ClusterView, app: str, *, settled: Collection[str]
         if changed is not None:
             out.append(changed)
     return out
+
+
+class RestingApps:
+    """The apps the leader's last round of each found at rest, kept between rounds: only
+    their statuses may wait for a cheap round (the leader's pause); anything else is
+    news, for a round at once. Pure bookkeeping, no I/O.
+
+    An app leaves the set as soon as anything but a status changes in it (its app,
+    services, tasks or volumes: `Touched.structure`), whether between rounds or during
+    one (a round's verdict was taken from a snapshot before that change). A service
+    write of its counts alone, the leader's own, is no news at all."""
+
+    def __init__(self) -> None:
+        self.apps: set[str] = set()
+
+    def news(self, touched: Touched, *, reloaded: bool,
+             echo: Collection[str] = ()) -> bool:
+        """Take in one batch of changes; True when it is news: a reload, a node, a change
+        other than a status, or a status of an app not at rest. `echo`: the apps of
+        `touched.structure` whose only change is the leader's own lost-round task
+        writes; like a status, news only for an app not at rest."""
+        echoes = set(echo)
+        structure = touched.structure - echoes
+        self.apps -= structure
+        if reloaded:
+            self.apps.clear()
+        return bool(reloaded or structure or touched.node_objects
+                    or not (touched.statuses | echoes) <= self.apps)
+
+    def after_round(self, *, apps: Collection[str] | None, quiet: Collection[str],
+                    found: Collection[str], changed_since: Collection[str]) -> None:
+        """A round of `apps` (None: everything) and `quiet` ended, finding `found` at
+        rest; `changed_since` are the apps whose structure changed while it ran. A round
+        of everything finds no app at rest (it takes no quiet way)."""
+        kept = set() if apps is None else self.apps - set(apps) - set(quiet)
+        self.apps = (kept | set(found)) - set(changed_since)

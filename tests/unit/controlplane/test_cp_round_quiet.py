@@ -130,13 +130,14 @@ def test_the_view_tells_status_news_from_other_changes() -> None:
         assert got.structure == {"shop"}
     got = Touched()
     view.apply(keys.status_key("shop", "t1"), encode(status()), 2, got)
-    assert (got.apps, got.structure) == ({"shop"}, set())
+    assert (got.apps, got.structure, got.statuses) == ({"shop"}, set(), {"shop"})
     counted = objects_pb2.Service()
     counted.CopyFrom(web)
     counted.status.running = 1
     got = Touched()
     view.apply(keys.service_key("shop", "web"), encode(counted), 3, got)
-    assert (got.apps, got.structure) == ({"shop"}, set())  # only its counts changed
+    # Only its counts changed: neither structure nor a status.
+    assert (got.apps, got.structure, got.statuses) == ({"shop"}, set(), set())
     scaled = objects_pb2.Service()
     scaled.CopyFrom(counted)
     scaled.spec.replicas = 3
