@@ -29,12 +29,13 @@ from pathlib import Path
 
 import grpc
 
-from dockyard.agent import heartbeats
+from dockyard.agent import heartbeats, statusflush
 from dockyard.agent import identity as ident
 from dockyard.agent.builds import run_build
 from dockyard.agent.exec import run_exec
 from dockyard.agent.logs import publish_logs
 from dockyard.agent.runner import Runner
+from dockyard.agent.statusflush import StatusBatch as StatusBatch
 from dockyard.agent.volumes import VolumeRemover
 from dockyard.common import peertable
 from dockyard.common.jointoken import split_token
@@ -43,7 +44,7 @@ from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 
-_FLUSH_S = 0.05
+_FLUSH_S = statusflush.FLUSH_S
 _BASE_BACKOFF_S = 0.2
 _MAX_BACKOFF_S = 4.0
 # A server that answered but is overloaded (a timed-out Register, "too many joins") is
@@ -206,29 +207,6 @@ class Renewed(Exception):
 
 class NodeRemoved(Exception):
     """The operator removed this node: drop the certificate and join again."""
-
-
-class StatusBatch:
-    """Statuses waiting to be sent, newest per task."""
-
-    def __init__(self) -> None:
-        self.pending: dict[str, objects_pb2.TaskStatus] = {}
-        self.ready = asyncio.Event()
-
-    def add(self, task_id: str, status: objects_pb2.TaskStatus) -> None:
-        self.pending[task_id] = status
-        self.ready.set()
-
-    def take(self) -> dict[str, objects_pb2.TaskStatus]:
-        out, self.pending = self.pending, {}
-        self.ready.clear()
-        return out
-
-    def put_back(self, items: dict[str, objects_pb2.TaskStatus]) -> None:
-        for k, v in items.items():
-            self.pending.setdefault(k, v)
-        if self.pending:
-            self.ready.set()
 
 
 class Session:
@@ -541,10 +519,22 @@ class Session:
             period = reply.period_ms / 1000 or period
 
     async def _flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str, sid: str) -> None:
-        """Send the batched statuses, one batch in flight. A batch that fails goes back
-        into the batch (merged with newer statuses, newest per task: nothing grows) and
-        is sent again after `status_retry_s`, with a longer timeout, for as long as the
-        session lives; only a refusal that waiting cannot change ends the session."""
+        """Send the batched statuses on one stream (agent/statusflush.py); to a server
+        without it, one call per batch."""
+        with contextlib.suppress(statusflush.Unsupported):
+            await statusflush.stream(
+                stub, self._batch, node=node, session_id=sid,
+                retry_s=lambda code, n, hint: status_retry_s(code, n, self._rand(), hint),
+                timeout_s=status_timeout_s)
+        await self._calls_flusher(stub, node, sid)
+
+    async def _calls_flusher(self, stub: dispatcher_pb2_grpc.SessionsStub, node: str,
+                             sid: str) -> None:
+        """Send the batched statuses, one UpdateTaskStatus call per batch, one in flight.
+        A batch that fails goes back into the batch (merged with newer statuses, newest
+        per task: nothing grows) and is sent again after `status_retry_s`, with a longer
+        timeout, for as long as the session lives; only a refusal that waiting cannot
+        change ends the session."""
         failures = 0
         wait = _FLUSH_S
         while True:
@@ -553,12 +543,7 @@ class Session:
             items = self._batch.take()
             if not items:
                 continue
-            req = dispatcher_pb2.UpdateTaskStatusRequest(
-                node=node,
-                session_id=sid,
-                updates=[dispatcher_pb2.TaskStatusUpdate(task_id=k, status=v)
-                         for k, v in items.items()],
-            )
+            req = statusflush.request_of(node, sid, items)
             try:
                 await stub.UpdateTaskStatus(req, timeout=status_timeout_s(failures))
             except grpc.aio.AioRpcError as exc:

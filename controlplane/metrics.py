@@ -44,6 +44,11 @@ STATUS_CALLS_SHED = Counter(
     "dockyard_status_calls_shed_total",
     "Status updates refused at once (RESOURCE_EXHAUSTED, with a wait) because this "
     "replica was behind on status writes or the call had waited out its deadline")
+STATUS_BATCHES = Counter(
+    "dockyard_status_batches_total",
+    "Batches of task statuses agents sent this replica, by the way they came: on the "
+    "TaskStatuses stream, or one UpdateTaskStatus call each (agents without the stream)",
+    ["way"])
 TASK_TRANSITIONS = Counter(
     "dockyard_task_transitions_total",
     "Task state changes reported by agents to this replica, by the state entered",

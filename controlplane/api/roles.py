@@ -56,6 +56,7 @@ RULES: dict[str, Rule] = {
     f"{_V1}Sessions/Leave": Rule(Role.NODE, "node"),
     f"{_V1}Sessions/VolumesRemoved": Rule(Role.NODE, "node"),
     f"{_V1}Sessions/Heartbeats": Rule(Role.NODE, "node"),
+    f"{_V1}Sessions/TaskStatuses": Rule(Role.NODE, "node"),
     f"{_V1}LogBroker/PublishLogs": Rule(Role.NODE, "node"),
     f"{_V1}LogBroker/ExecStream": Rule(Role.NODE, "node"),
     f"{_V1}Builds/FetchContext": Rule(Role.NODE, "node"),

@@ -33,6 +33,7 @@ from dockyard.controlplane.files.delivery import SessionFiles
 from dockyard.controlplane.files.store import FileStore
 from dockyard.controlplane.metrics import (
     SESSIONS,
+    STATUS_BATCHES,
     STATUS_CALLS_SHED,
     count_transitions,
     entered_states,
@@ -114,6 +115,9 @@ class SessionRegistry:
     def last_heartbeat_ms(self, node: str) -> int:
         """Unix ms of `node`'s last heartbeat on this replica; 0 if none."""
         return self._heard_ms.get(node, 0)
+
+
+_WRITTEN = dispatcher_pb2.UpdateTaskStatusResponse()
 
 
 def new_session_id() -> str:
@@ -304,16 +308,51 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
     async def UpdateTaskStatus(
         self, request: dispatcher_pb2.UpdateTaskStatusRequest, context: grpc.aio.ServicerContext
     ) -> dispatcher_pb2.UpdateTaskStatusResponse:
-        if self._registry.get(request.node, request.session_id) is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
-        statuses = self._statuses
-        wait_s = shed_wait_s(statuses.backlog, len(request.updates), context.time_remaining(),
-                             statuses.rate_per_s)
+        """One batch of a node's statuses, for agents without the TaskStatuses stream: a
+        server behind on status writes refuses it with RESOURCE_EXHAUSTED and a wait."""
+        STATUS_BATCHES.labels(way="call").inc()
+        wait_s = await self._take_statuses(request, context, context.time_remaining())
         if wait_s:  # refused before any work: the agent keeps its batch and comes back
-            STATUS_CALLS_SHED.inc()
             await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED,
                                 f"behind on status writes; send again in {wait_s:.1f}s",
                                 trailing_metadata=retry_after_metadata(wait_s))
+        return _WRITTEN
+
+    async def TaskStatuses(
+        self, request_iterator: AsyncIterator[dispatcher_pb2.UpdateTaskStatusRequest],
+        context: grpc.aio.ServicerContext,
+    ) -> AsyncIterator[dispatcher_pb2.UpdateTaskStatusResponse | bytes]:
+        """UpdateTaskStatus's work for each batch of one long stream, one batch at a time
+        (the agent sends the next when this one is answered, so a task's statuses stay in
+        order): answered once written, or with the wait when the server is behind. An
+        unknown session, a task of another node or etcd out of reach end the stream as
+        they end a call."""
+        written = _WRITTEN.SerializeToString()
+        batches = STATUS_BATCHES.labels(way="stream")
+        async for request in request_iterator:
+            batches.inc()
+            wait_s = await self._take_statuses(request, context, None)
+            if wait_s:
+                yield dispatcher_pb2.UpdateTaskStatusResponse(
+                    retry_after_ms=max(1, int(wait_s * 1000)))
+            else:
+                yield written
+
+    async def _take_statuses(
+        self, request: dispatcher_pb2.UpdateTaskStatusRequest,
+        context: grpc.aio.ServicerContext, left_s: float | None,
+    ) -> float:
+        """Write one batch of statuses: 0 once they are in etcd, or the seconds to wait
+        before sending them again (`shed_wait_s`: refused before any work). Aborts the
+        call for an unknown session, a task of another node, or etcd out of reach."""
+        if self._registry.get(request.node, request.session_id) is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, "unknown session; register again")
+        statuses = self._statuses
+        wait_s = shed_wait_s(statuses.backlog, len(request.updates), left_s,
+                             statuses.rate_per_s)
+        if wait_s:
+            STATUS_CALLS_SHED.inc()
+            return wait_s
         view = self._mirror.view
         writes: list[tuple[str, str, bytes]] = []  # (task key, status key, status)
         for u in request.updates:
@@ -333,7 +372,7 @@ class SessionsService(dispatcher_pb2_grpc.SessionsServicer):
         except StoreUnavailable as exc:
             await context.abort(grpc.StatusCode.UNAVAILABLE, str(exc))
         count_transitions(entered)
-        return dispatcher_pb2.UpdateTaskStatusResponse()
+        return 0.0
 
     async def Leave(
         self, request: dispatcher_pb2.LeaveRequest, context: grpc.aio.ServicerContext

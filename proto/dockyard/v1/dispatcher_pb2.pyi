@@ -171,8 +171,10 @@ class UpdateTaskStatusRequest(_message.Message):
     def __init__(self, node: _Optional[str] = ..., session_id: _Optional[str] = ..., updates: _Optional[_Iterable[_Union[TaskStatusUpdate, _Mapping]]] = ...) -> None: ...
 
 class UpdateTaskStatusResponse(_message.Message):
-    __slots__ = ()
-    def __init__(self) -> None: ...
+    __slots__ = ("retry_after_ms",)
+    RETRY_AFTER_MS_FIELD_NUMBER: _ClassVar[int]
+    retry_after_ms: int
+    def __init__(self, retry_after_ms: _Optional[int] = ...) -> None: ...
 
 class LogSubscription(_message.Message):
     __slots__ = ("id", "task_ids", "follow", "tail", "exec")

@@ -200,6 +200,11 @@ class SessionsStub:
                 request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
                 response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
                 _registered_method=True)
+        self.TaskStatuses = channel.stream_stream(
+                '/dockyard.v1.Sessions/TaskStatuses',
+                request_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
+                response_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
+                _registered_method=True)
 
 
 class SessionsServicer:
@@ -253,6 +258,17 @@ class SessionsServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def TaskStatuses(self, request_iterator, context):
+        """Task statuses on one long stream per session: each message a batch of one node's
+        status changes, each answered in order once its statuses are in etcd, or with a
+        wait (`retry_after_ms`) when the server is behind on status writes. A message on an
+        open stream costs the server a fraction of an UpdateTaskStatus call, which stays
+        for agents that do not know this rpc.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_SessionsServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -285,6 +301,11 @@ def add_SessionsServicer_to_server(servicer, server):
                     servicer.Heartbeats,
                     request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.FromString,
                     response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.SerializeToString,
+            ),
+            'TaskStatuses': grpc.stream_stream_rpc_method_handler(
+                    servicer.TaskStatuses,
+                    request_deserializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.FromString,
+                    response_serializer=dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -450,6 +471,33 @@ class Sessions:
             '/dockyard.v1.Sessions/Heartbeats',
             dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatRequest.SerializeToString,
             dockyard_dot_v1_dot_dispatcher__pb2.HeartbeatResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def TaskStatuses(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/dockyard.v1.Sessions/TaskStatuses',
+            dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusRequest.SerializeToString,
+            dockyard_dot_v1_dot_dispatcher__pb2.UpdateTaskStatusResponse.FromString,
             options,
             channel_credentials,
             insecure,
