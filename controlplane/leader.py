@@ -302,7 +302,9 @@ class Leader:
             self._lost.set()
         if reloaded:
             self._dirty_all = True
-        if self._at_rest.news(touched, reloaded=reloaded, echo=echo):
+        view = self.mirror.view
+        complete = [app for app in touched.statuses if view.all_running(app)]
+        if self._at_rest.news(touched, reloaded=reloaded, echo=echo, complete=complete):
             self._news.set()
         self._dirty.set()
 

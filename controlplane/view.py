@@ -93,6 +93,7 @@ class ClusterView:
     by_app: dict[str, dict[str, objects_pb2.Task]] = field(default_factory=dict)
     service_names: dict[str, set[str]] = field(default_factory=dict)  # app -> names
     unplaced: dict[str, set[str]] = field(default_factory=dict)  # app -> tasks on no node
+    running: dict[str, int] = field(default_factory=dict)  # app -> statuses in RUNNING
 
     # False: the indexes are given as they are (a snapshot copies only what it needs).
     build_indexes: bool = True
@@ -101,6 +102,11 @@ class ClusterView:
         if self.build_indexes and self.tasks and not (self.by_app or self.by_node):
             for t in self.tasks.values():
                 self._index(t)
+        if self.build_indexes and not self.running:
+            for tid, st in self.statuses.items():
+                app = self.status_apps.get(tid)
+                if app is not None and st.state == objects_pb2.RUNNING:
+                    self.running[app] = self.running.get(app, 0) + 1
         self.service_names = {}
         for ident in self.services:
             app, _, name = ident.partition("/")
@@ -140,12 +146,23 @@ class ClusterView:
         elif kind == "status":
             tid = keys.last_segment(ident)
             app = ident.partition("/")[0]
+            old_status = self.statuses.get(tid)
+            was = old_status is not None and old_status.state == objects_pb2.RUNNING
             if value is None:
                 self.statuses.pop(tid, None)
                 self.status_apps.pop(tid, None)
+                now = False
             else:
-                self.statuses[tid] = decode(objects_pb2.TaskStatus, value)
+                new_status = decode(objects_pb2.TaskStatus, value)
+                self.statuses[tid] = new_status
                 self.status_apps[tid] = app
+                now = new_status.state == objects_pb2.RUNNING
+            if now != was:
+                left = self.running.get(app, 0) + (1 if now else -1)
+                if left > 0:
+                    self.running[app] = left
+                else:
+                    self.running.pop(app, None)
             t.apps.add(app)
             t.statuses.add(app)
             t.tasks.add(tid)
@@ -250,6 +267,13 @@ class ClusterView:
         count."""
         return {node for node, sid in self.unreachable.items()
                 if self.sessions.get(node) == sid}
+
+    def all_running(self, app: str) -> bool:
+        """Whether every task of `app` reports RUNNING (and it has tasks): counted as
+        statuses arrive, no scan. A status left by a deleted task could count until the
+        leader drops it, so this is a hint for when to look, never a verdict."""
+        tasks = len(self.by_app.get(app, ()))
+        return tasks > 0 and self.running.get(app, 0) >= tasks
 
     def apps_waiting(self) -> set[str]:
         """The apps that have tasks placed on no node (pending, or never to be placed)."""

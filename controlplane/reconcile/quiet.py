@@ -90,19 +90,27 @@ class RestingApps:
 
     def __init__(self) -> None:
         self.apps: set[str] = set()
+        self._complete: set[str] = set()  # apps whose tasks all ran, last we heard
 
     def news(self, touched: Touched, *, reloaded: bool,
-             echo: Collection[str] = ()) -> bool:
+             echo: Collection[str] = (), complete: Collection[str] = ()) -> bool:
         """Take in one batch of changes; True when it is news: a reload, a node, a change
-        other than a status, or a status of an app not at rest. `echo`: the apps of
-        `touched.structure` whose only change is the leader's own lost-round task
+        other than a status, a status of an app not at rest, or the status that makes
+        an app's tasks all run (`complete`: those of `touched.statuses` whose tasks all
+        report RUNNING now). That last is what a user waits for, `apply --wait` among
+        them: its count goes out at once rather than after the pause, once per time
+        the app comes to run whole, not for every later status of it. `echo`: the apps
+        of `touched.structure` whose only change is the leader's own lost-round task
         writes; like a status, news only for an app not at rest."""
         echoes = set(echo)
         structure = touched.structure - echoes
         self.apps -= structure
         if reloaded:
             self.apps.clear()
-        return bool(reloaded or structure or touched.node_objects
+        done = set(complete)
+        completed = done - self._complete
+        self._complete = (self._complete - touched.statuses - touched.structure) | done
+        return bool(reloaded or structure or touched.node_objects or completed
                     or not (touched.statuses | echoes) <= self.apps)
 
     def after_round(self, *, apps: Collection[str] | None, quiet: Collection[str],

@@ -127,3 +127,49 @@ def test_only_a_quiet_verdict_puts_an_app_at_rest_and_any_change_takes_it_out(
             news = rest.news(_statuses(*reported), reloaded=False)
             assert news == any(not last_verdict.get(a, False) for a in reported)
         assert rest.apps == {a for a, ok in last_verdict.items() if ok}
+
+
+def test_the_status_that_makes_an_app_run_whole_is_news_once() -> None:
+    rest = _rested("shop")
+    assert not rest.news(_statuses("shop"), reloaded=False)  # some still to start
+    assert rest.news(_statuses("shop"), reloaded=False, complete={"shop"})
+    assert not rest.news(_statuses("shop"), reloaded=False, complete={"shop"})  # later ones
+    assert not rest.news(_statuses("shop"), reloaded=False)  # one stopped: no count hurry
+    assert rest.news(_statuses("shop"), reloaded=False, complete={"shop"})  # whole again
+
+
+def test_the_view_counts_running_tasks_as_statuses_come_and_go() -> None:
+    view = ClusterView()
+    web = service("shop", spec("web", replicas=2))
+    for tid in ("t1", "t2"):
+        view.apply(keys.task_key("shop", tid), encode(task(web, 1, tid=tid, node="n0")), 1)
+    assert not view.all_running("shop")
+    running = objects_pb2.TaskStatus(state=objects_pb2.RUNNING)
+    view.apply(keys.status_key("shop", "t1"), encode(running), 2)
+    view.apply(keys.status_key("shop", "t1"), encode(running), 3)  # again: counted once
+    assert not view.all_running("shop")
+    view.apply(keys.status_key("shop", "t2"), encode(running), 4)
+    assert view.all_running("shop")
+    failed = objects_pb2.TaskStatus(state=objects_pb2.FAILED)
+    view.apply(keys.status_key("shop", "t2"), encode(failed), 5)  # no longer running
+    assert not view.all_running("shop")
+    view.apply(keys.task_key("shop", "t2"), None, 6)
+    view.apply(keys.status_key("shop", "t2"), None, 6)
+    assert view.all_running("shop")  # the one task left runs
+    assert not view.all_running("blog")  # no tasks: never whole
+    rebuilt = ClusterView(tasks=dict(view.tasks), statuses=dict(view.statuses),
+                          status_apps=dict(view.status_apps))
+    assert rebuilt.running == view.running
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["t1", "t2", "t3"]),
+                          st.sampled_from([None, *range(8)])), max_size=20))
+def test_the_running_count_is_the_running_statuses(
+        changes: list[tuple[str, int | None]]) -> None:
+    view = ClusterView()
+    for rev, (tid, state) in enumerate(changes, start=1):
+        value = None if state is None else encode(objects_pb2.TaskStatus(state=state))
+        view.apply(keys.status_key("shop", tid), value, rev)
+    expected = sum(1 for s in view.statuses.values() if s.state == objects_pb2.RUNNING)
+    assert view.running.get("shop", 0) == expected
