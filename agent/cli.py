@@ -22,6 +22,11 @@ from dockyard.common.spec.errors import SpecError
 from dockyard.common.spec.units import parse_size_bytes
 from dockyard.v1 import objects_pb2, specs_pb2
 
+# The longest the agent's stop may take before its watchdog ends the process: telling
+# the server (its 2 s deadline), then the tasks 5 s, the network hooks 5 s and the
+# metrics port 2 s, each with 0.25 s to cancel it, and 2 s to spare.
+_STOP_LIMIT_S = 2.0 + 5.0 + 5.0 + 2.0 + 3 * 0.25 + 2.0
+
 
 def parse_memory(text: str) -> int:
     """'8G', '512M', '1.5GiB' or a byte count, to bytes: the Compose loader's own parser,
@@ -153,7 +158,7 @@ async def _main(args: Any) -> int:
     from dockyard.agent.runner import Runner
     from dockyard.agent.runtime.docker.driver import DockerDriver
     from dockyard.agent.session import JoinRefused, Session, StatusBatch
-    from dockyard.common.bounded import bounded
+    from dockyard.common.bounded import Watchdog, bounded
 
     upstreams = parse_upstreams(args.dns_upstream) if args.dns_upstream else host_upstreams()
     driver = await asyncio.to_thread(DockerDriver, args.docker)
@@ -184,6 +189,9 @@ async def _main(args: Any) -> int:
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     agent_log = logging.getLogger("dockyard.agent")
+    # Past its steps' bounds, asyncio's own teardown would still wait for a worker thread
+    # stuck in a hung container engine: the watchdog ends the process then.
+    Watchdog(_STOP_LIMIT_S, agent_log).arm()
     if stopper in done:
         # An upgrade or a restart: the server keeps the node ready while the agent is away.
         kept = await session.leave()  # bounded by its own call deadline
@@ -191,7 +199,8 @@ async def _main(args: Any) -> int:
             agent_log.info("told the control plane; the node stays ready for %gs", kept)
     for t in [stopper, *tasks]:
         t.cancel()
-    # Each step of the stop is bounded (common/bounded.py): at most 5 + 5 + 2 s.
+    # Each step of the stop is bounded (common/bounded.py): at most 5 + 5 + 2 s, each
+    # and a quarter second to cancel it (_STOP_LIMIT_S).
     await bounded("tasks", asyncio.gather(stopper, *tasks, return_exceptions=True), 5.0,
                   log=agent_log)
     for t in done:

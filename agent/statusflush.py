@@ -107,10 +107,10 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
             if call is None:
                 call = stub.TaskStatuses()
             code, hint, detail = grpc.StatusCode.OK, 0.0, ""
+            keep = False  # the stream stays open only for an answer that says to wait
             try:
-                reply = await asyncio.wait_for(
-                    _exchange(call, request_of(node, session_id, items)),
-                    timeout=timeout_s(failures))
+                async with asyncio.timeout(timeout_s(failures)):
+                    reply = await _exchange(call, request_of(node, session_id, items))
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
                     batch.put_back(items)
@@ -129,11 +129,11 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
                     failures, wait = 0, FLUSH_S
                     continue
                 code, hint = grpc.StatusCode.RESOURCE_EXHAUSTED, reply.retry_after_ms / 1000
-                detail = "behind on status writes"
+                detail, keep = "behind on status writes", True
             batch.put_back(items)
             failures += 1
-            if code != grpc.StatusCode.RESOURCE_EXHAUSTED:
-                call.cancel()  # broken or late: the batch goes again on a new stream
+            if not keep:
+                call.cancel()  # ended, broken or late: the batch goes again on a new stream
                 call = None
             wait = retry_s(code, failures, hint) or FLUSH_S
             if failures == 1 or failures % 10 == 0:  # a slow server logs a line, not a flood

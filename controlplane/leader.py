@@ -344,7 +344,11 @@ class Leader:
                     await self._trim_events()
                     await self._drop_orphaned_statuses()
             except StoreUnavailable as exc:
+                # Part of its writes may be in etcd, and a lost-node round's are not news
+                # (its echo): the next round looks at everything, from fresh state.
                 log.warning("round failed: %s", exc)
+                self._dirty_all = True
+                self._dirty.set()
                 await asyncio.sleep(0.5)
 
     async def _rest(self, seconds: float) -> None:

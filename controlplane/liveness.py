@@ -187,22 +187,27 @@ class NodeLiveness:
 
     async def _put_marks(self, mark: dict[str, str]) -> None:
         lease = await self.lease.current()
-        self._marked.update(mark)
+        self._marked.update(mark)  # on their way: a heartbeat meanwhile undoes them
         items = sorted(mark.items())
-        for first in range(0, len(items), DECLARED_PER_TXN):
-            chunk = items[first:first + DECLARED_PER_TXN]
-            if await self._store.commit(_marking(chunk, lease)):
-                continue
-            # One of them registered again or was declared meanwhile: each on its own.
-            for node, sid in chunk:
-                if (not await self._store.commit(_marking([(node, sid)], lease))
-                        and self._marked.get(node) == sid):
-                    del self._marked[node]
+        done = 0
+        try:
+            for first in range(0, len(items), DECLARED_PER_TXN):
+                chunk = items[first:first + DECLARED_PER_TXN]
+                if not await self._store.commit(_marking(chunk, lease)):
+                    # One of them registered again or was declared meanwhile: each on
+                    # its own.
+                    for node, sid in chunk:
+                        if (not await self._store.commit(_marking([(node, sid)], lease))
+                                and self._marked.get(node) == sid):
+                            del self._marked[node]
+                done = first + len(chunk)
+        except StoreUnavailable:
+            self._forget_marks(items[done:])  # not written: asked again with the retry
+            raise
 
     async def _clear_marks(self, unmark: dict[str, str]) -> None:
-        for node, sid in unmark.items():
-            if self._marked.get(node) == sid:
-                del self._marked[node]
+        """Each mark leaves `_marked` only once etcd answered for it (deleted, or naming
+        another session by now), so a clear that etcd did not take is asked again."""
         items = sorted(unmark.items())
         for first in range(0, len(items), DECLARED_PER_TXN):
             chunk = items[first:first + DECLARED_PER_TXN]
@@ -210,6 +215,12 @@ class NodeLiveness:
                 # Some were gone already (declared): each of the others on its own.
                 for one in chunk:
                     await self._store.commit(_unmarking([one]))
+            self._forget_marks(chunk)
+
+    def _forget_marks(self, items: list[tuple[str, str]]) -> None:
+        for node, sid in items:
+            if self._marked.get(node) == sid:
+                del self._marked[node]
 
     async def _judge(self) -> None:
         tick_at = self._clock() + self._tick_s

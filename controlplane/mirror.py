@@ -18,7 +18,8 @@ from dockyard.controlplane.view import ClusterView, Touched
 
 log = logging.getLogger(__name__)
 
-ALL_KINDS = frozenset({"apps", "services", "tasks", "status", "nodes", "alive", "volumes"})
+ALL_KINDS = frozenset({"apps", "services", "tasks", "status", "nodes", "alive", "volumes",
+                       "unreachable"})
 
 
 class Mirror:

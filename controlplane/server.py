@@ -24,6 +24,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from dockyard.common.bounded import Watchdog
 from dockyard.common.spec import rules
 from dockyard.controlplane import stopping
 from dockyard.controlplane.api.builds import BuildBroker, BuildsService
@@ -221,9 +222,8 @@ async def run_server(config: ServerConfig) -> None:
             elif t.exception() is not None:
                 log.error("stopping: %s", t.exception())
     log.info("stopping (at most %gs)", stopping.total_bound_s())
-    watchdog = stopping.Watchdog(stopping.total_bound_s() + stopping.WATCHDOG_MARGIN_S,
-                                 etcd.kill if etcd is not None else lambda: None)
-    watchdog.arm()
+    Watchdog(stopping.total_bound_s() + stopping.WATCHDOG_MARGIN_S, log,
+             etcd.kill if etcd is not None else lambda: None).arm()
     # Stop campaigning first: ending the election loop stops the leader's work and
     # revokes its lease, which deletes the leader key; another replica may lead at once,
     # and this one no longer does.

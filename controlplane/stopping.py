@@ -7,19 +7,18 @@ stream, a child process), so any one of them could wait for as long as etcd or a
 is slow, or forever if etcd is stopped (SIGSTOP, a frozen VM). Here every step gets a
 bound (`STEPS`): a step that overruns is cancelled and named in the log with how long it
 had taken, and the stop moves on to the next step, so the whole stop takes at most
-`total_bound_s()` plus the embedded etcd's kill. A watchdog thread (`Watchdog`) backs
-that with a hard limit that does not depend on the event loop at all.
+`total_bound_s()` plus the embedded etcd's kill. A watchdog thread
+(`common.bounded.Watchdog`) backs that with a hard limit that does not depend on the
+event loop at all.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import threading
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from typing import Any
 
+from dockyard.common.bounded import CANCEL_WAIT_S
 from dockyard.common.bounded import bounded as bounded_step
 
 log = logging.getLogger("dockyard.server")
@@ -38,38 +37,18 @@ STEPS: dict[str, float] = {
     "etcd-client": 1.0,      # close the etcd client (its watch stream and channel)
     "etcd": ETCD_TERM_S + 2.0,  # the embedded etcd: SIGTERM, then SIGKILL
 }
-# The watchdog's margin over the steps' sum: the time to log, kill etcd and exit.
+# The watchdog's margin over the steps' sum: the embedded etcd's last kill (up to
+# 2 s), then logging and exiting.
 WATCHDOG_MARGIN_S = 3.0
 
 
 def total_bound_s(steps: dict[str, float] | None = None) -> float:
-    """The longest the stop's steps take together: the sum of their bounds. Pure."""
-    return sum((STEPS if steps is None else steps).values())
+    """The longest the stop's steps take together: the sum of their bounds, and for
+    each the wait for its cancellation when it overruns (CANCEL_WAIT_S). Pure."""
+    chosen = STEPS if steps is None else steps
+    return sum(chosen.values()) + len(chosen) * CANCEL_WAIT_S
 
 
 async def bounded(step: str, work: Awaitable[Any]) -> bool:
     """`common.bounded.bounded` with the step's bound from STEPS, in the server's log."""
     return await bounded_step(step, work, STEPS[step], log=log)
-
-
-class Watchdog:
-    """The stop's hard limit, outside the event loop: once armed, if the process is still
-    here after `limit_s`, `last_words` runs (kill the embedded etcd) and the process
-    exits with code 1, whatever the event loop or the interpreter's exit is doing. Never
-    disarmed: a process that stopped in time has exited before it fires."""
-
-    def __init__(self, limit_s: float, last_words: Callable[[], None]) -> None:
-        self._limit_s = limit_s
-        self._last_words = last_words
-
-    def arm(self) -> None:
-        threading.Thread(target=self._watch, name="stop-watchdog", daemon=True).start()
-
-    def _watch(self) -> None:
-        time.sleep(self._limit_s)
-        log.error("stopping: still not stopped after %gs; exiting now", self._limit_s)
-        try:
-            self._last_words()
-        finally:
-            logging.shutdown()
-            os._exit(1)

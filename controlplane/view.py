@@ -188,9 +188,11 @@ class ClusterView:
                 self.sessions[ident] = value.decode(errors="replace")
             t.node_objects.add(ident)
         elif kind == "unreachable":
-            # No round for it: it changes only where the next new tasks may go.
+            # A mark changes only where the next new tasks may go: no round for it. A
+            # node that lost its mark may take the tasks waiting for room.
             if value is None:
                 self.unreachable.pop(ident, None)
+                t.node_objects.add(ident)
             else:
                 self.unreachable[ident] = value.decode(errors="replace")
         else:

@@ -13,9 +13,9 @@ from dockyard.controlplane.stopping import STEPS, total_bound_s
 LOG = logging.getLogger("test-stop")
 
 
-def test_the_total_bound_is_the_sum_of_the_steps_bounds() -> None:
-    assert total_bound_s({"a": 1.0, "b": 2.5}) == 3.5
-    assert total_bound_s() == sum(STEPS.values())
+def test_the_total_bound_is_the_sum_of_the_steps_bounds_and_their_cancellations() -> None:
+    assert total_bound_s({"a": 1.0, "b": 2.5}) == 3.5 + 2 * CANCEL_WAIT_S
+    assert total_bound_s() == sum(STEPS.values()) + len(STEPS) * CANCEL_WAIT_S
     order = list(STEPS)
     assert order[0] == "resign" and order[-1] == "etcd"
 

@@ -14,7 +14,7 @@ from dockyard.controlplane.liveness import marks_to_change
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.snapshot import node_infos
 from dockyard.controlplane.store import keys
-from dockyard.controlplane.view import ClusterView
+from dockyard.controlplane.view import ClusterView, Touched
 from tests.unit.controlplane.builders import app, counter_ids, node, service, spec
 
 
@@ -34,6 +34,15 @@ def test_a_mark_counts_only_for_the_session_it_names() -> None:
     view.apply(keys.alive_key("b"), None, 4)
     assert view.unreachable_nodes() == set()
     assert view.sessions == {"a": "s1"}
+
+
+def test_a_node_that_loses_its_mark_is_news_for_the_tasks_waiting_for_room() -> None:
+    view = marked_view({"a": "s1"}, {"a": "s1"})
+    marked, cleared = Touched(), Touched()
+    view.apply(keys.unreachable_key("a"), b"s1", 3, marked)
+    view.apply(keys.unreachable_key("a"), None, 4, cleared)
+    assert marked.node_objects == set()  # a mark only steers the next new tasks
+    assert cleared.node_objects == {"a"}  # reachable again: it may take waiting tasks
 
 
 def test_new_tasks_go_to_reachable_nodes_only() -> None:
