@@ -70,10 +70,23 @@ def _reap(pid: int) -> None:
 
 
 def pid_alive(pid: int) -> bool:
-    """True if ``pid`` exists and is not a zombie (reaping it if it is our child)."""
+    """True if ``pid`` exists and is not a zombie (reaping it if it is our child).
+
+    A process whose main thread has ended while its other threads are still being torn
+    down (an exit from the main thread, `os._exit`) shows as a zombie too, for as long
+    as that takes: it still runs until its last thread is gone."""
     _reap(pid)
     f = _stat_fields(pid)
-    return bool(f) and f is not None and f[0] not in ("Z", "X")
+    if not f:
+        return False
+    return f[0] not in ("Z", "X") or _threads(pid) > 1
+
+
+def _threads(pid: int) -> int:
+    try:
+        return len(os.listdir(f"/proc/{pid}/task"))
+    except OSError:
+        return 0
 
 
 def is_alive(rec: ProcRecord | None) -> bool:
