@@ -74,12 +74,15 @@ def pid_alive(pid: int) -> bool:
 
     A process whose main thread has ended while its other threads are still being torn
     down (an exit from the main thread, `os._exit`) shows as a zombie too, for as long
-    as that takes: it still runs until its last thread is gone."""
-    _reap(pid)
+    as that takes: it still runs until its last thread is gone. Only then is it reaped,
+    so a True never turns False while `/proc/<pid>` of our own child is still there."""
     f = _stat_fields(pid)
     if not f:
         return False
-    return f[0] not in ("Z", "X") or _threads(pid) > 1
+    if f[0] not in ("Z", "X") or _threads(pid) > 1:
+        return True
+    _reap(pid)
+    return False
 
 
 def _threads(pid: int) -> int:
