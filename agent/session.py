@@ -44,7 +44,6 @@ from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
 
-_FLUSH_S = statusflush.FLUSH_S
 _BASE_BACKOFF_S = 0.2
 _MAX_BACKOFF_S = 4.0
 # A server that answered but is overloaded (a timed-out Register, "too many joins") is
@@ -536,7 +535,7 @@ class Session:
         timeout, for as long as the session lives; only a refusal that waiting cannot
         change ends the session."""
         failures = 0
-        wait = _FLUSH_S
+        wait = statusflush.FLUSH_S
         while True:
             await self._batch.ready.wait()
             await asyncio.sleep(wait)
@@ -557,4 +556,4 @@ class Session:
                                 failures, exc.details() or exc.code(), retry)
                 wait = retry
                 continue
-            failures, wait = 0, _FLUSH_S
+            failures, wait = 0, statusflush.FLUSH_S

@@ -24,7 +24,7 @@ from dockyard.controlplane.events import EventBudget, event_entry, events_to_tri
 from dockyard.controlplane.metrics import PLACEMENT_SECONDS, RECONCILE_SECONDS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
-from dockyard.controlplane.reconcile.lost import echoed, plan_lost
+from dockyard.controlplane.reconcile.lost import echoed, lost_round_fits, plan_lost
 from dockyard.controlplane.reconcile.nodes import changing_nodes
 from dockyard.controlplane.reconcile.quiet import RestingApps
 from dockyard.controlplane.reconcile.round import plan_round
@@ -424,15 +424,11 @@ class Leader:
         decision = await asyncio.to_thread(
             plan_round, snapshot(self.mirror.view, None if apps is None else apps | quiet),
             now_ms=now, new_id=new_task_id, judge_nodes=judge, apps=apps, quiet=quiet)
-        self._round_s = time.perf_counter() - started
-        RECONCILE_SECONDS.observe(self._round_s)
+        self._planned(decision, started)
         # Apps whose structure changed while the round ran are not at rest, whatever
         # its snapshot said (they are in `_dirty_apps` again for the next round).
         self._at_rest.after_round(apps=apps, quiet=quiet, found=decision.at_rest,
                                   changed_since=self._dirty_apps)
-        if decision.placement_s:
-            PLACEMENT_SECONDS.observe(decision.placement_s)
-        self.rounds += 1
         if decision.empty() and not decision.events:
             return
         if decision.unfinished:
@@ -460,16 +456,20 @@ class Leader:
         if decision is None:
             self._dirty_nodes |= taken
             return None
-        self._round_s = time.perf_counter() - started
-        RECONCILE_SECONDS.observe(self._round_s)
-        if decision.placement_s:
-            PLACEMENT_SECONDS.observe(decision.placement_s)
-        self.rounds += 1
+        self._planned(decision, started)
         if len(self._echo) > _ECHO_MAX:
             self._echo.clear()
         self._echo.update((t.meta.id, t.app)
                           for t in (*decision.create_tasks, *decision.delete_tasks))
         return decision
+
+    def _planned(self, decision: Decision, started: float) -> None:
+        """A round planned from `started` (perf_counter): its time and count."""
+        self._round_s = time.perf_counter() - started
+        RECONCILE_SECONDS.observe(self._round_s)
+        if decision.placement_s:
+            PLACEMENT_SECONDS.observe(decision.placement_s)
+        self.rounds += 1
 
     async def _commit_decision(self, decision: Decision, now: int, *, lost: bool = False
                                ) -> None:
@@ -542,22 +542,3 @@ def apps_of(commit: Commit) -> set[str]:
             for key in (*commit.expect, *commit.puts, *commit.deletes)
             if key.startswith(keys.TASKS)}
 
-
-def lost_round_fits(view: ClusterView, dirty_nodes: Collection[str], *, full: bool) -> bool:
-    """Whether the next round may be a lost-node round (reconcile/lost.py): nothing but
-    nodes going down is news (`full` says whether apps or everything are to be looked
-    at), and each node that changed is one going down, or one already down with no task
-    left on it (the echo of an earlier round's write). Pure."""
-    if full:
-        return False
-    downs = changing_nodes(view.nodes, view.alive)
-    if not downs or any(node in view.alive for node in downs):
-        return False
-    for name in dirty_nodes:
-        if name in downs:
-            continue
-        node = view.nodes.get(name)
-        if (name in view.alive or node is None or node.state != objects_pb2.NODE_DOWN
-                or view.by_node.get(name)):
-            return False
-    return True

@@ -22,12 +22,12 @@ round notes them.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Container
+from collections.abc import Callable, Collection, Container
 
 from dockyard.common.spec.rules import TASKS_CREATED_PER_ROUND
 from dockyard.controlplane.reconcile import updates
 from dockyard.controlplane.reconcile.decision import Decision
-from dockyard.controlplane.reconcile.nodes import reconcile_nodes
+from dockyard.controlplane.reconcile.nodes import changing_nodes, reconcile_nodes
 from dockyard.controlplane.reconcile.round import place_pending, projected_view
 from dockyard.controlplane.reconcile.tasks import Work, fresh_task
 from dockyard.controlplane.view import ClusterView, Touched
@@ -120,3 +120,23 @@ def echoed(touched: Touched, echo: Container[str]) -> set[str]:
     if not all(tid in echo for tid in touched.task_objects):
         return set()
     return touched.structure - touched.specs
+
+
+def lost_round_fits(view: ClusterView, dirty_nodes: Collection[str], *, full: bool) -> bool:
+    """Whether the next round may be a lost-node round (`plan_lost`): nothing but
+    nodes going down is news (`full` says whether apps or everything are to be looked
+    at), and each node that changed is one going down, or one already down with no task
+    left on it (the echo of an earlier round's write). Pure."""
+    if full:
+        return False
+    downs = changing_nodes(view.nodes, view.alive)
+    if not downs or any(node in view.alive for node in downs):
+        return False
+    for name in dirty_nodes:
+        if name in downs:
+            continue
+        node = view.nodes.get(name)
+        if (name in view.alive or node is None or node.state != objects_pb2.NODE_DOWN
+                or view.by_node.get(name)):
+            return False
+    return True

@@ -14,8 +14,7 @@ from collections import Counter
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockyard.controlplane.leader import lost_round_fits
-from dockyard.controlplane.reconcile.lost import echoed, plan_lost
+from dockyard.controlplane.reconcile.lost import echoed, lost_round_fits, plan_lost
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.view import ClusterView, Touched
 from dockyard.v1 import objects_pb2
