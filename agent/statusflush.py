@@ -15,7 +15,7 @@ grows) and is sent again after the caller's backoff, for as long as the session 
 a stream that breaks, or whose answer is late, is given up (its batch sent again on a
 new stream). A refusal that waiting cannot change ends the session, as a call's would.
 A server that does not know the rpc (an older version) says UNIMPLEMENTED before it
-ever answers, and the caller falls back to one call per batch.
+ever answers, and the caller falls back to one call per batch (`calls`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Callable
 
 import grpc
 
+from dockyard.agent.backoff import retry_hint_s
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
 
 log = logging.getLogger("dockyard.agent")
@@ -142,3 +143,35 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
     finally:
         if call is not None:
             call.cancel()
+
+
+async def calls(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, node: str,
+                session_id: str, retry_s: Retry, timeout_s: Callable[[int], float]) -> None:
+    """Send `batch` one UpdateTaskStatus call per batch, one in flight, for a server
+    without the TaskStatuses stream. A batch that fails goes back into the batch (merged
+    with newer statuses, newest per task: nothing grows) and is sent again after
+    `retry_s`, with a longer timeout, for as long as the session lives; only a refusal
+    that waiting cannot change ends the session (raised)."""
+    failures = 0
+    wait = FLUSH_S
+    while True:
+        await batch.ready.wait()
+        await asyncio.sleep(wait)
+        items = batch.take()
+        if not items:
+            continue
+        req = request_of(node, session_id, items)
+        try:
+            await stub.UpdateTaskStatus(req, timeout=timeout_s(failures))
+        except grpc.aio.AioRpcError as exc:
+            batch.put_back(items)
+            failures += 1
+            retry = retry_s(exc.code(), failures, retry_hint_s(exc))
+            if retry is None:
+                raise
+            if failures == 1 or failures % 10 == 0:  # a slow server logs a line, not a flood
+                log.warning("status update failed (%d in a row): %s; retrying in %.1fs",
+                            failures, exc.details() or exc.code(), retry)
+            wait = retry
+            continue
+        failures, wait = 0, FLUSH_S

@@ -3,7 +3,7 @@
 A server behind on its work refuses a call at once (RESOURCE_EXHAUSTED) rather than
 queue it past the caller's deadline; the refusal carries, in its trailing metadata, how
 many milliseconds the caller should wait before sending it again. One key, read by the
-agent (agent/session.py) and set by the control plane (controlplane/api/sessions.py).
+agent (agent/backoff.py) and set by the control plane (controlplane/api/sessions.py).
 """
 
 from __future__ import annotations

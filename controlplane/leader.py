@@ -2,46 +2,44 @@
 
 Rounds are level-triggered and debounced: a burst of watch events wakes one round. A
 Decision is committed in transactions of bounded size (in objects and in bytes, inside
-etcd's limits), each checking the version of every object it overwrites or deletes, so
-a round that raced with another writer changes nothing stale; the next round sees the
-new state and decides again. A round creates a bounded number of tasks; when it
-stopped short (`Decision.unfinished`) the next round follows at once, and between
-rounds and transactions the event loop serves reads, health checks and deletes.
+etcd's limits), each checking the version of every object it overwrites or deletes
+(controlplane/commits.py), so a round that raced with another writer changes nothing
+stale; the next round sees the new state and decides again. A round creates a bounded
+number of tasks; when it stopped short (`Decision.unfinished`) the next round follows
+at once, and between rounds and transactions the event loop serves reads, health
+checks and deletes.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 import secrets
 import time
-from collections.abc import Callable, Collection, Hashable, Iterable, Iterator
-from typing import Any, TypeVar
 
-from dockyard.controlplane.events import EventBudget, event_entry, events_to_trim
+from dockyard.controlplane.commits import (
+    OBJECTS_PER_TXN,
+    Phase,
+    apps_of,
+    decision_commits,
+    orphan_commits,
+)
+from dockyard.controlplane.events import EventBudget, events_to_trim
 from dockyard.controlplane.metrics import PLACEMENT_SECONDS, RECONCILE_SECONDS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
-from dockyard.controlplane.reconcile.lost import echoed, lost_round_fits, plan_lost
+from dockyard.controlplane.reconcile.lost import echoed, lost_nodes, lost_round_fits, plan_lost
 from dockyard.controlplane.reconcile.nodes import changing_nodes
-from dockyard.controlplane.reconcile.quiet import RestingApps
+from dockyard.controlplane.reconcile.quiet import RestingApps, quiet_pause_s
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
-from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
-from dockyard.controlplane.view import ClusterView, Touched
+from dockyard.controlplane.view import Touched, snapshot
 from dockyard.v1 import objects_pb2
 
 log = logging.getLogger(__name__)
 
-_T = TypeVar("_T", bound=Any)
-_W = TypeVar("_W")
-_OBJECTS_PER_TXN = 48
-# Well under etcd's --max-request-bytes (1.5 MiB): one task of the largest service
-# spec (rules.Limits.service_bytes) always fits.
-_BYTES_PER_TXN = 1024 * 1024
 _TRIM_EVERY_S = 10.0
 FULL_ROUND_EVERY_S = 5.0
 # How long a round waits for the mirror to show this leader's own last writes.
@@ -50,206 +48,12 @@ _CATCH_UP_S = 2.0
 # of everything, or past this many).
 _ECHO_MAX = 100_000
 REST_MAX_S = 0.5
-# A round for task statuses alone only updates the counts services show: after one,
-# the next waits QUIET_RATIO times as long as it computed, at most QUIET_EVERY_S, unless
-# other news comes. Cheap rounds that ran as often as statuses came (every few tens of
-# milliseconds while ten thousand tasks start) took as much of the interpreter as the
-# full rounds they replaced; a fixed 0.25 s made the last count of a small app late by
-# as much, where its round costs a few milliseconds.
-QUIET_EVERY_S = 0.25
-QUIET_RATIO = 10.0
-
-
-class Phase(enum.Enum):
-    """The parts of a Decision, written in this order; the transactions inside one part
-    touch different objects, so they may go to etcd at once (COMMITS_IN_FLIGHT)."""
-
-    TAKE = "updates and deletes of tasks"
-    ADD = "new tasks"
-    REST = "nodes, services, events"
-    ALL = "everything, in the order above"
-
-
+# Transactions of one part of a Decision (commits.Phase) sent to etcd at once.
 COMMITS_IN_FLIGHT = 4
 
 
 def new_task_id() -> str:
     return secrets.token_hex(6)
-
-
-Write = tuple[dict[str, int], dict[str, bytes], list[str]]  # (expect, puts, deletes)
-# Writes that go together when they fit: a node's task writes in one part of a Decision.
-Unit = tuple[Phase, str] | None
-
-
-def _writes(
-    decision: Decision, now_ms: int, phase: Phase = Phase.ALL
-) -> Iterator[tuple[Unit, Write]]:
-    """Each object's write as (unit, (expect, puts, deletes)), encoded from a copy; the
-    unit names the part and node of a task write on a node (None for any other). Pure.
-
-    Order matters, because a Decision goes out in several transactions: what a round
-    takes away (task updates and deletes, among them the tasks lost with a node) is
-    written before what it adds (the replacements), so a replacement never runs beside
-    the task it replaces. Node changes go last: a placement on a node is judged against
-    the node's version as the round saw it."""
-    down = {n.meta.id for n in decision.update_nodes if n.state == objects_pb2.NODE_DOWN}
-
-    def placed(t: objects_pb2.Task) -> dict[str, int]:
-        """The node version a placement was judged against, for the commit to compare."""
-        version = decision.placed_on.get(t.node) if t.node else None
-        return {keys.node_key(t.node): version} if version else {}
-
-    def lost(t: objects_pb2.Task) -> dict[str, int]:
-        """A task taken off a node this round declares down: only if its lease is still
-        gone (the same check as the node's own write)."""
-        return {keys.alive_key(t.node): 0} if t.node in down else {}
-
-    if phase in (Phase.ALL, Phase.TAKE):
-        yield from _takes(decision, now_ms, placed, lost)
-    if phase in (Phase.ALL, Phase.ADD):
-        # A node's new tasks side by side: they go in one transaction (or few), so the
-        # node hears of them in one message and reports them in one batch, rather than
-        # one task in each of ten transactions that each wake ten other nodes.
-        for t in sorted(decision.create_tasks, key=lambda t: t.node):
-            k = keys.task_key(t.app, t.meta.id)
-            yield _unit(Phase.ADD, t), ({k: 0, **placed(t)}, {k: encode(_unversioned(t))}, [])
-    if phase in (Phase.ALL, Phase.REST):
-        yield from ((None, w) for w in _rest(decision))
-
-
-Expects = Callable[[objects_pb2.Task], dict[str, int]]
-
-
-def _takes(
-    decision: Decision, now_ms: int, placed: Expects, lost: Expects
-) -> Iterator[tuple[Unit, Write]]:
-    for t in sorted(decision.update_tasks, key=lambda t: t.node):  # by node, as creates
-        k = keys.task_key(t.app, t.meta.id)
-        changed = _unversioned(t)
-        changed.meta.updated_ms = now_ms
-        yield _unit(Phase.TAKE, t), ({k: t.meta.version, **placed(t), **lost(t)},
-                                     {k: encode(changed)}, [])
-    for t in sorted(decision.delete_tasks, key=lambda t: t.node):
-        k = keys.task_key(t.app, t.meta.id)
-        yield _unit(Phase.TAKE, t), ({k: t.meta.version, **lost(t)}, {},
-                                     [k, keys.status_key(t.app, t.meta.id)])
-
-
-def _unit(phase: Phase, task: objects_pb2.Task) -> Unit:
-    return (phase, task.node) if task.node else None
-
-
-def _rest(decision: Decision) -> Iterator[Write]:
-    for n in decision.update_nodes:
-        k = keys.node_key(n.meta.id)
-        expect = {k: n.meta.version}
-        if n.state == objects_pb2.NODE_DOWN:
-            # The round judged a snapshot: down only if the node's lease is still gone.
-            expect[keys.alive_key(n.meta.id)] = 0
-        yield expect, {k: encode(_unversioned(n))}, []
-    for s in decision.update_services:
-        k = keys.service_key(s.app, s.spec.name)
-        yield {k: s.meta.version}, {k: encode(_unversioned(s))}, []
-    for vol in decision.put_volumes:
-        k = keys.volume_key(vol.app, vol.name)
-        yield {k: vol.meta.version}, {k: encode(_unversioned(vol))}, []
-    for ev in decision.events:
-        k, v = event_entry(app=ev.app, kind=ev.kind, obj=ev.object, message=ev.message,
-                           now_ms=ev.timestamp_ms)
-        yield {}, {k: v}, []
-
-
-def decision_commits(decision: Decision, *, now_ms: int, phase: Phase = Phase.ALL
-                     ) -> Iterator[Commit]:
-    """Split a Decision (or one phase of it) into transactions of at most
-    _OBJECTS_PER_TXN writes and about _BYTES_PER_TXN bytes (one object alone may be
-    larger). A node's task writes go into one transaction whenever they fit in one: a
-    transaction is closed early rather than cut through a node's tasks. Pure."""
-    commit, count, size = Commit(), 0, 0
-    for unit in node_units(_writes(decision, now_ms, phase)):
-        sizes = [_size(w) for w in unit]
-        if count and (count + len(unit) > _OBJECTS_PER_TXN
-                      or size + sum(sizes) > _BYTES_PER_TXN):
-            yield commit
-            commit, count, size = Commit(), 0, 0
-        for (expect, puts, deletes), more in zip(unit, sizes, strict=True):
-            # A unit larger than a whole transaction is cut where it must be.
-            if count and size + more > _BYTES_PER_TXN:
-                yield commit
-                commit, count, size = Commit(), 0, 0
-            commit.expect.update(expect)
-            commit.puts.update(puts)
-            commit.deletes += deletes
-            count += 1
-            size += more
-            if count >= _OBJECTS_PER_TXN:
-                yield commit
-                commit, count, size = Commit(), 0, 0
-    if count:
-        yield commit
-
-
-def quiet_pause_s(round_s: float) -> float:
-    """How long after a round that computed `round_s` a round for statuses alone may
-    start: QUIET_RATIO times as long, so such rounds take at most about a tenth of the
-    interpreter, and never more than QUIET_EVERY_S. Pure."""
-    return min(QUIET_EVERY_S, QUIET_RATIO * max(0.0, round_s))
-
-
-def node_units(writes: Iterable[tuple[Hashable | None, _W]]) -> Iterator[list[_W]]:
-    """Consecutive writes of one unit (a node's tasks) together, to go in one transaction:
-    the node then hears of them in one session message and reports them in one status
-    batch, where a node cut in two transactions does each twice. A write of no unit
-    (None) goes alone. Pure."""
-    unit: list[_W] = []
-    last: Hashable | None = None
-    for name, write in writes:
-        if unit and (name is None or name != last):
-            yield unit
-            unit = []
-        unit.append(write)
-        last = name
-    if unit:
-        yield unit
-
-
-def _size(write: Write) -> int:
-    _, puts, deletes = write
-    return sum(len(k) + len(v) for k, v in puts.items()) + sum(len(k) for k in deletes)
-
-
-def orphan_commits(orphans: list[tuple[str, str]]) -> Iterator[Commit]:
-    """Deletes of the status keys of `orphans` (app, task id), each on condition that the
-    task key does not exist, in bounded transactions. Pure."""
-    for i in range(0, len(orphans), _OBJECTS_PER_TXN):
-        chunk = orphans[i:i + _OBJECTS_PER_TXN]
-        yield Commit(expect={keys.task_key(app, tid): 0 for app, tid in chunk},
-                     deletes=[keys.status_key(app, tid) for app, tid in chunk])
-
-
-def snapshot(view: ClusterView, apps: Collection[str] | None = None) -> ClusterView:
-    """A copy of the view's tables, taken between two awaits: the mirror replaces
-    objects rather than changing them, so the copy stays consistent while a worker
-    thread reads it. Linear in the number of objects, and cheap: no object is copied.
-    With `apps`, the copy's task index holds only those apps (all a round of those apps
-    reads); without, it has no index (a full round reads the tables)."""
-    return ClusterView(
-        apps=dict(view.apps), services=dict(view.services), tasks=dict(view.tasks),
-        statuses=dict(view.statuses), nodes=dict(view.nodes), alive=set(view.alive),
-        revision=view.revision, build_indexes=False, sessions=dict(view.sessions),
-        unreachable=dict(view.unreachable),
-        by_app={} if apps is None else {a: dict(view.by_app.get(a, {})) for a in apps},
-        volumes=dict(view.volumes),
-    )
-
-
-def _unversioned(message: _T) -> _T:
-    """A copy without its version: versions are etcd's mod revisions, never stored."""
-    copy: _T = type(message)()
-    copy.CopyFrom(message)
-    copy.meta.version = 0
-    return copy
 
 
 class Leader:
@@ -372,8 +176,8 @@ class Leader:
         entries, _ = await self._store.get_prefix(keys.EVENTS)
         doomed = events_to_trim(((e.key, len(e.key) + len(e.value)) for e in entries),
                                 live_apps=self.mirror.view.apps.keys(), budget=EventBudget())
-        for i in range(0, len(doomed), _OBJECTS_PER_TXN):
-            await self._store.commit(Commit(deletes=doomed[i:i + _OBJECTS_PER_TXN]))
+        for i in range(0, len(doomed), OBJECTS_PER_TXN):
+            await self._store.commit(Commit(deletes=doomed[i:i + OBJECTS_PER_TXN]))
 
     async def _drop_orphaned_statuses(self) -> None:
         """Delete status keys whose task is gone (each only while its task stays gone)."""
@@ -523,22 +327,4 @@ class Leader:
 
         await asyncio.gather(*(one(c) for c in commits))
         return failed
-
-
-def lost_nodes(view: ClusterView, names: Collection[str]) -> set[str]:
-    """Those of `names` whose liveness key is gone while they are still marked ready:
-    the next round marks them down and replaces their tasks. Pure."""
-    out = set()
-    for name in names:
-        node = view.nodes.get(name)
-        if name not in view.alive and node is not None and node.state == objects_pb2.NODE_READY:
-            out.add(name)
-    return out
-
-
-def apps_of(commit: Commit) -> set[str]:
-    """The apps whose tasks `commit` writes or checks. Pure."""
-    return {key[len(keys.TASKS):].partition("/")[0]
-            for key in (*commit.expect, *commit.puts, *commit.deletes)
-            if key.startswith(keys.TASKS)}
 

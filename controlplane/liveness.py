@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from dockyard.controlplane.api.sessions import SessionRegistry
+from dockyard.controlplane.api.sessionregistry import SessionRegistry
 from dockyard.controlplane.detector import DetectorSettings, FailureDetector, stall_s
 from dockyard.controlplane.events import event_entry
 from dockyard.controlplane.store import keys, typed

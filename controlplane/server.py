@@ -32,7 +32,8 @@ from dockyard.controlplane.api.certificates import CertificatesService
 from dockyard.controlplane.api.control import ControlService
 from dockyard.controlplane.api.logs import LogBroker, LogBrokerService
 from dockyard.controlplane.api.roles import RoleInterceptor
-from dockyard.controlplane.api.sessions import SessionRegistry, SessionsService
+from dockyard.controlplane.api.sessionregistry import SessionRegistry
+from dockyard.controlplane.api.sessions import SessionsService
 from dockyard.controlplane.config import ServerConfig
 from dockyard.controlplane.console.auth import Access, console_key
 from dockyard.controlplane.console.feed import Feed

@@ -14,6 +14,7 @@ change touched (a `Touched`), so that only the sessions and apps it concerns do 
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -280,6 +281,22 @@ class ClusterView:
     def apps_waiting(self) -> set[str]:
         """The apps that have tasks placed on no node (pending, or never to be placed)."""
         return set(self.unplaced)
+
+
+def snapshot(view: ClusterView, apps: Collection[str] | None = None) -> ClusterView:
+    """A copy of the view's tables, taken between two awaits: the mirror replaces
+    objects rather than changing them, so the copy stays consistent while a worker
+    thread reads it. Linear in the number of objects, and cheap: no object is copied.
+    With `apps`, the copy's task index holds only those apps (all a round of those apps
+    reads); without, it has no index (a full round reads the tables)."""
+    return ClusterView(
+        apps=dict(view.apps), services=dict(view.services), tasks=dict(view.tasks),
+        statuses=dict(view.statuses), nodes=dict(view.nodes), alive=set(view.alive),
+        revision=view.revision, build_indexes=False, sessions=dict(view.sessions),
+        unreachable=dict(view.unreachable),
+        by_app={} if apps is None else {a: dict(view.by_app.get(a, {})) for a in apps},
+        volumes=dict(view.volumes),
+    )
 
 
 def counts_only(old: objects_pb2.Service | None, new: objects_pb2.Service | None) -> bool:

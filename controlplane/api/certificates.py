@@ -29,7 +29,7 @@ import grpc
 from dockyard.common.names import node_name_problem
 from dockyard.common.retryhint import retry_after_metadata
 from dockyard.controlplane.api.roles import caller
-from dockyard.controlplane.api.sessions import SessionRegistry, new_session_id
+from dockyard.controlplane.api.sessionregistry import SessionRegistry, new_session_id
 from dockyard.controlplane.network.claims import SubnetClaims
 from dockyard.controlplane.network.subnets import DEFAULT_CLUSTER_CIDR, SubnetError
 from dockyard.controlplane.security import pki

@@ -1,8 +1,9 @@
 """Sessions: the one stream each node holds, its heartbeats, and its tasks' status.
 
 In the style of SwarmKit: an agent registers (controlplane/api/certificates.py) and then
-holds one Session stream. The stream carries the node's complete set of assignments
-first, then increments; whatever a complete set lacks, the agent removes. Heartbeats
+holds one Session stream (the sessions held: controlplane/api/sessionregistry.py). The
+stream carries the node's complete set of assignments first, then increments; whatever
+a complete set lacks, the agent removes (controlplane/api/assignments.py). Heartbeats
 stay in the memory of the replica holding the session, which judges them
 (controlplane/liveness.py) and writes to etcd only when a node stops being alive; the
 leader then marks the node down. Agents never touch etcd themselves.
@@ -14,21 +15,20 @@ certificate, for the node the request names.
 from __future__ import annotations
 
 import asyncio
-import secrets
-from collections.abc import AsyncIterator, Iterable
-from dataclasses import dataclass, field
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
 import grpc
 
 from dockyard.common.retryhint import retry_after_metadata
 from dockyard.common.waits import wait_set
+from dockyard.controlplane.api.assignments import SentState, next_message
 from dockyard.controlplane.api.builds import BuildBroker
 from dockyard.controlplane.api.fanout import PEERS_EVERY_S, Fanout
 from dockyard.controlplane.api.logs import LogBroker
+from dockyard.controlplane.api.sessionregistry import SessionRegistry
 from dockyard.controlplane.api.statuses import STATUS_PER_TXN, StatusWriter, shed_wait_s
 from dockyard.controlplane.api.volumes import volume_removed
-from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.files.delivery import SessionFiles
 from dockyard.controlplane.files.store import FileStore
 from dockyard.controlplane.metrics import (
@@ -39,152 +39,16 @@ from dockyard.controlplane.metrics import (
     entered_states,
 )
 from dockyard.controlplane.mirror import Mirror
-from dockyard.controlplane.store import keys, typed
+from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import encode
 from dockyard.controlplane.store.etcd import EtcdStore, StoreUnavailable
-from dockyard.controlplane.view import ClusterView
-from dockyard.controlplane.volumes import removals_for
-from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
+from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc
 
 if TYPE_CHECKING:
     from dockyard.controlplane.liveness import NodeLiveness
 
 
-@dataclass
-class OpenSession:
-    node: str
-    lease_id: int
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-class SessionRegistry:
-    """The sessions this replica holds, and when each node was last heard from here.
-
-    Register opens sessions, the Sessions service serves them, and the Control API asks
-    only `last_heartbeat_ms`: nobody else reaches into the maps.
-    """
-
-    def __init__(self) -> None:
-        self._open: dict[str, OpenSession] = {}
-        self._by_node: dict[str, str] = {}  # node -> its open session's id
-        self._heard_ms: dict[str, int] = {}
-
-    def open(self, node: str, lease_id: int, session_id: str = "") -> str:
-        """A new session for `node` (with `session_id`, or a new id); an older one of
-        the same node ends (its stream returns). Returns the session id."""
-        old_id = self._by_node.pop(node, None)
-        if old_id is not None:
-            self.close(old_id)
-        session_id = session_id or new_session_id()
-        self._open[session_id] = OpenSession(node, lease_id)
-        self._by_node[node] = session_id
-        self.heard(node)
-        return session_id
-
-    def get(self, node: str, session_id: str) -> OpenSession | None:
-        s = self._open.get(session_id)
-        return s if s is not None and s.node == node else None
-
-    def is_open(self, session_id: str) -> bool:
-        return session_id in self._open
-
-    def close(self, session_id: str) -> None:
-        s = self._open.pop(session_id, None)
-        if s is not None:
-            s.changed.set()
-            if self._by_node.get(s.node) == session_id:
-                del self._by_node[s.node]
-
-    def wake_all(self) -> None:
-        for s in self._open.values():
-            s.changed.set()
-
-    def wake(self, nodes: Iterable[str]) -> None:
-        """Wake the sessions of `nodes` held here (others are held elsewhere, or none)."""
-        for node in nodes:
-            sid = self._by_node.get(node)
-            if sid is not None:
-                self._open[sid].changed.set()
-
-    def heard(self, node: str) -> None:
-        self._heard_ms[node] = typed.now_ms()
-
-    def forget(self, node: str) -> None:
-        self._heard_ms.pop(node, None)
-
-    def last_heartbeat_ms(self, node: str) -> int:
-        """Unix ms of `node`'s last heartbeat on this replica; 0 if none."""
-        return self._heard_ms.get(node, 0)
-
-
 _WRITTEN = dispatcher_pb2.UpdateTaskStatusResponse()
-
-
-def new_session_id() -> str:
-    return secrets.token_hex(8)
-
-
-@dataclass
-class SentState:
-    """What one session sent so far: task versions and endpoint epochs (secrets and
-    configs: controlplane/files/delivery.py)."""
-
-    tasks: dict[str, int] = field(default_factory=dict)
-    endpoints: dict[str, int] | None = None  # app -> epoch of its table
-    complete: bool = True  # the next message is the complete set
-    removals: list[tuple[str, str]] = field(default_factory=list)  # volumes to remove
-
-
-def next_message(
-    view: ClusterView, node: str, sent: SentState, endpoints: EndpointTables,
-    subscriptions: list[dispatcher_pb2.LogSubscription], *, tables: bool = True,
-) -> dispatcher_pb2.SessionMessage | None:
-    """What `node`'s session sends now, or None; updates `sent`. Pure, and proportional
-    to the node's own tasks: the tables it sends are shared (`EndpointTables`). With
-    `tables=False`, a message with new endpoints says so (`has_endpoints`) but leaves
-    them out: the caller appends `endpoints.wire(sent.endpoints)`, serialized once for
-    every session."""
-    tasks = view.tasks_on(node)
-    complete = sent.complete
-    changes, sent_now = assignments_for(tasks, {} if complete else sent.tasks)
-    apps = {t.app for t in tasks}
-    epochs = {a: endpoints.epochs.get(a, 0) for a in apps}
-    new_endpoints = complete or epochs != sent.endpoints
-    sent.tasks, sent.endpoints, sent.complete = sent_now, epochs, False
-    removals = removals_for(node=node, records=view.volumes.values(), tasks=tasks)
-    new_removals = complete or removals != sent.removals
-    sent.removals = removals
-    if not (complete or changes or new_endpoints or subscriptions or new_removals):
-        return None
-    return dispatcher_pb2.SessionMessage(
-        complete=complete,
-        assignments=changes,
-        endpoints=endpoints.tables(apps) if new_endpoints and tables else [],
-        has_endpoints=new_endpoints,
-        subscriptions=subscriptions,
-        remove_volumes=[volume for volume, _ in removals],
-        volume_names=[name for _, name in removals],
-        has_remove_volumes=new_removals,
-    )
-
-
-def assignments_for(
-    mirror_view_tasks: list[objects_pb2.Task], sent: dict[str, int]
-) -> tuple[list[dispatcher_pb2.Assignment], dict[str, int]]:
-    """The increment from what was sent to what is current. Pure."""
-    current = {t.meta.id: t for t in mirror_view_tasks}
-    out = [
-        dispatcher_pb2.Assignment(action=dispatcher_pb2.Assignment.UPDATE, task=t)
-        for tid, t in current.items()
-        if sent.get(tid) != t.meta.version
-    ]
-    for tid in sent:
-        if tid not in current:
-            gone = objects_pb2.Task()
-            gone.meta.id = tid
-            remove = dispatcher_pb2.Assignment.REMOVE
-            out.append(dispatcher_pb2.Assignment(action=remove, task=gone))
-    return out, {tid: t.meta.version for tid, t in current.items()}
 
 
 class SessionsService(dispatcher_pb2_grpc.SessionsServicer):

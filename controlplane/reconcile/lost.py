@@ -140,3 +140,14 @@ def lost_round_fits(view: ClusterView, dirty_nodes: Collection[str], *, full: bo
                 or view.by_node.get(name)):
             return False
     return True
+
+
+def lost_nodes(view: ClusterView, names: Collection[str]) -> set[str]:
+    """Those of `names` whose liveness key is gone while they are still marked ready:
+    the next round marks them down and replaces their tasks. Pure."""
+    out = set()
+    for name in names:
+        node = view.nodes.get(name)
+        if name not in view.alive and node is not None and node.state == objects_pb2.NODE_READY:
+            out.add(name)
+    return out

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from dockyard.controlplane.api.sessions import SessionRegistry
+from dockyard.controlplane.api.sessionregistry import SessionRegistry
 from dockyard.controlplane.detector import DetectorSettings
 from dockyard.controlplane.liveness import NodeLiveness
 from dockyard.controlplane.store import keys

@@ -13,7 +13,7 @@ import grpc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockyard.agent.session import register_retry_s, session_backoff_s
+from dockyard.agent.backoff import register_retry_s, session_backoff_s
 
 rands = st.floats(min_value=0.0, max_value=0.999)
 

@@ -12,8 +12,7 @@ import grpc
 import pytest
 
 from dockyard.agent import identity as ident
-from dockyard.agent.cli import join_token
-from dockyard.agent.session import (
+from dockyard.agent.backoff import (
     backoff_s,
     heartbeat_timeout_s,
     heartbeat_wait_s,
@@ -21,6 +20,7 @@ from dockyard.agent.session import (
     session_backoff_s,
     status_timeout_s,
 )
+from dockyard.agent.cli import join_token
 from dockyard.controlplane.security import pki
 
 
@@ -118,7 +118,7 @@ def test_a_checked_ca_is_kept_per_address_and_token_and_forgotten_after_a_failed
 def test_a_retry_window_retries_what_waiting_can_change_until_it_gives_up() -> None:
     import grpc
 
-    from dockyard.agent.session import RetryWindow
+    from dockyard.agent.backoff import RetryWindow
 
     now = [0.0]
     window = RetryWindow(lambda: now[0])

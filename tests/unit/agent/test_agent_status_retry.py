@@ -16,7 +16,7 @@ import grpc
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockyard.agent.session import status_retry_s
+from dockyard.agent.backoff import status_retry_s
 from dockyard.common.retryhint import RETRY_AFTER_KEY, retry_after_metadata, retry_after_s
 
 _ENDS = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED,

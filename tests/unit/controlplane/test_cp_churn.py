@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dockyard.controlplane.api.statuses import status_commits, writes_of
-from dockyard.controlplane.leader import Phase, decision_commits, orphan_commits
+from dockyard.controlplane.commits import Phase, decision_commits, orphan_commits
 from dockyard.controlplane.reconcile.decision import EVENTS_PER_ROUND, Decision
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys

@@ -16,8 +16,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from dockyard.controlplane.api.assignments import SentState, next_message
 from dockyard.controlplane.api.fanout import TABLES_EVERY_S, TABLES_MAX_S, Fanout, interval_for
-from dockyard.controlplane.api.sessions import SentState, next_message
 from dockyard.controlplane.endpoints import EndpointTables
 from dockyard.controlplane.reconcile.gates import has_healthcheck
 from dockyard.controlplane.store import keys

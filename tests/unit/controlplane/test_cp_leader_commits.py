@@ -1,4 +1,4 @@
-"""controlplane/leader.py decision_commits: bounded transactions with version checks."""
+"""controlplane/commits.py decision_commits: bounded transactions with version checks."""
 
 from __future__ import annotations
 
@@ -7,15 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dockyard.common.spec import rules
-from dockyard.controlplane.leader import (
-    _OBJECTS_PER_TXN,
-    QUIET_EVERY_S,
-    QUIET_RATIO,
-    apps_of,
-    decision_commits,
-    quiet_pause_s,
-)
+from dockyard.controlplane.commits import OBJECTS_PER_TXN, apps_of, decision_commits
 from dockyard.controlplane.reconcile.decision import Decision
+from dockyard.controlplane.reconcile.quiet import QUIET_EVERY_S, QUIET_RATIO, quiet_pause_s
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.codec import decode
 from dockyard.controlplane.store.etcd import Commit, written_at
@@ -102,9 +96,9 @@ def test_task_changes_split_into_bounded_commits(creates: int, updates: int,
     )
     commits = list(decision_commits(d, now_ms=1))
     total = creates + updates + deletes
-    assert len(commits) == -(-total // _OBJECTS_PER_TXN)
+    assert len(commits) == -(-total // OBJECTS_PER_TXN)
     for c in commits:
-        assert 0 < len(c.expect) <= _OBJECTS_PER_TXN
+        assert 0 < len(c.expect) <= OBJECTS_PER_TXN
         assert len(c.puts) + len(c.deletes) <= ETCD_MAX_TXN_OPS
     merged = _all(commits)
     assert len(merged.expect) == total
@@ -117,7 +111,7 @@ def test_task_changes_split_into_bounded_commits(creates: int, updates: int,
 def test_many_node_updates_are_bounded() -> None:
     d = Decision(update_nodes=[node(f"n{i}", version=2) for i in range(200)])
     for c in decision_commits(d, now_ms=1):
-        assert len(c.expect) <= _OBJECTS_PER_TXN
+        assert len(c.expect) <= OBJECTS_PER_TXN
 
 
 def test_many_events_are_bounded() -> None:
@@ -187,8 +181,8 @@ def test_a_nodes_task_writes_share_one_transaction_whenever_they_fit(
     where: dict[str, set[int]] = {}
     for i, c in enumerate(commits):
         task_keys = [k for k in c.expect if k.startswith(keys.TASKS)]
-        assert 0 < len(task_keys) <= _OBJECTS_PER_TXN
-        assert len(c.expect) + len(c.puts) + len(c.deletes) <= 3 * _OBJECTS_PER_TXN
+        assert 0 < len(task_keys) <= OBJECTS_PER_TXN
+        assert len(c.expect) + len(c.puts) + len(c.deletes) <= 3 * OBJECTS_PER_TXN
         for k in task_keys:
             assert k not in where
             where[k] = {i}
@@ -200,7 +194,7 @@ def test_a_nodes_task_writes_share_one_transaction_whenever_they_fit(
         for name, tasks in by_node.items():
             spans = {i for t in tasks for i in where[keys.task_key(t.app, t.meta.id)]}
             small = sum(len(t.SerializeToString()) for t in tasks) < 512 * 1024
-            if name and len(tasks) <= _OBJECTS_PER_TXN and small:
+            if name and len(tasks) <= OBJECTS_PER_TXN and small:
                 assert len(spans) == 1, (name, len(tasks), spans)
 
 

@@ -1,4 +1,4 @@
-"""Which changed nodes make the leader's next round urgent (controlplane/leader.py).
+"""Which changed nodes make the leader's next round urgent (reconcile/lost.py lost_nodes).
 
 A node whose liveness key went while it is still marked ready is about to be marked
 down and its tasks replaced: the leader then skips its rest between rounds. A node
@@ -10,7 +10,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockyard.controlplane.leader import lost_nodes
+from dockyard.controlplane.reconcile.lost import lost_nodes
 from dockyard.v1 import objects_pb2
 from tests.unit.controlplane.builders import node, view_of
 

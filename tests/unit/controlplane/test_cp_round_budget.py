@@ -9,7 +9,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dockyard.controlplane.leader import Phase, decision_commits
+from dockyard.controlplane.commits import Phase, decision_commits
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store.codec import decode
 from dockyard.controlplane.view import ClusterView
