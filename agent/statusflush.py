@@ -87,6 +87,46 @@ async def _exchange(call: grpc.aio.StreamStreamCall,
     return reply
 
 
+class Retries:
+    """One flusher's batches: the next to send, and after a failure in a row of
+    `failures`, the batch put back and the wait before the next (`retry_s`). Shared by
+    the stream and the one-call-per-batch flusher."""
+
+    def __init__(self, batch: StatusBatch, retry_s: Retry) -> None:
+        self._batch = batch
+        self._retry_s = retry_s
+        self.failures = 0
+        self.wait = FLUSH_S
+
+    async def next_items(self) -> dict[str, objects_pb2.TaskStatus]:
+        """The statuses to send next, once there are any and the wait is over."""
+        while True:
+            await self._batch.ready.wait()
+            await asyncio.sleep(self.wait)
+            items = self._batch.take()
+            if items:
+                return items
+
+    def sent(self) -> None:
+        self.failures, self.wait = 0, FLUSH_S
+
+    def failed(self, items: dict[str, objects_pb2.TaskStatus], code: grpc.StatusCode,
+               hint_s: float, detail: str) -> bool:
+        """`items` were not written: put back (merged with newer statuses, newest per
+        task: nothing grows) and counted. False when the session is over (`retry_s`
+        said None); else the next batch waits what `retry_s` said (FLUSH_S for 0)."""
+        self._batch.put_back(items)
+        self.failures += 1
+        retry = self._retry_s(code, self.failures, hint_s)
+        if retry is None:
+            return False
+        self.wait = retry or FLUSH_S
+        if self.failures == 1 or self.failures % 10 == 0:  # a line, not a flood
+            log.warning("status update failed (%d in a row): %s; retrying in %.1fs",
+                        self.failures, detail or code, self.wait)
+        return True
+
+
 async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, node: str,
                  session_id: str, retry_s: Retry, timeout_s: Callable[[int], float]) -> None:
     """Send `batch` on TaskStatuses streams until the session ends: returns never,
@@ -94,30 +134,25 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
     or Unsupported (the batch put back) when the server does not know the rpc.
     `retry_s(code, failures, hint_s)` is the wait before a batch is sent again after
     `failures` in a row; `timeout_s(failures)` how long its answer may take."""
-    failures = 0
-    wait = FLUSH_S
+    retries = Retries(batch, retry_s)
     answered = False  # an answer came on a stream of this session
     call: grpc.aio.StreamStreamCall | None = None
     try:
         while True:
-            await batch.ready.wait()
-            await asyncio.sleep(wait)
-            items = batch.take()
-            if not items:
-                continue
+            items = await retries.next_items()
             if call is None:
                 call = stub.TaskStatuses()
             code, hint, detail = grpc.StatusCode.OK, 0.0, ""
             keep = False  # the stream stays open only for an answer that says to wait
             try:
-                async with asyncio.timeout(timeout_s(failures)):
+                async with asyncio.timeout(timeout_s(retries.failures)):
                     reply = await _exchange(call, request_of(node, session_id, items))
             except grpc.aio.AioRpcError as exc:
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
                     batch.put_back(items)
                     raise Unsupported() from None
                 code, detail = exc.code(), exc.details() or ""
-                if retry_s(code, failures + 1, 0.0) is None:
+                if retry_s(code, retries.failures + 1, 0.0) is None:
                     batch.put_back(items)
                     raise
             except TimeoutError:
@@ -127,19 +162,14 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
             else:
                 answered = True
                 if not reply.retry_after_ms:
-                    failures, wait = 0, FLUSH_S
+                    retries.sent()
                     continue
                 code, hint = grpc.StatusCode.RESOURCE_EXHAUSTED, reply.retry_after_ms / 1000
                 detail, keep = "behind on status writes", True
-            batch.put_back(items)
-            failures += 1
             if not keep:
                 call.cancel()  # ended, broken or late: the batch goes again on a new stream
                 call = None
-            wait = retry_s(code, failures, hint) or FLUSH_S
-            if failures == 1 or failures % 10 == 0:  # a slow server logs a line, not a flood
-                log.warning("status update failed (%d in a row): %s; retrying in %.1fs",
-                            failures, detail or code, wait)
+            retries.failed(items, code, hint, detail)
     finally:
         if call is not None:
             call.cancel()
@@ -148,30 +178,17 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
 async def calls(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, node: str,
                 session_id: str, retry_s: Retry, timeout_s: Callable[[int], float]) -> None:
     """Send `batch` one UpdateTaskStatus call per batch, one in flight, for a server
-    without the TaskStatuses stream. A batch that fails goes back into the batch (merged
-    with newer statuses, newest per task: nothing grows) and is sent again after
-    `retry_s`, with a longer timeout, for as long as the session lives; only a refusal
-    that waiting cannot change ends the session (raised)."""
-    failures = 0
-    wait = FLUSH_S
+    without the TaskStatuses stream. A batch that fails goes back into the batch and is
+    sent again after `retry_s`, with a longer timeout, for as long as the session lives;
+    only a refusal that waiting cannot change ends the session (raised)."""
+    retries = Retries(batch, retry_s)
     while True:
-        await batch.ready.wait()
-        await asyncio.sleep(wait)
-        items = batch.take()
-        if not items:
-            continue
+        items = await retries.next_items()
         req = request_of(node, session_id, items)
         try:
-            await stub.UpdateTaskStatus(req, timeout=timeout_s(failures))
+            await stub.UpdateTaskStatus(req, timeout=timeout_s(retries.failures))
         except grpc.aio.AioRpcError as exc:
-            batch.put_back(items)
-            failures += 1
-            retry = retry_s(exc.code(), failures, retry_hint_s(exc))
-            if retry is None:
+            if not retries.failed(items, exc.code(), retry_hint_s(exc), exc.details() or ""):
                 raise
-            if failures == 1 or failures % 10 == 0:  # a slow server logs a line, not a flood
-                log.warning("status update failed (%d in a row): %s; retrying in %.1fs",
-                            failures, exc.details() or exc.code(), retry)
-            wait = retry
             continue
-        failures, wait = 0, FLUSH_S
+        retries.sent()
