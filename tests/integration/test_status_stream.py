@@ -7,7 +7,9 @@ call per batch against a gRPC server that does not know the stream.
   PERMISSION_DENIED;
 - hollow nodes (the real session and runner over the in-memory runtime) bring an app to
   running with every status batch on the stream and none as a call;
-- against a server without the stream, the agent's statuses arrive as calls, none lost.
+- against a server without the stream, the agent's statuses arrive as calls, none lost;
+- a stream the server ends with RESOURCE_EXHAUSTED is dropped: the batch comes again on
+  a new stream, and nothing more is written on the ended one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from pathlib import Path
 import grpc
 import pytest
 
+from dockyard.agent import statusflush
 from dockyard.agent.session import Session, StatusBatch
 from dockyard.deploy.bench.scale_hollow import HollowNode
 from dockyard.v1 import dispatcher_pb2, dispatcher_pb2_grpc, objects_pb2
@@ -113,25 +116,33 @@ def test_hollow_nodes_report_on_the_stream_only(server: ServerProcess, tmp_path:
 
 
 @contextlib.asynccontextmanager
-async def other_server(servicer: dispatcher_pb2_grpc.SessionsServicer, server: ServerProcess
-                       ) -> AsyncIterator[tuple[dispatcher_pb2_grpc.SessionsStub, Session,
-                                                StatusBatch]]:
-    """`servicer` served on loopback (no TLS), a stub for it, and an agent's session
-    with its status batch (the real server only gives the session its token)."""
+async def loopback(servicer: dispatcher_pb2_grpc.SessionsServicer
+                   ) -> AsyncIterator[dispatcher_pb2_grpc.SessionsStub]:
+    """`servicer` served on loopback (no TLS), and a stub for it."""
     grpc_server = grpc.aio.server()
     dispatcher_pb2_grpc.add_SessionsServicer_to_server(servicer, grpc_server)
     port = free_port()
     grpc_server.add_insecure_port(f"127.0.0.1:{port}")
     await grpc_server.start()
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
+            yield dispatcher_pb2_grpc.SessionsStub(ch)
+    finally:
+        await grpc_server.stop(None)
+
+
+@contextlib.asynccontextmanager
+async def other_server(servicer: dispatcher_pb2_grpc.SessionsServicer, server: ServerProcess
+                       ) -> AsyncIterator[tuple[dispatcher_pb2_grpc.SessionsStub, Session,
+                                                StatusBatch]]:
+    """`servicer` on loopback, a stub for it, and an agent's session with its status
+    batch (the real server only gives the session its token)."""
     statuses = StatusBatch()
     agent = Session(addresses=[server.address], token=token_of(server),
                     description=objects_pb2.NodeDescription(name="n1"),
                     runner=FakeRunner(), batch=statuses)  # type: ignore[arg-type]
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as ch:
-            yield dispatcher_pb2_grpc.SessionsStub(ch), agent, statuses
-    finally:
-        await grpc_server.stop(None)
+    async with loopback(servicer) as stub:
+        yield stub, agent, statuses
 
 
 
@@ -172,9 +183,9 @@ def test_an_agent_falls_back_to_calls_when_the_server_has_no_stream(
     asyncio.run(scenario())
 
 
-class Behind(dispatcher_pb2_grpc.SessionsServicer):
-    """A server behind on status writes for its first answer: the batch must come
-    again, on the same stream, after the wait it names."""
+class Recorded(dispatcher_pb2_grpc.SessionsServicer):
+    """A server that records each batch of each TaskStatuses stream (its number, its
+    task ids) and answers as `answer` says."""
 
     def __init__(self) -> None:
         self.batches: list[tuple[int, list[str]]] = []  # (stream number, task ids)
@@ -186,8 +197,21 @@ class Behind(dispatcher_pb2_grpc.SessionsServicer):
         stream_no = self.streams
         async for request in request_iterator:  # type: ignore[attr-defined]
             self.batches.append((stream_no, sorted(u.task_id for u in request.updates)))
-            wait = 200 if len(self.batches) == 1 else 0
-            yield dispatcher_pb2.UpdateTaskStatusResponse(retry_after_ms=wait)
+            yield await self.answer(stream_no, context)
+
+    async def answer(self, stream_no: int, context: grpc.aio.ServicerContext
+                     ) -> dispatcher_pb2.UpdateTaskStatusResponse:
+        raise NotImplementedError
+
+
+class Behind(Recorded):
+    """A server behind on status writes for its first answer: the batch must come
+    again, on the same stream, after the wait it names."""
+
+    async def answer(self, stream_no: int, context: grpc.aio.ServicerContext
+                     ) -> dispatcher_pb2.UpdateTaskStatusResponse:
+        wait = 200 if len(self.batches) == 1 else 0
+        return dispatcher_pb2.UpdateTaskStatusResponse(retry_after_ms=wait)
 
 
 def test_a_batch_refused_with_a_wait_comes_again_on_the_same_stream(
@@ -203,6 +227,69 @@ def test_a_batch_refused_with_a_wait_comes_again_on_the_same_stream(
             await until("the batch sent again", twice, 20)
             assert behind.batches[:2] == [(1, ["t1"]), (1, ["t1"])]
             assert not statuses.pending  # written the second time
+            await stop(flusher)
+
+    asyncio.run(scenario())
+
+
+class EndsExhausted(Recorded):
+    """Ends its first stream RESOURCE_EXHAUSTED at its first batch (a server out of
+    room for streams); answers every batch of later streams."""
+
+    async def answer(self, stream_no: int, context: grpc.aio.ServicerContext
+                     ) -> dispatcher_pb2.UpdateTaskStatusResponse:
+        if stream_no == 1:
+            await context.abort(grpc.StatusCode.RESOURCE_EXHAUSTED, "no room for streams")
+        return dispatcher_pb2.UpdateTaskStatusResponse()
+
+
+class WritesSeen:
+    """The agent's side of the stub: every TaskStatuses call it opens, with the writes
+    made on each (what the server cannot see once its end is closed)."""
+
+    def __init__(self, stub: dispatcher_pb2_grpc.SessionsStub) -> None:
+        self._stub = stub
+        self.writes: list[int] = []  # per call, in the order opened
+
+    def TaskStatuses(self) -> object:
+        call = self._stub.TaskStatuses()
+        index = len(self.writes)
+        self.writes.append(0)
+        seen = self
+
+        class Counted:
+            async def write(self, request: object) -> None:
+                seen.writes[index] += 1
+                await call.write(request)
+
+            async def read(self) -> object:
+                return await call.read()
+
+            def cancel(self) -> bool:
+                return call.cancel()
+
+        return Counted()
+
+
+def test_a_stream_ended_resource_exhausted_is_dropped_and_the_batch_goes_on_a_new_one(
+        ) -> None:
+    async def scenario() -> None:
+        ends = EndsExhausted()
+        async with loopback(ends) as stub:
+            seen = WritesSeen(stub)
+            statuses = StatusBatch()
+            statuses.add("t1", objects_pb2.TaskStatus(state=objects_pb2.RUNNING))
+            flusher = asyncio.create_task(statusflush.stream(
+                seen, statuses, node="n1", session_id="sid",  # type: ignore[arg-type]
+                retry_s=lambda code, n, hint: 0.05, timeout_s=lambda n: 10.0))
+
+            async def on_a_new_stream() -> bool:
+                return (2, ["t1"]) in ends.batches
+            await until("the batch sent again on a new stream", on_a_new_stream, 20)
+            assert ends.batches[:2] == [(1, ["t1"]), (2, ["t1"])]
+            assert seen.writes[:2] == [1, 1]  # the ended stream was written once, only
+            assert not statuses.pending  # written the second time
+            assert not flusher.done()
             await stop(flusher)
 
     asyncio.run(scenario())
