@@ -31,7 +31,7 @@ from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
 from dockyard.controlplane.reconcile.lost import echoed, lost_nodes, lost_round_fits, plan_lost
 from dockyard.controlplane.reconcile.nodes import changing_nodes
-from dockyard.controlplane.reconcile.quiet import RestingApps, quiet_pause_s
+from dockyard.controlplane.reconcile.quiet import RestingApps, quiet_pause_s, wakes_leader
 from dockyard.controlplane.reconcile.round import plan_round
 from dockyard.controlplane.store import keys
 from dockyard.controlplane.store.etcd import Commit, EtcdStore, StoreUnavailable
@@ -96,6 +96,8 @@ class Leader:
         self._echo: dict[str, str] = {}
 
     def _changed(self, touched: Touched, reloaded: bool) -> None:
+        if not wakes_leader(touched, reloaded=reloaded):
+            return  # unreachable marks alone: nothing a round would decide changed
         structure = touched.structure - echoed(touched, self._echo)
         echo = touched.structure - structure  # the leader's own lost-round writes
         self._dirty_apps |= structure

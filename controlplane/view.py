@@ -190,10 +190,12 @@ class ClusterView:
             t.node_objects.add(ident)
         elif kind == "unreachable":
             # A mark changes only where the next new tasks may go: no round for it. A
-            # node that lost its mark may take the tasks waiting for room.
+            # node that lost a mark that counted (`unreachable_nodes`) may take the
+            # tasks waiting for room; a mark of an older session counted for nothing.
             if value is None:
-                self.unreachable.pop(ident, None)
-                t.node_objects.add(ident)
+                gone = self.unreachable.pop(ident, None)
+                if gone is not None and self.sessions.get(ident) == gone:
+                    t.node_objects.add(ident)
             else:
                 self.unreachable[ident] = value.decode(errors="replace")
         else:

@@ -37,6 +37,17 @@ QUIET_EVERY_S = 0.25
 QUIET_RATIO = 10.0
 
 
+def wakes_leader(touched: Touched, *, reloaded: bool) -> bool:
+    """Whether a batch of changes may give the leader's next round anything to decide:
+    anything but unreachable marks that change no node. A new mark only keeps new tasks
+    off its node, and whatever would place new tasks is news of its own (an app, a
+    service, a task, a node); a node that loses a mark that counted is a node change
+    (`Touched.node_objects`), news for its tasks' apps and the apps waiting for room.
+    During a failover marks come in a batch every few tens of milliseconds, and each
+    used to wake a round that copied the whole view to plan nothing. Pure."""
+    return reloaded or bool(touched.kinds - {"unreachable"}) or bool(touched.node_objects)
+
+
 def quiet_pause_s(round_s: float) -> float:
     """How long after a round that computed `round_s` a round for statuses alone may
     start: QUIET_RATIO times as long, so such rounds take at most about a tenth of the
