@@ -17,6 +17,7 @@ from dockyard.client.errors import CliError
 from dockyard.controlplane.config import env_default
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 
@@ -161,8 +162,20 @@ def run_server(args: Any) -> int:
         kek_file=_path(args.kek_file),
         limits=limits,
     )
+    from dockyard.common.bounded import Watchdog
+    from dockyard.controlplane import stopping
+
+    def arm_watchdog(kill_etcd: Callable[[], None]) -> None:
+        """The stop's hard limit, outside the event loop: if the process is still here
+        after every step's bound and the margin, the embedded etcd is killed and the
+        process exits (common/bounded.py). Armed here, at the program's edge: only the
+        program may end the process. It stays armed until the process has exited."""
+        log = logging.getLogger("dockyard.server")
+        Watchdog(stopping.total_bound_s() + stopping.WATCHDOG_MARGIN_S, log,
+                 kill_etcd).arm()
+
     try:
-        asyncio.run(serve(config))
+        asyncio.run(serve(config, on_stopping=arm_watchdog))
     except ServerError as exc:
         raise CliError(str(exc)) from None
     return 0  # the program exits at once from here (cli/main.py `run`)

@@ -18,13 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import Callable
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from dockyard.common.bounded import Watchdog
 from dockyard.common.spec import rules
 from dockyard.controlplane import stopping
 from dockyard.controlplane.api.builds import BuildBroker, BuildsService
@@ -67,7 +67,13 @@ class ServerError(Exception):
     """A reason the server cannot start, in one line."""
 
 
-async def run_server(config: ServerConfig) -> None:
+async def run_server(config: ServerConfig, *,
+                     on_stopping: Callable[[Callable[[], None]], None] = lambda kill: None
+                     ) -> None:
+    """Serve until SIGTERM or SIGINT, then stop in bounded steps (controlplane/stopping.py).
+    `on_stopping(kill_etcd)` is called once as the stop begins, with what kills the
+    embedded etcd at once (nothing without one): the program (cli/server.py) arms its
+    watchdog there. The library ends no process itself."""
     settings = detector_settings(config)  # a bad setting stops the server before etcd starts
     etcd: EmbeddedEtcd | None = None
     endpoints = list(config.etcd)
@@ -223,8 +229,7 @@ async def run_server(config: ServerConfig) -> None:
             elif t.exception() is not None:
                 log.error("stopping: %s", t.exception())
     log.info("stopping (at most %gs)", stopping.total_bound_s())
-    Watchdog(stopping.total_bound_s() + stopping.WATCHDOG_MARGIN_S, log,
-             etcd.kill if etcd is not None else lambda: None).arm()
+    on_stopping(etcd.kill if etcd is not None else lambda: None)
     # Stop campaigning first: ending the election loop stops the leader's work and
     # revokes its lease, which deletes the leader key; another replica may lead at once,
     # and this one no longer does.
@@ -240,7 +245,7 @@ async def run_server(config: ServerConfig) -> None:
     if etcd is not None:
         await stopping.bounded("etcd", etcd.stop(grace_s=stopping.ETCD_TERM_S))
         etcd.kill()  # never left running, whatever the step above did
-    log.info("stopped")  # the watchdog stays armed until the process has exited
+    log.info("stopped")
 
 
 def detector_settings(config: ServerConfig) -> DetectorSettings:

@@ -8,8 +8,8 @@ is slow, or forever if etcd is stopped (SIGSTOP, a frozen VM). Here every step g
 bound (`STEPS`): a step that overruns is cancelled and named in the log with how long it
 had taken, and the stop moves on to the next step, so the whole stop takes at most
 `total_bound_s()` plus the embedded etcd's kill. A watchdog thread
-(`common.bounded.Watchdog`) backs that with a hard limit that does not depend on the
-event loop at all.
+(`common.bounded.Watchdog`, armed by the program, cli/server.py, as the stop begins)
+backs that with a hard limit that does not depend on the event loop at all.
 """
 
 from __future__ import annotations
