@@ -15,17 +15,21 @@ import signal
 import socket
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from dockyard.common.names import node_name_problem
 from dockyard.common.spec.errors import SpecError
 from dockyard.common.spec.units import parse_size_bytes
 from dockyard.v1 import objects_pb2, specs_pb2
 
+if TYPE_CHECKING:
+    from dockyard.agent.runner import Runner
+    from dockyard.agent.session import Session
+
 # The longest the agent's stop may take before its watchdog ends the process: telling
 # the server (its 2 s deadline), then the tasks 5 s, the network hooks 5 s and the
 # metrics port 2 s, each with 0.25 s to cancel it, and 2 s to spare.
-_STOP_LIMIT_S = 2.0 + 5.0 + 5.0 + 2.0 + 3 * 0.25 + 2.0
+STOP_LIMIT_S = 2.0 + 5.0 + 5.0 + 2.0 + 3 * 0.25 + 2.0
 
 
 def parse_memory(text: str) -> int:
@@ -157,8 +161,7 @@ async def _main(args: Any) -> int:
     from dockyard.agent.network.plan import Mode
     from dockyard.agent.runner import Runner
     from dockyard.agent.runtime.docker.driver import DockerDriver
-    from dockyard.agent.session import JoinRefused, Session, StatusBatch
-    from dockyard.common.bounded import Watchdog, bounded
+    from dockyard.agent.session import Session, StatusBatch
 
     upstreams = parse_upstreams(args.dns_upstream) if args.dns_upstream else host_upstreams()
     driver = await asyncio.to_thread(DockerDriver, args.docker)
@@ -178,20 +181,44 @@ async def _main(args: Any) -> int:
                       identity_file=Path(args.state_dir) / "identity" / f"{desc.name}.pem",
                       on_register=net.on_register, on_peers=net.on_peers,
                       on_network=net.on_network)
+    from dockyard.agent.metrics import serve_metrics
+
+    metrics = await serve_metrics(args.http_listen)
+    return await live_until_stopped(runner, session, net=net, metrics=metrics)
+
+
+class Closes(Protocol):
+    """A part of the agent with an end of its own (the node network's hooks)."""
+
+    async def close(self) -> None: ...
+
+
+class CleansUp(Protocol):
+    """The metrics port (aiohttp's AppRunner)."""
+
+    async def cleanup(self) -> None: ...
+
+
+async def live_until_stopped(runner: Runner, session: Session, *, net: Closes,
+                             metrics: CleansUp | None) -> int:
+    """Run the runner and the session until SIGTERM or SIGINT (or the session ends:
+    a refused join, raised), then stop in bounded steps; 0 once stopped. From the
+    moment the stop begins, a watchdog ends the process if it is still here after
+    STOP_LIMIT_S, whatever holds it (a worker thread in a hung container engine)."""
+    from dockyard.agent.session import JoinRefused
+    from dockyard.common.bounded import Watchdog, bounded
+
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    from dockyard.agent.metrics import serve_metrics
-
-    metrics = await serve_metrics(args.http_listen)
     tasks = [asyncio.create_task(runner.run()), asyncio.create_task(session.run_forever())]
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
     agent_log = logging.getLogger("dockyard.agent")
     # Past its steps' bounds, asyncio's own teardown would still wait for a worker thread
     # stuck in a hung container engine: the watchdog ends the process then.
-    Watchdog(_STOP_LIMIT_S, agent_log).arm()
+    Watchdog(STOP_LIMIT_S, agent_log).arm()
     if stopper in done:
         # An upgrade or a restart: the server keeps the node ready while the agent is away.
         kept = await session.leave()  # bounded by its own call deadline
@@ -200,7 +227,7 @@ async def _main(args: Any) -> int:
     for t in [stopper, *tasks]:
         t.cancel()
     # Each step of the stop is bounded (common/bounded.py): at most 5 + 5 + 2 s, each
-    # and a quarter second to cancel it (_STOP_LIMIT_S).
+    # and a quarter second to cancel it (STOP_LIMIT_S).
     await bounded("tasks", asyncio.gather(stopper, *tasks, return_exceptions=True), 5.0,
                   log=agent_log)
     for t in done:
