@@ -13,7 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -38,15 +37,15 @@ time.sleep(60)
 
 def test_a_wait_for_a_process_ends_only_when_all_its_threads_have() -> None:
     still_there = 0
-    for _ in range(20):  # bounded: 20 processes, each waited at most 5 s
+    for _ in range(20):  # bounded: 20 processes, each waited at most 30 s
         child = subprocess.Popen([sys.executable, "-c", CHILD], stdout=subprocess.PIPE,
                                  text=True)
         try:
             assert child.stdout is not None and child.stdout.readline() == "ready\n"
             os.kill(child.pid, signal.SIGTERM)
-            started = time.monotonic()
-            assert wait_gone([child.pid], 5.0) == []
-            assert time.monotonic() - started < 5.0
+            # What matters is that the wait says "gone" only once /proc/<pid> is gone;
+            # the bound is generous because a loaded machine tears threads down slowly.
+            assert wait_gone([child.pid], 30.0) == []
             still_there += Path(f"/proc/{child.pid}").exists()
         finally:
             child.kill()
