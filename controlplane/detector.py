@@ -20,7 +20,7 @@ Time here is the detector's own clock: the caller excuses the time the server it
 was not looking (its event loop was stalled or saturated, `excuse`), and says how far
 behind it is in reading calls right now (`overdue(now, behind_s)`), so a busy server
 does not blame the nodes for heartbeats it could not read. A node that has registered
-gets the longest grace until it has a few heartbeat intervals (`_PROBATION`): in a
+gets the longest grace until it has a few heartbeat intervals (`PROBATION`): in a
 mass join, opening its session can take longer than the grace, and there is no history
 yet to judge it by.
 
@@ -57,7 +57,7 @@ DEFAULT_THRESHOLD = 8.0
 DEFAULT_WINDOW = 20
 # Heartbeat intervals a node must have sent before it is judged by the grace and its
 # history rather than by the longest grace.
-_PROBATION = 3
+PROBATION = 3
 # The herd says something only with at least this many nodes (or recent arrivals).
 HERD_MIN = 5
 # Arrivals whose lateness makes the herd's lateness, in seconds of detector time.
@@ -256,7 +256,7 @@ class FailureDetector:
         return self._allowed(history)
 
     def _allowed(self, history: ArrivalHistory) -> float:
-        if len(history.intervals) < _PROBATION:
+        if len(history.intervals) < PROBATION:
             # Registered, hardly any heartbeat yet: the agent is still opening its
             # session (a new TLS channel, then a period's wait), slowly when a thousand
             # nodes join at once, and there is no history to judge its jitter by. It

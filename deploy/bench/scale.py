@@ -47,7 +47,7 @@ from dockyard.client.compose import load_app
 from dockyard.deploy.bench.cli import compile_sources
 from dockyard.deploy.bench.cluster import RESULTS, write_report
 from dockyard.deploy.bench.scale_cluster import HollowCluster, up
-from dockyard.deploy.bench.scale_failover import detection, read_declared
+from dockyard.deploy.bench.scale_failover import detection, probation_wait_s, read_declared
 from dockyard.deploy.bench.scale_probe import (
     DownWatch,
     Observer,
@@ -273,6 +273,7 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
         groups = cluster.add_nodes(more, prefix="hollow-", per_process=max(1, size.nodes // 10))
         w = poll(lambda: obs.ready_nodes(), size.nodes, timeout_s=size.timeout_s, every_s=0.2,
                  tick=say.ticker(f"join of {more}", size.nodes, "nodes ready"))
+        joined_at = time.monotonic()
         report["join_n"] = figure(Waited(w.ok, time.monotonic() - t0, w.last), more)
         say.waited(f"join of {more}", Waited(w.ok, time.monotonic() - t0, w.last),
                    size.nodes, "nodes ready")
@@ -299,6 +300,11 @@ def run(size: Size, size_name: str, report: dict[str, Any], *, profile: bool,
                  f"({report['tasks_listed']} tasks), ListTasks "
                  f"{report['list_tasks_rpc_s']:.2f} s, get apps {report['get_apps_s']:.2f} s")
         # Failover: a process holding 10% of the nodes dies.
+        # Killed while on probation, the nodes would be judged by the longest grace.
+        wait = probation_wait_s(joined_at, time.monotonic())
+        if wait > 0:
+            say.line("failover", f"waiting {wait:.1f} s: the nodes to kill are past probation")
+            time.sleep(wait)
         victim = next(g for g in groups if g.count == max(g.count for g in groups))
         dead = set(victim.names())
         watch.dead |= dead

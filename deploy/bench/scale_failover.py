@@ -15,6 +15,9 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from dockyard.controlplane.config import ServerConfig
+from dockyard.controlplane.detector import PROBATION
+
 _DECLARED = re.compile(
     r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*node (\S+): no heartbeat .* no longer alive")
 
@@ -50,6 +53,19 @@ def detection(events: list[tuple[float, str]], *, killed_at: float, dead: set[st
         "live_declared": len(live),
         "live_declared_nodes": live[:20],
     }
+
+
+HEARTBEAT_S = ServerConfig().heartbeat_s  # the bench's servers keep the default period
+
+
+def probation_wait_s(ready_at: float, now: float, period_s: float = HEARTBEAT_S) -> float:
+    """How long to wait, at `now`, before killing nodes that were all ready at
+    `ready_at`, so that each is past its probation: until a node has PROBATION heartbeat
+    intervals the server judges it by the longest grace (controlplane/detector.py), and
+    a failover timed then measures that grace, not the node grace. Its first beat comes
+    about a period after it registers, and is no interval; then PROBATION periods, and
+    one of slack. Pure."""
+    return max(0.0, ready_at + (PROBATION + 2) * period_s - now)
 
 
 def read_declared(log: Path) -> list[tuple[float, str]]:

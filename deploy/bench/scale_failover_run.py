@@ -29,6 +29,7 @@ very failover it times.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import json
 import os
 import re
@@ -67,11 +68,48 @@ class Stamps:
     # machine's monotonic) and when its RUNNING status was seen.
     started: dict[str, tuple[float, float]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    seen: list[tuple[float, int, str]] = field(default_factory=list)  # (time, revision, kind)
 
     def saw(self, kind: str, at: float, revision: int) -> None:
         with self.lock:
             self.times.setdefault(kind, []).append(at)
             self.revisions.setdefault(kind, set()).add(revision)
+            self.seen.append((at, revision, kind))
+
+
+def timeline(seen: list[tuple[float, int, str]], t0: float, step_s: float = 0.1) -> list[str]:
+    """The writes seen after `t0`, counted by kind in steps of `step_s` seconds (only the
+    steps with writes), as "3.4 s: declared 5, taken 20 (3 txns)". Pure."""
+    steps: dict[int, dict[str, int]] = {}
+    txns: dict[int, set[int]] = {}
+    for at, revision, kind in seen:
+        i = int((at - t0) / step_s)
+        steps.setdefault(i, {})
+        steps[i][kind] = steps[i].get(kind, 0) + 1
+        txns.setdefault(i, set()).add(revision)
+    return [f"{i * step_s:.1f} s: " + ", ".join(f"{k} {n}" for k, n in sorted(steps[i].items()))
+            + f" ({len(txns[i])} txns)" for i in sorted(steps)]
+
+
+_ROUND = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) .*leader: (round \d+.*)$")
+
+
+def round_lines(log: Path, killed_at: float) -> list[str]:
+    """The leader's lines about rounds that marked nodes down, with the seconds after the
+    kill at which each was logged (once planned, before its commits)."""
+    out: list[str] = []
+    try:
+        text = log.read_text(errors="replace")
+    except OSError:
+        return out
+    for line in text.splitlines():
+        m = _ROUND.match(line)
+        if m is None:
+            continue
+        at = datetime.datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        if at >= killed_at - 0.5:
+            out.append(f"{at - killed_at:.2f} s: {m.group(2)}")
+    return out
 
 
 def stamp(stamps: Stamps, key: str, value: bytes | None, revision: int, now: float) -> None:
@@ -99,6 +137,8 @@ def stamp(stamps: Stamps, key: str, value: bytes | None, revision: int, now: flo
         if tid in stamps.new_tasks and status.state == objects_pb2.RUNNING:
             stamps.saw("running", now, revision)
             stamps.started.setdefault(tid, (status.started_ms / 1000, now))
+        elif tid in stamps.new_tasks:
+            stamps.saw("status other", now, revision)
     elif key.startswith(keys.EVENTS):
         stamps.saw("event", now, revision)
 
@@ -172,6 +212,8 @@ def one_failover(cluster: HollowCluster, obs: Observer, victim_index: int, repli
         [start - stamps.new_tasks[t] for t, (start, _) in stamps.started.items()])
     out["container start to status in etcd p50/p90/max"] = quantiles(
         [seen - start for start, seen in stamps.started.values()])
+    out["timeline"] = timeline(stamps.seen, t0)
+    out["rounds"] = round_lines(cluster.root / "server.log", killed_at)
     if prof is not None:
         top = stop_spy(prof, cluster.root / f"profile-{run}.txt", f"failover-{run}")
         out["profile_top"] = top[:20]

@@ -84,3 +84,35 @@ def test_a_forked_group_names_its_nodes_and_its_log() -> None:
     for bad in ("1:0:/tmp/l", "-1:5:/tmp/l", "a:5:/tmp/l", "5:/tmp/l", "1:2:"):
         with pytest.raises(ValueError):
             parse_group(bad)
+
+
+def test_the_failover_kills_nodes_past_their_probation() -> None:
+    """A node that became ready when the bench's join ended, beating every period from
+    then on, is judged by the node grace once the bench's wait is over; killed sooner,
+    it would still be on probation (the longest grace)."""
+    from dockyard.controlplane.detector import DetectorSettings, FailureDetector
+    from dockyard.deploy.bench.scale_failover import probation_wait_s
+
+    settings = DetectorSettings(period_s=1.0, grace_s=4.0, grace_max_s=10.0)
+    detector = FailureDetector(settings)
+    ready_at = 100.0
+    detector.registered("n", ready_at)
+    kill_at = ready_at + 0.5 + probation_wait_s(ready_at, ready_at + 0.5)
+    assert probation_wait_s(ready_at, kill_at) == 0.0
+    beat = ready_at + 1.0
+    seen_on_probation = False
+    while beat < kill_at:
+        seen_on_probation |= detector.allowed_s("n") == settings.grace_max_s
+        detector.heard("n", beat)
+        beat += 1.0
+    assert seen_on_probation
+    assert detector.allowed_s("n") == settings.grace_s
+
+
+def test_the_failover_timeline_counts_writes_by_step_and_kind() -> None:
+    from dockyard.deploy.bench.scale_failover_run import timeline
+
+    seen = [(10.31, 5, "declared"), (10.32, 5, "declared"), (10.35, 6, "taken"),
+            (10.52, 7, "created")]
+    assert timeline(seen, 10.0) == ["0.3 s: declared 2, taken 1 (2 txns)",
+                                    "0.5 s: created 1 (1 txns)"]
