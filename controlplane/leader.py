@@ -26,6 +26,7 @@ from dockyard.controlplane.commits import (
     orphan_commits,
 )
 from dockyard.controlplane.events import EventBudget, events_to_trim
+from dockyard.controlplane.lostwrites import LOST_COMMITS_IN_FLIGHT, lost_commits
 from dockyard.controlplane.metrics import PLACEMENT_SECONDS, RECONCILE_SECONDS
 from dockyard.controlplane.mirror import Mirror
 from dockyard.controlplane.reconcile.decision import Decision
@@ -280,13 +281,24 @@ class Leader:
     async def _commit_decision(self, decision: Decision, now: int, *, lost: bool = False
                                ) -> None:
         """Commit a round's Decision: what it takes away first, then what it adds, then
-        the rest."""
+        the rest; a lost-node round's, one transaction per lost node, all at once
+        (controlplane/lostwrites.py)."""
         down = sum(1 for n in decision.update_nodes if n.state == objects_pb2.NODE_DOWN)
         if down:
             log.info("round %d%s: %d nodes down, %d tasks taken off, %d created; planned in "
                      "%.2fs", self.rounds, " (lost nodes alone)" if lost else "", down,
                      len(decision.delete_tasks) + len(decision.update_tasks),
                      len(decision.create_tasks), self._round_s)
+        at_once = lost_commits(decision, now_ms=now) if lost else None
+        if at_once is not None:
+            # A lost node that came back (or whose tasks changed) meanwhile: its
+            # transaction changed nothing, and the next round decides from fresh state.
+            failed = await self._commit_all(at_once, in_flight=LOST_COMMITS_IN_FLIGHT)
+            if failed:
+                self._dirty_apps |= failed
+                self._news.set()
+                self._dirty.set()
+            return
         failed = await self._commit_all(
             list(decision_commits(decision, now_ms=now, phase=Phase.TAKE)))
         if failed:
@@ -310,11 +322,12 @@ class Leader:
                  "waits", self.mirror.view.revision, self._written)
         return False
 
-    async def _commit_all(self, commits: list[Commit]) -> set[str]:
-        """Commit transactions that touch different objects, a few at once (etcd serves
-        concurrent transactions several times faster than one after another). Returns
-        the apps whose task writes failed an expectation."""
-        gate = asyncio.Semaphore(COMMITS_IN_FLIGHT)
+    async def _commit_all(self, commits: list[Commit], *, in_flight: int = COMMITS_IN_FLIGHT
+                          ) -> set[str]:
+        """Commit transactions that touch different objects, `in_flight` at once (etcd
+        serves concurrent transactions several times faster than one after another).
+        Returns the apps whose task writes failed an expectation."""
+        gate = asyncio.Semaphore(in_flight)
         failed: set[str] = set()
 
         async def one(commit: Commit) -> None:
