@@ -162,8 +162,11 @@ def spy(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
     exe = shutil.which("py-spy") or str(Path(sys.executable).parent / "py-spy")
     if not Path(exe).exists():
         return None
+    # BENCH_SCALE_PROFILE=gil: only the thread holding the interpreter lock is sampled,
+    # so the profile says where the Python time goes, not which threads wait.
+    gil = ["--gil"] if os.environ.get("BENCH_SCALE_PROFILE") == "gil" else []
     return subprocess.Popen([exe, "record", "--pid", str(pid), "--format", "raw", "--output",
-                             str(out), "--rate", "250", "--nonblocking"],
+                             str(out), "--rate", "250", "--nonblocking", *gil],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -201,11 +204,18 @@ def phases(stamps: Stamps, t0: float, want: int) -> dict[str, Any]:
     return out
 
 
+def rounds(cluster: HollowCluster) -> tuple[float, float]:
+    """(rounds planned, seconds spent planning) so far, from the server's /metrics."""
+    from dockyard.deploy.bench.scale_failover_run import rounds as read  # it imports this
+
+    return read(cluster)
+
+
 def main() -> int:
     nodes = int(os.environ.get("BENCH_SCALE_NODES", "300"))
     replicas = int(os.environ.get("BENCH_SCALE_REPLICAS", str(10 * nodes)))
     timeout_s = float(os.environ.get("BENCH_SCALE_TIMEOUT", "120"))
-    profile = os.environ.get("BENCH_SCALE_PROFILE", "") == "1"
+    profile = os.environ.get("BENCH_SCALE_PROFILE", "") in ("1", "gil")
     root = Path(tempfile.mkdtemp(prefix="dockyard-scale-apply-"))
     heartbeat = os.environ.get("BENCH_SCALE_HEARTBEAT", "")  # the server's --heartbeat
     cluster = up(0, root=root, server_args=("--heartbeat", heartbeat) if heartbeat else ())
@@ -238,6 +248,7 @@ def main() -> int:
         report["cpu_share_idle"] = {k: round((cpu1.get(k, 0) - cpu0.get(k, 0)) / IDLE_S, 2)
                                     for k in cpu1}
         report["load_before"] = os.getloadavg()
+        rounds0 = rounds(cluster)  # before the profile: /metrics is no small read
         cpu0 = cpu_by_part(cluster)
         agent_prof = None
         if profile and cluster.server:
@@ -259,6 +270,9 @@ def main() -> int:
         if agent_prof is not None:
             report["profile_agent_top"] = stop_spy(agent_prof, root / "profile-agent.txt",
                                                    "agent")
+        rounds1 = rounds(cluster)
+        report["leader rounds / seconds planning"] = [int(rounds1[0] - rounds0[0]),
+                                                      round(rounds1[1] - rounds0[1], 2)]
         prof = (spy(cluster.server.pid, root / "profile-delete.txt")
                 if profile and cluster.server else None)
         cpu0 = cpu1
