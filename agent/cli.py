@@ -244,11 +244,13 @@ def run_agent(args: Any) -> int:
     from dockyard.agent.files import FilesError
     from dockyard.agent.runtime.driver import DriverError
     from dockyard.agent.session import JoinRefused
+    from dockyard.common import gcpace
 
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    gcpace.settle()
     try:
         return asyncio.run(_main(args))
     except (JoinRefused, DriverError, FilesError, ValueError) as exc:

@@ -117,6 +117,7 @@ def run_server(args: Any) -> int:
     import logging
     from pathlib import Path
 
+    from dockyard.common import gcpace
     from dockyard.controlplane.config import ServerConfig
     from dockyard.controlplane.server import ServerError
     from dockyard.controlplane.server import run_server as serve
@@ -174,6 +175,7 @@ def run_server(args: Any) -> int:
         Watchdog(stopping.total_bound_s() + stopping.WATCHDOG_MARGIN_S, log,
                  kill_etcd).arm()
 
+    gcpace.settle()
     try:
         asyncio.run(serve(config, on_stopping=arm_watchdog))
     except ServerError as exc:

@@ -37,6 +37,7 @@ from pathlib import Path
 from dockyard.agent.runner import Runner
 from dockyard.agent.runtime.fake import FakeDriver
 from dockyard.agent.session import JoinRefused, Session, StatusBatch
+from dockyard.common import gcpace
 from dockyard.v1 import objects_pb2, specs_pb2
 
 log = logging.getLogger("dockyard.hollow")
@@ -234,6 +235,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="seconds a started container takes to run (default 0)")
     p.add_argument("-v", "--verbose", action="store_true")
     args = p.parse_args(argv)
+    gcpace.settle()  # once, before the forks: the children share what it froze
     if args.group:
         if not args.pids_file or args.count is not None:
             p.error("--group needs --pids-file, and no --count")
