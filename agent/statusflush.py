@@ -143,6 +143,7 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
             if call is None:
                 call = stub.TaskStatuses()
             code, hint, detail = grpc.StatusCode.OK, 0.0, ""
+            error: grpc.aio.AioRpcError | None = None
             keep = False  # the stream stays open only for an answer that says to wait
             try:
                 async with asyncio.timeout(timeout_s(retries.failures)):
@@ -151,10 +152,8 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
                 if exc.code() == grpc.StatusCode.UNIMPLEMENTED and not answered:
                     batch.put_back(items)
                     raise Unsupported() from None
-                code, detail = exc.code(), exc.details() or ""
-                if retry_s(code, retries.failures + 1, 0.0) is None:
-                    batch.put_back(items)
-                    raise
+                code, hint, detail = exc.code(), retry_hint_s(exc), exc.details() or ""
+                error = exc
             except TimeoutError:
                 code, detail = grpc.StatusCode.DEADLINE_EXCEEDED, "no answer in time"
             except ConnectionError as exc:
@@ -169,7 +168,8 @@ async def stream(stub: dispatcher_pb2_grpc.SessionsStub, batch: StatusBatch, *, 
             if not keep:
                 call.cancel()  # ended, broken or late: the batch goes again on a new stream
                 call = None
-            retries.failed(items, code, hint, detail)
+            if not retries.failed(items, code, hint, detail) and error is not None:
+                raise error  # a refusal that waiting cannot change: the session is over
     finally:
         if call is not None:
             call.cancel()

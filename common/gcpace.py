@@ -10,7 +10,8 @@ perf showed `gc_collect_main`; `gc.callbacks` timed it). Most of what a process 
 is what it imported and set up before its first call, and none of that becomes
 garbage.
 
-`settle` is called once, after the imports and before the event loop runs: what is
+`settle` is called once, before the event loop runs (in the agent, before it imports
+its container engine's driver, so less is frozen there): what is
 alive then is collected once and frozen (never looked at again), and the young
 generation is collected every YOUNG_EVERY allocations. Cycles still get collected,
 later: at most a few tens of thousands of young objects wait, a few megabytes.

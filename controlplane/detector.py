@@ -62,7 +62,7 @@ PROBATION = 3
 HERD_MIN = 5
 # Arrivals whose lateness makes the herd's lateness, in seconds of detector time.
 HERD_SPAN_S = 2.0
-# Agents jitter each wait between beats by +-10% of the period (agent/session.py), so
+# Agents jitter each wait between beats by +-10% of the period (agent/backoff.py), so
 # the herd looks a few milliseconds late or early by chance alone; a herd no later than
 # this share of the period is on time.
 HERD_NOISE = 0.1

@@ -340,6 +340,11 @@ class Leader:
                 else:
                     self._written = max(self._written, revision)
 
-        await asyncio.gather(*(one(c) for c in commits))
+        # Every commit settles before an error goes up: a round planned while one of
+        # these is still in flight could place a slot's task a second time.
+        results = await asyncio.gather(*(one(c) for c in commits), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                raise result
         return failed
 

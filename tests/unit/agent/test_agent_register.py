@@ -17,9 +17,10 @@ import grpc
 import pytest
 
 from dockyard.agent import identity as ident
+from dockyard.agent.backoff import keeps_checked_ca
 from dockyard.agent.runner import Runner
 from dockyard.agent.runtime.fake import FakeDriver
-from dockyard.agent.session import Session, StatusBatch, keeps_checked_ca
+from dockyard.agent.session import Session, StatusBatch
 from dockyard.common.retryhint import retry_after_metadata
 from dockyard.controlplane.security import pki
 from dockyard.v1 import dispatcher_pb2, objects_pb2
