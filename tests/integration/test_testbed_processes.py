@@ -31,7 +31,11 @@ for _ in range(20):
     threading.Thread(target=blocked, daemon=True).start()
 signal.signal(signal.SIGTERM, lambda *_: os._exit(0))
 print("ready", flush=True)
-time.sleep(60)
+# Short sleeps: the kernel may hand SIGTERM to any of the threads, and Python runs the
+# handler in the main thread only when it next runs bytecode, so one long sleep would
+# hold the exit back for its whole length.
+for _ in range(1200):
+    time.sleep(0.05)
 """
 
 
