@@ -240,12 +240,7 @@ class Leader:
             return
         if decision.unfinished:
             # More tasks to create: another round right after this one, of the same apps.
-            if apps is None:
-                self._dirty_all = True
-            else:
-                self._dirty_apps |= apps
-            self._news.set()
-            self._dirty.set()
+            self._round_again(apps)
         await self._commit_decision(decision, now)
 
     async def _lost_round(self, now: int) -> Decision | None:
@@ -295,9 +290,7 @@ class Leader:
             # transaction changed nothing, and the next round decides from fresh state.
             failed = await self._commit_all(at_once, in_flight=LOST_COMMITS_IN_FLIGHT)
             if failed:
-                self._dirty_apps |= failed
-                self._news.set()
-                self._dirty.set()
+                self._round_again(failed)
             return
         failed = await self._commit_all(
             list(decision_commits(decision, now_ms=now, phase=Phase.TAKE)))
@@ -306,11 +299,18 @@ class Leader:
             # someone else changed it): its replacement must not run beside it. Those
             # apps' new tasks wait for the next round, which decides from fresh state.
             decision.create_tasks = [t for t in decision.create_tasks if t.app not in failed]
-            self._dirty_apps |= failed
-            self._news.set()
-            self._dirty.set()
+            self._round_again(failed)
         for phase in (Phase.ADD, Phase.REST):
             await self._commit_all(list(decision_commits(decision, now_ms=now, phase=phase)))
+
+    def _round_again(self, apps: set[str] | None) -> None:
+        """Another round soon, of `apps` (None: of everything), as news."""
+        if apps is None:
+            self._dirty_all = True
+        else:
+            self._dirty_apps |= apps
+        self._news.set()
+        self._dirty.set()
 
     async def _caught_up(self) -> bool:
         """Whether the mirror has seen this leader's last writes; waits a little for it.

@@ -194,7 +194,7 @@ class ClusterView:
             # tasks waiting for room; a mark of an older session counted for nothing.
             if value is None:
                 gone = self.unreachable.pop(ident, None)
-                if gone is not None and self.sessions.get(ident) == gone:
+                if gone is not None and self._mark_counts(ident, gone):
                     t.node_objects.add(ident)
             else:
                 self.unreachable[ident] = value.decode(errors="replace")
@@ -271,7 +271,11 @@ class ClusterView:
         new ones. A mark of an older session (the node registered again) does not
         count."""
         return {node for node, sid in self.unreachable.items()
-                if self.sessions.get(node) == sid}
+                if self._mark_counts(node, sid)}
+
+    def _mark_counts(self, node: str, sid: str) -> bool:
+        """A mark counts only for the node's current session."""
+        return self.sessions.get(node) == sid
 
     def all_running(self, app: str) -> bool:
         """Whether every task of `app` reports RUNNING (and it has tasks): counted as
